@@ -1,0 +1,3 @@
+"""terrl: territory rules as code."""
+
+__version__ = "0.1.0"
