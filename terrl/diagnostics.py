@@ -163,3 +163,7 @@ register("E401", "test-failed", "error", "a `test` block's expectation does not 
 
 # --- internal ---------------------------------------------------------------------
 register("E901", "internal-error", "error", "terrl itself failed; please report it")
+register("E125", "misplaced-item", "error", "an item is not allowed where it stands (e.g. `effective` in a territory)")
+register("E126", "set-cycle", "error", "sets refer to each other in a cycle")
+register("E127", "incomplete-test", "error", "a `test` block lacks an `account` or an `expect`, or has several accounts")
+register("W102", "null-check-on-required", "warning", "`is null` on a field that can never be missing")
