@@ -479,6 +479,9 @@ class _Lower(Transformer):
 
     def not_pred(self, meta, children):
         *nots, result = children
+        if len(nots) > MAX_NESTING:
+            raise _LiteralError(diag("E005", f"more than {MAX_NESTING} `not`s in a row", self._tspan(nots[MAX_NESTING]),
+                                     help="two `not`s cancel out; remove them in pairs"))
         for tok in reversed(nots):
             span = self.source.span(tok.start_pos, result.span.end) if result.span else None
             result = ast.NotPred(result, span)

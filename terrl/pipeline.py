@@ -44,7 +44,7 @@ def collect_files(paths: list[Path]) -> list[Path]:
             for f in sorted(p.rglob("*.terr")):
                 if not any(part.startswith(".") for part in f.relative_to(p).parts[:-1]):
                     out.append(f)
-        elif p.exists() or str(p) == "-":
+        elif p.exists() or p.is_symlink() or str(p) == "-":
             out.append(p)
         else:
             raise UsageError(f"no such file or directory: {p}")
