@@ -14,8 +14,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from functools import cache
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import ast
 from .diagnostics import Diagnostic, Label, diag
@@ -61,9 +61,10 @@ _SINK = _CommentSink()
 
 @cache
 def _lark() -> Lark:
+    # The lowering runs inside the LALR parser (no intermediate tree), and spans come
+    # from the kept tokens rather than Lark's propagate_positions: together 3x faster.
     return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer="contextual",
-                propagate_positions=True, maybe_placeholders=False,
-                lexer_callbacks={"COMMENT": _SINK})
+                maybe_placeholders=False, lexer_callbacks={"COMMENT": _SINK}, transformer=_LOWER)
 
 
 def read_source(path, display: str) -> tuple[SourceFile | None, list[Diagnostic]]:
@@ -101,17 +102,16 @@ def parse(source: SourceFile) -> tuple[ast.Module | None, list[Diagnostic]]:
         at = text.index("\x00")
         return None, [diag("E003", "unexpected NUL character: this looks like a binary file, not a `.terr` file",
                            source.span(at, at + 1))]
+    diagnostics: list[Diagnostic] = []
+    _LOWER.reset(source, diagnostics)
     try:
-        tree, comments = _parse_text(text)
+        module = _parse_text(text)
     except UnexpectedInput:
         return None, _collect_syntax_errors(source)
-    diagnostics: list[Diagnostic] = []
-    try:
-        module = _Lower(source, comments, diagnostics).transform(tree)
-    except VisitError as exc:  # a literal the lowering rejected
-        if isinstance(exc.orig_exc, _LiteralError):
-            return None, [exc.orig_exc.diagnostic]
-        raise
+    except _LiteralError as exc:  # a literal the lowering rejected
+        return None, [exc.diagnostic]
+    finally:
+        _LOWER.reset(None, [])
     if not module.decls and not diagnostics:
         diagnostics.append(diag("E007", "this file holds no declarations", source.span(0, 0),
                                 help="a `.terr` file declares a `schema`, `model`s, `segment`s, `set`s, `enum`s or `test`s"))
@@ -120,10 +120,12 @@ def parse(source: SourceFile) -> tuple[ast.Module | None, list[Diagnostic]]:
 
 def _parse_text(text: str):
     _SINK.comments = []
-    tree = _lark().parse(text)
-    comments = _SINK.comments
-    _SINK.comments = []
-    return tree, comments
+    _LOWER.comments_tokens = _SINK.comments
+    _LOWER.doc_blocks = _DocBlocks(text)
+    try:
+        return _lark().parse(text)
+    finally:
+        _SINK.comments = []
 
 
 def _check_nesting(source: SourceFile) -> Diagnostic | None:
@@ -172,11 +174,15 @@ def _collect_syntax_errors(source: SourceFile) -> list[Diagnostic]:
         piece = _blank(text[:a]) + text[a:b] + _blank(text[b:])
         try:
             _parse_text(piece)
+        except _LiteralError:
+            pass
         except UnexpectedInput as exc:
             out.append(_syntax_diagnostic(source, exc, eof=len(text[:b].rstrip())))
     if not out:  # the pieces parse alone but not together; report the whole-file error
         try:
             _parse_text(text)
+        except _LiteralError:
+            pass
         except UnexpectedInput as exc:
             out.append(_syntax_diagnostic(source, exc))
     return out
@@ -262,52 +268,98 @@ def _unclosed_opener(text: str) -> int | None:
     return stack[-1] if stack else None
 
 
-# --- lowering: Lark tree -> terrl.ast ------------------------------------------------
+# --- lowering: grammar rules -> terrl.ast ---------------------------------------------
 
 class _LiteralError(Exception):
     def __init__(self, diagnostic: Diagnostic) -> None:
         self.diagnostic = diagnostic
 
 
-def _doc_blocks(source: SourceFile, comments: list[Token]) -> dict[int, str]:
-    """Map the offset of the first token after each `##` block to the block's text."""
-    text = source.text
-    docs: dict[int, str] = {}
-    block: list[str] = []
-    last_end = -1
-    for tok in comments:
-        line_start = text.rfind("\n", 0, tok.start_pos) + 1
-        own_line = text[line_start:tok.start_pos].strip() == ""
-        if not (str(tok).startswith("##") and own_line):
-            continue
-        if block and text[last_end:tok.start_pos].count("\n") > 1:
-            block = []  # a blank line ends a block
-        block.append(re.sub(r"^## ?", "", str(tok)).rstrip())
-        last_end = tok.end_pos
-        # Where does the next non-blank, non-comment text start?
-        m = re.compile(r"\s*").match(text, last_end)
-        nxt = m.end() if m else last_end
-        if nxt < len(text) and text[nxt] != "#":
-            docs[nxt] = "\n".join(block)
-            block = []
-    return docs
+class _DocBlocks:
+    """`##` blocks, each mapped to the offset of the first token after it.
+
+    Fed the comment tokens incrementally (the lexer runs ahead of the reductions that
+    need docs), so the work is linear in the number of comments.
+    """
+
+    _BLANK = re.compile(r"\s*")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.docs: dict[int, str] = {}
+        self.block: list[str] = []
+        self.last_end = -1
+        self.seen = 0
+
+    def feed(self, comments: list[Token]) -> None:
+        text = self.text
+        for tok in comments[self.seen:]:
+            line_start = text.rfind("\n", 0, tok.start_pos) + 1
+            own_line = text[line_start:tok.start_pos].strip() == ""
+            if not (str(tok).startswith("##") and own_line):
+                continue
+            if self.block and text[self.last_end:tok.start_pos].count("\n") > 1:
+                self.block = []  # a blank line ends a block
+            self.block.append(re.sub(r"^## ?", "", str(tok)).rstrip())
+            self.last_end = tok.end_pos
+            nxt = self._BLANK.match(text, self.last_end).end()
+            if nxt < len(text) and text[nxt] != "#":
+                self.docs[nxt] = "\n".join(self.block)
+                self.block = []
+        self.seen = len(comments)
 
 
-@v_args(meta=True)
+# Tokens kept only so that spans cover whole declarations; rules never look at them.
+_STRUCTURAL = frozenset({"IMPORT", "ENUM", "SET", "SEGMENT", "SCHEMA", "MODEL", "TERRITORY", "TEST", "WHERE",
+                         "POLICY_KW", "OWNER", "META", "EFFECTIVE", "STATUS_KW", "ACCOUNT", "EXPECT", "LBRACE",
+                         "RBRACE", "LPAR", "RPAR", "DIGITS", "DOTDOT"})
+
+
+class _Seq(tuple):
+    """A tuple of nodes that remembers the span of the brackets around it."""
+
+    span: Span | None = None
+
+
+def _bounds(x) -> tuple[int, int] | None:
+    if isinstance(x, Token):
+        return x.start_pos, x.end_pos
+    span = getattr(x, "span", None)
+    return (span.start, span.end) if span is not None else None
+
+
+def _rule(method):
+    """Give a lowering method the span of everything it matched and its children minus structural tokens."""
+
+    def wrapper(self, children):
+        first = last = None
+        for c in children:
+            b = _bounds(c)
+            if b is not None:
+                first = b if first is None else first
+                last = b
+        span = self.source.span(first[0], last[1]) if first is not None else None
+        kids = [c for c in children if not (isinstance(c, Token) and c.type in _STRUCTURAL)]
+        return method(self, span, kids, children)
+
+    wrapper.__name__ = method.__name__
+    return wrapper
+
+
 class _Lower(Transformer):
-    def __init__(self, source: SourceFile, comments: list[Token], diagnostics: list[Diagnostic]) -> None:
+    """Called by the LALR parser as it reduces each rule (see `_lark`)."""
+
+    def __init__(self) -> None:
         super().__init__()
-        self.source = source
+        self.reset(None, [])
+        self.comments_tokens: list[Token] = []
+
+    def reset(self, source: SourceFile | None, diagnostics: list[Diagnostic]) -> None:
+        self.source = source or SourceFile("<none>", "")
         self.diagnostics = diagnostics
-        self.comments = tuple(ast.Comment(str(t), source.span(t.start_pos, t.end_pos)) for t in comments)
-        self.docs = _doc_blocks(source, comments)
+        self.doc_blocks = _DocBlocks(self.source.text)
 
     # helpers
-    def _span(self, meta) -> Span | None:
-        if getattr(meta, "empty", True):
-            return None
-        return self.source.span(meta.start_pos, meta.end_pos)
-
     def _tspan(self, tok: Token) -> Span:
         return self.source.span(tok.start_pos, tok.end_pos)
 
@@ -318,8 +370,11 @@ class _Lower(Transformer):
                                          help=f"choose another name, e.g. `{name}_`"))
         return ast.Ident(name, self._tspan(tok))
 
-    def _doc(self, meta) -> str | None:
-        return None if getattr(meta, "empty", True) else self.docs.get(meta.start_pos)
+    def _doc(self, span: Span | None) -> str | None:
+        if span is None:
+            return None
+        self.doc_blocks.feed(self.comments_tokens)
+        return self.doc_blocks.docs.get(span.start)
 
     def _string(self, tok: Token) -> ast.StringLit:
         try:
@@ -350,234 +405,277 @@ class _Lower(Transformer):
                                      help="dates are written YYYY-MM-DD, e.g. `2027-02-01`"))
 
     # file
-    def start(self, meta, children):
-        doc = None
+    def start(self, children):
         decls = list(children)
-        if decls and isinstance(decls[0], ast.ImportDecl) and decls[0].doc:
-            doc = decls[0].doc
-        return ast.Module(tuple(decls), doc, self.comments, self._span(meta))
+        doc = decls[0].doc if decls and isinstance(decls[0], ast.ImportDecl) else None
+        comments = tuple(ast.Comment(str(t), self._tspan(t)) for t in self.comments_tokens)
+        return ast.Module(tuple(decls), doc, comments, self.source.span(0, len(self.source.text)))
 
-    def dotted_name(self, meta, children):
-        return ast.QualName(tuple(self._ident(t) for t in children), self._span(meta))
+    @_rule
+    def dotted_name(self, span, kids, raw):
+        return ast.QualName(tuple(self._ident(t) for t in kids), span)
 
-    def import_decl(self, meta, children):
+    @_rule
+    def import_decl(self, span, kids, raw):
         module = path = alias = None
-        for c in children:
+        for c in kids:
             if isinstance(c, ast.QualName):
                 module = c
-            elif isinstance(c, Token) and c.type == "STRING":
+            elif c.type == "STRING":
                 path = self._string(c)
-            elif isinstance(c, Token) and c.type == "NAME":
+            elif c.type == "NAME":
                 alias = self._ident(c, declares=True)
-        return ast.ImportDecl(module, path, alias, self._span(meta), self._doc(meta))
+        return ast.ImportDecl(module, path, alias, span, self._doc(span))
 
     # enums and sets
-    def enum_member(self, meta, children):
-        title = self._string(children[1]) if len(children) > 1 else None
-        return ast.EnumMember(self._ident(children[0], declares=True), title, self._span(meta))
+    @_rule
+    def enum_member(self, span, kids, raw):
+        title = self._string(kids[1]) if len(kids) > 1 else None
+        return ast.EnumMember(self._ident(kids[0], declares=True), title, span)
 
-    def enum_body(self, meta, children):
-        return tuple(children)
+    @_rule
+    def enum_body(self, span, kids, raw):
+        seq = _Seq(kids)
+        seq.span = span
+        return seq
 
-    def enum_decl(self, meta, children):
-        return ast.EnumDecl(self._ident(children[0], declares=True), children[1], self._span(meta), self._doc(meta))
+    @_rule
+    def enum_decl(self, span, kids, raw):
+        return ast.EnumDecl(self._ident(kids[0], declares=True), tuple(kids[1]), span, self._doc(span))
 
-    def set_decl(self, meta, children):
-        name, type_, expr = children
-        return ast.SetDecl(self._ident(name, declares=True), type_, expr, self._span(meta), self._doc(meta))
+    @_rule
+    def set_decl(self, span, kids, raw):
+        name, type_, expr = kids
+        return ast.SetDecl(self._ident(name, declares=True), type_, expr, span, self._doc(span))
 
-    def set_expr(self, meta, children):
-        result = children[0]
-        for op, right in zip(children[1::2], children[2::2]):
-            span = result.span.to(right.span) if result.span and right.span else None
-            result = ast.SetOp(str(op), result, right, span)
-        if len(children) == 1 and meta is not None:
-            return result
+    @_rule
+    def set_expr(self, span, kids, raw):
+        result = kids[0]
+        for op, right in zip(kids[1::2], kids[2::2]):
+            result = ast.SetOp(str(op), result, right, result.span.to(right.span))
         return result
 
-    def set_ref(self, meta, children):
-        return ast.SetRef(children[0], self._span(meta))
+    @_rule
+    def set_ref(self, span, kids, raw):
+        return ast.SetRef(kids[0], span)
 
-    def set_literal(self, meta, children):
-        return ast.SetLiteral(tuple(children), self._span(meta))
+    @_rule
+    def set_paren(self, span, kids, raw):
+        return ast.SetParen(kids[0], span)
+
+    @_rule
+    def set_literal(self, span, kids, raw):
+        return ast.SetLiteral(tuple(kids), span)
 
     # values
-    def number(self, meta, children):
-        return self._number(children[0])
+    @_rule
+    def number(self, span, kids, raw):
+        return self._number(kids[0])
 
-    def string(self, meta, children):
-        return self._string(children[0])
+    @_rule
+    def string(self, span, kids, raw):
+        return self._string(kids[0])
 
-    def true(self, meta, children):
-        return ast.BoolLit(True, self._tspan(children[0]))
+    @_rule
+    def true(self, span, kids, raw):
+        return ast.BoolLit(True, span)
 
-    def false(self, meta, children):
-        return ast.BoolLit(False, self._tspan(children[0]))
+    @_rule
+    def false(self, span, kids, raw):
+        return ast.BoolLit(False, span)
 
-    def null(self, meta, children):
-        return ast.NullLit(self._tspan(children[0]))
+    @_rule
+    def null(self, span, kids, raw):
+        return ast.NullLit(span)
 
-    def member(self, meta, children):
-        return ast.MemberLit(str(children[0]), self._tspan(children[0]))
+    @_rule
+    def member(self, span, kids, raw):
+        return ast.MemberLit(str(kids[0]), span)
 
-    def range(self, meta, children):
-        lo = hi = None
-        # children: [lo?, hi?] but we need to know which side a single value is on.
-        values = [c for c in children if isinstance(c, (ast.NumberLit, ast.StringLit))]
-        if len(values) == 2:
-            lo, hi = values
-        elif len(values) == 1:
-            text = self.source.text
-            dots = text.find("..", meta.start_pos, meta.end_pos)
-            if values[0].span.start < dots:
-                lo = values[0]
-            else:
-                hi = values[0]
-        return ast.RangeExpr(lo, hi, self._span(meta))
+    @_rule
+    def range(self, span, kids, raw):
+        dots = next(c for c in raw if isinstance(c, Token) and c.type == "DOTDOT")
+        lo = next((c for c in kids if c.span.end <= dots.start_pos), None)
+        hi = next((c for c in kids if c.span.start >= dots.end_pos), None)
+        return ast.RangeExpr(lo, hi, span)
 
     # types
-    def simple_type(self, meta, children):
-        return ast.SimpleType(str(children[0]), self._span(meta))
+    @_rule
+    def simple_type(self, span, kids, raw):
+        return ast.SimpleType(str(kids[0]), span)
 
-    def digits_type(self, meta, children):
-        return ast.DigitsType(self._number(children[0]), self._span(meta))
+    @_rule
+    def digits_type(self, span, kids, raw):
+        return ast.DigitsType(self._number(kids[0]), span)
 
-    def inline_enum(self, meta, children):
-        return ast.InlineEnum(children[0], self._span(meta))
+    @_rule
+    def inline_enum(self, span, kids, raw):
+        return ast.InlineEnum(tuple(kids[0]), span)
 
-    def named_type(self, meta, children):
-        name: ast.QualName = children[0]
+    @_rule
+    def named_type(self, span, kids, raw):
+        name: ast.QualName = kids[0]
         if len(name.parts) == 1 and name.parts[0].name in ("bool", "int", "decimal", "string"):
-            return ast.SimpleType(name.parts[0].name, name.span)
-        return ast.NamedType(name, self._span(meta))
+            return ast.SimpleType(name.parts[0].name, span)
+        return ast.NamedType(name, span)
 
-    def type_bounds(self, meta, children):
-        return children[0]
+    @_rule
+    def type_bounds(self, span, kids, raw):
+        return kids[0]
 
-    def type_expr(self, meta, children):
-        base = children[0]
-        optional = any(isinstance(c, Token) and c.type == "OPTIONAL" for c in children)
-        bounds = next((c for c in children if isinstance(c, ast.RangeExpr)), None)
-        return ast.TypeExpr(base, optional, bounds, self._span(meta))
+    @_rule
+    def type_expr(self, span, kids, raw):
+        optional = any(isinstance(c, Token) and c.type == "OPTIONAL" for c in kids)
+        bounds = next((c for c in kids if isinstance(c, ast.RangeExpr)), None)
+        return ast.TypeExpr(kids[0], optional, bounds, span)
 
-    def field_decl(self, meta, children):
-        key = any(isinstance(c, Token) and c.type == "KEY" for c in children)
-        return ast.FieldDecl(self._ident(children[0], declares=True), children[1], key, self._span(meta), self._doc(meta))
+    @_rule
+    def field_decl(self, span, kids, raw):
+        key = any(isinstance(c, Token) and c.type == "KEY" for c in kids)
+        return ast.FieldDecl(self._ident(kids[0], declares=True), kids[1], key, span, self._doc(span))
 
-    def schema_decl(self, meta, children):
-        return ast.SchemaDecl(self._ident(children[0], declares=True), tuple(children[1:]), self._span(meta), self._doc(meta))
+    @_rule
+    def schema_decl(self, span, kids, raw):
+        return ast.SchemaDecl(self._ident(kids[0], declares=True), tuple(kids[1:]), span, self._doc(span))
 
-    def segment_decl(self, meta, children):
-        return ast.SegmentDecl(self._ident(children[0], declares=True), children[1], self._span(meta), self._doc(meta))
+    @_rule
+    def segment_decl(self, span, kids, raw):
+        return ast.SegmentDecl(self._ident(kids[0], declares=True), kids[1], span, self._doc(span))
 
     # predicates
-    def or_pred(self, meta, children):
-        return children[0] if len(children) == 1 else ast.OrPred(tuple(children), self._span(meta))
+    @_rule
+    def or_pred(self, span, kids, raw):
+        return kids[0] if len(kids) == 1 else ast.OrPred(tuple(kids), span)
 
-    def and_pred(self, meta, children):
-        return children[0] if len(children) == 1 else ast.AndPred(tuple(children), self._span(meta))
+    @_rule
+    def and_pred(self, span, kids, raw):
+        return kids[0] if len(kids) == 1 else ast.AndPred(tuple(kids), span)
 
-    def not_pred(self, meta, children):
-        *nots, result = children
+    @_rule
+    def not_pred(self, span, kids, raw):
+        *nots, result = kids
         if len(nots) > MAX_NESTING:
             raise _LiteralError(diag("E005", f"more than {MAX_NESTING} `not`s in a row", self._tspan(nots[MAX_NESTING]),
                                      help="two `not`s cancel out; remove them in pairs"))
         for tok in reversed(nots):
-            span = self.source.span(tok.start_pos, result.span.end) if result.span else None
-            result = ast.NotPred(result, span)
+            result = ast.NotPred(result, self.source.span(tok.start_pos, result.span.end))
         return result
 
-    def paren(self, meta, children):
-        return ast.ParenPred(children[0], self._span(meta))
+    @_rule
+    def paren(self, span, kids, raw):
+        return ast.ParenPred(kids[0], span)
 
-    def comparison(self, meta, children):
-        field, op, value = children
-        return ast.Comparison(self._ident(field), str(op), value, self._span(meta))
+    @_rule
+    def comparison(self, span, kids, raw):
+        field, op, value = kids
+        return ast.Comparison(self._ident(field), str(op), value, span)
 
-    def in_set(self, meta, children):
-        negated = any(isinstance(c, Token) and c.type == "NOT" for c in children)
-        return ast.InSetPred(self._ident(children[0]), negated, children[-1], self._span(meta))
+    @_rule
+    def in_set(self, span, kids, raw):
+        negated = any(isinstance(c, Token) and c.type == "NOT" for c in kids)
+        return ast.InSetPred(self._ident(kids[0]), negated, kids[-1], span)
 
-    def in_range(self, meta, children):
-        negated = any(isinstance(c, Token) and c.type == "NOT" for c in children)
-        return ast.InRangePred(self._ident(children[0]), negated, children[-1], self._span(meta))
+    @_rule
+    def in_range(self, span, kids, raw):
+        negated = any(isinstance(c, Token) and c.type == "NOT" for c in kids)
+        return ast.InRangePred(self._ident(kids[0]), negated, kids[-1], span)
 
-    def starts_with(self, meta, children):
-        return ast.StartsWithPred(self._ident(children[0]), self._string(children[1]), self._span(meta))
+    @_rule
+    def starts_with(self, span, kids, raw):
+        return ast.StartsWithPred(self._ident(kids[0]), self._string(kids[1]), span)
 
-    def is_null(self, meta, children):
-        negated = any(isinstance(c, Token) and c.type == "NOT" for c in children)
-        return ast.NullPred(self._ident(children[0]), negated, self._span(meta))
+    @_rule
+    def is_null(self, span, kids, raw):
+        negated = any(isinstance(c, Token) and c.type == "NOT" for c in kids)
+        return ast.NullPred(self._ident(kids[0]), negated, span)
 
-    def bool_pred(self, meta, children):
-        return ast.BoolPred(str(children[0]) == "true", self._span(meta))
+    @_rule
+    def bool_pred(self, span, kids, raw):
+        return ast.BoolPred(str(kids[0]) == "true", span)
 
-    def segment_ref(self, meta, children):
-        return ast.SegmentRef(children[0], self._span(meta))
+    @_rule
+    def segment_ref(self, span, kids, raw):
+        return ast.SegmentRef(kids[0], span)
 
     # models and territories
-    def where_item(self, meta, children):
-        return ast.WhereItem(children[0], self._span(meta))
+    @_rule
+    def where_item(self, span, kids, raw):
+        return ast.WhereItem(kids[0], span)
 
-    def else_item(self, meta, children):
-        return ast.ElseItem(self._span(meta))
+    @_rule
+    def else_item(self, span, kids, raw):
+        return ast.ElseItem(span)
 
-    def policy_item(self, meta, children):
-        return ast.PolicyItem(str(children[0]), self._span(meta))
+    @_rule
+    def policy_item(self, span, kids, raw):
+        return ast.PolicyItem(str(kids[0]), span)
 
-    def keep_item(self, meta, children):
-        return ast.KeepItem(self._span(meta))
+    @_rule
+    def keep_item(self, span, kids, raw):
+        return ast.KeepItem(span)
 
-    def owner_item(self, meta, children):
-        role = self._ident(children[1]) if len(children) > 1 else None
-        return ast.OwnerItem(self._string(children[0]), role, self._span(meta))
+    @_rule
+    def owner_item(self, span, kids, raw):
+        role = self._ident(kids[1]) if len(kids) > 1 else None
+        return ast.OwnerItem(self._string(kids[0]), role, span)
 
-    def meta_entry(self, meta, children):
-        key, value = children
+    @_rule
+    def meta_entry(self, span, kids, raw):
+        key, value = kids
         if isinstance(value, Token) and value.type == "DATE":
             value = self._date(value)
-        return ast.MetaEntry(self._ident(key), value, self._span(meta))
+        return ast.MetaEntry(self._ident(key), value, span)
 
-    def meta_item(self, meta, children):
-        return ast.MetaItem(tuple(children), self._span(meta))
+    @_rule
+    def meta_item(self, span, kids, raw):
+        return ast.MetaItem(tuple(kids), span)
 
-    def effective_item(self, meta, children):
-        return ast.EffectiveItem(self._date(children[0]), self._span(meta))
+    @_rule
+    def effective_item(self, span, kids, raw):
+        return ast.EffectiveItem(self._date(kids[0]), span)
 
-    def status_item(self, meta, children):
-        return ast.StatusItem(str(children[0]), self._span(meta))
+    @_rule
+    def status_item(self, span, kids, raw):
+        return ast.StatusItem(str(kids[0]), span)
 
-    def _decl_head(self, children):
-        name = self._ident(children[0], declares=True)
-        rest = list(children[1:])
+    def _decl_head(self, kids):
+        name = self._ident(kids[0], declares=True)
+        rest = list(kids[1:])
         title = None
         if rest and isinstance(rest[0], Token) and rest[0].type == "STRING":
             title = self._string(rest.pop(0))
         return name, title, rest
 
-    def territory_decl(self, meta, children):
-        name, title, items = self._decl_head(children)
-        return ast.TerritoryDecl(name, title, tuple(items), self._span(meta), self._doc(meta))
+    @_rule
+    def territory_decl(self, span, kids, raw):
+        name, title, items = self._decl_head(kids)
+        return ast.TerritoryDecl(name, title, tuple(items), span, self._doc(span))
 
-    def model_decl(self, meta, children):
-        name, title, items = self._decl_head(children)
-        schema = None
-        if items and isinstance(items[0], ast.QualName):
-            schema = items.pop(0)
-        return ast.ModelDecl(name, title, schema, tuple(items), self._span(meta), self._doc(meta))
+    @_rule
+    def model_decl(self, span, kids, raw):
+        name, title, items = self._decl_head(kids)
+        schema = items.pop(0) if items and isinstance(items[0], ast.QualName) else None
+        return ast.ModelDecl(name, title, schema, tuple(items), span, self._doc(span))
 
     # tests
-    def account_entry(self, meta, children):
-        return ast.AccountEntry(self._ident(children[0]), children[1], self._span(meta))
+    @_rule
+    def account_entry(self, span, kids, raw):
+        return ast.AccountEntry(self._ident(kids[0]), kids[1], span)
 
-    def account_item(self, meta, children):
-        return ast.AccountItem(tuple(children), self._span(meta))
+    @_rule
+    def account_item(self, span, kids, raw):
+        return ast.AccountItem(tuple(kids), span)
 
-    def expect_item(self, meta, children):
-        model, outcome = children
+    @_rule
+    def expect_item(self, span, kids, raw):
+        model, outcome = kids
         if isinstance(outcome, Token):
             outcome = str(outcome)
-        return ast.ExpectItem(self._ident(model), outcome, self._span(meta))
+        return ast.ExpectItem(self._ident(model), outcome, span)
 
-    def test_decl(self, meta, children):
-        return ast.TestDecl(self._string(children[0]), tuple(children[1:]), self._span(meta), self._doc(meta))
+    @_rule
+    def test_decl(self, span, kids, raw):
+        return ast.TestDecl(self._string(kids[0]), tuple(kids[1:]), span, self._doc(span))
+
+
+_LOWER = _Lower()
