@@ -199,7 +199,7 @@ class InRangePred:
 @dataclass(frozen=True, slots=True)
 class StartsWithPred:
     field: Ident
-    prefix: StringLit
+    prefix: Literal_  # a StringLit when valid; the resolver reports anything else
     span: Span | None = _span()
 
 

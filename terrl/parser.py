@@ -582,7 +582,7 @@ class _Lower(Transformer):
 
     @_rule
     def starts_with(self, span, kids, raw):
-        return ast.StartsWithPred(self._ident(kids[0]), self._string(kids[1]), span)
+        return ast.StartsWithPred(self._ident(kids[0]), kids[1], span)
 
     @_rule
     def is_null(self, span, kids, raw):

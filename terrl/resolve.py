@@ -504,6 +504,10 @@ class Lowerer:
             atom = ir.InRange(f.name, lo, hi, span)
             return ir.Not(atom, span) if p.negated else atom
         if isinstance(p, ast.StartsWithPred):
+            if not isinstance(p.prefix, ast.StringLit):
+                shown = p.prefix.text if isinstance(p.prefix, ast.NumberLit) else _show(p.prefix).strip("`")
+                self.error("E103", "`startswith` takes a quoted prefix", p.prefix.span, help=f'write "{shown}"')
+                raise _Failed
             prefix = p.prefix.value
             if ftype.kind == "digits":
                 if not (prefix.isascii() and prefix.isdigit()) or len(prefix) > ftype.digits:
