@@ -22,6 +22,7 @@ EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 # command name -> "module:attribute"
 COMMANDS: dict[str, str] = {
     "check": "terrl.commands.check:check",
+    "docs": "terrl.commands.docs:docs",
 }
 
 
