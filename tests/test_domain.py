@@ -1,0 +1,113 @@
+"""Per-field discretization: cells, atoms as cell sets, representatives, descriptions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from terrl import ir
+from terrl.domain import FieldDomain, build_domains, next_prefix, runs
+
+from coverage_support import atoms, field_values, holds, schemas
+
+
+def dom(kind: str, atoms=(), optional=False, **type_args) -> FieldDomain:
+    return FieldDomain(ir.Field("x", ir.FieldType(kind, **type_args), optional=optional), atoms)
+
+
+def cells_where(d: FieldDomain, mask: int) -> list[int]:
+    return [i for i in range(d.cells) if mask >> i & 1]
+
+
+def test_next_prefix():
+    assert next_prefix("ab") == "ac"
+    assert next_prefix("a\U0010ffff") == "b"
+    assert next_prefix("\U0010ffff") is None
+    assert next_prefix("") is None
+
+
+def test_runs():
+    assert list(runs(0b1110011)) == [(0, 2), (4, 7)]
+    assert list(runs(0)) == []
+
+
+def test_decimal_boundary_is_its_own_cell():
+    lt = ir.Compare("x", "<", Decimal(1_000_000))
+    gt = ir.Compare("x", ">", Decimal(1_000_000))
+    d = dom("decimal", [lt, gt], lo=Decimal(0))
+    assert d.value_cells == 3
+    left, right = d.atom_cells(lt), d.atom_cells(gt)
+    rest = d.all_cells & ~(left | right)
+    assert cells_where(d, rest) == [d.cell_of(Decimal(1_000_000))]
+    assert d.representative(d.cell_of(Decimal(1_000_000))) == Decimal(1_000_000)
+    assert d.describe(rest) == "`x` == 1M"
+    assert d.describe(right) == "`x` > 1M"
+    assert d.cell_of(Decimal("999999.99")) == d.cell_of(Decimal(0))
+
+
+def test_int_bounds_and_preferred_value():
+    atom = ir.Compare("x", ">=", 1000)
+    d = dom("int", [atom], lo=0)
+    assert d.value_cells == 2
+    assert d.representative(d.preferred_cell) == 0
+    assert d.representative(d.cell_of(5000)) == 1000
+    assert d.describe(d.atom_cells(atom)) == "`x` >= 1000"
+    assert d.describe(d.all_cells & ~d.atom_cells(atom)) == "`x` <= 999"
+    # out of bounds: `x < 0` never holds on `int in 0..`
+    assert d.atom_cells(ir.Compare("x", "<", 0)) == 0
+
+
+def test_digits_prefix_is_a_range():
+    atom = ir.StartsWith("x", "94")
+    d = dom("digits", [atom], optional=True, digits=5)
+    mask = d.atom_cells(atom)
+    assert cells_where(d, mask) == [d.cell_of("94000")]
+    assert d.cell_of("94999") == d.cell_of("94000") != d.cell_of("95000")
+    assert d.representative(d.cell_of("94123")) == "94000"
+    assert d.describe(mask) == '`x` starts with "94"'
+    assert d.describe(1 << d.null_cell) == "`x` missing"
+    assert d.representative(d.null_cell) is None
+
+
+def test_string_startswith_and_equality():
+    sw, eq = ir.StartsWith("x", "ab"), ir.Compare("x", "==", "ab")
+    d = dom("string", [sw, eq])
+    assert d.describe(d.atom_cells(eq)) == '`x` == "ab"'
+    assert d.describe(d.atom_cells(sw) & ~d.atom_cells(eq)) == '`x` >= "ab\x00" and `x` < "ac"'
+    assert d.cell_of("abz") == d.cell_of("ab\0")
+    assert d.representative(0) == "a"
+
+
+def test_enum_order_and_not_includes_null():
+    members = ("AK", "CA", "OR", "WA", "NY")
+    west = ir.InSet("x", frozenset({"CA", "OR", "WA"}))
+    d = dom("enum", [west], optional=True, members=members)
+    mask = d.atom_cells(west)
+    assert d.describe(mask) == "`x` in {CA, OR, WA}"
+    negated = d.all_cells & ~mask
+    assert d.null_cell in cells_where(d, negated)
+    assert d.describe(negated) == "(`x` in {AK, NY} or `x` missing)"
+    assert d.representative(d.cell_of("OR")) == "OR"
+
+
+@given(st.data())
+def test_atoms_are_exactly_their_cells(data):
+    """cell_of + atom_cells agree with direct evaluation on every value of the field."""
+    schema = data.draw(schemas(min_fields=1, max_fields=1))
+    f = schema.fields[0]
+    atom_list = data.draw(st.lists(atoms(schema), min_size=1, max_size=5))
+    (d,) = build_domains(schema, atom_list)
+    for atom in atom_list:
+        mask = d.atom_cells(atom)
+        for v in field_values(f):
+            assert bool(mask >> d.cell_of(v) & 1) == holds(atom, {f.name: v}, schema), (atom, v)
+    for cell in range(d.cells):
+        assert d.cell_of(d.representative(cell)) == cell
+
+
+def test_cell_of_rejects_null_on_required():
+    with pytest.raises(ValueError):
+        dom("int").cell_of(None)
