@@ -581,8 +581,8 @@ def mermaid_tree(root_label: str, tops: tuple[ir.Territory, ...], max_nodes: int
             extra[parent] = sum(_size(k) for k in kids)
             collapsed = True
             continue
-        take = kids if len(kids) <= budget else kids[:max(budget - 1, 1)]
-        budget -= len(take)
+        take = kids if len(kids) <= budget else kids[:budget - 1]  # one place left for the "… more" node
+        budget -= len(take) + (len(take) < len(kids))
         for k in take:
             labels.append(k.title or k.name)
             node = len(labels) - 1
