@@ -1,3 +1,25 @@
 """terrl: territory rules as code."""
 
 __version__ = "0.1.0"
+
+# The public API, imported on first use so that `terrl check` starts without the
+# evaluator's imports (jinja2, the decision diagrams).
+_LAZY = {
+    "Assignment": "terrl.evaluate",
+    "Evaluator": "terrl.evaluate",
+    "ModelError": "terrl.evaluate",
+    "compile_model": "terrl.evaluate",
+    "load": "terrl.evaluate",
+}
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'terrl' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
