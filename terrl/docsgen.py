@@ -22,8 +22,8 @@ import markupsafe
 
 from . import __version__, ast, ir
 from .diagnostics import Diagnostic, has_errors, sort_diagnostics
-from .english import (FieldInfo, Link, NamedRef, Phrase, Text, Values, doc_label, format_number, plain,
-                      sentence, set_description, values)
+from .english import (FieldInfo, Link, NamedRef, Phrase, Text, Values, clause, doc_label, format_number, plain,
+                      sentence, set_description, values, visible)
 from .pipeline import analyze_program, collect_files
 from .resolve import LoadedModule, Loader, Lowerer, lower_module
 from .source import display_path
@@ -51,11 +51,11 @@ def coverage_available() -> bool:
     return importlib.util.find_spec("terrl.coverage") is not None
 
 
-def load_docs(paths: list[Path]) -> LoadedDocs:
-    """Parse, resolve and analyze like `terrl check`, keeping the modules for their names."""
+def load_docs(paths: list[Path], *, analyse: bool = True) -> LoadedDocs:
+    """Parse, resolve and (unless told not to) analyze like `terrl check`, keeping the modules for their names."""
     files = collect_files(paths)
     loader = Loader()
-    out = LoadedDocs(analysed=coverage_available())
+    out = LoadedDocs(analysed=analyse and coverage_available())
     loaded = [(display_path(f), loader.load(f)) for f in files]
     diagnostics = list(loader.diagnostics)
     for shown, module in loaded:
@@ -64,7 +64,7 @@ def load_docs(paths: list[Path]) -> LoadedDocs:
         program = lower_module(module, diagnostics, lowerer=Lowerer(diagnostics))
         out.roots.append((shown, module, program))
     out.diagnostics = sort_diagnostics(diagnostics)
-    if out.ok:
+    if out.ok and out.analysed:
         out.findings = sort_diagnostics(d for _, _, p in out.roots for d in analyze_program(p))
     return out
 
@@ -408,7 +408,7 @@ class _ModelBuilder:
                 own = _merge(Text("All accounts that reach "), parent)
             else:
                 own = sentence(where, self.lookup)
-                steps.append(ScopeStep(self._link(t), own))
+                steps.append(ScopeStep(self._link(t), _step(where, self.lookup)))
             if parent_policy == "first" and index > 0 and not t.is_else:
                 steps.append(ScopeStep(self._link(t), self._not_taken(
                     "not taken by an earlier sibling (first match wins): ", list(siblings[:index]), parent,
@@ -428,7 +428,7 @@ class _ModelBuilder:
         model_where = _where_pred(self.decl)
         universe = sentence(model_where, self.lookup)
         if model_where is not None:
-            universe_steps = (ScopeStep(model_link, universe),)
+            universe_steps = (ScopeStep(model_link, _step(model_where, self.lookup)),)
         for t in model.territories:
             visit(t, model.territories, model.policy, model_link, universe_steps, 0)
 
@@ -504,6 +504,11 @@ class _ModelBuilder:
 def _merge(*parts) -> Phrase:
     from .english import _merge as merge
     return merge(parts)
+
+
+def _step(where: ast.Pred, lookup: _Lookup) -> Phrase:
+    """A condition in a scope list: the criteria without the leading "Accounts "."""
+    return clause(where, lookup) if not isinstance(where, ast.BoolPred) else sentence(where, lookup)
 
 
 def _anchor(t: ir.Territory) -> str:
@@ -609,7 +614,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 
 def md_escape(text: Any) -> str:
     """Text from a `.terr` file as literal Markdown text on one line (GitHub flavour)."""
-    text = re.sub(r"\s+", " ", str(text))  # one line: newlines would end a table row or a list item
+    text = visible(re.sub(r"\s+", " ", str(text)))  # one line: newlines would end a table row or a list item
     text = _MD_SPECIAL.sub(r"\\\1", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -621,12 +626,19 @@ def md_link_target(anchor: str) -> str:
 def _environment(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              autoescape=autoescape, keep_trailing_newline=True, trim_blocks=True,
-                             lstrip_blocks=True)
+                             lstrip_blocks=True, finalize=_finalize)
     env.filters["md"] = md_escape
     env.filters["md_target"] = md_link_target
     env.filters["plain"] = plain
     env.filters["thousands"] = lambda n: f"{n:,}"
     return env
+
+
+def _finalize(value: Any) -> Any:
+    # Every printed string: control characters shown as symbols (our own Markup assets pass through).
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return visible(value)
+    return value
 
 
 def render_site(site: SiteView, formats: tuple[str, ...] = ("markdown", "html")) -> dict[str, str]:

@@ -76,6 +76,14 @@ def plain(phrase: Phrase) -> str:
     return "".join(out)
 
 
+def visible(text: str) -> str:
+    """Control characters (a witness string may end in NUL) as visible symbols: "\\x00" -> "␀"."""
+    if not any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        return text
+    return "".join(chr(0x2400 + ord(ch)) if ord(ch) < 32 and ch not in "\t\n\r" else "␡" if ord(ch) == 127 else ch
+                   for ch in text)
+
+
 def join_words(items: list[str], conj: str = "and") -> str:
     if len(items) <= 1:
         return "".join(items)

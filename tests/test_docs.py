@@ -30,8 +30,8 @@ def case_sources(case: str) -> list[Path]:
     return [(folder / "input.terr").relative_to(REPO)]
 
 
-def generate(paths: list[Path], formats=("markdown", "html")) -> dict[str, str]:
-    loaded = docsgen.load_docs(paths)
+def generate(paths: list[Path], formats=("markdown", "html"), analyse: bool = True) -> dict[str, str]:
+    loaded = docsgen.load_docs(paths, analyse=analyse)
     assert loaded.ok, [d.message for d in loaded.diagnostics if d.is_error]
     return docsgen.render_site(docsgen.build_site(loaded), formats)
 
@@ -48,7 +48,9 @@ def write_terr(tmp_path: Path, text: str, name: str = "model.terr") -> Path:
 @pytest.mark.parametrize("case", golden_cases())
 def test_golden(case: str, monkeypatch) -> None:
     monkeypatch.chdir(REPO)  # paths shown in the pages are relative to the working directory
-    files = generate(case_sources(case))
+    # Without the coverage analysis, so goldens test the docs, not the analysis's wording
+    # (findings are covered by the tests below).
+    files = generate(case_sources(case), analyse=False)
     expected_dir = GOLDEN / case / "expected"
     if UPDATE:
         expected_dir.mkdir(exist_ok=True)
@@ -67,7 +69,7 @@ def test_output_is_deterministic_across_runs(monkeypatch, tmp_path) -> None:
     runner = CliRunner()
     outputs = []
     for run in ("a", "b"):
-        result = runner.invoke(cli, ["docs", source, "-o", str(tmp_path / run)])
+        result = runner.invoke(cli, ["docs", source, "-o", str(tmp_path / run)])  # with analysis, where present
         assert result.exit_code == 0, result.output
         outputs.append({p.name: p.read_bytes() for p in sorted((tmp_path / run).iterdir())})
     assert outputs[0] == outputs[1]
@@ -185,14 +187,27 @@ model M {
     leaf = next(t for t in site.models[0].territories if t.path == "two.leaf")
     steps = [((s.source.text if s.source else ""), english.plain(s.phrase)) for s in leaf.scope]
     assert steps == [
-        ("M", "Accounts with more than 0 employees"),
-        ("Two", "Accounts that are big"),
+        ("M", "with more than 0 employees"),
+        ("Two", "that are big"),
         ("Two", "not taken by an earlier sibling (first match wins): One"),
         ("leaf", "not taken by other"),
     ]
 
 
 # --- check results -------------------------------------------------------------------------
+
+def test_control_characters_are_shown_as_symbols(tmp_path) -> None:
+    path = write_terr(tmp_path, SALES_SCHEMA + 'model M { territory a { where big } }\n')
+    loaded = docsgen.load_docs([path], analyse=False)
+    from terrl.diagnostics import diag
+    loaded.analysed = True
+    loaded.findings = [diag("E202", "a gap", loaded.roots[0][2].models[0].territory("a").name_span, model="M",
+                            territories=[], witness={"id": "A\x00"}, region='id >= "A\x00"')]
+    files = docsgen.render_site(docsgen.build_site(loaded))
+    for name, text in files.items():
+        assert "\x00" not in text, name
+    assert "“A␀”" in files["M.md"] and "“A␀”" in files["M.html"]
+
 
 def test_findings_are_shown_with_witnesses(tmp_path) -> None:
     from terrl.diagnostics import diag
@@ -220,7 +235,27 @@ def test_without_coverage_analysis_the_docs_do_not_claim_a_clean_result(tmp_path
     loaded.analysed = False
     files = docsgen.render_site(docsgen.build_site(loaded))
     assert "No gaps, no overlaps" not in files["M.md"] + files["M.html"]
-    assert "not available" in files["M.md"] and "not analysed" in files["README.md"]
+    assert "were not checked" in files["M.md"] and "not analysed" in files["README.md"]
+
+
+def test_findings_of_the_real_coverage_analysis_are_documented(tmp_path) -> None:
+    pytest.importorskip("terrl.coverage", reason="the coverage analysis is not part of this checkout")
+    from terrl.pipeline import check_paths
+
+    text = SALES_SCHEMA + 'model M { territory a "A" { where big } territory b { where region == west } }\n'
+    path = write_terr(tmp_path, text)
+    expected = [d for d in check_paths([path]).diagnostics if d.extra.get("model") == "M"]
+    assert any(d.name == "overlap" for d in expected) and any(d.name == "gap" for d in expected)
+    site = docsgen.build_site(docsgen.load_docs([path]))
+    findings = site.models[0].findings
+    assert [(f.code, f.message) for f in findings] == [(d.code, d.message) for d in expected]
+    overlap = next(f for f in findings if f.name == "overlap")
+    assert [link.anchor for link in overlap.territories] == ["#t-a", "#t-b"] and overlap.witness
+    page = docsgen.render_site(site, ("html",))["M.html"]
+    assert page.count('<li class="finding error">') == len(expected)
+    assert "No gaps, no overlaps" not in page
+    site = docsgen.build_site(docsgen.load_docs([path], analyse=False))
+    assert not site.models[0].findings and not site.models[0].analysed
 
 
 # --- injection ---------------------------------------------------------------------------

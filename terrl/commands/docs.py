@@ -23,7 +23,9 @@ def _concise(d) -> str:
               help="Folder to write the pages to (created if missing).")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "html", "both"]), default="both", show_default=True,
               help="Markdown (README.md + one page per model) and/or a static HTML site (index.html + one page per model).")
-def docs(paths: tuple[Path, ...], out_dir: Path, fmt: str) -> None:
+@click.option("--check/--no-check", "check", default=True, show_default=True,
+              help="Run the coverage analysis and document its findings (gaps, overlaps, ...).")
+def docs(paths: tuple[Path, ...], out_dir: Path, fmt: str, check: bool) -> None:
     """Write documentation of the models in MODEL_FILE... for the people who sell.
 
     Each model gets a page: its hierarchy, a table of territories and owners, every
@@ -35,7 +37,7 @@ def docs(paths: tuple[Path, ...], out_dir: Path, fmt: str) -> None:
     from ..pipeline import UsageError
 
     try:
-        loaded = load_docs(list(paths))
+        loaded = load_docs(list(paths), analyse=check)
     except UsageError as exc:
         raise click.UsageError(str(exc))
     problems = [d for d in loaded.diagnostics if d.severity == "error"]
