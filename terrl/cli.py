@@ -23,6 +23,10 @@ EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 COMMANDS: dict[str, str] = {
     "check": "terrl.commands.check:check",
     "docs": "terrl.commands.docs:docs",
+    "assign": "terrl.commands.assign:assign",
+    "explain": "terrl.commands.explain:explain",
+    "compile": "terrl.commands.compile:compile",
+    "test": "terrl.commands.test:test",
 }
 
 

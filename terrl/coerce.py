@@ -51,6 +51,8 @@ def show(raw: Any) -> str:
         return repr(text)
     if isinstance(raw, bool):
         return "true" if raw else "false"
+    if isinstance(raw, int) and raw.bit_length() > 3000:  # str() refuses ints this long
+        return f"a number of {len(str(Decimal(raw)).lstrip('-'))} digits"
     if isinstance(raw, (int, Decimal, float)):
         text = str(raw)
         return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "..."
