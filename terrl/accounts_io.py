@@ -271,7 +271,7 @@ class ResultWriter:
             raise AccountsError(f"unknown output format `{fmt}`; use one of: {', '.join(FORMATS)}")
         self.stream, self.format, self.explain = stream, fmt, explain
         if fmt == "csv":
-            self._csv = csv.writer(stream, lineterminator="\n")
+            self._csv = csv.writer(stream, lineterminator="\r\n")  # RFC 4180; also makes the writer quote a lone \r
             self._csv.writerow(RESULT_COLUMNS + (("explain",) if explain else ()))
 
     def write(self, row: int, result, explain: Any = None) -> None:
