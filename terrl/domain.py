@@ -294,7 +294,12 @@ class FieldDomain:
                 return 0
             return lo if lo is not None and lo > 0 else hi - 1
         if k == "string":
-            for candidate in ("a", "A", "0", "") if lo == "" else (lo,):
+            # the lower end unless it is an artificial cut ("s\0" = just after s); else a short plain text
+            stem = lo[:-1] if lo.endswith("\0") else None
+            candidates = ([] if stem is not None or lo == "" else [lo]) + ["a", "A", "0", ""]
+            if stem is not None:
+                candidates += [stem + "0", stem + "a", stem + " "]
+            for candidate in candidates:
                 if candidate >= lo and (hi is None or candidate < hi):
                     return candidate
             return lo
@@ -354,19 +359,53 @@ class FieldDomain:
         k = self.kind
         if k in ("enum", "bool"):
             members = self.type.members if k == "enum" else ("false", "true")
-            inside = [members[i] for i in range(len(members)) if values >> i & 1]
-            outside = [members[i] for i in range(len(members)) if not values >> i & 1]
+            # a cell spans the members between two cuts: index lo .. hi - 1
+            inside, outside = [], []
+            for cell in range(self.value_cells):
+                iv = self.interval(cell)
+                (inside if values >> cell & 1 else outside).extend(members[iv.lo:iv.hi])
             if len(inside) == 1:
                 return f"{f} == {inside[0]}"
             if len(outside) == 1 and len(inside) > 3:
                 return f"{f} != {outside[0]}" + (" and present" if self.optional else "")
             if len(outside) < len(inside) and len(inside) > 6:
-                return f"{f} not in {{{', '.join(outside)}}}" + (" and present" if self.optional else "")
-            return f"{f} in {{{', '.join(inside)}}}"
+                return f"{f} not in {{{_listing(outside)}}}" + (" and present" if self.optional else "")
+            return f"{f} in {{{_listing(inside)}}}"
+        points = self._points(self.value_mask & ~values)
+        if points is not None and 0 < len(points) <= 6:
+            listed = ", ".join(self._show(p) for p in points)
+            text = f"{f} != {listed}" if len(points) == 1 else f"{f} not in {{{listed}}}"
+            return text + (" and present" if self.optional else "")
         parts = [self._describe_range(a, b) for a, b in runs(values)]
         if len(parts) > 6:
             parts = parts[:5] + [f"{len(parts) - 5} more ranges"]
         return parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")"
+
+    def _points(self, mask: int) -> list | None:
+        """The values of cells that each hold exactly one value, or None if some cell holds more."""
+        out = []
+        for cell in range(self.value_cells):
+            if not mask >> cell & 1:
+                continue
+            iv = self.interval(cell)
+            lo, hi = iv.lo, iv.hi
+            if lo is None or hi is None:
+                return None
+            if self.kind == "decimal":
+                if not (lo[1] == 0 and hi == (lo[0], 1)):
+                    return None
+                out.append(lo[0])
+            elif self.kind == "string":
+                if hi != lo + "\0":
+                    return None
+                out.append(lo)
+            elif hi == lo + 1:
+                out.append(lo)
+            else:
+                return None
+            if len(out) > 6:
+                return None
+        return out
 
     def _show(self, value) -> str:
         if self.kind in ("int", "decimal"):
@@ -397,7 +436,10 @@ class FieldDomain:
             if lo is not None and hi is not None and hi == lo + 1:
                 return f"{f} == {self._show(lo)}"
             if lo is None or lo == self.start:
-                return f"{f} <= {self._show(hi - 1)}" if hi is not None else f"{f} any"
+                if hi is None:
+                    return f"{f} any"
+                # `< 1000` reads better than `<= 999`
+                return f"{f} < {self._show(hi)}" if hi % 10 == 0 else f"{f} <= {self._show(hi - 1)}"
             if hi is None or hi == self.end:
                 return f"{f} >= {self._show(lo)}"
             return f"{f} in {self._show(lo)}..{self._show(hi - 1)}"
@@ -421,6 +463,12 @@ class FieldDomain:
             texts = [f'{f} starts with "{p}"' if p else f"{f} any" for p in blocks]
             return texts[0] if len(texts) == 1 else "(" + " or ".join(texts) + ")"
         return f"{f} in {self._show(lo)}..{self._show(hi - 1)}"
+
+
+def _listing(names: list[str], shown: int = 12) -> str:
+    if len(names) <= shown:
+        return ", ".join(names)
+    return ", ".join(names[:shown]) + f", … {len(names) - shown} more"
 
 
 def _prefix_blocks(lo: int, hi: int, n: int, limit: int = 4) -> list[str]:

@@ -237,7 +237,8 @@ def brute_force_findings(model: ir.Model, accounts: list[dict[str, Any]]) -> dic
 
     Keys: gap -> parent paths ("" = root), overlap -> (path, path) pairs, unreachable,
     empty, redundant, dead_else -> territory paths. Territories under one whose reach is
-    empty are not examined (the analysis reports the topmost only).
+    empty are not examined (the analysis reports the topmost only); an unreachable
+    territory is not also reported as redundant.
     """
     schema = model.schema
     found: dict[str, set] = {k: set() for k in ("gap", "overlap", "unreachable", "empty", "redundant", "dead_else")}
@@ -264,7 +265,8 @@ def brute_force_findings(model: ir.Model, accounts: list[dict[str, Any]]) -> dic
                 if x:
                     reach_lists[i].append(a)
         for i, c in enumerate(children):
-            if reaching and not c.is_else and c.where is not None and all(holds(c.where, a, schema) for a in reaching):
+            if (reach_lists[i] and not c.is_else and c.where is not None
+                    and all(holds(c.where, a, schema) for a in reaching)):
                 found["redundant"].add(c.path)
             if not reach_lists[i]:
                 if c.is_else:
@@ -298,3 +300,54 @@ def reaches(model: ir.Model, path: str, account: dict[str, Any]) -> bool:
             return False
         children, policy = children[idx].children, children[idx].policy
     return True
+
+
+# --- witnesses ----------------------------------------------------------------------
+
+KIND = {"E202": "gap", "E201": "overlap", "E203": "unreachable", "E204": "empty", "W201": "redundant",
+        "W202": "dead_else"}
+
+
+def from_json(model: ir.Model, witness: dict) -> dict:
+    out = {}
+    for f in model.schema.fields:
+        v = witness[f.name]
+        out[f.name] = Decimal(str(v)) if f.type.kind == "decimal" and v is not None else v
+    return out
+
+
+def parent_of(model: ir.Model, path: str):
+    """(parent path, siblings) of a territory."""
+    if "." not in path:
+        return "", model.territories
+    parent = path.rsplit(".", 1)[0]
+    return parent, model.territory(parent).children
+
+
+def check_witness(model: ir.Model, d) -> None:
+    schema = model.schema
+    if d.extra["witness"] is None:  # only for a model `where` that matches nothing
+        assert d.code == "E204" and not any(holds(model.universe, a, schema) for a in all_accounts(schema))
+        return
+    w = from_json(model, d.extra["witness"])
+    for f in schema.fields:  # valid under the schema
+        assert w[f.name] is not None or f.optional
+    kind = KIND[d.code]
+    paths = d.extra["territories"]
+    if kind == "gap":
+        parent = paths[0] if paths else ""
+        children = model.territory(parent).children if parent else model.territories
+        assert reaches(model, parent, w)
+        assert not any(holds(c.where, w, schema) for c in children if not c.is_else)
+        return
+    parent, siblings = parent_of(model, paths[0])
+    assert reaches(model, parent, w), (d.message, w)
+    t = model.territory(paths[0])
+    if kind == "overlap":
+        assert holds(t.where, w, schema) and holds(model.territory(paths[1]).where, w, schema)
+    elif kind in ("unreachable", "redundant"):
+        assert holds(t.where, w, schema)
+    elif kind == "empty":
+        assert not holds(t.where, w, schema)
+    elif kind == "dead_else":
+        assert any(holds(c.where, w, schema) for c in siblings if not c.is_else)

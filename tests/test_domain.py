@@ -55,7 +55,7 @@ def test_int_bounds_and_preferred_value():
     assert d.representative(d.preferred_cell) == 0
     assert d.representative(d.cell_of(5000)) == 1000
     assert d.describe(d.atom_cells(atom)) == "`x` >= 1000"
-    assert d.describe(d.all_cells & ~d.atom_cells(atom)) == "`x` <= 999"
+    assert d.describe(d.all_cells & ~d.atom_cells(atom)) == "`x` < 1000"
     # out of bounds: `x < 0` never holds on `int in 0..`
     assert d.atom_cells(ir.Compare("x", "<", 0)) == 0
 
@@ -111,3 +111,34 @@ def test_atoms_are_exactly_their_cells(data):
 def test_cell_of_rejects_null_on_required():
     with pytest.raises(ValueError):
         dom("int").cell_of(None)
+
+
+def test_enum_cells_spanning_several_members():
+    members = ("AK", "CA", "OR", "WA", "NY", "TX")
+    west = ir.InSet("x", frozenset({"CA", "OR", "WA"}))
+    d = dom("enum", [ir.InRange("x", "CA", "WA")], members=members)
+    assert d.value_cells == 3  # {AK}, {CA, OR, WA}, {NY, TX}
+    assert d.describe(d.atom_cells(west)) == "`x` in {CA, OR, WA}"
+    assert d.describe(d.all_cells & ~d.atom_cells(west)) == "`x` in {AK, NY, TX}"
+    assert d.representative(d.cell_of("TX")) == "NY"
+
+
+@given(st.data())
+def test_enum_descriptions_name_exactly_the_members(data):
+    members = ("m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8")
+    schema = ir.Schema("S", (ir.Field("x", ir.FieldType("enum", members=members)),))
+    atom_list = data.draw(st.lists(atoms(schema), min_size=1, max_size=3))
+    (d,) = build_domains(schema, atom_list)
+    if d.cells < 2:
+        return
+    mask = data.draw(st.integers(1, d.all_cells - 1))
+    inside = [m for m in members if mask >> d.cell_of(m) & 1]
+    text = d.describe(mask)
+    if text.startswith("`x` in {"):
+        assert text == "`x` in {" + ", ".join(inside) + "}"
+    elif text.startswith("`x` not in {"):
+        assert text == "`x` not in {" + ", ".join(m for m in members if m not in inside) + "}"
+    elif text.startswith("`x` != "):
+        assert [m for m in members if m not in inside] == [text[len("`x` != "):]]
+    else:
+        assert text == f"`x` == {inside[0]}" and len(inside) == 1

@@ -1,0 +1,430 @@
+"""Exact coverage analysis: gaps, overlaps, unreachable and empty territories.
+
+Follows "Meaning of a model" in the design brief. Every set of accounts below is a
+boolean decision diagram (`terrl.dd`) over the model's cell domains (`terrl.domain`),
+so each question is decided exactly, for every field kind, nulls included:
+
+- universe U = valid accounts (every cell of every field) and the model's `where`;
+- a parent P with reach R and children c1..cn with `where` w1..wn (no `where`: TRUE):
+  - `unique` / `all`: reach(ci) = R and wi;
+  - `first`: reach(ci) = R and wi and not (w1 or .. or w(i-1));
+  - `else`: reach = R and not (w1 or .. or wn) over the other siblings;
+- **gap** (E202) at P when R and not (w1 or .. or wn) is non-empty, unless P (or the
+  model, at the root) says `keep` or P has an `else` child;
+- **overlap** (E201) under `unique`: R and wi and wj non-empty, one finding per pair;
+- **unreachable** (E203) under `first`: R and wi non-empty but reach(ci) empty;
+- **empty** (E204): R and wi empty;
+- **redundant-where** (W201): R non-empty and R implies wi (the `where` adds nothing
+  to its parent's scope);
+- **dead-else** (W202): R non-empty and the `else` child's reach is empty.
+
+Territories whose reach is empty are reported once (as empty or unreachable) and not
+examined further: everything below them is empty too.
+
+Every finding carries a witness (an account in the offending region, one per finding:
+it reproduces through the evaluator) and a short description of the whole region.
+JSON values of witnesses: enum members and strings as strings, ints as ints, bools as
+bools, missing as null; a decimal is an int when integral, otherwise a float when the
+float's shortest repr is exactly the decimal (so the JSON text is the exact value),
+otherwise (never for representatives of boundaries with < 15 digits) its exact text
+as a string.
+
+Overlaps among many siblings: candidate pairs come from the per-field projections of
+each sibling's reach (a sweep with Python-int bitsets over cell intervals: two
+siblings can overlap only if their projections meet on every field), then each
+candidate is confirmed exactly with `Manager.intersects`. Gaps use one balanced
+n-ary OR of the siblings. See docs/analysis.md.
+
+`ModelSpace(model)` is reusable: the domains in level order, the diagram manager,
+the universe node, and `reach[path]`, `matched[path]` (the `where`, or for an `else`
+the complement of its siblings), `union[parent path]` for every territory ("" is
+the model root).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from decimal import Decimal
+from typing import Any
+
+from . import ir
+from .dd import Manager, Node
+from .diagnostics import Diagnostic, Label, diag
+from .domain import FieldDomain, build_model_domains, field_order, format_number
+
+MAX_PAIR_FINDINGS = 50  # overlap findings listed per parent; existence is always decided
+REGION_LIMIT = 50  # boxes read from a diagram to describe a region
+REGION_SHOWN = 3  # boxes printed in a region's text
+LABELLED_SIBLINGS = 5  # secondary spans on gap / unreachable findings
+SMALL_SIBLING_GROUP = 24  # below this, every pair is tested directly
+
+
+def json_value(value: Any) -> Any:
+    """A witness value as JSON (see the module docstring for decimals)."""
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value():
+            return int(value)
+        as_float = float(value)
+        if Decimal(repr(as_float)) == value:
+            return as_float
+        return str(value)
+    return value
+
+
+class ModelSpace:
+    """A model's domains, diagram manager and the reach of every territory."""
+
+    def __init__(self, model: ir.Model) -> None:
+        self.model = model
+        by_name = {d.name: d for d in build_model_domains(model)}
+        self.domains: list[FieldDomain] = [by_name[n] for n in field_order(model)]
+        self.manager = Manager(self.domains)
+        m = self.manager
+        self.universe: Node = m.compile(model.universe)
+        self.reach: dict[str, Node] = {"": self.universe}
+        self.matched: dict[str, Node] = {}
+        self.union: dict[str, Node] = {}
+        self._walk("", model.territories, model.policy, self.universe)
+
+    def _walk(self, parent: str, children: tuple[ir.Territory, ...], policy: str, reach: Node) -> None:
+        if not children:
+            return
+        m = self.manager
+        taken = m.FALSE
+        wheres: list[Node] = []
+        for c in children:
+            if c.is_else:
+                continue
+            w = m.compile(c.where)
+            wheres.append(w)
+            self.matched[c.path] = w
+            if policy == "first":
+                self.reach[c.path] = m.and_(reach, m.diff(w, taken))
+                taken = m.or_(taken, w)
+            else:
+                self.reach[c.path] = m.and_(reach, w)
+        union = m.or_many(wheres)
+        self.union[parent] = union
+        for c in children:
+            if c.is_else:
+                self.matched[c.path] = m.not_(union)
+                self.reach[c.path] = m.diff(reach, union)
+        for c in children:
+            self._walk(c.path, c.children, c.policy, self.reach[c.path])
+
+    # --- reading nodes back for people -------------------------------------------------
+
+    def witness(self, node: Node) -> dict[str, Any]:
+        """A JSON witness account, fields in schema order."""
+        values = self.manager.witness(node)
+        return {f.name: json_value(values[f.name]) for f in self.model.schema.fields}
+
+    def region_text(self, node: Node) -> str:
+        """A short readable predicate for the whole of node."""
+        m = self.manager
+        boxes, total = m.regions(node, REGION_LIMIT)
+        by_name = {d.name: d for d in self.domains}
+        boxes = merge_boxes(boxes, by_name) if total <= REGION_LIMIT else boxes
+        order = [f.name for f in self.model.schema.fields]
+        texts = []
+        for box in boxes[:REGION_SHOWN]:
+            parts = [by_name[n].describe(box[n]) for n in order if n in box]
+            parts = [p for p in parts if p]
+            texts.append(" and ".join(parts) if parts else "any account")
+        text = ", or ".join(texts)
+        more = (len(boxes) if total <= REGION_LIMIT else total) - len(texts)
+        if more > 0:
+            text += f" … and {more} more region{'s' if more != 1 else ''}"
+        return text
+
+
+def merge_boxes(boxes: list[dict[str, int]], domains: dict[str, FieldDomain]) -> list[dict[str, int]]:
+    """Fewer boxes for the same union: two boxes equal on all fields but one become one."""
+    full = [{n: b.get(n, d.all_cells) for n, d in domains.items()} for b in boxes]
+    changed = True
+    while changed and len(full) > 1:
+        changed = False
+        for i in range(len(full)):
+            for j in range(i + 1, len(full)):
+                a, b = full[i], full[j]
+                diff = [n for n in a if a[n] != b[n]]
+                if len(diff) <= 1:
+                    if diff:
+                        a[diff[0]] |= b[diff[0]]
+                    del full[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return [{n: mask for n, mask in b.items() if mask != domains[n].all_cells} for b in full]
+
+
+def show_witness(witness: dict[str, Any], schema: ir.Schema) -> str:
+    """`{country: US, zip: "94000", employees: 0}` as a person reads it."""
+    parts = []
+    for f in schema.fields:
+        v = witness[f.name]
+        if v is None:
+            text = "null"
+        elif isinstance(v, bool):
+            text = "true" if v else "false"
+        elif f.type.kind in ("string", "digits"):
+            text = json.dumps(v, ensure_ascii=False)
+        elif f.type.kind == "enum":
+            text = v
+        elif isinstance(v, str):  # a decimal kept as exact text
+            text = v
+        else:
+            text = format_number(Decimal(str(v))) if f.type.kind == "decimal" else str(v)
+        parts.append(f"{f.name}: {text}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _where_span(t: ir.Territory):
+    return t.where_span or t.name_span or t.span
+
+
+def _name_span(t: ir.Territory):
+    return t.name_span or t.span
+
+
+class _Analysis:
+    def __init__(self, space: ModelSpace) -> None:
+        self.space = space
+        self.m = space.manager
+        self.model = space.model
+        self.out: list[Diagnostic] = []
+
+    def run(self) -> list[Diagnostic]:
+        model = self.model
+        self._parent(None, model.territories, model.policy, model.keep)
+        return self.out
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _finding(self, code: str, message: str, span, node: Node, territories: list[str], *,
+                 labels=(), help: str, region_node: Node | None = None, notes: tuple[str, ...] = ()) -> None:
+        witness = self.space.witness(node)
+        region = self.space.region_text(region_node if region_node is not None else node)
+        all_notes = [*notes, f"for example: {show_witness(witness, self.model.schema)}"]
+        self.out.append(diag(code, message, span, labels=labels, help=help, notes=all_notes,
+                             model=self.model.name, territories=territories, witness=witness, region=region))
+
+    def _parent_words(self, parent: ir.Territory | None) -> str:
+        return f"`{parent.path}`" if parent else f"model `{self.model.name}`"
+
+    def _parent_span(self, parent: ir.Territory | None):
+        if parent is not None:
+            return _name_span(parent)
+        return self.model.name_span or self.model.span
+
+    # --- one group of siblings ---------------------------------------------------------
+
+    def _parent(self, parent: ir.Territory | None, children: tuple[ir.Territory, ...], policy: str,
+                keep: bool) -> None:
+        space, m = self.space, self.m
+        parent_path = parent.path if parent else ""
+        reach = space.reach[parent_path]
+        if not children:
+            return
+        if reach == m.FALSE:
+            if parent is None:  # a contradictory model `where`: nothing can reach any territory
+                for c in children:
+                    if not c.is_else:
+                        self.out.append(diag(
+                            "E204", f"`{c.path}` can never match: the `where` of model `{self.model.name}` "
+                            f"matches no account", _where_span(c),
+                            labels=[Label(s, "matches no account") for s in [self.model.where_span] if s],
+                            help="fix the model's `where`", model=self.model.name, territories=[c.path],
+                            witness=None, region="no account"))
+            return
+        plain = [c for c in children if not c.is_else]
+        has_else = len(plain) < len(children)
+        for i, c in enumerate(plain):
+            w = space.matched[c.path]
+            if not m.intersects(reach, w):
+                self._empty(parent, c, reach, w)
+            elif policy == "first" and space.reach[c.path] == m.FALSE:
+                self._unreachable(parent, c, plain[:i], reach, w)
+            elif c.where is not None and m.subset(reach, w):
+                self._finding("W201", f"the `where` of `{c.path}` adds nothing: every account reaching "
+                              f"{self._parent_words(parent)} matches it", _where_span(c), reach, [c.path],
+                              help="remove the `where`: a territory without one takes everything that reaches its parent")
+        for c in children:
+            if c.is_else and space.reach[c.path] == m.FALSE:
+                self._finding("W202", f"`{c.path}` (`else`) can never match: its siblings take every account "
+                              f"reaching {self._parent_words(parent)}", _where_span(c), reach, [c.path],
+                              help="remove the `else` territory, or narrow its siblings' `where`")
+        if not keep and not has_else:
+            gap = m.diff(reach, space.union[parent_path])
+            if gap != m.FALSE:
+                self._gap(parent, plain, gap)
+        if policy == "unique" and len(plain) > 1:
+            self._overlaps(parent, plain, reach)
+        for c in children:
+            self._parent(c, c.children, c.policy, c.keep)
+
+    def _gap(self, parent: ir.Territory | None, plain: list[ir.Territory], gap: Node) -> None:
+        if parent is None:
+            message = f"some accounts in model `{self.model.name}` match no top-level territory"
+            help = ("add a territory that takes them, or write `keep` in the model if they may stay unassigned")
+        else:
+            message = f"some accounts reaching `{parent.path}` match none of its children"
+            help = (f"add a territory that takes them, an `else` child (`territory rest {{ else }}`), "
+                    f"or `keep` in `{parent.path}` so that they rest there")
+        labels = [Label(_where_span(c), "does not match them") for c in plain[:LABELLED_SIBLINGS]
+                  if _where_span(c) is not None]
+        notes = (f"and {len(plain) - LABELLED_SIBLINGS} more siblings",) if len(plain) > LABELLED_SIBLINGS else ()
+        region = self.space.region_text(gap)
+        self._finding("E202", message, self._parent_span(parent), gap, [parent.path] if parent else [],
+                      labels=labels, help=help, notes=(f"accounts in the gap: {region}", *notes))
+
+    def _empty(self, parent: ir.Territory | None, c: ir.Territory, reach: Node, w: Node) -> None:
+        if w == self.m.FALSE:
+            message = f"`{c.path}` can never match: its `where` is always false"
+        else:
+            message = (f"`{c.path}` can never match: its `where` contradicts what reaches "
+                       f"{self._parent_words(parent)}")
+        labels = []
+        span = (parent.where_span if parent else self.model.where_span)
+        if span is not None and w != self.m.FALSE:
+            labels.append(Label(span, f"what reaches {self._parent_words(parent)} is decided here"))
+        notes = (f"its `where` alone matches {self.space.region_text(w)}",) if w != self.m.FALSE else ()
+        parent_path = parent.path if parent else ""
+        self._finding("E204", message, _where_span(c), reach,
+                      [c.path] + ([parent_path] if parent_path else []), labels=labels, notes=notes,
+                      region_node=w if w != self.m.FALSE else reach,
+                      help=f"fix the `where` so that it matches accounts reaching {self._parent_words(parent)}, "
+                           f"or remove `{c.path}`")
+
+    def _unreachable(self, parent, c: ir.Territory, earlier: list[ir.Territory], reach: Node, w: Node) -> None:
+        m, space = self.m, self.space
+        scope = m.and_(reach, w)
+        takers = [e for e in earlier if m.intersects(scope, space.matched[e.path])]
+        labels = [Label(_where_span(e), f"takes accounts `{c.path}` would match") for e in takers[:LABELLED_SIBLINGS]
+                  if _where_span(e) is not None]
+        self._finding("E203", f"`{c.path}` can never win under `policy first`: earlier siblings take every "
+                      f"account it matches", _where_span(c), scope, [c.path] + [e.path for e in takers],
+                      labels=labels,
+                      help=f"move `{c.path}` before {', '.join(f'`{e.path}`' for e in takers[:3])}, "
+                           f"narrow their `where`, or remove `{c.path}`")
+
+    def _overlaps(self, parent: ir.Territory | None, plain: list[ir.Territory], reach: Node) -> None:
+        m, space = self.m, self.space
+        pairs = candidate_pairs(space, [space.reach[c.path] for c in plain])
+        confirmed = 0
+        listed: list[tuple[int, int]] = []
+        for i, j in pairs:
+            a, b = plain[i], plain[j]
+            if not m.intersects(space.reach[a.path], space.matched[b.path]):
+                continue
+            confirmed += 1
+            if len(listed) < MAX_PAIR_FINDINGS:
+                listed.append((i, j))
+        for n, (i, j) in enumerate(listed):
+            a, b = plain[i], plain[j]
+            both = m.and_(space.reach[a.path], space.matched[b.path])
+            labels = [Label(s, f"matches accounts also matched by `{b.path}`") for s in [_where_span(a)] if s]
+            pspan = self._parent_span(parent)
+            if pspan is not None:
+                labels.append(Label(pspan, f"children of {self._parent_words(parent)} must not overlap "
+                                           f"(`policy unique`)"))
+            notes = [f"accounts in both: {space.region_text(both)}"]
+            if n == len(listed) - 1 and confirmed > len(listed):
+                notes.append(f"{confirmed - len(listed)} more overlapping pairs under "
+                             f"{self._parent_words(parent)} are not listed")
+            parent_name = f"`{parent.path}`" if parent else "the model"
+            self._finding("E201", f"`{a.path}` and `{b.path}` overlap: some accounts match both",
+                          _where_span(b), both, [a.path, b.path], labels=labels, notes=tuple(notes),
+                          help=f"make their `where` clauses exclusive (e.g. add `and not (...)` to one), "
+                               f"or write `policy first` in {parent_name} so that the earlier one wins")
+
+
+def projections(manager: Manager, node: Node) -> list[int]:
+    """For each level, the cells (bitmask) some account of node takes there (exact)."""
+    m = manager
+    levels = m.levels
+    masks = [0] * levels
+    if node == m.FALSE:
+        return masks
+    full = [d.all_cells for d in m.domains]
+    skipped = [False] * levels
+    for level in range(m.level(node)):
+        skipped[level] = True
+    seen: set[Node] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n in seen or m.is_leaf(n):
+            continue
+        seen.add(n)
+        level = m.level(n)
+        for first, end, kid in m.pieces(n):
+            if kid == m.FALSE:
+                continue
+            masks[level] |= ((1 << (end - first)) - 1) << first
+            for between in range(level + 1, m.level(kid)):
+                skipped[between] = True
+            stack.append(kid)
+    return [full[i] if skipped[i] else masks[i] for i in range(levels)]
+
+
+def candidate_pairs(space: ModelSpace, nodes: list[Node]) -> list[tuple[int, int]]:
+    """Pairs (i, j), i < j, whose nodes may intersect: their projections meet on every level.
+
+    Small groups get every pair. Large ones get a sweep per level over the hull
+    [first, last] of each projection with Python-int bitsets: rules starting before a
+    hull's end and not ending before its start.
+    """
+    n = len(nodes)
+    if n < SMALL_SIBLING_GROUP:
+        return [(i, j) for i in range(n) for j in range(i + 1, n) if nodes[i] and nodes[j]]
+    m = space.manager
+    live = [i for i in range(n) if nodes[i] != m.FALSE]
+    proj = {i: projections(m, nodes[i]) for i in live}
+    everyone = 0
+    for i in live:
+        everyone |= 1 << i
+    neighbours = {i: everyone for i in live}
+    for level in range(m.levels):
+        hulls = []
+        for i in live:
+            mask = proj[i][level]
+            hulls.append((i, (mask & -mask).bit_length() - 1, mask.bit_length()))
+        if all(lo == 0 and hi == m.domains[level].cells for _, lo, hi in hulls):
+            continue
+        by_start = sorted(hulls, key=lambda h: h[1])
+        starts = [h[1] for h in by_start]
+        started = [0]  # started[k]: rules among the first k by start
+        for i, _, _ in by_start:
+            started.append(started[-1] | 1 << i)
+        by_end = sorted(hulls, key=lambda h: h[2])
+        ends = [h[2] for h in by_end]
+        ended = [0]
+        for i, _, _ in by_end:
+            ended.append(ended[-1] | 1 << i)
+        for i, lo, hi in hulls:
+            before_end = started[bisect.bisect_left(starts, hi)]  # start < hi
+            gone = ended[bisect.bisect_right(ends, lo)]  # end <= lo
+            neighbours[i] &= before_end & ~gone
+    pairs = []
+    for i in live:
+        later = neighbours[i] >> (i + 1)
+        base = i + 1
+        while later:
+            low = (later & -later).bit_length() - 1
+            pairs.append((i, base + low))
+            later >>= low + 1
+            base += low + 1
+    return pairs
+
+
+def analyze(model: ir.Model) -> list[Diagnostic]:
+    """Every coverage finding of one checked model."""
+    try:
+        return _Analysis(ModelSpace(model)).run()
+    except Exception as exc:  # a bug in terrl, reported as such rather than as a traceback
+        return [diag("E901", f"the coverage analysis of model `{model.name}` failed: {type(exc).__name__}: {exc}",
+                     model.name_span or model.span,
+                     help="please report this with the file that triggers it")]
