@@ -103,8 +103,10 @@ def open_accounts(source: str | Path | IO[bytes], schema: ir.Schema, fmt: str | 
     else:
         stream, name = source, getattr(source, "name", "<stream>")
     if fmt is None:
-        head = stream.peek(64)[:64] if hasattr(stream, "peek") else b""
-        fmt = detect_format(None if name.startswith("<") else name, head)
+        if not hasattr(stream, "peek"):  # a pipe-like stream: read ahead, then put the bytes back in front
+            head = stream.read(64)
+            stream = io.BufferedReader(_Rewound(head, stream))
+        fmt = detect_format(None if name.startswith("<") else name, stream.peek(64)[:64])
     if fmt not in FORMATS:
         raise AccountsError(f"unknown account format `{fmt}`; use one of: {', '.join(FORMATS)}")
     reader = AccountReader(stream, schema, fmt, name)
@@ -113,6 +115,26 @@ def open_accounts(source: str | Path | IO[bytes], schema: ir.Schema, fmt: str | 
     else:
         reader._rows = _jsonl_records(reader)
     return reader
+
+
+class _Rewound(io.RawIOBase):
+    """`head` followed by the rest of `stream`: lets a stream without `peek` be sniffed."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        self.head, self.stream = head, stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        data = self.stream.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
 
 
 # --- CSV ----------------------------------------------------------------------------

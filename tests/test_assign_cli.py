@@ -1,0 +1,270 @@
+"""`terrl assign`, `explain`, `compile` and `test` from the user's side: flags, outputs, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from terrl.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+
+MODEL = """
+schema Account {
+  id:        string key
+  country:   enum { US, CA, DE, FR }
+  state:     enum { CA, WA, NY }?
+  employees: int in 0..
+}
+
+model FY "Fiscal" {
+  policy first
+  territory na "North America" {
+    where country in {US, CA}
+    policy unique
+    territory west "West" { where state in {CA, WA} owner "eli@x" as AE }
+    territory east "East" { where state == NY owner "ivy@x" as AE }
+    territory rest "Rest" { else }
+  }
+  territory intl "International" { where country not in {US, CA} keep
+    territory de "Germany" { where country == DE } }
+}
+
+test "west" {
+  account { id: "1", country: US, state: CA, employees: 1 }
+  expect FY: na.west
+}
+"""
+
+SECOND_MODEL = "\nmodel FY2 { territory all_ { where true } }\n"
+OVERLAP = MODEL.replace('territory east "East" { where state == NY', 'territory east "East" { where state in {NY, WA}')
+BROKEN = MODEL.replace("where country == DE", "where contry == DE")
+
+ACCOUNTS_CSV = (
+    "id,country,state,employees,notes\n"
+    "1,US,CA,10,a\n"
+    "2,DE,,5,b\n"
+    "3,FR,,5,\n"
+    "4,XX,,5,\n"
+    "5,US,NY\n"
+    "6,US,,5,\n"
+)
+
+
+def run(args, input=None):
+    return CliRunner().invoke(cli, args, input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fy.terr").write_text(MODEL, encoding="utf-8")
+    (tmp_path / "two.terr").write_text(MODEL + SECOND_MODEL, encoding="utf-8")
+    (tmp_path / "overlap.terr").write_text(OVERLAP, encoding="utf-8")
+    (tmp_path / "broken.terr").write_text(BROKEN, encoding="utf-8")
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS_CSV, encoding="utf-8")
+    return tmp_path
+
+
+def csv_rows(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+# --- assign ------------------------------------------------------------------------------------
+
+def test_assign_csv_to_file(project):
+    result = run(["assign", "fy.terr", "accounts.csv", "-o", "out.csv"])
+    assert result.exit_code == 0, result.output
+    rows = csv_rows((project / "out.csv").read_text(encoding="utf-8"))
+    assert [r["row"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    assert [r["key"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    assert [r["status"] for r in rows] == ["assigned", "assigned", "assigned", "invalid", "invalid", "assigned"]
+    assert rows[0]["territories"] == "na.west" and rows[0]["titles"] == "West" and rows[0]["owners"] == "eli@x"
+    assert rows[2]["territories"] == "intl"
+    assert rows[3]["reason"] == "`country`: 'XX' is not a member of enum {US, CA, DE, FR}"
+    assert rows[4]["reason"] == "ragged row: 3 cells where the header has 5"
+    assert rows[5]["territories"] == "na.rest"
+    assert "6 accounts: 4 assigned, 0 unassigned, 2 invalid -> out.csv" in result.stderr
+
+
+def test_assign_stdin_to_stdout_jsonl(project):
+    lines = '{"id": "A", "country": "DE", "employees": 3}\n{"id": "B", "country": "US", "employees": -1}\n'
+    result = run(["assign", "fy.terr", "-", "--format", "jsonl"], input=lines)
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first == {"row": 1, "key": "A", "status": "assigned", "territories": ["intl.de"], "titles": ["Germany"],
+                     "owners": [], "reason": None}
+    assert second["status"] == "invalid" and second["reason"] == "`employees`: -1 is below the lower bound 0"
+
+
+def test_output_format_follows_the_extension(project):
+    assert run(["assign", "fy.terr", "accounts.csv", "-o", "out.jsonl"]).exit_code == 0
+    objects = [json.loads(line) for line in (project / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(objects) == 6 and objects[0]["territories"] == ["na.west"]
+
+
+def test_input_format_option(project):
+    (project / "accounts.txt").write_text('{"id": "A", "country": "FR", "employees": 3}\n', encoding="utf-8")
+    result = run(["assign", "fy.terr", "accounts.txt", "--input-format", "jsonl", "--format", "csv"])
+    assert csv_rows(result.stdout)[0]["territories"] == "intl"
+
+
+def test_explain_column(project):
+    result = run(["assign", "fy.terr", "accounts.csv", "--explain"])
+    rows = csv_rows(result.stdout)
+    assert rows[0]["explain"].startswith("na: taken (country in {US, CA}); intl: no (country not in {US, CA}); "
+                                         "na.west: taken (state in {CA, WA})")
+    assert rows[3]["explain"] == ""
+    result = run(["assign", "fy.terr", "accounts.csv", "--explain", "--format", "jsonl"])
+    first = json.loads(result.stdout.splitlines()[0])
+    assert first["explain"][0] == {"territory": "na", "where": "country in {US, CA}", "matched": True, "taken": True}
+
+
+def test_fail_on_invalid(project):
+    assert run(["assign", "fy.terr", "accounts.csv"]).exit_code == 0
+    assert run(["assign", "fy.terr", "accounts.csv", "--fail-on-invalid"]).exit_code == 1
+    (project / "good.csv").write_text("id,country,employees\n1,DE,1\n", encoding="utf-8")
+    assert run(["assign", "fy.terr", "good.csv", "--fail-on-invalid"]).exit_code == 0
+
+
+def test_model_option(project):
+    result = run(["assign", "two.terr", "accounts.csv"])
+    assert result.exit_code == 2 and "several models (`FY`, `FY2`); pick one with `--model NAME`" in result.stderr
+    result = run(["assign", "two.terr", "accounts.csv", "--model", "FY2"])
+    assert result.exit_code == 0 and csv_rows(result.stdout)[0]["territories"] == "all_"
+    result = run(["assign", "two.terr", "accounts.csv", "--model", "FY3"])
+    assert result.exit_code == 2 and "no model `FY3`" in result.stderr
+
+
+def test_missing_columns_stop_before_any_output(project):
+    (project / "bad.csv").write_text("id,Country,staff\n1,US,4\n", encoding="utf-8")
+    result = run(["assign", "fy.terr", "bad.csv", "-o", "out.csv"])
+    assert result.exit_code == 2
+    assert "missing required column(s) `country`, `employees`" in result.stderr
+    assert not (project / "out.csv").exists()
+
+
+def test_empty_and_missing_account_files(project):
+    (project / "empty.csv").write_bytes(b"")
+    result = run(["assign", "fy.terr", "empty.csv"])
+    assert result.exit_code == 2 and "is empty" in result.stderr
+    result = run(["assign", "fy.terr", "nope.csv"])
+    assert result.exit_code == 2 and "cannot read nope.csv" in result.stderr
+
+
+def test_model_with_errors_is_refused(project):
+    result = run(["assign", "broken.terr", "accounts.csv"])
+    assert result.exit_code == 1
+    assert "error[E101]" in result.stderr and "nothing done" in result.stderr
+    assert result.stdout == ""
+
+
+def test_unreadable_model_file(project):
+    assert run(["assign", "nope.terr", "accounts.csv"]).exit_code == 2
+
+
+def test_coverage_findings_warn_and_go_on(project):
+    result = run(["assign", "overlap.terr", "accounts.csv"])
+    assert result.exit_code == 0
+    assert "warning[E201]" in result.stderr and "going on despite 1 coverage finding" in result.stderr
+    (project / "wa.csv").write_text("id,country,state,employees\n9,US,WA,1\n", encoding="utf-8")
+    row = csv_rows(run(["assign", "overlap.terr", "wa.csv"]).stdout)[0]
+    assert row["territories"] == "na.west;na.east" and row["reason"].startswith("conflict: `na.west` and `na.east`")
+
+
+def test_progress_bar_goes_to_stderr_only(project):
+    result = run(["assign", "fy.terr", "accounts.csv", "--progress"])
+    assert result.exit_code == 0
+    assert "assigning" in result.stderr and "assigning" not in result.stdout
+    assert len(csv_rows(result.stdout)) == 6
+
+
+# --- explain -----------------------------------------------------------------------------------
+
+def test_explain_prints_the_path(project):
+    result = run(["explain", "fy.terr", "--account", '{"id": "1", "country": "US", "state": "NY", "employees": 3}'])
+    assert result.exit_code == 0
+    out = result.stdout
+    assert 'model FY "Fiscal" (policy first)' in out
+    assert "taken    na" in out and "taken      east" in out and "no         west" in out
+    assert "result: assigned\n  na.east  \"East\"\n  owners: ivy@x" in out
+
+
+def test_explain_invalid_account_and_bad_json(project):
+    result = run(["explain", "fy.terr", "--account", '{"id": "1", "country": "ZZ", "employees": 1.5}'])
+    assert result.exit_code == 0
+    assert "result: invalid" in result.stdout and "`employees`: 1.5 is not a whole number" in result.stdout
+    assert run(["explain", "fy.terr", "--account", "{nope"]).exit_code == 2
+    assert run(["explain", "fy.terr", "--account", "[1]"]).exit_code == 2
+
+
+# --- compile -----------------------------------------------------------------------------------
+
+def import_file(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_compile_python_module(project):
+    result = run(["compile", "fy.terr", "--target", "python", "-o", "assign_fy.py"])
+    assert result.exit_code == 0 and "wrote assign_fy.py" in result.stderr
+    source = (project / "assign_fy.py").read_text(encoding="utf-8")
+    assert source.startswith("# Generated by terrl 0.1.0 from fy.terr, model FY (Fiscal).")
+    module = import_file(project / "assign_fy.py")
+    r = module.assign({"id": "1", "country": "US", "state": "CA", "employees": "10"})
+    assert (r.status, r.territories, r.titles, r.owners, r.reason, r.key) == \
+        ("assigned", ("na.west",), ("West",), ("eli@x",), None, "1")
+    assert module.MODEL == "FY" and module.SOURCE == "fy.terr" and module.FIELDS[0] == "id"
+
+
+def test_compile_to_stdout_and_model_option(project):
+    result = run(["compile", "two.terr", "--target", "python", "--model", "FY2"])
+    assert result.exit_code == 0 and "MODEL = 'FY2'" in result.stdout
+    assert run(["compile", "two.terr", "--target", "python"]).exit_code == 2
+    assert run(["compile", "fy.terr", "--target", "cobol"]).exit_code == 2
+    assert run(["compile", "broken.terr", "--target", "json"]).exit_code == 1
+
+
+def test_compile_json(project):
+    result = run(["compile", "fy.terr", "--target", "json", "-o", "fy.json"])
+    assert result.exit_code == 0
+    doc = json.loads((project / "fy.json").read_text(encoding="utf-8"))
+    assert doc["format"] == "terrl-normalized-model" and doc["version"] == 1
+    assert doc["model"]["name"] == "FY" and doc["schema"]["key"] == "id"
+    west = doc["territories"][0]["children"][0]
+    assert west["path"] == "na.west"
+    assert west["where"] == {"field": "state", "in": [{"values": ["CA", "WA"]}], "null": False, "cells": [0, 1]}
+
+
+# --- test ------------------------------------------------------------------------------------
+
+def test_terrl_test_passes_on_the_acme_example(monkeypatch):
+    monkeypatch.chdir(REPO)
+    result = run(["test", "examples/acme/fy28.terr"])
+    assert result.exit_code == 0, result.output
+    assert "6 passed, 0 failed" in result.stdout
+
+
+def test_terrl_test_failure_shows_expected_actual_and_line(project):
+    (project / "failing.terr").write_text(MODEL.replace("expect FY: na.west", "expect FY: na.east"), encoding="utf-8")
+    result = run(["test", "failing.terr"])
+    assert result.exit_code == 1
+    out = result.stdout
+    assert "FAIL failing.terr:24  west" in out
+    assert "FY: expected na.east" in out and "actual   na.west" in out
+    assert "| expect FY: na.east" in out and "0 passed, 1 failed" in out
+
+
+def test_terrl_test_exit_codes_for_errors(project):
+    assert run(["test", "fy.terr"]).exit_code == 0
+    result = run(["test", "broken.terr"])
+    assert result.exit_code == 1 and "error[E101]" in result.stderr
+    assert run(["test", "nope.terr"]).exit_code == 2
