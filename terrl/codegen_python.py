@@ -89,7 +89,7 @@ def view_model(model: ir.Model, diagram: OutcomeDiagram, source_file: str) -> di
         return result_index[kid] if mgr.is_leaf(kid) else ~position[kid]
 
     dense_slots = sum(diagram.domains[mgr.level(n)].cells for n in order)
-    dense = dense_slots <= DENSE_LIMIT
+    dense = dense_slots < DENSE_LIMIT
     table = []
     for node in order:
         level = mgr.level(node)
