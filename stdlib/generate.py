@@ -125,6 +125,9 @@ def render_set(decl: SetDecl, enum: EnumDecl) -> str:
     order = {code: i for i, (code, _) in enumerate(enum.members)}
     head = f"{render_doc(decl.doc)}set {decl.name}: {enum.name} = "
     if isinstance(decl.expr, Members):
+        one_line = f"set {decl.name}: {enum.name} = {render_inline(decl.expr, order)}"
+        if len(one_line) <= 100:  # terrl fmt's layout: short lists on one line
+            return f"{render_doc(decl.doc)}{one_line}\n"
         body = "".join(f"  {code},\n" for code in sorted(decl.expr.codes, key=order.__getitem__))
         return f"{head}{{\n{body}}}\n"
     return f"{head}{render_inline(decl.expr, order)}\n"
