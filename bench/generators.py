@@ -211,6 +211,7 @@ def generate_zip_model(leaves: int, seed: int = 0, defects: int = 0) -> Generate
         raise ValueError("a ZIP model needs at least 4 leaves (a segment, a state's else, a region's else, the catch-all)")
     rng = random.Random(f"zip-model/{seed}")
     root = _zip_tree(leaves, rng)
+    assert _count(root)[1] == leaves, (_count(root), leaves)
     planted = _plant_defects(root, defects, rng) if defects else []
     lines: list[str] = []
     where_lines: dict[tuple[str, ...], int] = {}
@@ -226,8 +227,7 @@ def generate_zip_model(leaves: int, seed: int = 0, defects: int = 0) -> Generate
     found = tuple(
         PlantedDefect(d.name, d.cause, d.territories, where_lines[d.edited], d.description) for d in planted
     )
-    counts = _count(root)
-    assert counts[1] == leaves, (counts, leaves)
+    counts = _count(root)  # a deleted segment is one leaf fewer
     return GeneratedModel("\n".join(lines) + "\n", "ZipUS", counts[1], counts[0], found)
 
 
