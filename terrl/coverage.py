@@ -37,7 +37,7 @@ n-ary OR of the siblings. See docs/analysis.md.
 
 `ModelSpace(model)` is reusable: the domains in level order, the diagram manager,
 the universe node, and `reach[path]`, `matched[path]` (the `where`, or for an `else`
-the complement of its siblings), `union[parent path]` for every territory ("" is
+the complement of its siblings) for every territory, and `union(parent path)` ("" is
 the model root).
 """
 
@@ -84,8 +84,17 @@ class ModelSpace:
         self.universe: Node = m.compile(model.universe)
         self.reach: dict[str, Node] = {"": self.universe}
         self.matched: dict[str, Node] = {}
-        self.union: dict[str, Node] = {}
+        self._union: dict[str, Node] = {}
+        self._wheres: dict[str, list[Node]] = {}
         self._walk("", model.territories, model.policy, self.universe)
+
+    def union(self, parent: str) -> Node:
+        """The union of the `where`s of a parent's children (else excluded), built on demand:
+        for hundreds of siblings it is the one expensive diagram, and the gap search avoids it."""
+        node = self._union.get(parent)
+        if node is None:
+            node = self._union[parent] = self.manager.or_many(self._wheres[parent])
+        return node
 
     def _walk(self, parent: str, children: tuple[ir.Territory, ...], policy: str, reach: Node) -> None:
         if not children:
@@ -104,10 +113,10 @@ class ModelSpace:
                 taken = m.or_(taken, w)
             else:
                 self.reach[c.path] = m.and_(reach, w)
-        union = m.or_many(wheres)
-        self.union[parent] = union
+        self._wheres[parent] = wheres
         for c in children:
             if c.is_else:
+                union = self.union(parent)
                 self.matched[c.path] = m.not_(union)
                 self.reach[c.path] = m.diff(reach, union)
         for c in children:
@@ -122,8 +131,11 @@ class ModelSpace:
 
     def region_text(self, node: Node) -> str:
         """A short readable predicate for the whole of node."""
-        m = self.manager
-        boxes, total = m.regions(node, REGION_LIMIT)
+        boxes, total = self.manager.regions(node, REGION_LIMIT)
+        return self.boxes_text(boxes, total, True)
+
+    def boxes_text(self, boxes: list[dict[str, int]], total: int, complete: bool) -> str:
+        """Text for disjoint boxes {field: cells}; `total` of them in all (at least, if not complete)."""
         by_name = {d.name: d for d in self.domains}
         boxes = merge_boxes(boxes, by_name) if total <= REGION_LIMIT else boxes
         order = [f.name for f in self.model.schema.fields]
@@ -135,7 +147,7 @@ class ModelSpace:
         text = ", or ".join(texts)
         more = (len(boxes) if total <= REGION_LIMIT else total) - len(texts)
         if more > 0:
-            text += f" … and {more} more region{'s' if more != 1 else ''}"
+            text += f" … and {'at least ' if not complete else ''}{more} more region{'s' if more != 1 else ''}"
         return text
 
 
@@ -204,9 +216,10 @@ class _Analysis:
     # --- helpers -----------------------------------------------------------------------
 
     def _finding(self, code: str, message: str, span, node: Node, territories: list[str], *,
-                 labels=(), help: str, region_node: Node | None = None, notes: tuple[str, ...] = ()) -> None:
+                 labels=(), help: str, region_node: Node | None = None, notes: tuple[str, ...] = (),
+                 region_text: str | None = None) -> None:
         witness = self.space.witness(node)
-        region = self.space.region_text(region_node if region_node is not None else node)
+        region = region_text or self.space.region_text(region_node if region_node is not None else node)
         all_notes = [*notes, f"for example: {show_witness(witness, self.model.schema)}"]
         self.out.append(diag(code, message, span, labels=labels, help=help, notes=all_notes,
                              model=self.model.name, territories=territories, witness=witness, region=region))
@@ -257,15 +270,22 @@ class _Analysis:
                               f"reaching {self._parent_words(parent)}", _where_span(c), reach, [c.path],
                               help="remove the `else` territory, or narrow its siblings' `where`")
         if not keep and not has_else:
-            gap = m.diff(reach, space.union[parent_path])
-            if gap != m.FALSE:
-                self._gap(parent, plain, gap)
+            boxes = None
+            if len(plain) >= SMALL_SIBLING_GROUP:
+                boxes = gap_boxes(m, reach, [space.matched[c.path] for c in plain])
+            if boxes is None:
+                gap = m.diff(reach, space.union(parent_path))
+                if gap != m.FALSE:
+                    self._gap(parent, plain, gap)
+            elif boxes[0]:
+                self._gap(parent, plain, None, boxes)
         if policy == "unique" and len(plain) > 1:
             self._overlaps(parent, plain, reach)
         for c in children:
             self._parent(c, c.children, c.policy, c.keep)
 
-    def _gap(self, parent: ir.Territory | None, plain: list[ir.Territory], gap: Node) -> None:
+    def _gap(self, parent: ir.Territory | None, plain: list[ir.Territory], gap: Node | None,
+             boxes: tuple[list[list[int]], bool] | None = None) -> None:
         if parent is None:
             message = f"some accounts in model `{self.model.name}` match no top-level territory"
             help = ("add a territory that takes them, or write `keep` in the model if they may stay unassigned")
@@ -276,9 +296,16 @@ class _Analysis:
         labels = [Label(_where_span(c), "does not match them") for c in plain[:LABELLED_SIBLINGS]
                   if _where_span(c) is not None]
         notes = (f"and {len(plain) - LABELLED_SIBLINGS} more siblings",) if len(plain) > LABELLED_SIBLINGS else ()
-        region = self.space.region_text(gap)
+        if gap is None:  # found as boxes by the sweep: describe those, and draw the witness from one
+            found, complete = boxes
+            gap = self.m.and_many(self.m.from_mask(level, mask) for level, mask in enumerate(found[0]))
+            region = self.space.boxes_text([{d.name: b[i] for i, d in enumerate(self.space.domains)
+                                             if b[i] != d.all_cells} for b in found[:REGION_LIMIT]],
+                                           len(found), complete)
+        else:
+            region = self.space.region_text(gap)
         self._finding("E202", message, self._parent_span(parent), gap, [parent.path] if parent else [],
-                      labels=labels, help=help, notes=(f"accounts in the gap: {region}", *notes))
+                      labels=labels, help=help, notes=(f"accounts in the gap: {region}", *notes), region_text=region)
 
     def _empty(self, parent: ir.Territory | None, c: ir.Territory, reach: Node, w: Node) -> None:
         if w == self.m.FALSE:
@@ -418,6 +445,104 @@ def candidate_pairs(space: ModelSpace, nodes: list[Node]) -> list[tuple[int, int
             later >>= low + 1
             base += low + 1
     return pairs
+
+
+MAX_RULE_BOXES = 20  # per sibling on average; beyond this the gap search falls back to diagrams
+MAX_GAP_BOXES = 10_000  # the search stops listing here (existence is already decided)
+
+
+def diagram_boxes(m: Manager, node: Node, limit: int) -> list[list[int]] | None:
+    """node as disjoint boxes, one cell mask per level; None if more than `limit`."""
+    found, total = m.regions(node, limit)
+    if total > limit:
+        return None
+    full = [d.all_cells for d in m.domains]
+    return [[box.get(d.name, full[i]) for i, d in enumerate(m.domains)] for box in found]
+
+
+def gap_boxes(m: Manager, reach: Node, wheres: list[Node]) -> tuple[list[list[int]], bool] | None:
+    """The accounts of `reach` that no `where` matches, as disjoint boxes, and whether the
+    list is complete; None when the rules do not break into few enough boxes.
+
+    A sweep that adapts to the data instead of a global variable order (the k-d / Klee
+    style cover check): a region that one rule covers is done, a region that no rule
+    meets is a gap; otherwise it is split at the median boundary of the rules that cut
+    it, on the level most of them constrain, and both halves are searched with only the
+    rules that meet them. Every split is at a rule boundary inside the region, so both
+    halves are non-empty and the search ends; the gap boxes are disjoint and exact.
+    """
+    regions = diagram_boxes(m, reach, MAX_RULE_BOXES * max(1, len(wheres)))
+    if regions is None:
+        return None
+    rules: list[list[int]] = []
+    for w in wheres:
+        boxes = diagram_boxes(m, w, MAX_RULE_BOXES * max(1, len(wheres)))
+        if boxes is None:
+            return None
+        rules.extend(boxes)
+        if len(rules) > MAX_RULE_BOXES * max(1, len(wheres)):
+            return None
+    levels = m.levels
+    found: list[list[int]] = []
+    # A stack entry: a region (one cell mask per level) and the rules that meet it, each with
+    # the bitmask of levels where it does not cover the region yet. Children of a split differ
+    # from their parent on one level only, so only that level is re-examined.
+    stack: list[tuple[list[int], list[tuple[list[int], int]]]] = []
+    for region in regions:
+        active = []
+        for rule in rules:
+            uncovered = 0
+            for level in range(levels):
+                both = region[level] & rule[level]
+                if not both:
+                    break
+                if both != region[level]:
+                    uncovered |= 1 << level
+            else:
+                active.append((rule, uncovered))
+        stack.append((region, active))
+    while stack:
+        if len(found) >= MAX_GAP_BOXES:
+            return found, False
+        region, active = stack.pop()
+        if not active:
+            found.append(region)
+            continue
+        if any(uncovered == 0 for _, uncovered in active):
+            continue
+        # split on the level most active rules leave uncovered, at the median boundary inside the region
+        counts = [0] * levels
+        for _, uncovered in active:
+            while uncovered:
+                low = uncovered & -uncovered
+                counts[low.bit_length() - 1] += 1
+                uncovered ^= low
+        level = max(range(levels), key=counts.__getitem__)
+        bit = 1 << level
+        r = region[level]
+        lo, hi = (r & -r).bit_length() - 1, r.bit_length()
+        inner = ((1 << hi) - 1) & ~((1 << (lo + 1)) - 1)
+        cuts = []
+        for rule, uncovered in active:
+            if uncovered & bit:
+                mask = rule[level]
+                edges = (mask ^ (mask << 1)) & inner  # bit i: membership changes between i - 1 and i
+                while edges:
+                    low = edges & -edges
+                    cuts.append(low.bit_length() - 1)
+                    edges ^= low
+        cuts.sort()
+        below = (1 << cuts[len(cuts) // 2]) - 1
+        for part in (r & ~below, r & below):
+            half = list(region)
+            half[level] = part
+            kept = []
+            for rule, uncovered in active:
+                both = rule[level] & part
+                if both:
+                    kept.append((rule, (uncovered | bit) if both != part else (uncovered & ~bit)))
+            stack.append((half, kept))
+    return found, True
 
 
 def analyze(model: ir.Model) -> list[Diagnostic]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 
+from terrl import coverage
 from terrl.coverage import analyze
 
 from coverage_support import KIND, all_accounts, brute_force_findings, check_witness, models
@@ -35,3 +36,16 @@ def test_analysis_equals_brute_force(model):
         assert d.extra["model"] == "M" and isinstance(d.extra["region"], str) and d.extra["region"]
         check_witness(model, d)
     assert found == expected
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                                                    HealthCheck.data_too_large])
+@given(models())
+def test_sweeps_for_many_siblings_equal_brute_force(model):
+    """The paths for large sibling groups (candidate-pair sweep, gap box search), forced on small ones."""
+    saved = coverage.SMALL_SIBLING_GROUP
+    coverage.SMALL_SIBLING_GROUP = 1
+    try:
+        test_analysis_equals_brute_force.hypothesis.inner_test(model)
+    finally:
+        coverage.SMALL_SIBLING_GROUP = saved
