@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "explain": "terrl.commands.explain:explain",
     "compile": "terrl.commands.compile:compile",
     "test": "terrl.commands.test:test",
+    "fmt": "terrl.commands.fmt:fmt",
 }
 
 

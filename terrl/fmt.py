@@ -377,9 +377,8 @@ class _Printer:
             self.leading(start, 0)
             self.decl(decl)
             previous = decl
-        end = len(self.text) + 1
         if self.comments[self.cursor:]:
-            self.leading(end, 0)
+            self.leading(len(self.text) + 1, 0, item=False)
 
     def decl(self, d) -> None:
         if isinstance(d, ast.ImportDecl):

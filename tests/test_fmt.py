@@ -1,0 +1,352 @@
+"""`terrl fmt`: golden cases, idempotence, AST equality, a round-trip property, the CLI.
+
+Golden cases live in tests/cases/fmt/*.terr: the input, then a line `# --- output ---`,
+then the expected output. `TERRL_UPDATE_GOLDEN=1 python -m pytest tests/test_fmt.py`
+rewrites the expected part (review the diff). Every case also checks that formatting
+the output changes nothing and that input and output parse to equal trees with the
+same comments in the same order.
+"""
+
+from __future__ import annotations
+
+import os
+import string
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, strategies as st
+
+from terrl import ast
+from terrl.cli import cli
+from terrl.fmt import format_module, format_source, verify
+from terrl.parser import RESERVED, parse
+from terrl.source import SourceFile
+
+REPO = Path(__file__).resolve().parent.parent
+CASES = REPO / "tests" / "cases" / "fmt"
+MARKER = "# --- output ---\n"
+
+
+def _cases():
+    return [pytest.param(p, id=p.stem) for p in sorted(CASES.glob("*.terr"))]
+
+
+def _parse(text: str, path: str = "case.terr") -> ast.Module:
+    module, diagnostics = parse(SourceFile(path, text))
+    assert module is not None and not any(d.is_error for d in diagnostics), [d.message for d in diagnostics]
+    return module
+
+
+@pytest.mark.parametrize("path", _cases())
+def test_golden(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    source_text, _, expected = text.partition(MARKER)
+    result = format_source(SourceFile(path.name, source_text))
+    assert result.internal_error is None and result.text is not None, result
+    if os.environ.get("TERRL_UPDATE_GOLDEN"):
+        path.write_text(source_text + MARKER + result.text, encoding="utf-8")
+        expected = result.text
+    assert result.text == expected, f"{path.name}: run with TERRL_UPDATE_GOLDEN=1 and review the diff"
+    # same meaning, same comments
+    before, after = _parse(source_text), _parse(result.text)
+    assert before == after
+    assert [c.text.rstrip() for c in before.comments] == [c.text.rstrip() for c in after.comments]
+    # idempotent
+    again = format_source(SourceFile(path.name, result.text))
+    assert again.text == result.text
+
+
+def test_examples_and_stdlib_are_formatted() -> None:
+    result = CliRunner().invoke(cli, ["fmt", "--check", "--no-config", str(REPO / "examples"), str(REPO / "stdlib")])
+    assert result.exit_code == 0, result.output
+
+
+def test_comment_positions() -> None:
+    text = (CASES / "comments.terr").read_text(encoding="utf-8").partition(MARKER)[0]
+    out = format_source(SourceFile("c.terr", text)).text
+    lines = out.splitlines()
+    assert "import geo.us     # trailing on an import" in lines  # aligned with the next import's comment
+    assert "schema Account {  # on the schema's brace line" in lines
+    assert "  CA,  # California" in lines
+    assert "}  # after the brace" in lines
+    assert "  territory b { where not big }  # after b" in lines
+    # a comment inside a one-line predicate moves above it
+    at = lines.index("    # hoisted out of a short predicate")
+    assert lines[at + 1] == "    where state in us.west"
+    # the doc comment still documents the schema and the field
+    module = _parse(out)
+    schema = next(d for d in module.decls if isinstance(d, ast.SchemaDecl))
+    assert schema.doc == "Doc of the schema."
+    assert schema.fields[1].doc == "doc of a field"
+    assert module.doc == "The module's doc comment."
+
+
+def test_blank_lines_are_kept_once_inside_bodies_and_forced_between_declarations() -> None:
+    text = "segment a = true\nsegment b = false\nmodel M {\n\n\n  territory x { else }\n\n\n\n  territory y {}\n}\n"
+    out = format_source(SourceFile("b.terr", text)).text
+    assert out == ("segment a = true\n\nsegment b = false\n\nmodel M {\n  territory x { else }\n\n"
+                   "  territory y {}\n}\n")
+
+
+def test_a_blank_line_that_ends_a_doc_block_is_kept() -> None:
+    text = "## not a doc of a\n\n## doc of a\nsegment a = true\n"
+    out = format_source(SourceFile("d.terr", text)).text
+    assert out == text
+    assert _parse(out).decls[0].doc == "doc of a"
+
+
+def test_syntax_error_gives_diagnostics_and_no_text() -> None:
+    result = format_source(SourceFile("bad.terr", "model M { territory a { where x == } }\n"))
+    assert result.text is None and result.internal_error is None
+    assert [d.code for d in result.diagnostics] == ["E003"]
+
+
+def test_verify_catches_a_changed_meaning() -> None:
+    module = _parse("segment a = (x == 1 or y == 2) and z == 3\n")
+    assert verify(module, "segment a = (x == 1 or y == 2) and z == 3\n") is None
+    assert "different tree" in verify(module, "segment a = x == 1 or y == 2 and z == 3\n")
+    assert "does not parse" in verify(module, "segment a = \n")
+    with_comment = _parse("segment a = true  # why\n")
+    assert "comment" in verify(with_comment, "segment a = true\n")
+
+
+def test_a_formatter_bug_is_an_internal_error_and_nothing_is_written(tmp_path, monkeypatch) -> None:
+    import terrl.fmt as fmt_module
+
+    target = tmp_path / "a.terr"
+    target.write_text("segment a = x == 1\n", encoding="utf-8")
+    monkeypatch.setattr(fmt_module, "pred_text", lambda p: "true")  # a formatter that drops the predicate
+    result = CliRunner().invoke(cli, ["fmt", "--no-config", str(target)])
+    assert result.exit_code == 3
+    assert "internal error" in result.output
+    assert target.read_text(encoding="utf-8") == "segment a = x == 1\n"
+
+
+# --- property: format(parse(random program)) parses to the same tree --------------------
+
+_names = st.text(string.ascii_lowercase, min_size=1, max_size=6).filter(lambda s: s not in RESERVED and s not in {
+    "bool", "int", "decimal", "string", "digits", "enum", "unique", "first", "all", "planning", "active", "archived",
+    "unassigned", "invalid", "startswith", "key"})
+_idents = _names.map(ast.Ident)
+_qual = st.lists(_idents, min_size=1, max_size=3).map(lambda parts: ast.QualName(tuple(parts)))
+
+
+def _number(draw_int, suffix, decimals):
+    text = str(draw_int) + (f".{decimals}" if decimals is not None else "") + suffix
+    factor = {"": 1, "K": 1000, "M": 10**6, "B": 10**9}[suffix]
+    return ast.NumberLit(Decimal(text.rstrip("KMB")) * factor, text)
+
+
+_numbers = st.builds(_number, st.integers(-10**6, 10**6), st.sampled_from(["", "K", "M", "B"]),
+                     st.one_of(st.none(), st.integers(0, 999)))
+_strings = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8).map(ast.StringLit)
+_values = st.one_of(_numbers, _strings, st.booleans().map(ast.BoolLit), st.just(ast.NullLit()),
+                    _names.map(ast.MemberLit))
+_literal_sets = st.lists(_values, max_size=5).map(lambda vs: ast.SetLiteral(tuple(vs)))
+_set_exprs = st.recursive(
+    st.one_of(_literal_sets, _qual.map(ast.SetRef)),
+    lambda inner: st.one_of(
+        st.builds(ast.SetOp, st.sampled_from(["+", "-"]), inner, st.one_of(_literal_sets, _qual.map(ast.SetRef))),
+        inner.map(ast.SetParen)),
+    max_leaves=4)
+_ranges = st.one_of(
+    st.builds(ast.RangeExpr, st.one_of(st.none(), _numbers), st.one_of(st.none(), _numbers)),
+    st.builds(ast.RangeExpr, _strings, _strings))
+_atoms = st.one_of(
+    st.builds(ast.Comparison, _idents, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), _values),
+    st.builds(ast.InSetPred, _idents, st.booleans(), _set_exprs),
+    st.builds(ast.InRangePred, _idents, st.booleans(), _ranges),
+    st.builds(ast.StartsWithPred, _idents, _strings),
+    st.builds(ast.NullPred, _idents, st.booleans()),
+    st.booleans().map(ast.BoolPred),
+    _qual.map(ast.SegmentRef))
+
+
+def _preds(max_leaves=8):
+    """Predicates the parser can produce: `and` inside `or`, parentheses where needed."""
+    def extend(inner):
+        unary = st.one_of(_atoms, inner.map(ast.ParenPred))
+        negated = unary.map(ast.NotPred)
+        conj_operand = st.one_of(unary, negated)
+        conj = st.lists(conj_operand, min_size=2, max_size=3).map(lambda ops: ast.AndPred(tuple(ops)))
+        disj_operand = st.one_of(conj_operand, conj)
+        disj = st.lists(disj_operand, min_size=2, max_size=3).map(lambda ops: ast.OrPred(tuple(ops)))
+        return st.one_of(unary, negated, conj, disj)
+    return st.recursive(_atoms, extend, max_leaves=max_leaves)
+
+
+_types = st.builds(
+    ast.TypeExpr,
+    st.one_of(st.sampled_from(["bool", "int", "decimal", "string"]).map(ast.SimpleType),
+              st.integers(1, 9).map(lambda n: ast.DigitsType(ast.NumberLit(Decimal(n), str(n)))),
+              st.lists(st.builds(ast.EnumMember, _idents, st.one_of(st.none(), _strings)), min_size=1, max_size=4)
+              .map(lambda ms: ast.InlineEnum(tuple(ms))),
+              _qual.map(ast.NamedType)),
+    st.booleans(), st.one_of(st.none(), _ranges))
+
+
+def _territories(depth):
+    leaf_items = st.one_of(
+        _preds(4).map(ast.WhereItem), st.just(ast.ElseItem()), st.sampled_from(["unique", "first", "all"]).map(ast.PolicyItem),
+        st.just(ast.KeepItem()), st.builds(ast.OwnerItem, _strings, st.one_of(st.none(), _idents)),
+        st.lists(st.builds(ast.MetaEntry, _idents, _values), max_size=3).map(lambda es: ast.MetaItem(tuple(es))))
+    items = leaf_items if depth == 0 else st.one_of(leaf_items, _territories(depth - 1))
+    return st.builds(ast.TerritoryDecl, _idents, st.one_of(st.none(), _strings),
+                     st.lists(items, max_size=4).map(tuple))
+
+
+_decls = st.one_of(
+    st.builds(ast.ImportDecl, _qual, st.none(), st.one_of(st.none(), _idents)),
+    st.builds(ast.ImportDecl, st.none(), _strings, st.one_of(st.none(), _idents)),
+    st.builds(ast.EnumDecl, _idents, st.lists(st.builds(ast.EnumMember, _idents, st.one_of(st.none(), _strings)),
+                                               max_size=5).map(tuple)),
+    st.builds(ast.SetDecl, _idents, _types, _set_exprs),
+    st.builds(ast.SegmentDecl, _idents, _preds()),
+    st.builds(ast.SchemaDecl, _idents, st.lists(st.builds(ast.FieldDecl, _idents, _types, st.booleans()),
+                                                 max_size=4).map(tuple)),
+    st.builds(ast.ModelDecl, _idents, st.one_of(st.none(), _strings), st.one_of(st.none(), _qual),
+              st.lists(_territories(2), max_size=3).map(tuple)),
+    st.builds(ast.TestDecl, _strings, st.lists(st.one_of(
+        st.lists(st.builds(ast.AccountEntry, _idents, _values), max_size=4).map(lambda es: ast.AccountItem(tuple(es))),
+        st.builds(ast.ExpectItem, _idents, st.one_of(_qual, st.sampled_from(["unassigned", "invalid"])))),
+        max_size=3).map(tuple)))
+
+
+@given(st.lists(_decls, min_size=1, max_size=5))
+def test_format_of_a_random_tree_parses_back_to_it(decls) -> None:
+    module = ast.Module(tuple(decls))
+    text = format_module(module)
+    again, diagnostics = parse(SourceFile("random.terr", text))
+    assert again is not None, [d.message for d in diagnostics]
+    assert not any(d.is_error for d in diagnostics), (text, [d.message for d in diagnostics])
+    assert again.decls == module.decls, text
+    # and formatting the parsed text (now with spans) is a fixed point
+    assert format_source(SourceFile("random.terr", text)).text == text
+
+
+# --- the command line ----------------------------------------------------------------------
+
+UGLY = "segment  a=x==1\n"
+PRETTY = "segment a = x == 1\n"
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ugly.terr").write_text(UGLY, encoding="utf-8")
+    (tmp_path / "pretty.terr").write_text(PRETTY, encoding="utf-8")
+    return tmp_path
+
+
+def run(args, **kwargs):
+    return CliRunner().invoke(cli, args, catch_exceptions=False, **kwargs)
+
+
+def test_fmt_rewrites_files_in_place(project) -> None:
+    result = run(["fmt", "."])
+    assert result.exit_code == 0, result.output
+    assert (project / "ugly.terr").read_text(encoding="utf-8") == PRETTY
+    assert "1 file reformatted, 1 file already formatted" in result.output
+
+
+def test_fmt_default_path_is_the_current_directory(project) -> None:
+    assert run(["fmt"]).exit_code == 0
+    assert (project / "ugly.terr").read_text(encoding="utf-8") == PRETTY
+
+
+def test_check_lists_files_and_exits_1_without_writing(project) -> None:
+    result = run(["fmt", "--check", "ugly.terr", "pretty.terr"])
+    assert result.exit_code == 1
+    assert "would reformat ugly.terr" in result.output and "pretty.terr" not in result.output.split("\n")[0]
+    assert (project / "ugly.terr").read_text(encoding="utf-8") == UGLY
+
+
+def test_check_exits_0_when_formatted(project) -> None:
+    assert run(["fmt", "--check", "pretty.terr"]).exit_code == 0
+
+
+def test_diff_prints_a_unified_diff_and_writes_nothing(project) -> None:
+    result = run(["fmt", "--diff", "ugly.terr"])
+    assert result.exit_code == 1
+    assert "--- ugly.terr (original)" in result.output and "-segment  a=x==1" in result.output
+    assert "+segment a = x == 1" in result.output
+    assert (project / "ugly.terr").read_text(encoding="utf-8") == UGLY
+    assert run(["fmt", "--diff", "pretty.terr"]).exit_code == 0
+
+
+def test_crlf_and_bom_count_as_changes(project) -> None:
+    (project / "crlf.terr").write_bytes(b"\xef\xbb\xbfsegment a = x == 1\r\n")
+    assert run(["fmt", "--check", "crlf.terr"]).exit_code == 1
+    assert run(["fmt", "crlf.terr"]).exit_code == 0
+    assert (project / "crlf.terr").read_bytes() == PRETTY.encode()
+
+
+def test_stdin_to_stdout(project) -> None:
+    result = run(["fmt", "-"], input=UGLY)
+    assert result.exit_code == 0
+    assert result.stdout == PRETTY
+
+
+def test_stdin_check_and_diff(project) -> None:
+    assert run(["fmt", "--check", "-"], input=UGLY).exit_code == 1
+    assert run(["fmt", "--check", "-"], input=PRETTY).exit_code == 0
+    result = run(["fmt", "--diff", "-"], input=UGLY)
+    assert result.exit_code == 1 and "+segment a = x == 1" in result.stdout
+
+
+def test_stdin_with_a_syntax_error(project) -> None:
+    result = run(["fmt", "-"], input="segment a = \n")
+    assert result.exit_code == 1
+    assert "error[E004]" in result.stderr or "error[E003]" in result.stderr
+    assert result.stdout == ""
+
+
+def test_stdin_cannot_mix_with_paths(project) -> None:
+    assert run(["fmt", "-", "ugly.terr"]).exit_code == 2
+
+
+def test_syntax_errors_leave_the_file_untouched_and_exit_1(project) -> None:
+    (project / "bad.terr").write_text("model M { territory a { where x == } }\n", encoding="utf-8")
+    result = run(["fmt", "."])
+    assert result.exit_code == 1
+    assert "bad.terr:1:36" in result.stderr and "error[E003]" in result.stderr
+    assert (project / "bad.terr").read_text(encoding="utf-8") == "model M { territory a { where x == } }\n"
+    assert (project / "ugly.terr").read_text(encoding="utf-8") == PRETTY  # the others are still formatted
+
+
+def test_missing_path_exits_2(project) -> None:
+    result = run(["fmt", "nowhere.terr"])
+    assert result.exit_code == 2
+    assert "no such file" in result.output
+
+
+def test_unreadable_file_exits_2(project) -> None:
+    (project / "latin1.terr").write_bytes(b"segment caf\xe9 = true\n")
+    result = run(["fmt", "latin1.terr"])
+    assert result.exit_code == 2
+    assert "E002" in result.stderr
+
+
+def test_config_excludes_and_line_length(project) -> None:
+    (project / "terrl.toml").write_text('exclude = ["ugly.terr"]\nline-length = 40\n', encoding="utf-8")
+    (project / "long.terr").write_text("set s: string = {\"aaaaaaaa\", \"bbbbbbbbb\", \"ccccccccc\"}\n",
+                                       encoding="utf-8")
+    result = run(["fmt", "."])
+    assert result.exit_code == 0, result.output
+    assert (project / "ugly.terr").read_text(encoding="utf-8") == UGLY
+    assert (project / "long.terr").read_text(encoding="utf-8") == (
+        'set s: string = {\n  "aaaaaaaa",\n  "bbbbbbbbb",\n  "ccccccccc",\n}\n')
+    # --no-config ignores it; --config names another file
+    assert run(["fmt", "--check", "--no-config", "ugly.terr"]).exit_code == 1
+    (project / "other.toml").write_text("include = [\"pretty.terr\"]\n", encoding="utf-8")
+    result = run(["fmt", "--check", "--config", "other.toml"])
+    assert result.exit_code == 0 and "1 file already formatted" in result.output
+
+
+def test_invalid_config_exits_2_naming_file_and_key(project) -> None:
+    (project / "terrl.toml").write_text("line-length = \"wide\"\n", encoding="utf-8")
+    result = run(["fmt", "."])
+    assert result.exit_code == 2
+    assert "terrl.toml" in result.output and "`line-length`" in result.output
