@@ -22,7 +22,6 @@ from .outcome import Outcome, result_fields
 from .outcome_dd import OutcomeDiagram, build_outcome_diagram
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "python"
-DENSE_LIMIT = 2_000_000  # kid slots: below this, nodes index kids by cell directly (faster walk)
 
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                           autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
@@ -37,6 +36,8 @@ def py_literal(value: Any) -> str:
     if isinstance(value, (tuple, list)):
         inner = ", ".join(py_literal(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, frozenset):
+        return "frozenset((" + "".join(py_literal(v) + ", " for v in sorted(value)) + "))"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"no Python literal for {type(value).__name__}")
@@ -49,57 +50,70 @@ def comment(text: str) -> str:
 
 def view_model(model: ir.Model, diagram: OutcomeDiagram, source_file: str) -> dict[str, Any]:
     mgr = diagram.manager
-    level_of = {d.name: i for i, d in enumerate(diagram.domains)}
     schema_index = {f.name: i for i, f in enumerate(model.schema.fields)}
-    fields = []
-    for i, f in enumerate(model.schema.fields):
-        d = diagram.domains[level_of[f.name]]
-        fields.append(_field_view(i, f, d))
 
-    # Terminals become indexes into the results table; inner nodes are listed
-    # children first, each kid written as ~position (inner) or a result index.
-    results: list[tuple] = []
-    result_index: dict[int, int] = {}
+    # Inner nodes listed children first (an explicit stack: diagrams can be deep).
     order: list[int] = []
     seen: set[int] = set()
+    leaves: list[int] = []
     stack: list[tuple[int, bool]] = [(diagram.root, False)]
     while stack:
         node, expanded = stack.pop()
-        if mgr.is_leaf(node):
-            if node not in result_index:
-                outcome = mgr.value(node)
-                assert isinstance(outcome, Outcome)
-                result_index[node] = len(results)
-                results.append(result_fields(model, outcome))
-            continue
         if expanded:
-            if node not in seen:
-                seen.add(node)
-                order.append(node)
+            order.append(node)
             continue
         if node in seen:
+            continue
+        seen.add(node)
+        if mgr.is_leaf(node):
+            leaves.append(node)
             continue
         stack.append((node, True))
         for _, _, kid in reversed(mgr.pieces(node)):
             if kid not in seen:
                 stack.append((kid, False))
+    result_index = {leaf: i for i, leaf in enumerate(leaves)}
+    results = [result_fields(model, mgr.value(leaf)) for leaf in leaves]
     position = {node: k for k, node in enumerate(order)}
+
+    # Cells that no node at their level tells apart share a class; kids are indexed by class.
+    by_level: dict[int, list[int]] = {}
+    for node in order:
+        by_level.setdefault(mgr.level(node), []).append(node)
+    classes: dict[int, list[int]] = {}
+    dense_kids: dict[int, list[int]] = {}
+    for level, nodes in by_level.items():
+        cells = diagram.domains[level].cells
+        per_node = [[kid for first, end, kid in mgr.pieces(n) for _ in range(first, end)] for n in nodes]
+        signature_class: dict[tuple, int] = {}
+        of_cell = []
+        for cell in range(cells):
+            signature = tuple(kids[cell] for kids in per_node)
+            of_cell.append(signature_class.setdefault(signature, len(signature_class)))
+        classes[level] = of_cell
+        representative = {}
+        for cell, c in enumerate(of_cell):
+            representative.setdefault(c, cell)
+        for n, kids in zip(nodes, per_node):
+            dense_kids[n] = [kids[representative[c]] for c in range(len(signature_class))]
 
     def ref(kid: int) -> int:
         return result_index[kid] if mgr.is_leaf(kid) else ~position[kid]
 
-    dense_slots = sum(diagram.domains[mgr.level(n)].cells for n in order)
-    dense = dense_slots < DENSE_LIMIT
-    table = []
-    for node in order:
-        level = mgr.level(node)
-        pieces = mgr.pieces(node)
-        if dense:
-            kids = [ref(kid) for first, end, kid in pieces for _ in range(first, end)]
-            table.append((level, tuple(kids)))
-        else:
-            table.append((level, tuple(p[0] for p in pieces), tuple(ref(p[2]) for p in pieces)))
+    table = [(mgr.level(n), tuple(ref(k) for k in dense_kids[n])) for n in order]
+    fields = []
+    for level, d in enumerate(diagram.domains):
+        f = model.schema.field(d.name)
+        fields.append(_field_view(schema_index[f.name], f, d, classes.get(level)))
+    fields.sort(key=lambda v: v["index"])
     key = model.schema.key
+    fast_locals = ["ROOT", "new", "bisect_right", "bisect_left", "D"]
+    for v in fields:
+        fast_locals.append(f"cell_{v['index']}")
+        for prefix in ("DICT", "MEMO", "CUTS", "CUTS_AFTER", "CLASS", "MEMBERS"):
+            if v["globals"].get(prefix):
+                fast_locals.append(f"{prefix}_{v['index']}")
+        fast_locals += [name for name, _ in v["constants"]]
     return {
         "terrl_version": comment(__version__),
         "terrl_version_lit": py_literal(__version__),
@@ -114,9 +128,11 @@ def view_model(model: ir.Model, diagram: OutcomeDiagram, source_file: str) -> di
         "level_fields": [schema_index[d.name] for d in diagram.domains],
         "results": _lines(results),
         "table": _lines(table),
-        "dense": dense,
-        "root": py_literal(result_index[diagram.root]) if mgr.is_leaf(diagram.root) else "None",
+        "tested_levels": bool(order),
+        "root": "_build(_TABLE)" if order else f"_RESULTS[{result_index[diagram.root]}]",
         "key_get": f"get({py_literal(key.name)})" if key else "None",
+        "key_value": "key" if key else "None",
+        "fast_locals": fast_locals,
     }
 
 
@@ -127,32 +143,136 @@ def _lines(items: list) -> str:
     return "(\n" + "".join(f"    {py_literal(item)},\n" for item in items) + ")"
 
 
-def _field_view(index: int, f: ir.Field, d) -> dict[str, Any]:
+INLINE_CUTS = 4  # up to this many cuts, the typed fast path compares inline instead of calling bisect
+
+
+def _number_literal(value, name: str, constants: list) -> str:
+    """An int literal when the number is whole (fast to compare with ints and Decimals), else a
+    module constant (a Decimal built once)."""
+    if value == int(value):
+        return py_literal(int(value))
+    constants.append((name, py_literal(Decimal(value))))
+    return "{p}" + name
+
+
+def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[str, Any]:
+    """How the generated code validates a field and finds its class, fast and slow.
+
+    Modes: `unused` (no node tests the field: validate only), `dict` (enum and bool,
+    and strings compared only for equality: one dict lookup), `ordered` (int, decimal,
+    digits, string ranges: a typed fast path for numbers, a memo of texts, then bisect).
+    Fast paths may raise KeyError / TypeError / ArithmeticError on unusual values; the
+    generated `assign` then takes the careful path (`_walk`), which never does.
+    """
     t = f.type
     kind = t.kind
+    n = index
+    constants: list[tuple[str, str]] = []
     view: dict[str, Any] = {
-        "index": index, "name": py_literal(f.name), "kind": kind,
+        "index": n, "name": py_literal(f.name), "kind": kind,
         "comment": comment(f"{f.name}: {t.describe()}{'?' if f.optional else ''} ({d.cells} cells)"),
-        "null_cell": d.null_cell, "cuts": None, "cut_flags": None, "memo": "{}",
         "lo": py_literal(t.lo if kind != "decimal" or t.lo is None else Decimal(t.lo)),
         "hi": py_literal(t.hi if kind != "decimal" or t.hi is None else Decimal(t.hi)),
         "digits": t.digits, "described": py_literal(t.describe()),
+        "members": py_literal(frozenset(t.members)) if kind == "enum" else None,
+        "dict": None, "dict_guard": None, "dict_subscript": False, "rest": None, "cuts": None, "cuts_after": None,
+        "classes": None, "memo": None, "null_class": None, "cell_expr": "0", "fast_valid": "False",
+        "fast_cell": "0", "is_key": f.key, "constants": constants,
     }
-    if kind in ("int", "string", "digits"):
+    bounds = []
+    if t.lo is not None:
+        bounds.append("raw >= " + _number_literal(t.lo, f"LO_{n}", constants))
+    if t.hi is not None:
+        bounds.append("raw <= " + _number_literal(t.hi, f"HI_{n}", constants))
+    numeric = {"int": "raw.__class__ is int",
+               "decimal": "(raw.__class__ is int or raw.__class__ is {p}D and raw.is_finite())"}
+    valid = {
+        "string": "raw.__class__ is str",
+        "digits": f"raw.__class__ is str and len(raw) == {t.digits} and raw.isdigit() and raw.isascii()",
+        "enum": f"raw in {{p}}MEMBERS_{n}",
+        "bool": "raw.__class__ is bool",
+    }
+    if kind in numeric:
+        valid[kind] = " and ".join([numeric[kind], *bounds])
+    if of_cell is None:
+        view["mode"] = "unused"
+        view["null_class"] = 0 if f.optional else None
+        test = valid[kind]
+        view["fast_valid"] = f"raw is None or {test}" if f.optional and " or " not in test else \
+            f"raw is None or ({test})" if f.optional else test
+        view["globals"] = {"MEMBERS": kind == "enum"}
+        return view
+    classes = tuple(of_cell)
+    if f.optional:
+        view["null_class"] = classes[d.null_cell]
+    if kind in ("enum", "bool"):
+        values = list(t.members) if kind == "enum" else [False, True]
+        table = {v: classes[d.cell_of(v)] for v in values}
+        if kind == "bool":  # 1 == True in a dict: only bools and texts may look it up
+            table.update({"false": table[False], "true": table[True]})
+            view["dict_guard"] = "raw.__class__ is bool or raw.__class__ is str or raw is None"
+        else:
+            view["dict_subscript"] = True  # members are str: any other value misses (KeyError)
+        if f.optional:
+            table[None] = classes[d.null_cell]
+        view.update(mode="dict", dict=py_literal(table), cell_expr=f"_DICT_{n}[value]")
+        view["globals"] = {"DICT": True, "MEMBERS": kind == "enum"}
+        return view
+    if kind == "string" and _points_only(d, classes):
+        rest = next(classes[c] for c in range(d.value_cells) if not _is_point(d, c))
+        table = {d.interval(c).lo: classes[c] for c in range(d.value_cells) if _is_point(d, c) and classes[c] != rest}
+        if f.optional:
+            table[None] = classes[d.null_cell]
+        view.update(mode="dict", dict=py_literal(table), rest=rest, cell_expr=f"_DICT_{n}.get(value, {rest})")
+        view["globals"] = {"DICT": True}
+        return view
+
+    view["mode"] = "ordered"
+    # The memo maps texts (and None) to classes; no other value can equal a key.
+    view["memo"] = py_literal({None: classes[d.null_cell]} if f.optional else {})
+    identity = classes == tuple(range(len(classes)))
+    view["classes"] = None if identity else py_literal(classes)
+    wrap = (lambda e: e) if identity else (lambda e: f"_CLASS_{n}[{e}]")
+    if kind == "decimal":
+        before = [c[0] for c in d.cuts if c[1] == 0]
+        after = [c[0] for c in d.cuts if c[1] == 1]
+        view["cuts"] = py_literal(tuple(int(v) if v == int(v) else v for v in before))
+        view["cuts_after"] = py_literal(tuple(int(v) if v == int(v) else v for v in after))
+        count = "_bisect_right(_CUTS_{n}, value)".format(n=n) + (f" + _bisect_left(_CUTS_AFTER_{n}, value)" if after else "")
+        view["cell_expr"] = wrap(count)
+        cuts_ge, cuts_gt = before, after
+    else:
         view["cuts"] = py_literal(tuple(d.cuts))
-    elif kind == "decimal":
-        view["cuts"] = py_literal(tuple(c[0] for c in d.cuts))
-        view["cut_flags"] = py_literal(tuple(c[1] for c in d.cuts))
-    elif kind == "enum":
-        view["memo"] = py_literal({m: d.cell_of(m) for m in t.members})
-    else:  # bool
-        view["memo"] = py_literal({"false": d.cell_of(False), "true": d.cell_of(True),
-                                   False: d.cell_of(False), True: d.cell_of(True)})
-    fast = {"int": ("str", "int"), "decimal": ("str", "int", "_D"), "bool": ("str", "bool")}.get(kind, ("str",))
-    view["fast_test"] = " or ".join(f"raw.__class__ is {c}" for c in fast)
-    if len(fast) > 1:
-        view["fast_test"] = f"({view['fast_test']})"
+        key = {"digits": "int(value)"}.get(kind, "value")
+        view["cell_expr"] = wrap(f"_bisect_right(_CUTS_{n}, {key})")
+        cuts_ge, cuts_gt = list(d.cuts), []
+    if kind in numeric:
+        # cell = how many cuts lie at or below the value: inline comparisons for a few cuts
+        if len(cuts_ge) + len(cuts_gt) <= INLINE_CUTS:
+            terms = [f"(raw >= {_number_literal(v, f'CUT_{n}_{i}', constants)})" for i, v in enumerate(cuts_ge)]
+            terms += [f"(raw > {_number_literal(v, f'CUT_AFTER_{n}_{i}', constants)})" for i, v in enumerate(cuts_gt)]
+            count = " + ".join(terms) or "0"
+            if len(terms) == 1:
+                count = terms[0][1:-1]
+        else:
+            count = f"{{p}}bisect_right({{p}}CUTS_{n}, raw)" + (f" + {{p}}bisect_left({{p}}CUTS_AFTER_{n}, raw)" if cuts_gt else "")
+        fast = count if identity else f"{{p}}CLASS_{n}[{count}]"
+        view["fast_valid"] = valid[kind]
+        view["fast_cell"] = fast
+    view["globals"] = {"MEMO": True, "CUTS": True, "CUTS_AFTER": kind == "decimal", "CLASS": not identity}
     return view
+
+
+def _is_point(d, cell: int) -> bool:
+    """A string cell holding exactly one value: [v, v + NUL)."""
+    iv = d.interval(cell)
+    return iv.hi is not None and iv.lo is not None and iv.hi == iv.lo + "\0"
+
+
+def _points_only(d, classes: tuple[int, ...]) -> bool:
+    """Whether every value cell that is not a single point falls in one class (plain equality tests)."""
+    rest = {classes[c] for c in range(d.value_cells) if not _is_point(d, c)}
+    return len(rest) == 1
 
 
 def render_module(model: ir.Model, source_file: str, diagram: OutcomeDiagram | None = None) -> str:

@@ -110,17 +110,6 @@ def test_literals_and_comments():
         py_literal(object())
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], max_examples=25)
-@given(model=models(), batch=st.lists(accounts, min_size=1, max_size=15))
-def test_piecewise_diagram_walk_agrees(model, batch, monkeypatch):
-    """Large diagrams are emitted piecewise (bisect per node) instead of dense: same results."""
-    monkeypatch.setattr(codegen_python, "DENSE_LIMIT", 0)
-    evaluator = compile_model(model)
-    assert "bisect_right(node[1]" in evaluator.source
-    for account in batch:
-        assert tuple(evaluator.assign(account)[:5]) == assign_reference(model, account)
-
-
 def test_memo_limit_keeps_results_right(tmp_path):
     model = program("""
 schema A { id: string key  n: int in 0.. }
