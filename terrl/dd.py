@@ -22,6 +22,7 @@ API (all methods of `Manager(domains)`; `domains` are `FieldDomain`s in level or
 | `node(level, starts, kids)` | an inner node (reduced: merged pieces, one piece = the child) |
 | `level(node)`, `pieces(node)` | the tested level (`levels` for a terminal) and `[(first, end, kid)]` |
 | `from_mask(level, mask)` | the predicate "the field at `level` is in these cells" |
+| `box({level: mask})` | the conjunction of such predicates, built directly |
 | `and_`, `or_`, `not_`, `diff(a, b)`, `or_many(nodes)`, `and_many` | boolean algebra (memoized) |
 | `apply(fn, a, b)`, `map(fn, a)` | generic over terminal values, memoized per `fn` |
 | `intersects(a, b)`, `subset(a, b)` | decided without building the result |
@@ -135,6 +136,32 @@ class Manager:
             starts.append(pos)
             kids.append(self.FALSE)
         return self._make(level, starts, kids)
+
+    def box(self, masks: dict[int, int]) -> Node:
+        """True exactly when the field at every given level is in its cells (a conjunction)."""
+        node = self.TRUE
+        for level in sorted(masks, reverse=True):
+            cells = self.domains[level].cells
+            mask = masks[level] & ((1 << cells) - 1)
+            if mask == 0:
+                return self.FALSE
+            if node == self.FALSE or mask == (1 << cells) - 1:
+                continue
+            starts: list[int] = []
+            kids: list[Node] = []
+            pos = 0
+            for a, b in runs(mask):
+                if a > pos:
+                    starts.append(pos)
+                    kids.append(self.FALSE)
+                starts.append(a)
+                kids.append(node)
+                pos = b
+            if pos < cells:
+                starts.append(pos)
+                kids.append(self.FALSE)
+            node = self._make(level, starts, kids)
+        return node
 
     # --- inspection --------------------------------------------------------------------
 
@@ -402,7 +429,16 @@ class Manager:
         elif isinstance(pred, ir.Not):
             r = self.not_(self.compile(pred.operand))
         elif isinstance(pred, ir.And):
-            r = self.and_many(self.compile(p) for p in pred.operands)
+            # atoms are intersected per field and built as one chain; the rest is combined
+            masks: dict[int, int] = {}
+            rest = []
+            for p in pred.operands:
+                if isinstance(p, ir.ATOMS):
+                    level = self.level_of[p.field]
+                    masks[level] = masks.get(level, -1) & self.domains[level].atom_cells(p)
+                else:
+                    rest.append(p)
+            r = self.and_many([self.box(masks), *(self.compile(p) for p in rest)])
         elif isinstance(pred, ir.Or):
             r = self.or_many(self.compile(p) for p in pred.operands)
         else:
