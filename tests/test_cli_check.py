@@ -1,0 +1,132 @@
+"""`terrl check` from the user's side: exit codes, formats, paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from terrl.cli import cli, main
+
+REPO = Path(__file__).resolve().parent.parent
+CLEAN = "schema A { id: string key  n: int }\nmodel M { territory a { where n > 0 } territory b { else } }\n"
+BROKEN = "schema A { id: string key  n: int }\nmodel M { territory a { where m > 0 } territory b { else } }\n"
+
+
+def run(args, **kwargs):
+    """Run through `main` (the console script's entry point) and capture its exit code."""
+    runner = CliRunner()
+    return runner.invoke(cli, args, catch_exceptions=False, standalone_mode=True, **kwargs)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "clean.terr").write_text(CLEAN, encoding="utf-8")
+    (tmp_path / "broken.terr").write_text(BROKEN, encoding="utf-8")
+    return tmp_path
+
+
+def test_clean_file_exits_0(project):
+    result = run(["check", "clean.terr"])
+    assert result.exit_code == 0, result.output
+
+
+def test_errors_exit_1_with_location(project):
+    result = run(["check", "broken.terr", "--format", "concise"])
+    assert result.exit_code == 1
+    assert "broken.terr:2:31: error[E101]" in result.output
+
+
+def test_json_contract(project):
+    result = run(["check", "broken.terr", "clean.terr", "--format", "json"])
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert set(data) == {"diagnostics", "summary"}
+    (d,) = data["diagnostics"]
+    for key in ("code", "name", "severity", "message", "file", "line", "column", "end_line", "end_column", "notes"):
+        assert key in d, key
+    assert (d["code"], d["name"], d["severity"]) == ("E101", "unknown-name", "error")
+    assert (d["file"], d["line"], d["column"], d["end_line"], d["end_column"]) == ("broken.terr", 2, 31, 2, 32)
+    assert data["summary"]["errors"] == 1 and data["summary"]["files"] == 2
+
+
+def test_directory_is_searched_recursively(project):
+    (project / "sub").mkdir()
+    (project / "sub" / "deep.terr").write_text(BROKEN, encoding="utf-8")
+    (project / ".hidden").mkdir()
+    (project / ".hidden" / "skip.terr").write_text("garbage", encoding="utf-8")
+    result = run(["check", ".", "--format", "json"])
+    files = sorted({d["file"] for d in json.loads(result.output)["diagnostics"]})
+    assert files == ["broken.terr", "sub/deep.terr"]
+
+
+def test_missing_path_is_a_usage_error(project):
+    result = run(["check", "nope.terr"])
+    assert result.exit_code == 2
+    assert "no such file" in result.output
+
+
+def test_unreadable_file_exits_2(project):
+    (project / "dangling.terr").symlink_to(project / "gone.terr")
+    result = run(["check", "dangling.terr", "--format", "concise"])
+    assert result.exit_code == 2
+    assert "E001" in result.output
+
+
+def test_empty_directory_is_a_usage_error(project):
+    (project / "empty").mkdir()
+    result = run(["check", "empty"])
+    assert result.exit_code == 2
+
+
+def test_bad_format_is_a_usage_error(project):
+    assert run(["check", "clean.terr", "--format", "xml"]).exit_code == 2
+
+
+def test_stop_after_parse_skips_name_errors(project):
+    assert run(["check", "broken.terr", "--stop-after", "parse"]).exit_code == 0
+
+
+def test_output_file(project):
+    result = run(["check", "broken.terr", "--format", "json", "-o", "report.json"])
+    assert result.exit_code == 1
+    assert json.loads((project / "report.json").read_text())["summary"]["errors"] == 1
+
+
+def test_no_color_when_not_a_tty(project):
+    result = run(["check", "broken.terr"])
+    assert "\x1b[" not in result.output
+
+
+def test_python_dash_m_and_internal_error_exit_code(project):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    ok = subprocess.run([sys.executable, "-m", "terrl", "check", "clean.terr"], cwd=project, env=env,
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    version = subprocess.run([sys.executable, "-m", "terrl", "--version"], cwd=project, env=env, capture_output=True, text=True)
+    assert "terrl" in version.stdout
+
+
+def test_internal_errors_say_so_and_exit_3(project, monkeypatch, capsys):
+    import terrl.commands.check as check_module
+
+    def boom(*args, **kwargs):
+        raise ValueError("synthetic failure")
+
+    monkeypatch.setattr(check_module, "check_paths", boom)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["check", "clean.terr"])
+    assert exit_info.value.code == 3
+    err = capsys.readouterr().err
+    assert "internal error" in err and "Traceback" not in err
+
+
+def test_examples_and_stdlib_check_clean(repo):
+    result = run(["check", str(repo / "examples" / "acme" / "fy28.terr"), str(repo / "stdlib"), "--format", "concise"])
+    assert result.exit_code == 0, result.output
