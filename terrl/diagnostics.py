@@ -167,3 +167,40 @@ register("E125", "misplaced-item", "error", "an item is not allowed where it sta
 register("E126", "set-cycle", "error", "sets refer to each other in a cycle")
 register("E127", "incomplete-test", "error", "a `test` block lacks an `account` or an `expect`, or has several accounts")
 register("W102", "null-check-on-required", "warning", "`is null` on a field that can never be missing")
+
+# --- lint rules (terrl.lint) ------------------------------------------------------
+register(
+    "W301", "territory-without-owner", "warning", "accounts can land on a territory that nobody owns",
+    "Accounts land on leaves (and on `keep` parents). If neither the territory nor, by default, one of its "
+    "ancestors has an `owner`, those accounts have nobody to work them. Set `inherited-owners = false` in "
+    "`[lint]` to require an owner on the territory itself.",
+    'territory west "West" {\n  where state in us.west\n}')
+register(
+    "W302", "owner-malformed", "warning", "an owner id is not a well-formed address or id",
+    "Owner ids are matched against the CRM's users: an id with spaces, control characters or a broken "
+    "e-mail address matches nobody. With `owner-pattern` in `[lint]`, every owner must match that "
+    "regular expression.",
+    'owner "dana@acme" as RVP')
+register(
+    "W303", "duplicate-owner", "warning", "two sibling territories under `policy unique` have the same owner",
+    "Under `policy unique` siblings split accounts between different people; the same owner on two "
+    "siblings usually means a copy-paste mistake. Set `unique-owners = false` in `[lint]` if it is intended.",
+    'territory east { where state in us.northeast  owner "ivy@acme.example" }\n'
+    'territory south { where state in us.south  owner "ivy@acme.example" }')
+register(
+    "W304", "title-missing", "warning", "a model or territory has no title",
+    "Titles are what generated documentation and assignment results show to people. This rule is off "
+    "by default; enable it with `\"title-missing\" = \"warning\"` under `[severity]`.",
+    "territory west { where state in us.west }")
+register(
+    "W305", "long-inline-list", "warning", "a long inline value list should be a named `set`",
+    "A `{...}` list with many values inside a `where` is hard to review and tends to be copied into "
+    "several territories. Declare it once with `set name: Type = {...}` and use the name. The threshold "
+    "is `max-inline-values` in `[lint]` (default 10).",
+    "where state in {CA, OR, WA, NV, ID, MT, WY, UT, CO, AZ, NM}")
+register(
+    "W306", "else-takes-missing", "warning", "an `else` also takes accounts whose tested field is missing",
+    "The siblings of an `else` split accounts on a field that may be missing (`T?`); accounts without "
+    "a value match none of them, so the `else` takes them silently. Say what should happen: add a sibling "
+    "`where FIELD is null`, or make the field required.",
+    "territory west { where state in us.west }\nterritory rest { else }   # also takes accounts with no state")

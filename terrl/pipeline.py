@@ -22,6 +22,7 @@ class CheckResult:
     programs: dict[str, ir.Program] = field(default_factory=dict)  # by displayed path of each root file
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    modules: dict = field(default_factory=dict)  # displayed path -> ast.Module of each root file (for terrl.lint)
 
     @property
     def ok(self) -> bool:
@@ -90,6 +91,7 @@ def _finish(loader: Loader, roots, shown: list[str], stop_after: str) -> CheckRe
             before = len(diagnostics)
             program = lower_module(loaded, diagnostics, lowerer=Lowerer(diagnostics))
             result.programs[name] = program
+            result.modules[name] = loaded.module
             if stop_after == "analyze" and not has_errors(diagnostics[before:]):
                 diagnostics.extend(analyze_program(program))
     result.diagnostics = sort_diagnostics(diagnostics)

@@ -20,21 +20,44 @@ from ..pipeline import STAGES, UsageError, check_paths
               help="Stop after this pass (parse, resolve, analyze).")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the report to this file instead of standard output.")
-def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str, output: Path | None) -> None:
-    """Check `.terr` files: syntax, names, types, gaps, overlaps.
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Read this configuration file instead of looking for terrl.toml / pyproject.toml.")
+@click.option("--no-config", is_flag=True, help="Ignore configuration files (built-in defaults).")
+def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str, output: Path | None,
+          config_path: Path | None, no_config: bool) -> None:
+    """Check `.terr` files: syntax, names, types, gaps, overlaps, lint rules.
 
-    PATHS are files or directories (searched for *.terr); the default is the current
-    directory. Exit status: 0 no errors, 1 errors found, 2 a path cannot be read.
+    PATHS are files or directories (searched for *.terr); the default is the
+    configuration's `include` globs, else the current directory. The configuration
+    (terrl.toml or [tool.terrl] in pyproject.toml, found from the current directory
+    upwards) sets excludes, models, severity overrides and lint options.
+    Exit status: 0 no errors, 1 errors found, 2 a path or the configuration cannot be read.
     """
+    from ..commands.fmt import _config
+    from ..diagnostics import sort_diagnostics
+    from ..lint import DEFAULT_OFF, lint_program
+    from ..pipeline import collect_files
     from ..render import render, use_color
 
+    config = _config(config_path, no_config)
     try:
-        result = check_paths(list(paths) or [Path(".")], stop_after=stop_after)
+        if paths:
+            files = [f for f in collect_files(list(paths)) if not config.is_excluded(f)]
+        elif config.include:
+            files = config.included_files()
+        else:
+            files = [f for f in collect_files([Path(".")]) if not config.is_excluded(f)]
+        result = check_paths(files, stop_after=stop_after)
     except UsageError as exc:
         raise click.UsageError(str(exc))
     if not result.files:
         raise click.UsageError("no .terr files found in " + ", ".join(str(p) for p in (paths or (Path("."),))))
     diagnostics = result.diagnostics
+    understood = not any(d.is_error and d.code.startswith(("E0", "E1")) for d in diagnostics)
+    if stop_after != "parse" and understood:
+        for name, program in result.programs.items():
+            diagnostics = diagnostics + lint_program(program, result.modules.get(name), config.lint)
+    diagnostics = sort_diagnostics(config.apply(diagnostics, default_off=DEFAULT_OFF))
     summary = {
         "files": len(result.files),
         "models": len(result.models),

@@ -1,0 +1,188 @@
+"""Project configuration (terrl.config) and the `terrl check` options that use it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from terrl.cli import cli
+from terrl.config import Config, ConfigError, discover, find_config, glob_match, load_config
+
+MODEL = """schema A { id: string key  n: int }
+model M {
+  territory a { where n > 0 }
+  territory b { else }
+}
+"""
+
+
+def run(args):
+    return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.terr").write_text(MODEL, encoding="utf-8")
+    return tmp_path
+
+
+def codes_of(result) -> list[str]:
+    return [d["code"] for d in json.loads(result.output)["diagnostics"]]
+
+
+# --- discovery ---------------------------------------------------------------------------
+
+def test_found_walking_up_terrl_toml_first(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.terrl]\nline-length = 90\n", encoding="utf-8")
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    assert find_config(deep) == tmp_path / "pyproject.toml"
+    assert discover(deep).line_length == 90
+    (tmp_path / "terrl.toml").write_text("line-length = 80\n", encoding="utf-8")
+    assert find_config(deep) == tmp_path / "terrl.toml"
+
+
+def test_pyproject_without_tool_terrl_is_not_a_config(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    assert find_config(tmp_path) is None or find_config(tmp_path).parent != tmp_path
+    assert discover(tmp_path).path != tmp_path / "pyproject.toml"
+
+
+def test_settings_are_read(tmp_path):
+    path = tmp_path / "terrl.toml"
+    path.write_text("""
+include = ["rules/**/*.terr"]
+exclude = ["archive"]
+models = ["FY28*"]
+line-length = 120
+[severity]
+W301 = "error"
+"title-missing" = "warning"
+E201 = "warning"
+[lint]
+max-inline-values = 4
+inherited-owners = false
+unique-owners = false
+owner-pattern = '[a-z]+@acme\\.example'
+""", encoding="utf-8")
+    config = load_config(path)
+    assert config.include == ("rules/**/*.terr",) and config.exclude == ("archive",)
+    assert config.severity == {"W301": "error", "W304": "warning", "E201": "warning"}
+    assert config.lint.max_inline_values == 4 and not config.lint.inherited_owners and not config.lint.unique_owners
+    assert config.line_length == 120 and config.root == tmp_path.resolve()
+
+
+@pytest.mark.parametrize("text, key", [
+    ("colour = 1", "`colour`"),
+    ("include = \"*.terr\"", "`include`"),
+    ("[severity]\nW999 = \"error\"", "`severity.W999`"),
+    ("[severity]\nW301 = \"fatal\"", "`severity.W301`"),
+    ("[severity]\nE101 = \"off\"", "`severity.E101`"),
+    ("[lint]\nmax-inline-values = 0", "`lint.max-inline-values`"),
+    ("[lint]\nowner-pattern = \"(\"", "`lint.owner-pattern`"),
+    ("[lint]\nunique-owners = \"yes\"", "`lint.unique-owners`"),
+    ("[lint]\nfoo = 1", "`lint.foo`"),
+    ("line-length = 10", "`line-length`"),
+    ("this is not toml", "not valid TOML"),
+])
+def test_invalid_settings_name_the_file_and_key(tmp_path, text, key):
+    path = tmp_path / "terrl.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(path) in str(info.value) and key in str(info.value)
+
+
+def test_pyproject_keys_are_shown_with_their_table(tmp_path):
+    path = tmp_path / "pyproject.toml"
+    path.write_text("[tool.terrl.severity]\nW301 = \"loud\"\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"`tool\.terrl\.severity\.W301`"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("pattern, path, matches", [
+    ("archive", "archive/old.terr", True), ("archive", "x/archive/old.terr", True), ("*.draft.terr", "a/b.draft.terr", True),
+    ("rules/*.terr", "rules/a.terr", True), ("rules/*.terr", "rules/x/a.terr", False), ("rules/**", "rules/x/a.terr", True),
+    ("**/gen/*.terr", "gen/a.terr", True), ("archive", "archives/a.terr", False),
+])
+def test_glob_match(pattern, path, matches):
+    assert glob_match(pattern, path) is matches
+
+
+# --- terrl check with a configuration ----------------------------------------------------------
+
+def test_lint_runs_in_check_with_defaults(project):
+    result = run(["check", "--format", "json", "m.terr"])
+    assert result.exit_code == 0
+    assert codes_of(result) == ["W301", "W301"]  # a and b have no owner; W304 (titles) is off by default
+
+
+def test_severity_override_makes_an_error(project):
+    (project / "terrl.toml").write_text('[severity]\n"territory-without-owner" = "error"\n', encoding="utf-8")
+    result = run(["check", "--format", "json", "m.terr"])
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert [d["severity"] for d in data["diagnostics"]] == ["error", "error"]
+    assert data["summary"]["errors"] == 2
+
+
+def test_severity_off_and_enabling_a_default_off_rule(project):
+    (project / "terrl.toml").write_text('[severity]\nW301 = "off"\nW304 = "note"\n', encoding="utf-8")
+    result = run(["check", "--format", "json", "m.terr"])
+    assert codes_of(result) == ["W304", "W304", "W304"]
+    assert result.exit_code == 0
+
+
+def test_no_config_and_explicit_config(project):
+    (project / "terrl.toml").write_text('[severity]\nW301 = "error"\n', encoding="utf-8")
+    assert run(["check", "m.terr"]).exit_code == 1
+    assert run(["check", "--no-config", "m.terr"]).exit_code == 0
+    (project / "quiet.toml").write_text('[severity]\nW301 = "off"\n', encoding="utf-8")
+    result = run(["check", "--config", "quiet.toml", "--format", "json", "m.terr"])
+    assert result.exit_code == 0 and codes_of(result) == []
+
+
+def test_excludes_and_includes(project):
+    (project / "broken").mkdir()
+    (project / "broken" / "x.terr").write_text("model {", encoding="utf-8")
+    assert run(["check", "."]).exit_code == 1
+    (project / "terrl.toml").write_text('exclude = ["broken"]\n', encoding="utf-8")
+    assert run(["check", "."]).exit_code == 0
+    assert run(["check", "broken/x.terr"]).exit_code == 2  # everything given was excluded: nothing to check
+    (project / "terrl.toml").write_text('include = ["broken/*.terr"]\n', encoding="utf-8")
+    assert run(["check"]).exit_code == 1  # no PATH: the include globs
+
+
+def test_models_filter_findings(project):
+    (project / "two.terr").write_text(MODEL.replace("model M", "model Keep") + MODEL.split("\n", 1)[1]
+                                      .replace("model M", "model Drop"), encoding="utf-8")
+    (project / "terrl.toml").write_text('models = ["Keep"]\n', encoding="utf-8")
+    result = run(["check", "--format", "json", "two.terr"])
+    models = {d["model"] for d in json.loads(result.output)["diagnostics"]}
+    assert models == {"Keep"}
+
+
+def test_invalid_config_exits_2(project):
+    (project / "terrl.toml").write_text("[severity]\nW301 = \"loud\"\n", encoding="utf-8")
+    result = run(["check", "m.terr"])
+    assert result.exit_code == 2
+    assert "terrl.toml" in result.output and "`severity.W301`" in result.output
+    assert run(["check", "--config", "missing.toml", "m.terr"]).exit_code == 2
+
+
+def test_stop_after_parse_skips_lint(project):
+    result = run(["check", "--stop-after", "parse", "--format", "json", "m.terr"])
+    assert codes_of(result) == []
+
+
+def test_config_apply_directly():
+    from terrl.diagnostics import diag
+    d = diag("W301", "territory `a` has no owner", None, model="M")
+    assert Config(severity={"W301": "error"}).apply([d])[0].severity == "error"
+    assert d.severity == "warning"  # not mutated
+    assert Config(models=("N",)).apply([d]) == []
+    assert Config().apply([diag("W304", "x", None)], default_off={"W304"}) == []

@@ -1,0 +1,133 @@
+"""Lint rules (terrl.lint): each rule fires where it should and stays quiet where it should not."""
+
+from __future__ import annotations
+
+import pytest
+
+from terrl.config import LintOptions
+from terrl.diagnostics import CODES
+from terrl.lint import DEFAULT_OFF, lint_program, owner_problem
+from terrl.pipeline import check_source
+
+SCHEMA = """
+schema Account {
+  id:        string key
+  state:     enum { ca, ny, tx, wa }?
+  employees: int in 0..
+}
+"""
+
+
+def lint(body: str, options: LintOptions = LintOptions(), tmp_path=None):
+    text = SCHEMA + body
+    result = check_source(text, "lint.terr", base=tmp_path)
+    assert not any(d.is_error and d.code.startswith(("E0", "E1")) for d in result.diagnostics), \
+        [d.message for d in result.diagnostics]
+    program = result.programs["lint.terr"]
+    return lint_program(program, result.modules["lint.terr"], options)
+
+
+def codes(diagnostics, code):
+    return [d for d in diagnostics if d.code == code]
+
+
+def test_codes_are_registered_with_docs():
+    for code in ("W301", "W302", "W303", "W304", "W305", "W306"):
+        entry = CODES[code]
+        assert entry.explanation and entry.example, code
+    assert DEFAULT_OFF == {"W304"}
+
+
+def test_leaf_without_owner_and_inherited_owners():
+    body = """
+model M "M" {
+  territory owned "O" {
+    owner "a@x.example"
+    territory child "C" { where employees > 10 }
+    territory other "D" { else }
+  }
+  territory bare "B" { where employees <= 10 and state == ca }
+  territory rest "R" { keep  territory sub "S" { where state == tx } }
+}
+"""
+    found = codes(lint(body), "W301")
+    assert sorted(d.extra["territories"][0] for d in found) == ["bare", "rest", "rest.sub"]
+    strict = codes(lint(body, LintOptions(inherited_owners=False)), "W301")
+    assert sorted(d.extra["territories"][0] for d in strict) == ["bare", "owned.child", "owned.other", "rest",
+                                                                   "rest.sub"]
+    assert found[0].extra["model"] == "M"
+
+
+@pytest.mark.parametrize("owner, problem", [
+    ("kim@acme.example", None), ("0051t000001AbCd", None), ("", "is empty"), (" kim@acme.example", "contains spaces"),
+    ("kim @acme.example", "contains spaces"), ("kim@acme", "is not a valid e-mail address"),
+    ("kim@@acme.example", "is not a valid e-mail address"), ("kim\u0007", "contains a control character"),
+])
+def test_owner_problem(owner, problem):
+    assert owner_problem(owner) == problem
+
+
+def test_owner_malformed_and_pattern():
+    body = 'model M "M" {\n  territory a "A" { owner "dana@acme"  owner "kim@acme.example" }\n}\n'
+    found = codes(lint(body), "W302")
+    assert [d.message for d in found] == ["owner `dana@acme` of `a` is not a valid e-mail address"]
+    assert found[0].span.text == 'owner "dana@acme"'
+    found = codes(lint(body, LintOptions(owner_pattern=r"[a-z]+@acme\.example")), "W302")
+    assert len(found) == 1 and "owner-pattern" in found[0].message
+
+
+def test_duplicate_owner_under_unique_only():
+    body = """
+model M "M" {
+  territory a "A" { where state == ca  owner "kim@x.example" }
+  territory b "B" { where state == ny  owner "kim@x.example" }
+  territory c "C" {
+    where state == tx
+    policy first
+    territory c1 "C1" { where employees > 5  owner "lee@x.example" }
+    territory c2 "C2" { else  owner "lee@x.example" }
+  }
+  territory d "D" { else  owner "max@x.example" }
+}
+"""
+    found = codes(lint(body), "W303")
+    assert [d.message for d in found] == ["`kim@x.example` owns both `a` and `b` under `policy unique`"]
+    assert found[0].labels and "also the owner of `a`" in found[0].labels[0].message
+    assert codes(lint(body, LintOptions(unique_owners=False)), "W303") == []
+
+
+def test_title_missing():
+    found = codes(lint('model M {\n  territory a { else }\n  territory b "B" { where state == ca }\n}\n'), "W304")
+    assert sorted(d.message for d in found) == ["model `M` has no title", "territory `a` has no title"]
+
+
+def test_long_inline_list_threshold():
+    body = """
+segment many = employees in {1, 2, 3, 4}
+model M "M" {
+  territory a "A" { where employees in {5, 6, 7} or employees in {8, 9} + {10, 11, 12} }
+  territory b "B" { else }
+}
+"""
+    assert codes(lint(body), "W305") == []
+    found = codes(lint(body, LintOptions(max_inline_values=3)), "W305")
+    assert sorted(d.span.text for d in found) == ["{1, 2, 3, 4}"]
+    found = codes(lint(body, LintOptions(max_inline_values=2)), "W305")
+    assert sorted(d.span.text for d in found) == ["{1, 2, 3, 4}", "{10, 11, 12}", "{5, 6, 7}"]
+    assert {d.extra.get("model") for d in found} == {None, "M"}
+
+
+def test_else_that_takes_missing_values_is_exact():
+    split = 'model M "M" {\n  territory w "W" { where state in {ca, wa} }\n  territory e "E" { where state in {ny, tx} }\n' \
+            '  territory rest "R" { else }\n}\n'
+    found = codes(lint(split), "W306")
+    assert len(found) == 1 and "no `state`" in found[0].message
+    assert found[0].extra["witness"]["state"] is None
+    # an explicit sibling for missing states: nothing is hidden
+    handled = split.replace('  territory rest', '  territory none "N" { where state is null }\n  territory rest')
+    assert codes(lint(handled), "W306") == []
+    # the parent requires a state (no missing value reaches `rest`), and `other`'s sibling says `is not null`
+    nested = ('model M "M" {\n  territory us "US" {\n    where state is not null\n'
+              '    territory w "W" { where state == ca }\n    territory rest "R" { else }\n  }\n'
+              '  territory other "O" { else }\n}\n')
+    assert codes(lint(nested), "W306") == []
