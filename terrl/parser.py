@@ -63,8 +63,32 @@ _SINK = _CommentSink()
 def _lark() -> Lark:
     # The lowering runs inside the LALR parser (no intermediate tree), and spans come
     # from the kept tokens rather than Lark's propagate_positions: together 3x faster.
-    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer="contextual",
-                maybe_placeholders=False, lexer_callbacks={"COMMENT": _SINK}, transformer=_LOWER)
+    grammar = grammar_path().read_text(encoding="utf-8")
+    options = dict(parser="lalr", lexer="contextual", maybe_placeholders=False,
+                   lexer_callbacks={"COMMENT": _SINK}, transformer=_LOWER)
+    return Lark(grammar, cache=_grammar_cache_file(grammar), **options)
+
+
+def _grammar_cache_file(grammar: str) -> str | bool:
+    """Lark's analysed grammar, cached per user (not in a shared /tmp: the cache is a pickle).
+
+    Building the LALR tables takes ~0.4 s, more than checking a typical file.
+    """
+    import hashlib
+    import os
+    from pathlib import Path
+
+    import lark
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "terrl"
+    key = hashlib.sha256(f"{lark.__version__}\n{grammar}".encode()).hexdigest()[:16]
+    try:
+        base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        probe = base / ".writable"
+        probe.touch()
+    except OSError:
+        return False
+    return str(base / f"grammar-{key}.lark-cache")
 
 
 def read_source(path, display: str) -> tuple[SourceFile | None, list[Diagnostic]]:
