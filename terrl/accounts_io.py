@@ -27,7 +27,7 @@ import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, Iterator, Mapping
+from typing import IO, Any, Iterator, Mapping, NamedTuple
 
 from . import ir
 
@@ -41,8 +41,9 @@ class AccountsError(Exception):
     """The account file as a whole cannot be used (a message for the user, not a bug)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
+    """One account read from the file (a named tuple: one is made per row, cheaply)."""
+
     row: int  # 1-based number of the account in the file
     line: int  # 1-based line where it starts
     values: Mapping[str, Any] | None  # field -> raw value; None when the row cannot be read
@@ -205,33 +206,32 @@ def _csv_records(reader: AccountReader, rows, header: list[str], index: dict[str
     key_field = reader.schema.key
     key_at = index.get(key_field.name) if key_field else None
     row_number = 0
-    line = 1
     while True:
-        start = rows.line_num + 1
+        line = rows.line_num + 1
         try:
             cells = next(rows)
         except StopIteration:
             return
         except csv.Error as exc:
             row_number += 1
-            yield Record(row_number, start, None, f"row cannot be read as CSV: {exc}")
+            yield Record(row_number, line, None, f"row cannot be read as CSV: {exc}")
             continue
-        line = start
         if not cells:
             if width != 1:
                 reader.blank_lines += 1
                 continue
             cells = [""]
         row_number += 1
-        key = cells[key_at] if key_at is not None and key_at < len(cells) else None
         if len(cells) != width:
+            key = cells[key_at] if key_at is not None and key_at < len(cells) else None
             yield Record(row_number, line, None, f"ragged row: {len(cells)} cells where the header has {width}",
-                         key=_printable(key))
+                         _printable(key))
             continue
-        if not _is_utf8("".join(cells)):
+        joined = "".join(cells)
+        if not joined.isascii() and not _is_utf8(joined):
             bad = next(header[i] for i, c in enumerate(cells) if not _is_utf8(c))
             yield Record(row_number, line, None, f"column `{bad}` holds bytes that are not UTF-8 text",
-                         key=_printable(key))
+                         _printable(cells[key_at]) if key_at is not None else None)
             continue
         yield Record(row_number, line, {name: (cells[i] or None) for name, i in items})
 
@@ -285,27 +285,51 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
+def _csv_field(text: str) -> str:
+    """One CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break."""
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 class ResultWriter:
-    """Writes one line per result in CSV or JSON Lines (columns: `RESULT_COLUMNS`, then `explain`)."""
+    """Writes one line per result in CSV or JSON Lines (columns: `RESULT_COLUMNS`, then `explain`).
+
+    CSV lines end in CRLF (RFC 4180). The columns after the key depend only on the
+    outcome, and results of one outcome share their tuples, so their text is cached.
+    """
+
+    CACHE_LIMIT = 100_000
 
     def __init__(self, stream: IO[str], fmt: str, *, explain: bool = False) -> None:
         if fmt not in FORMATS:
             raise AccountsError(f"unknown output format `{fmt}`; use one of: {', '.join(FORMATS)}")
         self.stream, self.format, self.explain = stream, fmt, explain
+        self._tails: dict[tuple, str] = {}
         if fmt == "csv":
-            self._csv = csv.writer(stream, lineterminator="\r\n")  # RFC 4180; also makes the writer quote a lone \r
-            self._csv.writerow(RESULT_COLUMNS + (("explain",) if explain else ()))
+            stream.write(",".join(RESULT_COLUMNS + (("explain",) if explain else ())) + "\r\n")
+
+    def _csv_tail(self, result) -> str:
+        key = (result.status, result.territories, result.titles, result.owners, result.reason)
+        tail = self._tails.get(key)
+        if tail is None:
+            tail = ",".join(_csv_field(x) for x in (
+                result.status, LIST_SEPARATOR.join(result.territories), LIST_SEPARATOR.join(result.titles),
+                LIST_SEPARATOR.join(result.owners), result.reason or ""))
+            if len(self._tails) < self.CACHE_LIMIT:
+                self._tails[key] = tail
+        return tail
 
     def write(self, row: int, result, explain: Any = None) -> None:
         key = result.key
         if isinstance(key, str) and not key.isascii():
             key = _printable(key)
         if self.format == "csv":
-            cells = [row, "" if key is None else key, result.status, LIST_SEPARATOR.join(result.territories),
-                     LIST_SEPARATOR.join(result.titles), LIST_SEPARATOR.join(result.owners), result.reason or ""]
+            key_text = "" if key is None else _csv_field(key if isinstance(key, str) else _text_of(key))
+            line = f"{row},{key_text},{self._csv_tail(result)}"
             if self.explain:
-                cells.append(explain or "")
-            self._csv.writerow(cells)
+                line += "," + _csv_field(explain or "")
+            self.stream.write(line + "\r\n")
         else:
             obj = {"row": row, "key": key, "status": result.status, "territories": list(result.territories),
                    "titles": list(result.titles), "owners": list(result.owners), "reason": result.reason}
@@ -313,3 +337,10 @@ class ResultWriter:
                 obj["explain"] = explain
             self.stream.write(json.dumps(obj, ensure_ascii=False, default=_json_default))
             self.stream.write("\n")
+
+
+def _text_of(value: Any) -> str:
+    """A typed key (JSON input) as CSV text: JSON spelling for booleans and structures."""
+    if isinstance(value, (bool, list, dict)):
+        return json.dumps(value, ensure_ascii=False, default=_json_default)
+    return str(value)

@@ -73,7 +73,8 @@ def view_model(model: ir.Model, diagram: OutcomeDiagram, source_file: str) -> di
             if kid not in seen:
                 stack.append((kid, False))
     result_index = {leaf: i for i, leaf in enumerate(leaves)}
-    results = [result_fields(model, mgr.value(leaf)) for leaf in leaves]
+    by_path = {t.path: t for t in model.walk()}
+    results = [result_fields(model, mgr.value(leaf), by_path) for leaf in leaves]
     position = {node: k for k, node in enumerate(order)}
 
     # Cells that no node at their level tells apart share a class; kids are indexed by class.
@@ -177,7 +178,7 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
         "members": py_literal(frozenset(t.members)) if kind == "enum" else None,
         "dict": None, "dict_guard": None, "dict_subscript": False, "rest": None, "cuts": None, "cuts_after": None,
         "classes": None, "memo": None, "null_class": None, "cell_expr": "0", "fast_valid": "False",
-        "fast_cell": "0", "is_key": f.key, "constants": constants,
+        "fast_cell": "0", "is_key": f.key, "constants": constants, "text_valid": None, "text_cell": None,
     }
     bounds = []
     if t.lo is not None:
@@ -259,6 +260,11 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
         fast = count if identity else f"{{p}}CLASS_{n}[{count}]"
         view["fast_valid"] = valid[kind]
         view["fast_cell"] = fast
+        # CSV texts of plain digits: int() and the same comparisons (bounds checked on the number)
+        view["text_valid"] = " and ".join(
+            ["raw.__class__ is str", "len(raw) < 19", "raw.isdigit()", "raw.isascii()", "((number := int(raw)) or True)"]
+            + [b.replace("raw", "number") for b in bounds])
+        view["text_cell"] = fast.replace("raw", "number")
     view["globals"] = {"MEMO": True, "CUTS": True, "CUTS_AFTER": kind == "decimal", "CLASS": not identity}
     return view
 

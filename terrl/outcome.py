@@ -41,8 +41,11 @@ class Outcome:
                        self.outside or other.outside, self.kept or other.kept)
 
 
-def result_fields(model: ir.Model, outcome: Outcome) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], str | None]:
-    """(status, territories, titles, owners, reason) for a valid account's outcome."""
+def result_fields(model: ir.Model, outcome: Outcome, by_path: dict[str, ir.Territory] | None = None,
+                  ) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], str | None]:
+    """(status, territories, titles, owners, reason) for a valid account's outcome.
+
+    `by_path` (path -> territory) saves a walk of the model per call when given."""
     reasons: list[str] = []
     if outcome.outside:
         reasons.append(f"outside the universe of model `{model.name}` (its `where`)")
@@ -61,7 +64,7 @@ def result_fields(model: ir.Model, outcome: Outcome) -> tuple[str, tuple[str, ..
     if not outcome.landings:
         return UNASSIGNED, (), (), (), reason
     territories = tuple(outcome.landings)
-    by_path = {t.path: t for t in model.walk()}
+    by_path = by_path or {t.path: t for t in model.walk()}
     titles = tuple(by_path[p].title or by_path[p].name for p in territories)
     owners: list[str] = []
     for p in territories:
