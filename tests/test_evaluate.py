@@ -248,6 +248,9 @@ def check_witnesses(model) -> int:
     evaluator = compile_model(model)
     findings = [d for d in coverage.analyze(model) if d.name in ("gap", "overlap", "unreachable", "empty")]
     for d in findings:
+        if d.extra["witness"] is None:  # only when the model's `where` admits no account at all
+            assert d.name == "empty" and "matches no account" in d.message
+            continue
         witness = json.loads(json.dumps(d.extra["witness"]), parse_float=Decimal)  # as a JSON consumer reads it
         r = evaluator.assign(witness)
         paths = d.extra["territories"]
