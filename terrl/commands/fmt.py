@@ -42,7 +42,7 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool, config_path:
 
     config = _config(config_path, no_config)
     if paths == (Path("-"),):
-        text = click.get_text_stream("stdin").read()
+        text = sys.stdin.read()
         result = format_source(SourceFile("<stdin>", text.removeprefix("\ufeff")), line_length=config.line_length)
         if result.internal_error:
             click.echo(f"terrl: internal error: <stdin>: {result.internal_error}; nothing was written", err=True)
