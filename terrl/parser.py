@@ -152,35 +152,22 @@ def _parse_text(text: str):
         _SINK.comments = []
 
 
+_NESTING_TOKENS = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\.)*"?|[(){}]')
+
+
 def _check_nesting(source: SourceFile) -> Diagnostic | None:
     """Reject absurd nesting before the parser builds a tree as deep as the text."""
     depth = 0
-    opened: list[int] = []
-    text = source.text
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == "#":
-            j = text.find("\n", i)
-            i = n if j == -1 else j
-            continue
-        if c == '"':
-            j = i + 1
-            while j < n and text[j] not in '"\n':
-                j += 2 if text[j] == "\\" else 1
-            i = j + 1
-            continue
+    for m in _NESTING_TOKENS.finditer(source.text):
+        c = m.group()
         if c in "({":
             depth += 1
-            opened.append(i)
             if depth > MAX_NESTING:
+                i = m.start()
                 return diag("E005", f"nesting is deeper than {MAX_NESTING} levels", source.span(i, i + 1),
                             help="name parts of the predicate with `segment` declarations to flatten it")
         elif c in ")}":
             depth = max(0, depth - 1)
-            if opened:
-                opened.pop()
-        i += 1
     return None
 
 
@@ -356,13 +343,9 @@ def _rule(method):
     """Give a lowering method the span of everything it matched and its children minus structural tokens."""
 
     def wrapper(self, children):
-        first = last = None
-        for c in children:
-            b = _bounds(c)
-            if b is not None:
-                first = b if first is None else first
-                last = b
-        span = self.source.span(first[0], last[1]) if first is not None else None
+        first = next((b for b in map(_bounds, children) if b is not None), None)
+        last = next((b for b in map(_bounds, reversed(children)) if b is not None), None)
+        span = Span(self.source, first[0], last[1]) if first is not None else None
         kids = [c for c in children if not (isinstance(c, Token) and c.type in _STRUCTURAL)]
         return method(self, span, kids, children)
 
