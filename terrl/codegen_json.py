@@ -55,12 +55,13 @@ def _cell_interval(d: FieldDomain, first: int, end: int | None = None) -> dict[s
     if k == "bool":
         return {"values": [bool(v) for v in range(lo, hi)]}
     if k == "int":
-        return {"min": lo, "min_inclusive": True, "max": None if hi is None else hi - 1, "max_inclusive": True}
+        return {"min": lo, "min_inclusive": lo is not None, "max": None if hi is None else hi - 1,
+                "max_inclusive": hi is not None}
     if k == "digits":
         n = d.type.digits or 0
         return {"min": str(lo).zfill(n), "min_inclusive": True, "max": str(hi - 1).zfill(n), "max_inclusive": True}
     if k == "string":
-        return {"min": lo, "min_inclusive": True, "max": hi, "max_inclusive": False}
+        return {"min": lo, "min_inclusive": True, "max": hi, "max_inclusive": False}  # lo is never open: "" is the least
     # decimal cuts: (v, 0) is just before v, (v, 1) just after v
     return {"min": None if lo is None else format(lo[0], "f"), "min_inclusive": lo is not None and lo[1] == 0,
             "max": None if hi is None else format(hi[0], "f"), "max_inclusive": hi is not None and hi[1] == 1}
