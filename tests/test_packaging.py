@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import venv
@@ -50,3 +51,53 @@ def test_wheel_carries_grammar_and_stdlib_and_works(tmp_path):
     run = subprocess.run([str(python), "-m", "terrl", "check", "m.terr", "--format", "concise"], cwd=work,
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def _tracked_test_files() -> list[Path]:
+    # Only committed files: a colleague's uncommitted test must not fail this one before it lands.
+    listed = subprocess.run(["git", "ls-files", "tests/*.py"], cwd=REPO, capture_output=True, text=True)
+    if listed.returncode != 0:
+        return sorted((REPO / "tests").glob("*.py"))
+    return [REPO / line for line in listed.stdout.split()]
+
+
+def _requirement_name(requirement: str) -> str:
+    return re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_test_extra_installs_every_module_the_tests_import():
+    """README's `pip install -e '.[test]'` then `python -m pytest` must not fail on a missing module."""
+    import ast
+    import importlib.metadata
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = project["optional-dependencies"]
+    wanted: set[str] = {_requirement_name(r) for r in project["dependencies"]}
+    pending = ["test"]
+    while pending:
+        for requirement in extras[pending.pop()]:
+            name = _requirement_name(requirement)
+            if name == "terrl":
+                pending.extend(requirement.split("[", 1)[1].split("]", 1)[0].split(","))
+            else:
+                wanted.add(name)
+    local = {p.stem for p in (REPO / "tests").glob("*.py")} | {"terrl"}
+    distributions = importlib.metadata.packages_distributions()
+    missing = {}
+    for test_file in _tracked_test_files():
+        tree = ast.parse(test_file.read_text(encoding="utf-8"))
+        for node in tree.body:  # module level only: imports inside tests may be skipped on purpose
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            for name in names:
+                root = name.split(".")[0]
+                if root in sys.stdlib_module_names or root in local:
+                    continue
+                provided_by = {d.lower().replace("_", "-") for d in distributions.get(root, [root])}
+                if not provided_by & wanted:
+                    missing.setdefault(root, []).append(test_file.name)
+    assert not missing, f"modules imported by tests but not installed by the `test` extra: {missing}"
