@@ -30,7 +30,7 @@ Documented differences from the Python evaluator: docs/sql.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any, Sequence
 
 import sqlglot
@@ -95,7 +95,9 @@ def _int(value: int) -> exp.Expression:
 
 def _dec(value: Decimal, scale: int) -> exp.Expression:
     """An exact decimal constant: CAST('…' AS DECIMAL(38, scale)) (BigQuery reads 12.5 as a float)."""
-    text = format(value.quantize(Decimal(1).scaleb(-scale)) if scale else value.to_integral_value(), "f")
+    with localcontext() as ctx:
+        ctx.prec = 4 * PRECISION  # room for any boundary that passed `_scale`
+        text = format(value.quantize(Decimal(1).scaleb(-scale)), "f")
     return _cast(_str(text), exp.DataType.build(f"DECIMAL({PRECISION}, {scale})"))
 
 
