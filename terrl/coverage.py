@@ -217,8 +217,8 @@ class _Analysis:
 
     def _finding(self, code: str, message: str, span, node: Node, territories: list[str], *,
                  labels=(), help: str, region_node: Node | None = None, notes: tuple[str, ...] = (),
-                 region_text: str | None = None) -> None:
-        witness = self.space.witness(node)
+                 region_text: str | None = None, witness_node: Node | None = None) -> None:
+        witness = self.space.witness(witness_node if witness_node is not None else node)
         region = region_text or self.space.region_text(region_node if region_node is not None else node)
         all_notes = [*notes, f"for example: {show_witness(witness, self.model.schema)}"]
         self.out.append(diag(code, message, span, labels=labels, help=help, notes=all_notes,
@@ -358,12 +358,20 @@ class _Analysis:
                 labels.append(Label(pspan, f"children of {self._parent_words(parent)} must not overlap "
                                            f"(`policy unique`)"))
             notes = [f"accounts in both: {space.region_text(both)}"]
+            # Prefer a witness that no third sibling matches, so that explaining it shows this
+            # overlap and nothing else (affordable only for small groups: one union per pair).
+            only_these = both
+            if len(plain) < SMALL_SIBLING_GROUP:
+                others = m.or_many(space.matched[c.path] for k, c in enumerate(plain) if k not in (i, j))
+                if m.diff(both, others) != m.FALSE:
+                    only_these = m.diff(both, others)
             if n == len(listed) - 1 and confirmed > len(listed):
                 notes.append(f"{confirmed - len(listed)} more overlapping pairs under "
                              f"{self._parent_words(parent)} are not listed")
             parent_name = f"`{parent.path}`" if parent else "the model"
             self._finding("E201", f"`{a.path}` and `{b.path}` overlap: some accounts match both",
                           _where_span(b), both, [a.path, b.path], labels=labels, notes=tuple(notes),
+                          witness_node=only_these,
                           help=f"make their `where` clauses exclusive (e.g. add `and not (...)` to one), "
                                f"or write `policy first` in {parent_name} so that the earlier one wins")
 

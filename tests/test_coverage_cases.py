@@ -16,7 +16,7 @@ import pytest
 
 from terrl.pipeline import check_source
 
-from coverage_support import KIND, check_witness
+from coverage_support import KIND, check_witness, from_json
 
 CASES = Path(__file__).parent / "cases" / "coverage"
 EXPECT = re.compile(r"###\s*([EW]\d{3})(?::\s*(.*?))?\s*(?=###|$)")
@@ -57,3 +57,30 @@ def test_case(chunk: str, tmp_path: Path) -> None:
             assert {"model", "territories", "witness", "region"} <= set(d.extra)
             json.dumps(d.extra)  # JSON-ready
             check_witness(models[d.extra["model"]], d)
+
+
+def test_overlap_witness_avoids_third_siblings_when_it_can(tmp_path: Path) -> None:
+    """Explaining an overlap's witness should show that overlap, not a three-way one."""
+    from coverage_support import holds
+    source = """
+schema A {
+  id: string key
+  country: enum { CA, US }
+  state: enum { AL, CA, NY }?
+  zip: digits(2)?
+}
+model M {
+  territory west { where state == CA or country == CA }
+  territory bay { where zip startswith "9" }
+  territory east { where state in {AL, NY} }
+  territory rest { else }
+}
+"""
+    result = check_source(source, "case.terr", base=tmp_path)
+    model = result.models[0]
+    overlaps = [d for d in result.diagnostics if d.code == "E201"]
+    assert {tuple(d.extra["territories"]) for d in overlaps} == {("west", "bay"), ("west", "east"), ("bay", "east")}
+    for d in overlaps:
+        account = from_json(model, d.extra["witness"])
+        matching = {t.path for t in model.territories if not t.is_else and holds(t.where, account, model.schema)}
+        assert matching == set(d.extra["territories"]), (d.message, account)
