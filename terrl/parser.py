@@ -216,8 +216,35 @@ def _describe_expected(expected) -> str:
     return ", ".join(names[:-1]) + " or " + names[-1]
 
 
+# Something that starts like a number; when the lexer stops inside one that NUMBER does not
+# accept (`5Q`, `1.5Q`, `1e5`), the whole thing is the mistake, not its first character or `.`.
+_NUMBER_LIKE = re.compile(r"(?<!\w)-?\d(?:\w|\.(?!\.))*")
+_VALID_NUMBER = re.compile(r"-?[0-9][0-9_]*(\.[0-9][0-9_]*)?[KMB]?")
+
+
+def _malformed_number(source: SourceFile, pos: int, number_expected: bool) -> Diagnostic | None:
+    line_start = source.text.rfind("\n", 0, pos) + 1
+    line_end = source.text.find("\n", pos)
+    line = source.text[line_start: len(source.text) if line_end == -1 else line_end]
+    for m in _NUMBER_LIKE.finditer(line):
+        # Either a number may stand here, or the lexer already took the front of this one.
+        inside = m.start() < pos - line_start < m.end() or (number_expected and m.start() == pos - line_start)
+        if inside and not _VALID_NUMBER.fullmatch(m.group()):
+            return diag("E003", f"`{m.group()}` is not a number terrl reads",
+                        source.span(line_start + m.start(), line_start + m.end()),
+                        help="write digits with an optional `.` fraction, `_` separators and a suffix "
+                             "`K`, `M` or `B`: `1500`, `-12.5`, `1_000`, `500M`")
+    return None
+
+
 def _syntax_diagnostic(source: SourceFile, exc: UnexpectedInput, eof: int | None = None) -> Diagnostic:
     text = source.text
+    if isinstance(exc, (UnexpectedCharacters, UnexpectedToken)):
+        pos = exc.pos_in_stream if isinstance(exc, UnexpectedCharacters) else exc.token.start_pos
+        allowed = exc.allowed if isinstance(exc, UnexpectedCharacters) else exc.expected
+        bad_number = _malformed_number(source, pos, "NUMBER" in (allowed or ())) if pos is not None else None
+        if bad_number is not None:
+            return bad_number
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream
         ch = text[pos] if pos < len(text) else ""
