@@ -40,9 +40,14 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
     from ..render import render, use_color
 
     config = _config(config_path, no_config)
+    all_excluded = False
     try:
         if paths:
-            files = [f for f in collect_files(list(paths)) if not config.is_excluded(f)]
+            given = collect_files(list(paths))
+            files = [f for f in given if not config.is_excluded(f)]
+            # pre-commit passes the changed files by name: when all of them are excluded there
+            # is nothing to check, which is success, not "no .terr files found".
+            all_excluded = bool(given) and not files
         elif config.include:
             files = config.included_files()
         else:
@@ -50,7 +55,9 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
         result = check_paths(files, stop_after=stop_after)
     except UsageError as exc:
         raise click.UsageError(str(exc))
-    if not result.files:
+    if all_excluded:
+        click.echo(f"nothing to check: {', '.join(str(p) for p in paths)} excluded by {config.path}", err=True)
+    elif not result.files:
         raise click.UsageError("no .terr files found in " + ", ".join(str(p) for p in (paths or (Path("."),))))
     diagnostics = result.diagnostics
     understood = not any(d.is_error and d.code.startswith(("E0", "E1")) for d in diagnostics)
