@@ -99,6 +99,13 @@ def test_output_file(project):
     assert json.loads((project / "report.json").read_text())["summary"]["errors"] == 1
 
 
+def test_output_file_that_cannot_be_written_is_a_usage_error(project):
+    (project / "plain").write_text("", encoding="utf-8")
+    for target in ["missing/report.json", "plain/report.json"]:
+        result = run(["check", "broken.terr", "-o", target])
+        assert result.exit_code == 2 and f"cannot write {target}" in result.output, result.output
+
+
 def test_no_color_when_not_a_tty(project):
     result = run(["check", "broken.terr"])
     assert "\x1b[" not in result.output

@@ -413,3 +413,10 @@ def test_cli_reports_errors_and_writes_nothing(tmp_path) -> None:
 def test_cli_missing_file_is_a_usage_error(tmp_path) -> None:
     result = CliRunner().invoke(cli, ["docs", str(tmp_path / "nope.terr"), "-o", str(tmp_path / "out")])
     assert result.exit_code == 2
+
+
+def test_cli_output_folder_that_cannot_be_made_is_a_usage_error(tmp_path) -> None:
+    source = write_terr(tmp_path, SALES_SCHEMA + "model M { territory a { where big } }\n")
+    (tmp_path / "plain").write_text("", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["docs", str(source), "-o", str(tmp_path / "plain" / "out")])
+    assert result.exit_code == 2 and "cannot write to" in result.output, result.output

@@ -77,7 +77,11 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
         color = output is None and use_color(stream)
     text = render(diagnostics, fmt, color=color, summary=summary)
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            click.echo(f"terrl check: cannot write {output}: {exc.strerror or exc}", err=True)
+            sys.exit(EXIT_USAGE)
     else:
         click.echo(text, nl=not text.endswith("\n"), color=color)
     if any(d.code == "E001" for d in diagnostics):

@@ -26,7 +26,7 @@ def _concise(d) -> str:
 @click.option("--check/--no-check", "check", default=True, show_default=True,
               help="Run the coverage analysis and document its findings (gaps, overlaps, ...).")
 def docs(paths: tuple[Path, ...], out_dir: Path, fmt: str, check: bool) -> None:
-    """Write documentation of the models in MODEL_FILE... for the people who sell.
+    """Write documentation of the models in PATHS (files or folders) for the people who sell.
 
     Each model gets a page: its hierarchy, a table of territories and owners, every
     territory's criteria in plain English, and the check results (gaps, overlaps, with
@@ -50,7 +50,11 @@ def docs(paths: tuple[Path, ...], out_dir: Path, fmt: str, check: bool) -> None:
     formats = ("markdown", "html") if fmt == "both" else (fmt,)
     site = build_site(loaded)
     files = render_site(site, formats)
-    write_site(files, out_dir)
+    try:
+        write_site(files, out_dir)
+    except OSError as exc:
+        click.echo(f"terrl docs: cannot write to {out_dir}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_USAGE)
     findings = sum(len(m.findings) for m in site.models)
     note = f", {findings} check finding{'s' if findings != 1 else ''} documented" if findings else ""
     click.echo(f"wrote {len(files)} file{'s' if len(files) != 1 else ''} for {len(site.models)} "
