@@ -326,7 +326,7 @@ class _Field:
         value = self.value()
         k = self.kind
         if k == "enum":
-            tree = self._member_tree(sorted(self.field.type.members))
+            tree = _col(self.helper("member"))
         elif k == "bool":
             tree = _case([(value, exp.Literal.number(d.cell_of(True)))], exp.Literal.number(d.cell_of(False)))
         else:
@@ -341,6 +341,12 @@ class _Field:
             return exp.Literal.number(lo)
         mid = (lo + hi) // 2
         return _case([(self.cut_reached(self.domain.cuts[mid]), self._cut_tree(mid + 1, hi))], self._cut_tree(lo, mid))
+
+    def member_columns(self) -> list[exp.Expression]:
+        """terrl_members column of an enum field: its member's cell, NULL for a value that is no member."""
+        if self.kind != "enum":
+            return []
+        return [_alias(self._member_tree(sorted(self.field.type.members)), self.helper("member"))]
 
     def _member_tree(self, members: list[str]) -> exp.Expression:
         """A binary search over member names (code-point order): the member's cell, NULL for a non-member."""
@@ -392,7 +398,7 @@ class _Field:
             whens.append((_not(exp.Paren(this=ok)),
                           _concat([_str(f"{name}expected exactly {n} digits, got "), self.py_repr(self.raw)])))
         elif k == "enum":
-            whens.append((exp.Is(this=self._member_tree(sorted(t.members)), expression=exp.null()),
+            whens.append((exp.Is(this=_col(self.helper("member")), expression=exp.null()),
                           _concat([_str(name), self.py_repr(self.raw), _str(f" is not a member of {t.describe()}")])))
         if len(whens) == 1 and f.optional:
             return None
@@ -446,8 +452,9 @@ class _Generator:
         plan, schema = self.plan, self.plan.model.schema
         names = [f.name for f in schema.fields]
         carried = [c for c in carry if c not in names]
-        # terrl_input: the columns terrl reads; text input is trimmed of nothing, empty cells are missing
-        if self.input_types == "text":
+        # terrl_input: the columns terrl reads; in text input an empty cell is a missing value
+        text = self.input_types == "text"
+        if text:
             inputs = [_alias(exp.Nullif(this=_cast(_col(n), exp.DataType.build("VARCHAR")), expression=_str("")), n, quoted=True)
                       for n in names]
         else:
@@ -470,10 +477,14 @@ class _Generator:
         checked = _select(*[_col(c) for c in carried],
                              _alias(_col(key.name) if key else _null(), "terrl_key", quoted=True),
                              _alias(invalid, "terrl_invalid", quoted=True), *cells
-                             ).from_(exp.to_table("terrl_numbers", quoted=True), copy=False)
+                             ).from_(exp.to_table("terrl_members", quoted=True), copy=False)
+        members = _select("*", *[e for f in self.fields for e in f.member_columns()]).from_(
+            exp.to_table("terrl_numbers" if text else "terrl_input", quoted=True), copy=False)
 
-        ctes: list[tuple[str, exp.Expression]] = [("terrl_input", input_select), ("terrl_parsed", parsed),
-                                                  ("terrl_numbers", numbers), ("terrl_checked", checked)]
+        ctes: list[tuple[str, exp.Expression]] = [("terrl_input", input_select)]
+        if text:  # typed input needs no parsing
+            ctes += [("terrl_parsed", parsed), ("terrl_numbers", numbers)]
+        ctes += [("terrl_members", members), ("terrl_checked", checked)]
         # the walk: one LEFT JOIN per tested field, equi-join on (current node, cell)
         select = _select().from_(exp.to_table("terrl_checked", alias="c", quoted=True), copy=False)
         current: list[str] = []  # aliases of the joins so far, latest first
@@ -589,10 +600,11 @@ def column_types(model: ir.Model, dialect: str) -> list[tuple[str, str]]:
         elif t.kind == "int":
             sql_type = "BIGINT"
         elif t.kind == "decimal":
-            sql_type = "NUMERIC" if dialect == "postgres" else f"DECIMAL({PRECISION}, s)"
+            sql_type = {"postgres": "NUMERIC", "bigquery": "NUMERIC or BIGNUMERIC",
+                        "snowflake": "NUMBER(38, s)"}.get(dialect, "DECIMAL(38, s)")
         else:
             sql_type = "TEXT" if dialect == "postgres" else "STRING" if dialect in ("spark", "bigquery") else "VARCHAR"
-        out.append((f.name, sql_type + ("" if f.optional else " NOT NULL")))
+        out.append((f.name, sql_type + ("" if f.optional else "  -- required")))
     return out
 
 

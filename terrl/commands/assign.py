@@ -21,13 +21,15 @@ PROGRESS_EVERY = 8192  # rows between progress bar updates
 @click.option("--model", "model_name", help="The model to use when the file has several.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]),
               help="Output format (default: from the output file's extension, else the input's format).")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl"]),
-              help="Input format (default: from the file's extension, else from its first bytes).")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "parquet"]),
+              help="Input format (default: from the file's extension, else from its first bytes; parquet: --engine duckdb).")
+@click.option("--engine", type=click.Choice(["python", "duckdb"]), default="python", show_default=True,
+              help="python: the in-process evaluator; duckdb: the SQL target on embedded DuckDB (CSV, Parquet; docs/sql.md).")
 @click.option("--explain", is_flag=True, help="Add a column saying which `where` matched at each level.")
 @click.option("--fail-on-invalid", is_flag=True, help="Exit 1 when any row is invalid.")
 @click.option("--progress/--no-progress", default=None, help="A progress bar on stderr (default: when stderr is a terminal).")
 def assign(model_file: Path, accounts: str, output: str, model_name: str | None, fmt: str | None,
-           input_format: str | None, explain: bool, fail_on_invalid: bool, progress: bool | None) -> None:
+           input_format: str | None, explain: bool, fail_on_invalid: bool, progress: bool | None, engine: str = "python") -> None:
     """Assign every account in ACCOUNTS (CSV or JSON Lines; `-` for stdin) to territories.
 
     Writes one result per input row, in input order: row, key, status (assigned,
@@ -42,6 +44,10 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
 
     program, shown = load_checked_program(model_file, "assign")
     model = pick(program, model_name)
+    if engine == "duckdb":
+        from ..sql_engine import assign_command
+
+        assign_command(model, accounts, output, fmt, input_format, explain, fail_on_invalid)  # exits
     evaluator = compile_model(model, shown)
     try:
         reader = open_accounts(accounts, model.schema, input_format)

@@ -20,7 +20,9 @@ from ._model import load_checked_program, pick
 TARGETS: dict[str, str] = {
     "python": "terrl.codegen_python:render_module",
     "json": "terrl.codegen_json:render_normalized_model",
+    "sql": "terrl.sql:render_sql_target",
 }
+SQL_DIALECTS = ("duckdb", "postgres", "spark", "bigquery", "snowflake")  # terrl.sql.DIALECTS (not imported: lazy)
 
 
 @click.command()
@@ -28,10 +30,16 @@ TARGETS: dict[str, str] = {
 @click.option("--target", required=True, type=click.Choice(sorted(TARGETS)), help="What to emit.")
 @click.option("-o", "--output", default="-", show_default=True, help="The file to write (`-` is standard output).")
 @click.option("--model", "model_name", help="The model to compile when the file has several.")
+@click.option("--dialect", type=click.Choice(SQL_DIALECTS), help="`--target sql`: the SQL dialect (default duckdb).")
+@click.option("--table", help="`--target sql`: the account table to read (default `accounts`; may be `schema.table`).")
+@click.option("--view", help="`--target sql`: emit `CREATE OR REPLACE VIEW` with this name instead of a SELECT.")
 def compile(model_file: Path, target: str, output: str, model_name: str | None, **options) -> None:
     """Compile one model: `python` is a stand-alone module exposing `assign(account)` and
     `assign_many(accounts)` (standard library only); `json` is the normalized model
-    (schema, territories, predicates as interval sets), format in docs/normalized-model.md."""
+    (schema, territories, predicates as interval sets), format in docs/normalized-model.md;
+    `sql` is a SELECT (or a view) assigning every row of a table, docs/sql.md."""
+    if target != "sql" and any(options.get(o) is not None for o in ("dialect", "table", "view")):
+        raise click.UsageError("--dialect, --table and --view apply to `--target sql` only")
     program, shown = load_checked_program(model_file, "compile")
     model = pick(program, model_name)
     module, function = TARGETS[target].split(":")

@@ -1,0 +1,287 @@
+"""The SQL target: golden SQL per dialect, the SQL run on DuckDB/PostgreSQL for the bundled
+examples, `terrl compile --target sql`, `terrl assign --engine duckdb`, and Spark (marked).
+
+Goldens: tests/golden/sql/<example>.<dialect>.sql; regenerate with TERRL_UPDATE_GOLDEN=1
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlglot
+from click.testing import CliRunner
+
+from terrl import ir, sql
+from terrl.cli import cli
+from terrl.evaluate import compile_model, pick_model
+from terrl.pipeline import load_program
+
+from sql_support import create_table, expected_rows, insert, postgres_dsn, read_back, run_query
+
+REPO = Path(__file__).resolve().parent.parent
+GOLDEN = REPO / "tests" / "golden" / "sql"
+UPDATE = os.environ.get("TERRL_UPDATE_GOLDEN") == "1"
+EXAMPLES = ("acme", "fy28")
+
+
+def example_model(name: str) -> ir.Model:
+    program, _ = load_program(REPO / "examples" / "acme" / f"{name}.terr")
+    return pick_model(program, None)
+
+
+def acme_accounts(count: int = 400, seed: int = 7) -> list[dict]:
+    """CSV-like accounts (text or missing) around the acme models' boundaries, with invalid values."""
+    rng = random.Random(seed)
+    choices = {
+        "id": ["001A000001", "001A000002", "A1", "a%b", "x_y", None],
+        "name": ["Acme", "a;b", None],
+        "country": ["US", "CA", "FR", "DE", "BR", "JP", "MX", "AU", "XX", None],
+        "state": ["CA", "WA", "NY", "TX", "FL", "MA", "IL", "ZZ", None],
+        "zip": ["94105", "94000", "93999", "10001", "9410", "94%05", "9_105", "٩٤١٠٥", None],
+        "industry": ["software", "healthcare", "finance", "retail", "public_sector", "other", "bank", None],
+        "employees": ["0", "999", "1000", "1001", "5000", "-1", "5,000", "10.0", "10.5", " 5", None],
+        "revenue": ["0", "499999999.99", "500000000", "500000000.0000001", "499999999.9999999999999", "1E9", "-0.5", None],
+    }
+    return [{k: rng.choice(v) for k, v in choices.items()} for _ in range(count)]
+
+
+# --- goldens ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dialect", sql.DIALECTS)
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_golden_sql(example, dialect):
+    model = example_model(example)
+    text = sql.render_sql(model, f"examples/acme/{example}.terr", dialect=dialect, view="territory_assignment")
+    path = GOLDEN / f"{example}.{dialect}.sql"
+    if UPDATE:
+        GOLDEN.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode("utf-8"))  # bytes: the SQL holds a literal carriage return (Python's repr of \r)
+    assert path.is_file(), f"missing golden {path.name} (TERRL_UPDATE_GOLDEN=1 to create)"
+    assert text == path.read_bytes().decode("utf-8"), f"{path.name} differs (TERRL_UPDATE_GOLDEN=1 to accept)"
+    # the dialect's own parser reads it back
+    statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+    assert len(statements) == 1 and isinstance(statements[0], sqlglot.exp.Create)
+
+
+def test_no_like_and_no_per_territory_branches():
+    """Prefixes are ranges of cells, never LIKE; territories appear only in the results table."""
+    model = example_model("fy28")
+    text = sql.render_sql(model, "fy28.terr", dialect="duckdb")
+    assert " LIKE " not in text.upper()
+    body = text.split('"terrl_results"')[0]
+    for t in model.walk():
+        assert f"'{t.path}'" not in body
+
+
+# --- the examples on real engines --------------------------------------------------------
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_examples_on_duckdb_text_and_typed(example):
+    model = example_model(example)
+    accounts = acme_accounts()
+    con = duckdb.connect()
+    create_table(con, "duckdb", model.schema, "accounts", text=True)
+    insert(con, "duckdb", model.schema, "accounts", accounts)
+    expected = expected_rows(model, accounts)
+    assert run_query(con, model, "duckdb", "accounts", "text") == expected
+    statuses = {row[2] for row in expected}
+    assert statuses >= {"assigned", "invalid"}
+    # typed: the valid rows, as a warehouse would store them
+    valid = [a for a, e in zip(accounts, expected) if e[2] != "invalid"]
+    create_table(con, "duckdb", model.schema, "typed", text=False)
+    insert(con, "duckdb", model.schema, "typed", valid)
+    stored = read_back(con, model.schema, "typed")
+    assert run_query(con, model, "duckdb", "typed", "typed") == expected_rows(model, stored)
+
+
+def test_the_golden_view_runs_on_duckdb():
+    model = example_model("fy28")
+    con = duckdb.connect()
+    create_table(con, "duckdb", model.schema, "accounts", text=False)
+    accounts = [{"id": "X1", "country": "US", "state": "CA", "zip": "94105", "industry": "software",
+                 "employees": 5000, "revenue": Decimal("2000000000")}]
+    insert(con, "duckdb", model.schema, "accounts", accounts)
+    con.execute((GOLDEN / "fy28.duckdb.sql").read_bytes().decode("utf-8"))
+    rows = con.execute('SELECT * FROM "territory_assignment"').fetchall()
+    r = compile_model(model).assign(accounts[0])
+    assert rows == [(r.key, r.status, ";".join(r.territories), ";".join(r.titles), ";".join(r.owners), r.reason)]
+    assert r.status == "assigned"
+
+
+@pytest.mark.postgres
+def test_the_golden_view_runs_on_postgres():
+    dsn = postgres_dsn()
+    if dsn is None:
+        pytest.skip("no PostgreSQL server: set TERRL_TEST_POSTGRES_DSN (.ci/run starts one on loopback)")
+    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[test]')")
+    model = example_model("fy28")
+    accounts = [a for a in acme_accounts(300, seed=3)]
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as con:
+        cur = con.cursor()
+        cur.execute("DROP SCHEMA IF EXISTS terrl_golden CASCADE")
+        cur.execute("CREATE SCHEMA terrl_golden")
+        cur.execute("SET search_path TO terrl_golden")
+        create_table(cur, "postgres", model.schema, "accounts", text=False)
+        typed = []
+        for a in accounts:  # what a warehouse table holds: typed values; invalid enum and digits text stays
+            b = dict(a)
+            for name in ("employees", "revenue"):
+                try:
+                    b[name] = None if b[name] is None else Decimal(b[name])
+                except ArithmeticError:
+                    b[name] = None
+            b["employees"] = None if b["employees"] is None or b["employees"] != int(b["employees"]) else int(b["employees"])
+            typed.append(b)
+        insert(cur, "postgres", model.schema, "accounts", typed)
+        cur.execute((GOLDEN / "fy28.postgres.sql").read_bytes().decode("utf-8"))
+        stored = read_back(cur, model.schema, "accounts")
+        expected = expected_rows(model, stored)
+        cur.execute('SELECT * FROM "territory_assignment"')
+        by_view = [tuple(r) for r in cur.fetchall()]
+        assert sorted(by_view, key=repr) == sorted((e[1:] for e in expected), key=repr)  # a view has no row order
+        assert run_query(cur, model, "postgres", "accounts", "typed") == expected
+        assert {e[2] for e in expected} >= {"assigned", "invalid"}
+        cur.execute("DROP SCHEMA terrl_golden CASCADE")
+
+
+# --- terrl compile --target sql -----------------------------------------------------------
+
+def test_compile_target_sql_cli(tmp_path):
+    runner = CliRunner()
+    model_file = str(REPO / "examples" / "acme" / "fy28.terr")
+    out = tmp_path / "fy28.sql"
+    result = runner.invoke(cli, ["compile", model_file, "--target", "sql", "--dialect", "snowflake",
+                                 "--table", "crm.public.accounts", "--view", "sales.assignment", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert 'CREATE OR REPLACE VIEW "sales"."assignment" AS' in text
+    assert 'FROM "crm"."public"."accounts"' in text
+    result = runner.invoke(cli, ["compile", model_file, "--target", "sql"])
+    assert result.exit_code == 0 and "dialect duckdb" in result.output and "CREATE" not in result.output
+    result = runner.invoke(cli, ["compile", model_file, "--target", "python", "--dialect", "postgres"])
+    assert result.exit_code == 2 and "apply to `--target sql` only" in result.output
+    result = runner.invoke(cli, ["compile", model_file, "--target", "sql", "--table", "a..b"])
+    assert result.exit_code == 2 and "is not a table name" in result.output
+
+
+def test_identifiers_and_strings_are_quoted(tmp_path):
+    """Field names that are SQL keywords or hold quotes, titles with quotes: quoted, never spliced."""
+    schema = ir.Schema("A", (ir.Field("select", ir.FieldType("string"), key=True),
+                             ir.Field('we"ird', ir.FieldType("enum", members=("a", "b'c"))),))
+    t1 = ir.Territory("t1", "t1", "it's \"odd\"; DROP TABLE x; --", ir.Compare('we"ird', "==", "b'c"), False, "unique", False)
+    t2 = ir.Territory("t2", "t2", None, None, True, "unique", False)
+    model = ir.Model("M", None, schema, None, "unique", False, (t1, t2))
+    con = duckdb.connect()
+    con.execute('CREATE TABLE "order" ("row" INTEGER, "select" VARCHAR, "we""ird" VARCHAR)')
+    accounts = [{"select": "k1", 'we"ird': "b'c"}, {"select": "k2", 'we"ird': "a"}, {"select": "k3", 'we"ird': "z"}]
+    insert(con, "duckdb", schema, "order", accounts)
+    assert run_query(con, model, "duckdb", "order", "typed") == expected_rows(model, accounts)
+    for dialect in sql.DIALECTS:
+        sqlglot.parse(sql.render_sql(model, "x.terr", dialect=dialect, table="order"), read=dialect)
+
+
+# --- terrl assign --engine duckdb ---------------------------------------------------------
+
+def write_csv(path: Path, accounts: list[dict], columns: list[str]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for a in accounts:
+            writer.writerow(["" if a.get(c) is None else a[c] for c in columns])
+
+
+@pytest.mark.parametrize("out_name", ["out.csv", "out.jsonl"])
+def test_assign_engine_duckdb_writes_what_the_python_engine_writes(tmp_path, out_name):
+    model_file = str(REPO / "examples" / "acme" / "fy28.terr")
+    columns = ["id", "name", "country", "state", "zip", "industry", "employees", "revenue", "extra"]
+    source = tmp_path / "accounts.csv"
+    write_csv(source, acme_accounts(2000, seed=11), columns)
+    runner = CliRunner()
+    outputs = {}
+    for engine in ("python", "duckdb"):
+        out = tmp_path / f"{engine}-{out_name}"
+        result = runner.invoke(cli, ["assign", model_file, str(source), "-o", str(out), "--engine", engine])
+        assert result.exit_code == 0, result.output
+        outputs[engine] = (out.read_bytes(), result.output.splitlines()[-1].split(" -> ")[0])
+    assert outputs["duckdb"] == outputs["python"]
+    assert b"invalid" in outputs["python"][0] and b"assigned" in outputs["python"][0]
+
+
+def test_assign_engine_duckdb_reads_parquet_as_text(tmp_path):
+    model_file = str(REPO / "examples" / "acme" / "fy28.terr")
+    accounts = acme_accounts(300, seed=5)
+    source = tmp_path / "accounts.csv"
+    write_csv(source, accounts, ["id", "country", "state", "zip", "industry", "employees", "revenue"])
+    parquet = tmp_path / "accounts.parquet"
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{source}', all_varchar=true)) TO '{parquet}' (FORMAT parquet)")
+    runner = CliRunner()
+    by_csv = runner.invoke(cli, ["assign", model_file, str(source), "--engine", "python"])
+    by_parquet = runner.invoke(cli, ["assign", model_file, str(parquet), "--engine", "duckdb"])
+    assert by_parquet.exit_code == 0, by_parquet.output
+    # CliRunner mixes stderr in: the warning (naming the file) and the summary agree too
+    assert by_parquet.output.replace("accounts.parquet", "accounts.csv") == by_csv.output
+
+
+def test_assign_engine_duckdb_errors(tmp_path):
+    model_file = str(REPO / "examples" / "acme" / "fy28.terr")
+    runner = CliRunner()
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("id,country,industry,employees,revenue\nA,US,software,1,1\nB,US,software\n", encoding="utf-8")
+    result = runner.invoke(cli, ["assign", model_file, str(ragged), "--engine", "duckdb"])
+    assert result.exit_code == 2 and "--engine python" in result.output
+    missing = tmp_path / "missing.csv"
+    missing.write_text("id,country\nA,US\n", encoding="utf-8")
+    result = runner.invoke(cli, ["assign", model_file, str(missing), "--engine", "duckdb"])
+    assert result.exit_code == 2 and "missing required column(s)" in result.output
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text('{"id": "A"}\n', encoding="utf-8")
+    result = runner.invoke(cli, ["assign", model_file, str(jsonl), "--engine", "duckdb"])
+    assert result.exit_code == 2 and "JSON Lines" in result.output
+    result = runner.invoke(cli, ["assign", model_file, str(missing), "--engine", "duckdb", "--explain"])
+    assert result.exit_code == 2 and "--engine python" in result.output
+
+
+# --- Spark (pip install pyspark && pytest -m spark) ----------------------------------------
+
+@pytest.mark.spark
+def test_spark_dialect_on_local_pyspark():
+    pyspark_sql = pytest.importorskip("pyspark.sql", reason="pyspark is not installed: pip install pyspark && pytest -m spark")
+    model = example_model("fy28")
+    accounts = acme_accounts(200, seed=9)
+    spark = pyspark_sql.SparkSession.builder.master("local[1]").appName("terrl").getOrCreate()
+    try:
+        names = [f.name for f in model.schema.fields]
+        rows = [[i] + [a.get(n) for n in names] for i, a in enumerate(accounts)]
+        schema = "row INT, " + ", ".join(f"`{n}` STRING" for n in names)
+        spark.createDataFrame(rows, schema).createOrReplaceTempView("accounts_text")
+        typed = []
+        expected_input = []
+        for a in accounts:  # typed as a warehouse table: numbers that parse, else missing
+            b = dict(a)
+            try:
+                b["employees"] = None if b["employees"] is None else int(b["employees"])
+            except ValueError:
+                b["employees"] = None
+            try:
+                b["revenue"] = None if b["revenue"] is None else Decimal(b["revenue"]).quantize(Decimal("0.0000000001"))
+            except ArithmeticError:
+                b["revenue"] = None
+            typed.append(b)
+            expected_input.append(b)
+        typed_schema = "row INT, " + ", ".join(
+            f"`{f.name}` {'BIGINT' if f.type.kind == 'int' else 'DECIMAL(38, 10)' if f.type.kind == 'decimal' else 'STRING'}"
+            for f in model.schema.fields)
+        spark.createDataFrame([[i] + [b.get(n) for n in names] for i, b in enumerate(typed)], typed_schema) \
+            .createOrReplaceTempView("accounts")
+        query = sql.build_query(model, dialect="spark", table="accounts", carry=("row",))
+        got = [tuple(r) for r in spark.sql(sql.to_text(query, "spark") + " ORDER BY `row`").collect()]
+        assert got == expected_rows(model, expected_input)
+    finally:
+        spark.stop()
