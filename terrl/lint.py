@@ -29,7 +29,8 @@ from . import ast, ir
 from .config import LintOptions
 from .diagnostics import Diagnostic, Label, diag
 
-DEFAULT_OFF = frozenset({"W304"})  # enabled by a [severity] entry; codes registered in terrl.diagnostics
+DEFAULT_OFF = frozenset({"W304"})
+DUPLICATE_OWNERS_SHOWN = 5  # siblings named in one W303 message  # enabled by a [severity] entry; codes registered in terrl.diagnostics
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -78,21 +79,35 @@ def check_owners(model: ir.Model, options: LintOptions) -> list[Diagnostic]:
         for policy, siblings in groups:
             if policy != "unique":
                 continue
-            first_seen: dict[str, ir.Territory] = {}
+            # One finding per owner and sibling group, however many siblings share the owner:
+            # a rep who covers 200 sibling ZIP territories is one thing to fix, not 199.
+            owned_by: dict[str, list[ir.Territory]] = {}
             for t in siblings:
                 for owner_id in dict.fromkeys(o.id for o in t.owners):
-                    earlier = first_seen.get(owner_id)
-                    if earlier is None:
-                        first_seen[owner_id] = t
-                        continue
-                    span = next((o.span for o in t.owners if o.id == owner_id), None) or t.name_span
-                    earlier_span = next((o.span for o in earlier.owners if o.id == owner_id), None) or earlier.name_span
-                    out.append(diag("W303", f"`{owner_id}` owns both `{earlier.path}` and `{t.path}` under `policy unique`",
-                                    span, labels=[Label(earlier_span, f"also the owner of `{earlier.path}`")]
-                                    if earlier_span else [],
-                                    help="give each sibling its own owner, or move the owner to the parent",
-                                    model=model.name, territories=[t.path, earlier.path]))
+                    owned_by.setdefault(owner_id, []).append(t)
+            for owner_id, owners_of in owned_by.items():
+                if len(owners_of) > 1:
+                    out.append(_duplicate_owner(model, owner_id, owners_of))
     return out
+
+
+def _duplicate_owner(model: ir.Model, owner_id: str, territories: list[ir.Territory]) -> Diagnostic:
+    def owner_span(t: ir.Territory):
+        return next((o.span for o in t.owners if o.id == owner_id), None) or t.name_span
+
+    first, second = territories[0], territories[1]
+    if len(territories) == 2:
+        message = f"`{owner_id}` owns both `{first.path}` and `{second.path}` under `policy unique`"
+    else:
+        shown = ", ".join(f"`{t.path}`" for t in territories[:DUPLICATE_OWNERS_SHOWN])
+        more = len(territories) - DUPLICATE_OWNERS_SHOWN
+        message = (f"`{owner_id}` owns {len(territories)} sibling territories under `policy unique`: "
+                   f"{shown}{f' and {more} more' if more > 0 else ''}")
+    labels = [Label(owner_span(t), f"also the owner of `{t.path}`")
+              for t in [first, *territories[2:DUPLICATE_OWNERS_SHOWN]] if owner_span(t)]
+    return diag("W303", message, owner_span(second), labels=labels,
+                help="give each sibling its own owner, or move the owner to the parent",
+                model=model.name, territories=[t.path for t in territories])
 
 
 def owner_problem(owner_id: str, pattern: re.Pattern | None = None) -> str | None:

@@ -131,3 +131,14 @@ def test_else_that_takes_missing_values_is_exact():
               '    territory w "W" { where state == ca }\n    territory rest "R" { else }\n  }\n'
               '  territory other "O" { else }\n}\n')
     assert codes(lint(nested), "W306") == []
+
+
+def test_duplicate_owner_is_one_finding_per_owner_and_sibling_group():
+    siblings = "\n".join(f'  territory t{i} "T{i}" {{ where employees == {i}  owner "kim@x.example" }}' for i in range(30))
+    body = f'model M "M" {{\n{siblings}\n  territory rest "Rest" {{ else  owner "lee@x.example" }}\n}}\n'
+    found = codes(lint(body), "W303")
+    assert len(found) == 1
+    assert found[0].message == ("`kim@x.example` owns 30 sibling territories under `policy unique`: "
+                                "`t0`, `t1`, `t2`, `t3`, `t4` and 25 more")
+    assert found[0].extra["territories"] == [f"t{i}" for i in range(30)]
+    assert [label.message for label in found[0].labels] == [f"also the owner of `t{i}`" for i in (0, 2, 3, 4)]
