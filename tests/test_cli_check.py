@@ -106,6 +106,13 @@ def test_output_file_that_cannot_be_written_is_a_usage_error(project):
         assert result.exit_code == 2 and f"cannot write {target}" in result.output, result.output
 
 
+def test_standard_input(project):
+    result = run(["check", "-", "--format", "concise"], input=BROKEN)
+    assert result.exit_code == 1 and "<stdin>:2:31: error[E101]" in result.output, result.output
+    assert run(["check", "-"], input=CLEAN).exit_code == 0
+    assert run(["check", "-", "clean.terr"], input=CLEAN).exit_code == 2
+
+
 def test_no_color_when_not_a_tty(project):
     result = run(["check", "broken.terr"])
     assert "\x1b[" not in result.output

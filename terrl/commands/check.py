@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
-from ..pipeline import STAGES, UsageError, check_paths
+from ..pipeline import STAGES, UsageError, check_paths, check_source
 
 
 @click.command()
@@ -27,8 +27,8 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
           config_path: Path | None, no_config: bool) -> None:
     """Check `.terr` files: syntax, names, types, gaps, overlaps, lint rules.
 
-    PATHS are files or directories (searched for *.terr); the default is the
-    configuration's `include` globs, else the current directory. The configuration
+    PATHS are files or directories (searched for *.terr), or `-` for standard input;
+    the default is the configuration's `include` globs, else the current directory. The configuration
     (terrl.toml or [tool.terrl] in pyproject.toml, found from the current directory
     upwards) sets excludes, models, severity overrides and lint options.
     Exit status: 0 no errors, 1 errors found, 2 a path or the configuration cannot be read.
@@ -41,8 +41,13 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
 
     config = _config(config_path, no_config)
     all_excluded = False
+    if Path("-") in paths and paths != (Path("-"),):
+        raise click.UsageError("`-` (standard input) cannot be combined with other paths")
     try:
-        if paths:
+        if paths == (Path("-"),):  # an editor or a script pipes one file in; imports resolve from here
+            files = [Path("-")]
+            result = check_source(sys.stdin.read().removeprefix("\ufeff"), "<stdin>", stop_after=stop_after)
+        elif paths:
             given = collect_files(list(paths))
             files = [f for f in given if not config.is_excluded(f)]
             # pre-commit passes the changed files by name: when all of them are excluded there
@@ -52,7 +57,8 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
             files = config.included_files()
         else:
             files = [f for f in collect_files([Path(".")]) if not config.is_excluded(f)]
-        result = check_paths(files, stop_after=stop_after)
+        if files != [Path("-")]:
+            result = check_paths(files, stop_after=stop_after)
     except UsageError as exc:
         raise click.UsageError(str(exc))
     if all_excluded:
