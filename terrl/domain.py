@@ -351,7 +351,8 @@ class FieldDomain:
             return f"{f} present" if not null else None
         text = self._describe_values(values)
         if null:
-            return f"({text} or {f} missing)"
+            # "`s` != x and present, or `s` missing" says "`s` != x, or `s` missing" in more words
+            return f"({text.removesuffix(' and present')} or {f} missing)"
         return text
 
     def _describe_values(self, values: int) -> str:

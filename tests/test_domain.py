@@ -142,3 +142,11 @@ def test_enum_descriptions_name_exactly_the_members(data):
         assert [m for m in members if m not in inside] == [text[len("`x` != "):]]
     else:
         assert text == f"`x` == {inside[0]}" and len(inside) == 1
+
+
+def test_not_equal_with_missing_reads_as_one_condition():
+    eq = ir.Compare("x", "==", 5)
+    d = dom("int", [eq], optional=True)
+    not_five = d.all_cells & ~d.atom_cells(eq)  # `x != 5`: other values and the missing one
+    assert d.describe(not_five) == "(`x` != 5 or `x` missing)"
+    assert d.describe(not_five & d.value_mask) == "`x` != 5 and present"
