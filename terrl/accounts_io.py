@@ -300,14 +300,23 @@ class ResultWriter:
     """
 
     CACHE_LIMIT = 100_000
+    BATCH = 2048  # lines joined per write to the stream
 
     def __init__(self, stream: IO[str], fmt: str, *, explain: bool = False) -> None:
         if fmt not in FORMATS:
             raise AccountsError(f"unknown output format `{fmt}`; use one of: {', '.join(FORMATS)}")
         self.stream, self.format, self.explain = stream, fmt, explain
         self._tails: dict[tuple, str] = {}
+        self._lines: list[str] = []
         if fmt == "csv":
             stream.write(",".join(RESULT_COLUMNS + (("explain",) if explain else ())) + "\r\n")
+
+    def flush(self) -> None:
+        """Write the lines held back; call once at the end (and whenever the output must be current)."""
+        if self._lines:
+            self.stream.write("".join(self._lines))
+            self._lines.clear()
+        self.stream.flush()
 
     def _csv_tail(self, result) -> str:
         key = (result.status, result.territories, result.titles, result.owners, result.reason)
@@ -329,14 +338,16 @@ class ResultWriter:
             line = f"{row},{key_text},{self._csv_tail(result)}"
             if self.explain:
                 line += "," + _csv_field(explain or "")
-            self.stream.write(line + "\r\n")
+            self._lines.append(line + "\r\n")
         else:
             obj = {"row": row, "key": key, "status": result.status, "territories": list(result.territories),
                    "titles": list(result.titles), "owners": list(result.owners), "reason": result.reason}
             if self.explain:
                 obj["explain"] = explain
-            self.stream.write(json.dumps(obj, ensure_ascii=False, default=_json_default))
-            self.stream.write("\n")
+            self._lines.append(json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n")
+        if len(self._lines) >= self.BATCH:
+            self.stream.write("".join(self._lines))
+            self._lines.clear()
 
 
 def _text_of(value: Any) -> str:

@@ -207,6 +207,8 @@ def test_csv_writer_columns_and_joins():
     w = ResultWriter(out, "csv", explain=True)
     w.write(1, RESULT, "a: taken (true)")
     w.write(2, Assignment("invalid", (), (), (), "bad, \"quoted\"", None))
+    assert out.getvalue() == "row,key,status,territories,titles,owners,reason,explain\r\n"  # held back
+    w.flush()
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert rows[0] == ["row", "key", "status", "territories", "titles", "owners", "reason", "explain"]
     assert rows[1] == ["1", "K1", "assigned", "a.b;c", "A; B;C", "x@y", "", "a: taken (true)"]
@@ -218,6 +220,7 @@ def test_jsonl_writer_objects():
     w = ResultWriter(out, "jsonl")
     w.write(7, RESULT._replace(key=Decimal("12")))
     w.write(8, RESULT._replace(key="caf\udce9"))
+    w.flush()
     first, second = (json.loads(line) for line in out.getvalue().splitlines())
     assert first == {"row": 7, "key": 12, "status": "assigned", "territories": ["a.b", "c"],
                      "titles": ["A; B", "C"], "owners": ["x@y"], "reason": None}

@@ -12,6 +12,7 @@ from ..cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
 from ._model import load_checked_program, pick
 
 PROGRESS_EVERY = 8192  # rows between progress bar updates
+_UNREADABLE: dict = {}  # stands in for a row that could not be read (its result is replaced)
 
 
 @click.command()
@@ -79,33 +80,38 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
     show_progress = progress if progress is not None else _stderr_is_terminal()
     total = _size(accounts)
     bar = click.progressbar(length=total, file=sys.stderr, label="assigning") if show_progress and total else None
-    assign_one = evaluator.assign
+    current: list = [None]  # the record whose result assign_many yields next (it pulls one at a time)
+
+    def values():
+        record = first
+        while record is not None:
+            current[0] = record
+            yield record.values if record.problem is None else _UNREADABLE
+            record = next(records, None)
+
     try:
         if bar is not None:
             bar.__enter__()
-        done = 0
-        record = first
-        while record is not None:
+        write = writer.write
+        for result in evaluator.assign_many(values()):
+            record = current[0]
             if record.problem is not None:
                 result = Assignment(INVALID, (), (), (), record.problem, record.key)
-            else:
-                result = assign_one(record.values)
             counts[result.status] += 1
-            why = _explain(evaluator, record.values, out_format) if explain and record.problem is None else None
-            writer.write(record.row, result, why)
-            done += 1
-            if bar is not None and done % PROGRESS_EVERY == 0:
+            if explain:
+                write(record.row, result, _explain(evaluator, record.values, out_format) if record.problem is None else None)
+            else:
+                write(record.row, result)
+            if bar is not None and record.row % PROGRESS_EVERY == 0:
                 bar.update(reader.position() - bar.pos)
-            record = next(records, None)
         if bar is not None:
             bar.update(total - bar.pos)
     finally:
+        writer.flush()
         if bar is not None:
             bar.__exit__(None, None, None)
         if close:
             out_stream.close()
-        else:
-            out_stream.flush()
     rows = sum(counts.values())
     blank = f"; {reader.blank_lines} blank line{'s' if reader.blank_lines != 1 else ''} skipped" if reader.blank_lines else ""
     where = "" if output == "-" else f" -> {output}"
