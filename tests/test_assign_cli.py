@@ -270,3 +270,44 @@ def test_terrl_test_exit_codes_for_errors(project):
     result = run(["test", "broken.terr"])
     assert result.exit_code == 1 and "error[E101]" in result.stderr
     assert run(["test", "nope.terr"]).exit_code == 2
+
+
+# --- end to end against the reference ----------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+CELLS = {
+    "id": st.sampled_from(["1", "A,2", 'q"uote', "", "ünï"]),
+    "country": st.sampled_from(["US", "CA", "DE", "FR", "XX", "", "us"]),
+    "state": st.sampled_from(["CA", "WA", "NY", "", "TX"]),
+    "employees": st.sampled_from(["0", "5", "1000", "-1", "5,000", "1.0", "1.5", "", "x", "0" * 30 + "7"]),
+}
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.fixed_dictionaries(CELLS), max_size=20))
+def test_cli_results_equal_the_reference_row_by_row(rows, tmp_path_factory):
+    from terrl.pipeline import check_source
+    from terrl.reference import assign_reference
+
+    folder = tmp_path_factory.mktemp("e2e")
+    (folder / "fy.terr").write_text(MODEL, encoding="utf-8")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(list(CELLS))
+    for row in rows:
+        writer.writerow([row[c] for c in CELLS])
+    (folder / "in.csv").write_text(out.getvalue(), encoding="utf-8", newline="")
+    result = CliRunner().invoke(cli, ["assign", str(folder / "fy.terr"), str(folder / "in.csv"), "--format", "jsonl"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    model = next(iter(check_source(MODEL, "fy.terr", stop_after="resolve").programs.values())).models[0]
+    assert [line["row"] for line in lines] == list(range(1, len(rows) + 1))
+    for row, line in zip(rows, lines):
+        account = {k: (v or None) for k, v in row.items()}
+        status, territories, titles, owners, reason = assign_reference(model, account)
+        assert (line["status"], line["territories"], line["titles"], line["owners"], line["reason"]) == \
+            (status, list(territories), list(titles), list(owners), reason)
+        assert line["key"] == (row["id"] or None)

@@ -31,7 +31,7 @@ def as_tuple(result) -> tuple:
     return (result.status, tuple(result.territories), tuple(result.titles), tuple(result.owners), result.reason, result.key)
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], max_examples=40)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], max_examples=100)
 @given(model=models(), batch=st.lists(accounts, min_size=1, max_size=25))
 def test_compiled_generated_and_reference_agree(model, batch, tmp_path):
     evaluator = compile_model(model)
