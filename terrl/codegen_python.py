@@ -170,7 +170,7 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
     n = index
     constants: list[tuple[str, str]] = []
     view: dict[str, Any] = {
-        "index": n, "name": py_literal(f.name), "kind": kind,
+        "index": n, "name": py_literal(f.name), "kind": kind, "optional": f.optional,
         "comment": comment(f"{f.name}: {t.describe()}{'?' if f.optional else ''} ({d.cells} cells)"),
         "lo": py_literal(t.lo if kind != "decimal" or t.lo is None else Decimal(t.lo)),
         "hi": py_literal(t.hi if kind != "decimal" or t.hi is None else Decimal(t.hi)),
