@@ -178,7 +178,7 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
         "members": py_literal(frozenset(t.members)) if kind == "enum" else None,
         "dict": None, "dict_guard": None, "dict_subscript": False, "rest": None, "cuts": None, "cuts_after": None,
         "classes": None, "memo": None, "null_class": None, "cell_expr": "0", "fast_valid": "False",
-        "fast_cell": "0", "is_key": f.key, "constants": constants, "text_valid": None, "text_cell": None,
+        "fast_cell": "0", "is_key": f.key, "constants": constants, "branches": [],
     }
     bounds = []
     if t.lo is not None:
@@ -248,25 +248,50 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
         view["cell_expr"] = wrap(f"_bisect_right(_CUTS_{n}, {key})")
         cuts_ge, cuts_gt = list(d.cuts), []
     if kind in numeric:
-        # cell = how many cuts lie at or below the value: inline comparisons for a few cuts
-        if len(cuts_ge) + len(cuts_gt) <= INLINE_CUTS:
-            terms = [f"(raw >= {_number_literal(v, f'CUT_{n}_{i}', constants)})" for i, v in enumerate(cuts_ge)]
-            terms += [f"(raw > {_number_literal(v, f'CUT_AFTER_{n}_{i}', constants)})" for i, v in enumerate(cuts_gt)]
-            count = " + ".join(terms) or "0"
-            if len(terms) == 1:
-                count = terms[0][1:-1]
-        else:
-            count = f"{{p}}bisect_right({{p}}CUTS_{n}, raw)" + (f" + {{p}}bisect_left({{p}}CUTS_AFTER_{n}, raw)" if cuts_gt else "")
-        fast = count if identity else f"{{p}}CLASS_{n}[{count}]"
-        view["fast_valid"] = valid[kind]
-        view["fast_cell"] = fast
-        # CSV texts of plain digits: int() and the same comparisons (bounds checked on the number)
-        view["text_valid"] = " and ".join(
-            ["raw.__class__ is str", "len(raw) < 19", "raw.isdigit()", "raw.isascii()", "((number := int(raw)) or True)"]
-            + [b.replace("raw", "number") for b in bounds])
-        view["text_cell"] = fast.replace("raw", "number")
+        view["branches"] = _number_branches(n, t, kind, cuts_ge, cuts_gt, identity, constants)
     view["globals"] = {"MEMO": True, "CUTS": True, "CUTS_AFTER": kind == "decimal", "CLASS": not identity}
     return view
+
+
+def _number_branches(n: int, t: ir.FieldType, kind: str, cuts_ge: list, cuts_gt: list, identity: bool,
+                     constants: list) -> list[tuple[str, str]]:
+    """(test, class expression) pairs tried in order before the memo for a number field.
+
+    A typed Decimal compares with Decimal constants and an int with int literals (mixed
+    comparisons are three times slower); a CSV text of plain digits becomes an int.
+    `{p}` stands for the prefix of module names (`_` in `assign`, none in `assign_many`).
+    """
+    def literal(value, name: str, as_decimal: bool) -> str:
+        if as_decimal or value != int(value):
+            constants.append((name, py_literal(Decimal(value))))
+            return "{p}" + name
+        return py_literal(int(value))
+
+    def tests(var: str, as_decimal: bool, tag: str) -> tuple[list[str], str]:
+        bounds = []
+        if t.lo is not None:
+            bounds.append(f"{var} >= " + literal(t.lo, f"LO_{tag}{n}", as_decimal))
+        if t.hi is not None:
+            bounds.append(f"{var} <= " + literal(t.hi, f"HI_{tag}{n}", as_decimal))
+        if len(cuts_ge) + len(cuts_gt) <= INLINE_CUTS:  # a few cuts: compare inline
+            terms = [f"({var} >= {literal(v, f'CUT_{tag}{n}_{i}', as_decimal)})" for i, v in enumerate(cuts_ge)]
+            terms += [f"({var} > {literal(v, f'CUT_AFTER_{tag}{n}_{i}', as_decimal)})" for i, v in enumerate(cuts_gt)]
+            count = terms[0][1:-1] if len(terms) == 1 else " + ".join(terms) or "0"
+        else:
+            count = f"{{p}}bisect_right({{p}}CUTS_{n}, {var})" + \
+                (f" + {{p}}bisect_left({{p}}CUTS_AFTER_{n}, {var})" if cuts_gt else "")
+        return bounds, count if identity else f"{{p}}CLASS_{n}[{count}]"
+
+    branches = []
+    if kind == "decimal":
+        bounds, cell = tests("raw", True, "D")
+        branches.append((" and ".join(["raw.__class__ is {p}D", "raw.is_finite()", *bounds]), cell))
+    bounds, cell = tests("raw", False, "")
+    branches.append((" and ".join(["raw.__class__ is int", *bounds]), cell))
+    bounds, cell = tests("number", False, "")
+    text = ["raw.__class__ is str", "len(raw) < 19", "raw.isdigit()", "raw.isascii()", "((number := int(raw)) or True)"]
+    branches.append((" and ".join(text + bounds), cell))
+    return branches
 
 
 def _is_point(d, cell: int) -> bool:
