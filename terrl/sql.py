@@ -44,7 +44,11 @@ DIALECTS = ("duckdb", "postgres", "spark", "bigquery", "snowflake")
 INPUT_TYPES = ("typed", "text")
 RESULT_COLUMNS = ("key", "status", "territories", "titles", "owners", "reason")
 LIST_SEPARATOR = ";"
-DENSE_LIMIT = 500_000  # (node, cell) rows per level above which a level is written as pieces
+# A level is written as one row per (node, cell), joined on equality, unless that is more than
+# DENSE_FACTOR times its pieces or DENSE_LIMIT rows: then one row per piece (node, first, last),
+# joined on the node and a range (a few pieces per node in practice).
+DENSE_LIMIT = 200_000
+DENSE_FACTOR = 4
 PRECISION = 38  # widest DECIMAL in duckdb, spark and snowflake
 SHOWN_CHARS = 40  # as terrl.coerce.SHOWN_CHARS
 
@@ -155,6 +159,7 @@ def plan_model(model: ir.Model, diagram: OutcomeDiagram | None = None) -> Plan:
     result_id: dict[int, int] = {}
     node_id: dict[int, int] = {}
     by_level: dict[int, list[int]] = {}
+    by_path = {t.path: t for t in model.walk()}
     stack = [diagram.root]
     seen: set[int] = set()
     while stack:  # every reachable node, numbered in a stable depth-first order
@@ -166,7 +171,7 @@ def plan_model(model: ir.Model, diagram: OutcomeDiagram | None = None) -> Plan:
             outcome = mgr.value(node)
             assert isinstance(outcome, Outcome)
             result_id[node] = -1 - len(results)
-            results.append(result_fields(model, outcome))
+            results.append(result_fields(_Landed(model.name, [by_path[p] for p in outcome.landings]), outcome))
             continue
         node_id[node] = len(node_id)
         by_level.setdefault(mgr.level(node), []).append(node)
@@ -181,6 +186,18 @@ def plan_model(model: ir.Model, diagram: OutcomeDiagram | None = None) -> Plan:
         levels.append((level, rows))
     field_levels = {d.name: i for i, d in enumerate(diagram.domains)}
     return Plan(model, diagram, ref(diagram.root), levels, results, field_levels)
+
+
+@dataclass(frozen=True)
+class _Landed:
+    """What `result_fields` reads of a model (its name, its territories), narrowed to one outcome's
+    landings: it looks territories up by walking the model, which costs O(territories) per outcome."""
+
+    name: str
+    territories: list
+
+    def walk(self):
+        return iter(self.territories)
 
 
 # --- per-field SQL --------------------------------------------------------------------
@@ -500,7 +517,7 @@ class _Generator:
             dense_rows = sum(end - first for _, first, end, _ in rows)
             name, alias = f"terrl_level_{level}", f"s{level}"
             cell = _col(f"terrl_cell_{level}", "c")
-            if dense_rows <= DENSE_LIMIT:
+            if dense_rows <= min(DENSE_LIMIT, DENSE_FACTOR * len(rows)):
                 values = [(node, cell_no, kid) for node, first, end, kid in rows for cell_no in range(first, end)]
                 ctes.append((name, _values(values, ("node", "cell", "kid"))))
                 on = _and(exp.EQ(this=_col("node", alias), expression=now()), exp.EQ(this=_col("cell", alias), expression=cell))

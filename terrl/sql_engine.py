@@ -186,6 +186,7 @@ def assign_command(model: ir.Model, accounts: str, output: str, fmt: str | None,
         click.echo(f"terrl assign: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     finally:
+        writer.flush()  # the writer keeps lines in batches
         if output == "-":
             out_stream.flush()
         else:

@@ -82,6 +82,21 @@ def test_no_like_and_no_per_territory_branches():
 
 # --- the examples on real engines --------------------------------------------------------
 
+@pytest.mark.parametrize("layout", ["dense", "pieces", "default"])
+def test_level_tables_dense_and_as_pieces_agree(monkeypatch, layout):
+    """Each level of the walk as (node, cell) rows joined on equality, or as (node, first, last) ranges."""
+    if layout != "default":
+        monkeypatch.setattr(sql, "DENSE_FACTOR", 10**9 if layout == "dense" else 0)
+    model = example_model("fy28")
+    accounts = acme_accounts(300, seed=21)
+    con = duckdb.connect()
+    create_table(con, "duckdb", model.schema, "accounts", text=True)
+    insert(con, "duckdb", model.schema, "accounts", accounts)
+    text = sql.render_sql(model, "fy28.terr")
+    assert ('"first_cell"' in text) == (layout == "pieces") or layout == "default"
+    assert run_query(con, model, "duckdb", "accounts", "text") == expected_rows(model, accounts)
+
+
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_examples_on_duckdb_text_and_typed(example):
     model = example_model(example)
