@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 
 from . import __version__, ir
-from .outcome import Outcome, result_fields
+from .outcome import result_fields
 from .outcome_dd import OutcomeDiagram, build_outcome_diagram
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "python"

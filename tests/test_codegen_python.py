@@ -11,13 +11,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from terrl import codegen_python, ir
 from terrl.codegen_json import FORMAT_VERSION, normalized_model
 from terrl.codegen_python import comment, py_literal, render_module
-from terrl.evaluate import compile_model
 from terrl.pipeline import check_source
 from terrl.reference import assign_reference
 
