@@ -449,13 +449,15 @@ class Manager:
     # --- reading results ---------------------------------------------------------------
 
     def _best_cell(self, level: int, first: int, end: int) -> tuple[int, int]:
-        """(rank, cell): the cell of first .. end - 1 nearest the field's preferred cell; null last."""
+        """(rank, cell): missing where the piece allows it, else the cell nearest the preferred one.
+
+        An optional field the finding does not depend on is shown missing, so a witness
+        names only the values that matter (not `state: AK` for a Canadian account).
+        """
         d = self.domains[level]
         null = d.null_cell
         if null is not None and end > null:
-            end = null  # the null cell is last: use it only when the piece holds nothing else
-            if end <= first:
-                return (1 << 60, null)
+            return (-1, null)  # the null cell is the last one: this piece includes it
         want = d.preferred_cell
         cell = want if first <= want < end else (first if want < first else end - 1)
         return (abs(cell - want), cell)
@@ -484,7 +486,8 @@ class Manager:
         path = self.pick(node)
         out: dict[str, Any] = {}
         for level, d in enumerate(self.domains):
-            cell = path.get(level, d.preferred_cell)
+            unconstrained = d.preferred_cell if d.null_cell is None else d.null_cell
+            cell = path.get(level, unconstrained)
             out[d.name] = d.representative(cell)
         return out
 

@@ -60,15 +60,19 @@ def test_witness_and_regions(data):
         assert inside == (1 if holds(p, account, schema) else 0)
 
 
-def test_witness_prefers_values_over_null():
+def test_witness_shows_optional_fields_missing_unless_a_value_matters():
     schema = ir.Schema("S", (ir.Field("a", ir.FieldType("int"), optional=True),
-                             ir.Field("b", ir.FieldType("enum", members=("x", "y")), optional=True)))
-    p = ir.Or((ir.IsNull("a"), ir.Compare("a", ">", 5)))
+                             ir.Field("b", ir.FieldType("enum", members=("x", "y")), optional=True),
+                             ir.Field("c", ir.FieldType("enum", members=("x", "y")))))
+    p = ir.Compare("a", ">", 5)
     m = Manager(build_domains(schema, [p]))
-    assert m.witness(m.compile(p)) == {"a": 6, "b": "x"}
-    q = ir.IsNull("b")
+    assert m.witness(m.compile(p)) == {"a": 6, "b": None, "c": "x"}
+    q = ir.Or((ir.IsNull("a"), ir.Compare("a", ">", 5)))
     m = Manager(build_domains(schema, [q]))
-    assert m.witness(m.compile(q)) == {"a": 0, "b": None}
+    assert m.witness(m.compile(q)) == {"a": None, "b": None, "c": "x"}
+    r = ir.Not(ir.InSet("b", frozenset({"x"})))
+    m = Manager(build_domains(schema, [r]))
+    assert m.witness(m.compile(r)) == {"a": None, "b": None, "c": "x"}
 
 
 def test_multi_terminal_apply():
