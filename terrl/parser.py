@@ -420,6 +420,9 @@ class _Lower(Transformer):
 
     def _number(self, tok: Token) -> ast.NumberLit:
         text = str(tok)
+        if re.search(r"_(?![0-9])|(?<![0-9])_", text):
+            raise _LiteralError(diag("E006", f"`{text}` has a misplaced `_`", self._tspan(tok),
+                                     help="`_` separates digits: `1_000_000`"))
         digits = text.replace("_", "")
         factor = Decimal(1)
         if digits[-1] in _SUFFIX:

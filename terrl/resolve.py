@@ -512,7 +512,7 @@ class Lowerer:
             if ftype.kind == "digits":
                 if not (prefix.isascii() and prefix.isdigit()) or len(prefix) > ftype.digits:
                     self.error("E103", f"`{f.name}` holds {ftype.digits} digits; a prefix of it is up to {ftype.digits} digits, not {_show(p.prefix)}",
-                               p.prefix.span)
+                               p.prefix.span, help=f'write 1 to {ftype.digits} digits in quotes, e.g. `{f.name} startswith "9"`')
                     raise _Failed
             elif ftype.kind != "string":
                 self.error("E105", f"`startswith` applies to `string` and `digits(N)` fields; `{f.name}` is `{ftype.describe()}`", p.span,
