@@ -226,6 +226,14 @@ def test_compile_python_module(project):
     assert module.MODEL == "FY" and module.SOURCE == "fy.terr" and module.FIELDS[0] == "id"
 
 
+def test_compile_creates_the_output_folder(project):
+    result = run(["compile", "fy.terr", "--target", "python", "-o", "out/gen/assign_fy.py"])
+    assert result.exit_code == 0, result.stderr
+    assert (project / "out" / "gen" / "assign_fy.py").is_file()
+    (project / "plain").write_text("not a folder", encoding="utf-8")
+    assert run(["compile", "fy.terr", "--target", "python", "-o", "plain/x.py"]).exit_code == 2
+
+
 def test_compile_to_stdout_and_model_option(project):
     result = run(["compile", "two.terr", "--target", "python", "--model", "FY2"])
     assert result.exit_code == 0 and "MODEL = 'FY2'" in result.stdout

@@ -49,6 +49,7 @@ def compile(model_file: Path, target: str, output: str, model_name: str | None, 
         click.echo(text, nl=not text.endswith("\n"))
     else:
         try:
+            Path(output).parent.mkdir(parents=True, exist_ok=True)  # like `terrl docs -o DIR`
             Path(output).write_text(text, encoding="utf-8")
         except OSError as exc:
             click.echo(f"terrl compile: cannot write {output}: {exc.strerror or exc}", err=True)
