@@ -188,13 +188,87 @@ def test_progress_bar_goes_to_stderr_only(project):
 
 # --- explain -----------------------------------------------------------------------------------
 
-def test_explain_prints_the_path(project):
-    result = run(["explain", "fy.terr", "--account", '{"id": "1", "country": "US", "state": "NY", "employees": 3}'])
+def explain(model_file, account):
+    return run(["explain", model_file, "--account", json.dumps(account)])
+
+
+def test_explain_reads_depth_first_with_the_values_behind_each_decision(project):
+    result = explain("fy.terr", {"id": "1", "country": "US", "state": "NY", "employees": 3})
     assert result.exit_code == 0
-    out = result.stdout
-    assert 'model FY "Fiscal" (policy first)' in out
-    assert "taken    na" in out and "taken      east" in out and "no         west" in out
-    assert "result: assigned\n  na.east  \"East\"\n  owners: ivy@x" in out
+    # na's children come right under na, before intl; under policy first intl is not tried
+    assert result.stdout == (
+        'model FY "Fiscal" (policy first)\n'
+        "  taken    na      country in {US, CA}  (country: US)\n"
+        "  no         west  state in {CA, WA}  (state: NY)\n"
+        "  taken      east  state == NY  (state: NY)\n"
+        "  no         rest  else  (a sibling matches)\n"
+        "  skipped  intl  (not tried: `na` came first, policy first)\n"
+        "\n"
+        "result: assigned\n"
+        '  na.east  "East"\n'
+        "  owners: ivy@x\n")
+
+
+def test_explain_shows_a_keep_parent_and_missing_values(project):
+    out = explain("fy.terr", {"id": "1", "country": "FR", "employees": 3}).stdout
+    assert out.splitlines()[1:5] == [
+        "  no       na    country in {US, CA}  (country: FR)",
+        "  taken    intl  country not in {US, CA}  (country: FR)",
+        "  no         de  country == DE  (country: FR)",
+        "  keep       no child of `intl` matches: the account rests there (`keep`)",
+    ]
+    out = explain("fy.terr", {"id": "1", "country": "US", "employees": 3}).stdout
+    assert "  no         west  state in {CA, WA}  (state: null)\n" in out
+    assert "  taken      rest  else  (no sibling matches)\n" in out
+
+
+def test_explain_policy_first_shows_a_later_match_and_skips_the_rest(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.terr").write_text("""
+schema A { id: string key  size: int  zip: digits(5)? }
+model M "M" {
+  policy first
+  territory big "Big" { where size >= 100 }
+  territory any "Any" { where true }
+  territory small "Small" { where size < 10 }
+  territory west "West" { where zip startswith "9" and size >= 50 }
+  territory rest "Rest" { else }
+}
+""", encoding="utf-8")
+    out = explain("m.terr", {"id": "1", "size": 500, "zip": "94105"}).stdout
+    assert out.splitlines()[1:5] == [
+        "  taken    big   size >= 100  (size: 500)",
+        "  matches  any   true; `big` came first (policy first)",
+        '  matches  west  zip startswith "9" and size >= 50  (size: 500, zip: "94105"); `big` came first (policy first)',
+        "  skipped  small, rest  (not tried: `big` came first, policy first)",
+    ]
+
+
+def test_explain_overlap_gap_and_universe(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.terr").write_text("""
+schema A { id: string key  country: enum { US, CA, DE }  employees: int in 0.. }
+model G "Gappy" {
+  where country != DE
+  territory na "North America" {
+    where country in {US, CA}
+    territory big "Big" { where employees >= 1000 }
+    territory huge "Huge" { where employees >= 5000 }
+  }
+}
+""", encoding="utf-8")
+    out = explain("g.terr", {"id": "1", "country": "US", "employees": 3}).stdout
+    assert out.splitlines()[1:6] == [
+        "  inside the model's universe: where country != DE  (country: US)",
+        "  taken    na      country in {US, CA}  (country: US)",
+        "  no         big   employees >= 1000  (employees: 3)",
+        "  no         huge  employees >= 5000  (employees: 3)",
+        "  gap        no child of `na` matches: a gap",
+    ]
+    out = explain("g.terr", {"id": "1", "country": "US", "employees": 6000}).stdout
+    assert "  taken      big   employees >= 1000  (employees: 6000); overlap: `huge` also matches under policy unique" in out
+    out = explain("g.terr", {"id": "1", "country": "DE", "employees": 6000}).stdout
+    assert out.splitlines()[1:3] == ["  OUTSIDE the model's universe: where country != DE  (country: DE)", ""]
 
 
 def test_explain_invalid_account_and_bad_json(project):

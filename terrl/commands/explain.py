@@ -19,7 +19,13 @@ from ._model import load_checked_program, pick
               help='The account as a JSON object, e.g. \'{"country": "US", "employees": 5000}\'.')
 @click.option("--model", "model_name", help="The model to use when the file has several.")
 def explain(model_file: Path, account_json: str, model_name: str | None) -> None:
-    """Show how one account is assigned: every `where` tried at each level and the result."""
+    """Show how one account is assigned: the walk down the tree, decision by decision, and the result.
+
+    Each line is a territory tried, indented under its parent in the order the
+    evaluator tries them: `taken`, `no`, `matches` (also matches, but an earlier sibling
+    came first under `policy first`) or `skipped` (not tried), its `where` as written and
+    the account's values of the fields that `where` reads.
+    """
     from ..evaluate import compile_model
 
     try:
@@ -33,24 +39,97 @@ def explain(model_file: Path, account_json: str, model_name: str | None) -> None
     evaluator = compile_model(model, shown)
     result = evaluator.assign(account)
     _, steps = evaluator.explain(account)
-    click.echo(render_explanation(model, result, steps))
+    click.echo(render_explanation(model, result, steps, account))
     sys.exit(EXIT_OK)
 
 
-def render_explanation(model, result, steps) -> str:
+VERDICT_WIDTH = len("matches")
+
+
+def render_explanation(model, result, steps, account=None) -> str:
+    """The walk as a tree, depth first: each decision under its parent, in evaluation order.
+
+    At each level: the siblings tried, whether their `where` holds and, beside it, the
+    account's values of the fields it reads (the why). Under `policy first` the siblings
+    after the one taken are not tried: those that would also match are shown (they are
+    what a person expects to win), the rest are named on one line."""
+    from ..coerce import coerce_account
+    from ..ir import pred_fields
+
+    values = (coerce_account(model.schema, account)[0] if account is not None else None) or {}
+    by_path = {t.path: t for t in model.walk()}
+
+    def why(pred) -> str:
+        if account is None or pred is None:
+            return ""
+        read = pred_fields(pred)
+        shown = [f"{f.name}: {_value_text(values.get(f.name), f.type.kind)}"
+                 for f in model.schema.fields if f.name in read]
+        return f"  ({', '.join(shown)})" if shown else ""
+
     title = f' "{model.title}"' if model.title else ""
-    lines = [f"model {model.name}{title} (policy {model.policy})"]
+    head = [f"model {model.name}{title} (policy {model.policy})"]
     if model.universe is not None and result.status != "invalid":
         inside = not (result.reason or "").startswith("outside the universe")
         where = " ".join(model.where_span.text.split()) if model.where_span is not None else "where ..."
-        lines.append(f"  {'inside' if inside else 'OUTSIDE'} the model's universe: {where}")
-    width = max((2 * s.depth + len(s.path.rsplit('.', 1)[-1]) for s in steps), default=0)
+        head.append(f"  {'inside' if inside else 'OUTSIDE'} the model's universe: {where}{why(model.universe)}")
+
+    siblings: dict[str, list] = {}
     for s in steps:
-        name = s.path.rsplit(".", 1)[-1]
-        mark = "taken  " if s.taken else "matches" if s.matched else "no     "
-        label = "  " * s.depth + name
-        note = f"  ({s.note})" if s.note else ""
-        lines.append(f"  {mark}  {label.ljust(width)}  {s.condition}{note}")
+        siblings.setdefault(s.path.rpartition(".")[0], []).append(s)
+
+    rows: list[tuple[str, int, str, str]] = []  # (verdict, depth, name, detail); name "" spans the line
+
+    def level(parent: str, policy: str, depth: int) -> bool:
+        """Rows for the children of `parent`; whether one of them took the account."""
+        group = siblings.get(parent, [])
+        taken = [s for s in group if s.taken]
+        first_at = next((i for i, s in enumerate(group) if s.taken), len(group))
+        first = group[first_at] if taken else None
+        skipped: list[str] = []
+        for i, s in enumerate(group):
+            name = s.path.rpartition(".")[2]
+            if policy == "first" and i > first_at:
+                if s.matched and not by_path[s.path].is_else:
+                    rows.append(("matches", depth, name, s.condition + why(by_path[s.path].where)
+                                 + f"; `{_name(first)}` came first (policy first)"))
+                else:
+                    skipped.append(name)
+                continue
+            territory = by_path[s.path]
+            if territory.is_else:
+                detail = "else" + ("  (no sibling matches)" if s.taken else "  (a sibling matches)")
+            else:
+                detail = s.condition + why(territory.where)
+                if s.matched and not s.taken:
+                    detail += f"; `{_name(first)}` came first (policy first)" if first else ""
+                elif s.taken and len(taken) > 1:
+                    others = [f"`{_name(o)}`" for o in taken if o is not s]
+                    verb = "also matches" if len(others) == 1 else "also match"
+                    detail += (f"; overlap: {', '.join(others)} {verb} under policy unique" if policy == "unique"
+                               else f"; policy all: {', '.join(others)} {verb}")
+            verdict = "taken" if s.taken else "matches" if s.matched else "no"
+            rows.append((verdict, depth, name, detail))
+            if s.taken and territory.children:
+                if not level(s.path, territory.policy, depth + 1):
+                    rest = "the account rests there (`keep`)" if territory.keep else "a gap"
+                    rows.append(("keep" if territory.keep else "gap", depth + 1, "",
+                                 f"no child of `{name}` matches: {rest}"))
+        if skipped:
+            rows.append(("skipped", depth, "", ", ".join(skipped)
+                         + f"  (not tried: `{_name(first)}` came first, policy first)"))
+        return bool(taken)
+
+    took = level("", model.policy, 0)
+    if steps and not took:
+        rows.append(("keep" if model.keep else "gap", 0, "",
+                     "no territory matches: " + ("unassigned (the model says `keep`)" if model.keep else "a gap")))
+    width = max((2 * d + len(n) for _, d, n, _ in rows if n), default=0)
+    lines = head
+    for verdict, depth, name, detail in rows:
+        label = "  " * depth + name
+        text = f"{label.ljust(width)}  {detail}" if name else "  " * depth + detail
+        lines.append(f"  {verdict.ljust(VERDICT_WIDTH)}  {text}".rstrip())
     lines.append("")
     lines.append(f"result: {result.status}")
     for path, title_ in zip(result.territories, result.titles):
@@ -60,3 +139,23 @@ def render_explanation(model, result, steps) -> str:
     if result.reason:
         lines.append(f"  reason: {result.reason}")
     return "\n".join(lines)
+
+
+def _name(step) -> str:
+    return step.path.rpartition(".")[2]
+
+
+def _value_text(value, kind: str) -> str:
+    """A coerced value as it is written in `.terr`: `US`, `"94105"`, `5000`, `2B`, `null`."""
+    import json
+    from decimal import Decimal
+
+    from ..domain import format_number
+
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, Decimal)):
+        return format_number(value)
+    return value if kind == "enum" else json.dumps(value, ensure_ascii=False)
