@@ -354,6 +354,19 @@ def test_terrl_test_exit_codes_for_errors(project):
     assert run(["test", "nope.terr"]).exit_code == 2
 
 
+def test_terrl_test_on_a_folder_without_terr_files_names_it_like_check(project):
+    (project / "emptydir").mkdir()
+    (project / "emptydir" / "notes.txt").write_text("not a model", encoding="utf-8")
+    for command in ("test", "check"):
+        result = run([command, "emptydir"])
+        assert result.exit_code == 2
+        assert result.stderr == "terrl: error: no .terr files found in `emptydir`\n"
+        assert result.stdout == ""
+    (project / "other").mkdir()
+    result = run(["test", "emptydir", "other"])
+    assert result.stderr == "terrl: error: no .terr files found in `emptydir`, `other`\n"
+
+
 # --- end to end against the reference ----------------------------------------------------------
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
+from ..cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, no_terr_files
 from ..pipeline import STAGES, UsageError, check_paths, check_source
 
 
@@ -64,7 +64,7 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
     if all_excluded:
         click.echo(f"nothing to check: {', '.join(str(p) for p in paths)} excluded by {config.path}", err=True)
     elif not result.files:
-        raise click.UsageError("no .terr files found in " + ", ".join(str(p) for p in (paths or (Path("."),))))
+        raise no_terr_files(paths or (Path("."),))
     diagnostics = result.diagnostics
     understood = not any(d.is_error and d.code.startswith(("E0", "E1")) for d in diagnostics)
     if stop_after != "parse" and understood:

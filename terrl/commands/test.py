@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
+from ..cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, no_terr_files
 
 
 @click.command()
@@ -24,12 +24,13 @@ def test(paths: tuple[Path, ...], quiet: bool) -> None:
     from ..testing import run_tests
     from ._model import concise
 
+    paths = paths or (Path("."),)
     try:
-        result = check_paths(list(paths) or [Path(".")], stop_after="resolve")
+        result = check_paths(list(paths), stop_after="resolve")
     except UsageError as exc:
         raise click.UsageError(str(exc))
     if not result.files:
-        raise click.UsageError("no .terr files found")
+        raise no_terr_files(paths)
     errors = [d for d in result.diagnostics if d.severity == "error"]
     for d in errors:
         click.echo(concise(d), err=True)
