@@ -21,12 +21,16 @@ unique-owners = true                  # W303: one owner on two siblings under `p
 owner-pattern = '[a-z.]+@acme\\.example'  # W302: owners must match this (default: a sane id or e-mail)
 ```
 
-A mistake in the file is a `ConfigError` naming the file and the key (exit 2).
+A mistake in the file is a `ConfigError` naming the file, the line when it can be found,
+the key and the problem; the CLI prints it as one line `terrl: error: terrl.toml:3:
+`severity.W999`: not a diagnostic code or name` with a `help:` line, and exits 2.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -38,6 +42,7 @@ except ImportError:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 from .diagnostics import CODES, CODES_BY_NAME, Diagnostic
+from .source import display_path
 
 SEVERITIES = ("error", "warning", "note", "off")
 # Reading, syntax, name and type errors mean terrl did not understand the input (and
@@ -46,7 +51,16 @@ FIXED_PREFIXES = ("E0", "E1", "E9")
 
 
 class ConfigError(Exception):
-    """An invalid configuration file (exit status 2)."""
+    """An invalid configuration file (exit status 2): where, which key, what is wrong, what to write."""
+
+    def __init__(self, path: str, problem: str, *, key: str | None = None, line: int | None = None,
+                 help: str | None = None) -> None:
+        self.path, self.problem, self.key, self.line, self.help = path, problem, key, line, help
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return ": ".join([where] + ([f"`{self.key}`"] if self.key else []) + [self.problem])
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,88 +143,223 @@ def discover(start: Path | None = None) -> Config:
 
 
 def load_config(path: Path) -> Config:
-    shown = str(path)
+    shown = display_path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{shown}: cannot read the configuration: {exc}")
+    except UnicodeDecodeError:
+        raise ConfigError(shown, "cannot read the configuration: it is not UTF-8 text",
+                          help="save the file as UTF-8")
+    except OSError as exc:
+        raise ConfigError(shown, f"cannot read the configuration: {(exc.strerror or str(exc)).lower()}")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{shown}: not valid TOML: {exc}")
+        raise _toml_error(shown, exc, text)
     prefix = ""
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("terrl", {})
         prefix = "tool.terrl."
         if not isinstance(data, dict):
-            raise ConfigError(f"{shown}: `tool.terrl` must be a table")
-    return parse_config(data, path, prefix)
+            raise ConfigError(shown, f"must be a table, not {_toml_type(data)}", key="tool.terrl",
+                              line=key_line(text, ("tool", "terrl")), help="write the settings under `[tool.terrl]`")
+    return parse_config(data, path, prefix, text=text)
 
 
+def _toml_error(shown: str, exc: Exception, text: str) -> ConfigError:
+    # tomllib ends its messages with "(at line L, column C)"; the line goes where every error puts it
+    message = str(exc)
+    found = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", message)
+    line = None
+    if found:
+        line = int(found.group(1))
+        message = message[:found.start()] + f" (column {found.group(2)})"
+    elif (end := re.search(r"\s*\(at end of document\)\s*$", message)):
+        message = message[:end.start()] + " (at the end of the file)"
+        line = max(1, len(text.splitlines()))
+    message = message[:1].lower() + message[1:]
+    return ConfigError(shown, f"not valid TOML: {message}", line=line,
+                       help="see https://toml.io for the syntax; strings need quotes, e.g. `W301 = \"error\"`")
+
+
+_LIST_EXAMPLES = {"include": '"rules/**/*.terr"', "exclude": '"archive/**"', "models": '"FY28*"'}
 _TOP_KEYS = {"include", "exclude", "models", "severity", "lint", "line-length"}
 _LINT_KEYS = {"max-inline-values": "max_inline_values", "inherited-owners": "inherited_owners",
               "unique-owners": "unique_owners", "owner-pattern": "owner_pattern"}
 
 
-def parse_config(data: Mapping[str, Any], path: Path, prefix: str = "") -> Config:
-    shown = str(path)
+def parse_config(data: Mapping[str, Any], path: Path, prefix: str = "", *, text: str | None = None) -> Config:
+    """The configuration in `data` (a parsed TOML table); `text`, when given, finds lines for errors."""
+    shown = display_path(path)
 
-    def fail(key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{shown}: `{prefix}{key}` {problem}")
+    def fail(key: str, problem: str, help: str | None = None) -> ConfigError:
+        dotted = prefix + key
+        line = key_line(text, _split_key(dotted)) if text is not None else None
+        return ConfigError(shown, problem, key=dotted, line=line, help=help)
+
+    def unknown(key: str, known: Iterable[str], what: str) -> str:
+        guess = difflib.get_close_matches(key, list(known), n=1)
+        return (f"did you mean `{guess[0]}`? " if guess else "") + f"known {what}: " + ", ".join(sorted(known))
 
     for key in data:
         if key not in _TOP_KEYS:
-            raise fail(key, "is not a terrl setting; known settings: " + ", ".join(sorted(_TOP_KEYS)))
+            raise fail(key, "not a terrl setting", unknown(key, _TOP_KEYS, "settings"))
 
     def strings(key: str) -> tuple[str, ...]:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise fail(key, "must be a list of non-empty strings")
+            written = json.dumps(value) if isinstance(value, str) and value else _LIST_EXAMPLES[key]
+            example = f"{key} = [{written}]"
+            raise fail(key, f"must be a list of non-empty strings, not {_toml_type(value)}", f"write `{example}`")
         return tuple(value)
 
     severity: dict[str, str] = {}
     table = data.get("severity", {})
     if not isinstance(table, dict):
-        raise fail("severity", "must be a table of code = severity")
+        raise fail("severity", f"must be a table, not {_toml_type(table)}",
+                   'write `[severity]` and below it lines like `W301 = "error"`')
     for key, value in table.items():
         entry = CODES.get(key) or CODES_BY_NAME.get(key)
         if entry is None:
-            raise fail(f"severity.{key}", "is not a diagnostic code or name (see docs/errors.md)")
+            raise fail(f"severity.{key}", "not a diagnostic code or name",
+                       _guess(key, list(CODES) + list(CODES_BY_NAME)) + "codes and names are listed in docs/errors.md")
         if value not in SEVERITIES:
-            raise fail(f"severity.{key}", f"must be one of {', '.join(SEVERITIES)}, not {value!r}")
+            raise fail(f"severity.{key}", f"must be one of {', '.join(SEVERITIES)}, not {_toml_value(value)}",
+                       f'write `{_toml_key(key)} = "warning"` (or "error", "note", "off")')
         if entry.code.startswith(FIXED_PREFIXES) and value != entry.severity:
             raise fail(f"severity.{key}", f"cannot change: {entry.code} ({entry.name}) means terrl did not "
-                                          "understand the input")
+                                          "understand the input", "remove this line")
         severity[entry.code] = value
 
     lint_table = data.get("lint", {})
     if not isinstance(lint_table, dict):
-        raise fail("lint", "must be a table")
+        raise fail("lint", f"must be a table, not {_toml_type(lint_table)}",
+                   "write `[lint]` and below it lines like `max-inline-values = 10`")
     options: dict[str, Any] = {}
     for key, value in lint_table.items():
         if key not in _LINT_KEYS:
-            raise fail(f"lint.{key}", "is not a lint option; known options: " + ", ".join(sorted(_LINT_KEYS)))
+            raise fail(f"lint.{key}", "not a lint option", unknown(key, _LINT_KEYS, "options"))
         name = _LINT_KEYS[key]
         if name == "max_inline_values":
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise fail(f"lint.{key}", "must be a positive integer")
+                raise fail(f"lint.{key}", f"must be a positive integer, not {_toml_value(value)}",
+                           f"write `{key} = 10`")
         elif name == "owner_pattern":
             if not isinstance(value, str):
-                raise fail(f"lint.{key}", "must be a regular expression in a string")
+                raise fail(f"lint.{key}", f"must be a regular expression in a string, not {_toml_type(value)}",
+                           f"write `{key} = '[a-z.]+@example\\.com'`")
             try:
                 re.compile(value)
             except re.error as exc:
-                raise fail(f"lint.{key}", f"is not a valid regular expression: {exc}")
+                raise fail(f"lint.{key}", f"not a valid regular expression: {exc}",
+                           "single quotes keep backslashes as written: `'[a-z]+\\.example'`")
         elif not isinstance(value, bool):
-            raise fail(f"lint.{key}", "must be true or false")
+            raise fail(f"lint.{key}", f"must be true or false, not {_toml_value(value)}",
+                       f"write `{key} = true` (no quotes)")
         options[name] = value
 
     line_length = data.get("line-length", 100)
     if not isinstance(line_length, int) or isinstance(line_length, bool) or not 40 <= line_length <= 400:
-        raise fail("line-length", "must be an integer from 40 to 400")
+        raise fail("line-length", f"must be an integer from 40 to 400, not {_toml_value(line_length)}",
+                   "write `line-length = 100`")
 
     return Config(path=path, root=path.resolve().parent, include=strings("include"), exclude=strings("exclude"),
                   models=strings("models"), severity=severity, lint=LintOptions(**options), line_length=line_length)
+
+
+def _guess(key: str, known: list[str]) -> str:
+    guess = difflib.get_close_matches(key, known, n=1)
+    return f"did you mean `{guess[0]}`? " if guess else ""
+
+
+def _toml_type(value: Any) -> str:
+    """The TOML name of a parsed value's type, with its article."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array with a non-string or empty element" if value else "an empty array"
+    if isinstance(value, dict):
+        return "a table"
+    return "a date or time"
+
+
+def _toml_value(value: Any) -> str:
+    """A short TOML rendering of a bad value, for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value if len(value) <= 40 else value[:40] + "...", ensure_ascii=False)
+    return _toml_type(value)
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
+
+
+# --- where a key is written ---------------------------------------------------------------
+# tomllib returns plain dicts without positions; this light scanner finds the line of a
+# dotted key (a `[table]` header, a `key = ...` line or a dotted `a.b = ...`) so that
+# errors can point at it. It falls back to the nearest enclosing table found.
+
+_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
+_DOTTED_KEY = rf"{_KEY_PART}(?:[ \t]*\.[ \t]*{_KEY_PART})*"
+_HEADER = re.compile(rf"[ \t]*\[\[?[ \t]*({_DOTTED_KEY})[ \t]*\]\]?")
+_ASSIGNMENT = re.compile(rf"[ \t]*({_DOTTED_KEY})[ \t]*=")
+_PART = re.compile(_KEY_PART)
+
+
+def _split_key(dotted: str) -> tuple[str, ...]:
+    """`tool.terrl.severity.W301` -> parts (the keys terrl reports never contain dots themselves)."""
+    return tuple(dotted.split("."))
+
+
+def _key_parts(written: str) -> tuple[str, ...]:
+    parts = []
+    for m in _PART.finditer(written):
+        part = m.group()
+        if part.startswith('"'):
+            try:
+                part = json.loads(part)
+            except ValueError:
+                part = part[1:-1]
+        elif part.startswith("'"):
+            part = part[1:-1]
+        parts.append(part)
+    return tuple(parts)
+
+
+def key_line(text: str, key: tuple[str, ...]) -> int | None:
+    """The 1-based line where `key` (or, failing that, its nearest written parent table) is set."""
+    table: tuple[str, ...] = ()
+    best_depth, best_line = 0, None
+    in_multiline = None  # the delimiter of a multi-line string being skipped
+    for number, line in enumerate(text.splitlines(), start=1):
+        if in_multiline is not None:
+            if line.count(in_multiline) % 2 == 1:
+                in_multiline = None
+            continue
+        full = None
+        if (header := _HEADER.match(line)) is not None:
+            table = _key_parts(header.group(1))
+            full = table
+        elif (assignment := _ASSIGNMENT.match(line)) is not None:
+            full = table + _key_parts(assignment.group(1))
+            rest = line[assignment.end():]
+            for quotes in ('"""', "'''"):
+                if rest.count(quotes) % 2 == 1:
+                    in_multiline = quotes
+        if full and len(full) > best_depth and key[:len(full)] == full:
+            best_depth, best_line = len(full), number
+            if best_depth == len(key):
+                break
+    return best_line
 
 
 # --- globs ------------------------------------------------------------------------------

@@ -179,6 +179,86 @@ def test_invalid_config_exits_2(project):
     assert run(["check", "--config", "missing.toml", "m.terr"]).exit_code == 2
 
 
+# Every kind of mistake, through the CLI: one `terrl: error: FILE:LINE: KEY: PROBLEM` line, a
+# help line, exit 2, and never click's "Usage: ... Try --help" banner (the command line was fine).
+CONFIG_MISTAKES = [
+    ("colour = 1", "terrl.toml:1: `colour`: not a terrl setting",
+     "known settings: exclude, include, line-length, lint, models, severity"),
+    ("models = []\nexclde = []", "terrl.toml:2: `exclde`: not a terrl setting", "did you mean `exclude`?"),
+    ('include = "*.terr"', "terrl.toml:1: `include`: must be a list of non-empty strings, not a string",
+     'write `include = ["*.terr"]`'),
+    ("line-length = 10", "terrl.toml:1: `line-length`: must be an integer from 40 to 400, not 10",
+     "write `line-length = 100`"),
+    ("line-length = \"wide\"", 'terrl.toml:1: `line-length`: must be an integer from 40 to 400, not "wide"', None),
+    ("severity = 3", "terrl.toml:1: `severity`: must be a table, not an integer", "write `[severity]`"),
+    ('\n[severity]\nW301 = "error"\nW999 = "error"', "terrl.toml:4: `severity.W999`: not a diagnostic code or name",
+     "codes and names are listed in docs/errors.md"),
+    ('[severity]\n"title-mising" = "warning"', "terrl.toml:2: `severity.title-mising`: not a diagnostic code or name",
+     "did you mean `title-missing`?"),
+    ('severity = { W999 = "error" }', "terrl.toml:1: `severity.W999`: not a diagnostic code or name", None),
+    ('[severity]\nW301 = "fatal"',
+     'terrl.toml:2: `severity.W301`: must be one of error, warning, note, off, not "fatal"', 'write `W301 = "warning"`'),
+    ('[severity]\nE101 = "off"', "terrl.toml:2: `severity.E101`: cannot change: E101 (unknown-name) means terrl "
+     "did not understand the input", "remove this line"),
+    ("[lint]\nmax-inline-values = 0", "terrl.toml:2: `lint.max-inline-values`: must be a positive integer, not 0", None),
+    ('[lint]\nowner-pattern = "("', "terrl.toml:2: `lint.owner-pattern`: not a valid regular expression", None),
+    ('[lint]\nunique-owners = "yes"', 'terrl.toml:2: `lint.unique-owners`: must be true or false, not "yes"',
+     "write `unique-owners = true` (no quotes)"),
+    ("[lint]\nfoo = 1", "terrl.toml:2: `lint.foo`: not a lint option", "known options: inherited-owners"),
+    ('x = """\nlint = 3\n"""\n', "terrl.toml:1: `x`: not a terrl setting", None),
+    ("models = []\nthis is not toml", "terrl.toml:2: not valid TOML: expected '=' after a key in a key/value pair "
+     "(column 6)", "https://toml.io"),
+    ('models = []\ninclude = ["a"', "terrl.toml:2: not valid TOML: unclosed array (at the end of the file)", None),
+]
+
+
+@pytest.mark.parametrize("command", ["check", "fmt"])
+@pytest.mark.parametrize("text, error, help", CONFIG_MISTAKES)
+def test_config_mistakes_print_one_error_line_without_usage(project, command, text, error, help):
+    (project / "terrl.toml").write_text(text, encoding="utf-8")
+    result = run([command, "m.terr"])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("terrl: error: " + error), lines[0]
+    if help is not None:
+        assert lines[1].startswith("  help: ") and help in lines[1]
+    assert len(lines) <= 2 and result.stdout == ""
+    assert "Usage:" not in result.output and "--help" not in result.output
+
+
+def test_pyproject_mistakes_name_the_tool_terrl_key_and_line(project):
+    (project / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.terrl.lint]\nunique-owners = 1\n',
+                                            encoding="utf-8")
+    result = run(["check", "m.terr"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == \
+        "terrl: error: pyproject.toml:5: `tool.terrl.lint.unique-owners`: must be true or false, not 1"
+    (project / "pyproject.toml").write_text('[tool]\nterrl = "on"\n', encoding="utf-8")
+    result = run(["check", "m.terr"])
+    assert result.stderr.splitlines()[0] == "terrl: error: pyproject.toml:2: `tool.terrl`: must be a table, not a string"
+
+
+def test_unreadable_config_file(project):
+    result = run(["check", "--config", "missing.toml", "m.terr"])
+    assert result.exit_code == 2
+    assert result.stderr == "terrl: error: missing.toml: cannot read the configuration: no such file or directory\n"
+    (project / "latin1.toml").write_bytes("models = [\"caf\xe9\"]\n".encode("latin-1"))
+    result = run(["check", "--config", "latin1.toml", "m.terr"])
+    assert result.exit_code == 2 and result.stderr.startswith("terrl: error: latin1.toml: cannot read the configuration: "
+                                                              "it is not UTF-8 text")
+
+
+def test_config_error_through_the_real_entry_point(project):
+    import subprocess
+    import sys
+    (project / "terrl.toml").write_text("[severity]\nW999 = \"error\"\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "terrl", "check", "m.terr"], capture_output=True, text=True,
+                          cwd=project, env={**__import__("os").environ, "NO_COLOR": "1"})
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == ["terrl: error: terrl.toml:2: `severity.W999`: not a diagnostic code or name",
+                                        "  help: codes and names are listed in docs/errors.md"]
+
+
 def test_stop_after_parse_skips_lint(project):
     result = run(["check", "--stop-after", "parse", "--format", "json", "m.terr"])
     assert codes_of(result) == []

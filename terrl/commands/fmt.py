@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import EXIT_ERRORS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
+from ..cli import EXIT_ERRORS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UserError
 from ..config import Config, ConfigError, discover, load_config
 from ..pipeline import UsageError, collect_files
 
@@ -133,4 +133,4 @@ def _config(config_path: Path | None, no_config: bool) -> Config:
     try:
         return load_config(config_path) if config_path is not None else discover()
     except ConfigError as exc:
-        raise click.UsageError(str(exc))
+        raise UserError(str(exc), help=exc.help)
