@@ -19,9 +19,13 @@ comment after code ends that item's line, a comment before a `}` closes its bloc
 comment inside an item that is printed on one line moves to a line of its own just
 before the item (their order never changes).
 
-`format_source` re-parses its own output and compares the trees (spans ignored) and
-the sequence of comment texts before returning it: a formatter bug becomes an internal
-error, never a changed meaning.
+Line endings are the file's own: the layout is built with `\n`, then every line ends
+like the file's first line does (`\r\n` stays `\r\n`; a mixed file takes the first
+line's ending), so `fmt` never rewrites a whole Windows file for its newlines alone.
+
+`format_source` re-parses its own output, line endings included, and compares the
+trees (spans ignored) and the sequence of comment texts before returning it: a
+formatter bug becomes an internal error, never a changed meaning.
 """
 
 from __future__ import annotations
@@ -60,10 +64,19 @@ def format_source(source: SourceFile, *, line_length: int = LINE_LENGTH) -> Form
         text = format_module(module, source, line_length=line_length)
     except RecursionError:
         return FormatResult(None, diagnostics, "the input is nested too deeply to format")
+    newline = line_ending(source.text)
+    if newline != "\n":
+        text = text.replace("\n", newline)  # no token spans a line, so only line ends change
     problem = verify(module, text, source.path)
     if problem:
         return FormatResult(None, diagnostics, problem)
     return FormatResult(text, diagnostics)
+
+
+def line_ending(text: str) -> str:
+    """The ending of the first line: `\r\n` or `\n` (also for a text of one line)."""
+    end = text.find("\n")
+    return "\r\n" if end > 0 and text[end - 1] == "\r" else "\n"
 
 
 def verify(module: ast.Module, text: str, path: str = "<formatted>") -> str | None:

@@ -276,11 +276,58 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(project) -> None:
     assert run(["fmt", "--diff", "pretty.terr"]).exit_code == 0
 
 
-def test_crlf_and_bom_count_as_changes(project) -> None:
+def test_a_bom_counts_as_a_change_and_crlf_is_kept(project) -> None:
     (project / "crlf.terr").write_bytes(b"\xef\xbb\xbfsegment a = x == 1\r\n")
     assert run(["fmt", "--check", "crlf.terr"]).exit_code == 1
     assert run(["fmt", "crlf.terr"]).exit_code == 0
-    assert (project / "crlf.terr").read_bytes() == PRETTY.encode()
+    assert (project / "crlf.terr").read_bytes() == PRETTY.replace("\n", "\r\n").encode()
+
+
+CRLF_SOURCE = "## The schema.\r\nschema A { id: string key  x: int }\r\n\r\n\r\n# why\r\nsegment  a=x==1   # trailing\r\n"
+CRLF_PRETTY = "## The schema.\r\nschema A {\r\n  id: string key\r\n  x:  int\r\n}\r\n\r\n# why\r\nsegment a = x == 1  # trailing\r\n"
+
+
+def test_crlf_files_stay_crlf(project) -> None:
+    (project / "win.terr").write_bytes(CRLF_SOURCE.encode())
+    assert run(["fmt", "--check", "win.terr"]).exit_code == 1
+    assert run(["fmt", "win.terr"]).exit_code == 0
+    assert (project / "win.terr").read_bytes() == CRLF_PRETTY.encode()
+    # a correctly formatted CRLF file is formatted: --check and --diff leave it alone
+    result = run(["fmt", "--check", "win.terr"])
+    assert result.exit_code == 0 and "1 file already formatted" in result.stderr
+    assert run(["fmt", "--diff", "win.terr"]).exit_code == 0
+
+
+def test_crlf_layout_equals_the_lf_layout_line_for_line() -> None:
+    crlf = format_source(SourceFile("win.terr", CRLF_SOURCE))
+    lf = format_source(SourceFile("unix.terr", CRLF_SOURCE.replace("\r\n", "\n")))
+    assert crlf.internal_error is None and lf.internal_error is None
+    assert crlf.text == CRLF_PRETTY and lf.text == CRLF_PRETTY.replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("path", _cases())
+def test_golden_cases_in_crlf(path: Path) -> None:
+    source_text, _, expected = path.read_text(encoding="utf-8").partition(MARKER)
+    result = format_source(SourceFile(path.name, source_text.replace("\n", "\r\n")))
+    assert result.internal_error is None, result.internal_error
+    assert result.text == expected.replace("\n", "\r\n")
+
+
+@pytest.mark.parametrize("first, other", [("\r\n", "\n"), ("\n", "\r\n")])
+def test_a_mixed_file_takes_the_first_lines_ending(project, first, other) -> None:
+    (project / "mixed.terr").write_bytes(f"segment  a=x==1{first}segment b = x == 2{other}# end{other}".encode())
+    assert run(["fmt", "mixed.terr"]).exit_code == 0
+    assert (project / "mixed.terr").read_bytes() == \
+        f"segment a = x == 1{first}{first}segment b = x == 2{first}# end{first}".encode()
+    assert run(["fmt", "--check", "mixed.terr"]).exit_code == 0
+
+
+def test_stdin_keeps_crlf(project) -> None:
+    result = run(["fmt", "-"], input=b"segment  a=x==1\r\n")
+    assert result.exit_code == 0 and result.stdout_bytes == b"segment a = x == 1\r\n"
+    assert run(["fmt", "--check", "-"], input=b"segment a = x == 1\r\n").exit_code == 0
+    result = run(["fmt", "-"], input=b"segment a = \xff\n")
+    assert result.exit_code == 2 and result.stderr.startswith("terrl: error: <stdin>: not UTF-8 text")
 
 
 def test_stdin_to_stdout(project) -> None:

@@ -28,6 +28,7 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool, config_path:
     PATHS are files or directories (searched for *.terr); `-` formats standard input
     to standard output. Without PATHS: the configuration's `include` globs, else the
     current directory. Files with syntax errors are reported and left untouched.
+    Line endings are kept: a CRLF file stays CRLF (a mixed file takes its first line's).
     Before writing, fmt re-parses its output and compares it with the input's syntax
     tree and comments; if they differ it writes nothing and reports an internal error.
 
@@ -42,7 +43,14 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool, config_path:
 
     config = _config(config_path, no_config)
     if paths == (Path("-"),):
-        text = sys.stdin.read()
+        # bytes in and out: text streams would turn `\r\n` into `\n` (and back on Windows),
+        # and an editor piping a CRLF buffer must get its line endings back
+        data = sys.stdin.buffer.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UserError(f"<stdin>: not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+                            "cannot be decoded", help="send the text as UTF-8")
         result = format_source(SourceFile("<stdin>", text.removeprefix("\ufeff")), line_length=config.line_length)
         if result.internal_error:
             click.echo(f"terrl: internal error: <stdin>: {result.internal_error}; nothing was written", err=True)
@@ -57,7 +65,9 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool, config_path:
             if changed:
                 click.echo("would reformat <stdin>", err=True)
         else:
-            click.echo(result.text, nl=False)
+            sys.stdout.flush()
+            sys.stdout.buffer.write(result.text.encode("utf-8"))
+            sys.stdout.buffer.flush()
         sys.exit(EXIT_ERRORS if changed and (check_only or show_diff) else EXIT_OK)
     if Path("-") in paths:
         raise click.UsageError("`-` (standard input) cannot be combined with other paths")
@@ -92,7 +102,7 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool, config_path:
             broken += 1
             status = max(status, EXIT_ERRORS)
             continue
-        original = path.read_bytes().decode("utf-8")  # exact bytes: a BOM or CRLF counts as a change
+        original = path.read_bytes().decode("utf-8")  # exact bytes: a BOM counts as a change
         if result.text == original:
             unchanged += 1
             continue
