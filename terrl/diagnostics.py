@@ -204,3 +204,13 @@ register(
     "a value match none of them, so the `else` takes them silently. Say what should happen: add a sibling "
     "`where FIELD is null`, or make the field required.",
     "territory west { where state in us.west }\nterritory rest { else }   # also takes accounts with no state")
+register(
+    "W307", "bidi-control-character", "warning", "a string or comment holds an invisible bidirectional control character",
+    "Unicode bidirectional controls (U+202A to U+202E, U+2066 to U+2069, the marks U+200E, U+200F and "
+    "U+061C) are invisible, yet they reorder how the rest of the line is displayed. In a string, a title, an "
+    "owner or a comment they can make what a reviewer reads differ from what terrl runs (the \"Trojan "
+    "Source\" attack, CVE-2021-42574): a quoted `where` value or an owner id that looks right but is not, or "
+    "a rule that looks active but is really inside a comment. Remove the character. If a string "
+    "really needs it (a right-to-left title), write it as an escape, `\"\\u202E\"`, which a review shows; "
+    "comments have no escapes. In the example `<U+202E>` stands for the invisible character itself.",
+    'owner "kim@acme.example<U+202E>" as AE   # the id is not the address it shows')

@@ -13,6 +13,7 @@ resolve when the files have no syntax, name or type errors.
 | W304 | title-missing | a model or territory has no title (off by default) |
 | W305 | long-inline-list | an inline `{...}` list longer than `max-inline-values` (default 10): name it with `set` |
 | W306 | else-takes-missing | an `else` takes accounts with no value in a field its siblings split on (tested by more than half of them) |
+| W307 | bidi-control-character | an invisible bidirectional control character in a string, title, owner, doc comment or comment ("Trojan Source") |
 
 Why W306 is the `else` finding: an `else` is written for "the other values"; what it
 also silently takes, and what reviews miss, is accounts with no value at all in the
@@ -22,7 +23,9 @@ exactly (with a witness) on the coverage analysis's diagrams.
 
 from __future__ import annotations
 
+import bisect
 import re
+import unicodedata
 from typing import Iterator
 
 from . import ast, ir
@@ -32,6 +35,9 @@ from .diagnostics import Diagnostic, Label, diag
 DEFAULT_OFF = frozenset({"W304"})
 DUPLICATE_OWNERS_SHOWN = 5  # siblings named in one W303 message  # enabled by a [severity] entry; codes registered in terrl.diagnostics
 
+# Unicode's bidirectional formatting characters: embeddings and overrides (U+202A-E),
+# isolates (U+2066-9) and the marks LRM, RLM, ALM; terrl.render prints them as U+FFFD.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -44,6 +50,7 @@ def lint_program(program: ir.Program, module: ast.Module | None, options: LintOp
         out.extend(check_else_missing(model))
     if module is not None:
         out.extend(check_inline_lists(module, options))
+        out.extend(check_bidi_controls(module))
     return out
 
 
@@ -188,6 +195,37 @@ def _inline_literals(pred) -> Iterator[ast.SetLiteral]:
             stack.append(p.operand)
         elif isinstance(p, ast.ParenPred):
             stack.append(p.inner)
+
+
+def check_bidi_controls(module: ast.Module) -> list[Diagnostic]:
+    """W307: one finding per bidirectional control character in the file's text.
+
+    A file that parses can hold such a character only inside a string or a comment (the
+    grammar admits them nowhere else), so the comment spans tell the two apart."""
+    if module.span is None:
+        return []
+    source = module.span.file
+    comments = sorted((c for c in module.comments if c.span is not None), key=lambda c: c.span.start)
+    starts = [c.span.start for c in comments]
+    out = []
+    for found in BIDI_CONTROLS.finditer(source.text):
+        at = found.start()
+        char = found.group()
+        k = bisect.bisect_right(starts, at) - 1
+        comment = comments[k] if k >= 0 and at < comments[k].span.end else None
+        name = f"U+{ord(char):04X} ({unicodedata.name(char, 'bidirectional control').lower()})"
+        if comment is not None:
+            where = "doc comment" if comment.is_doc else "comment"
+            help = "remove it: comments have no escapes"
+        else:
+            where = "string"
+            help = f'remove it; if the text needs it, write the escape `\\u{ord(char):04X}`, which a review shows'
+        out.append(diag("W307", f"invisible bidirectional control character {name} in a {where}",
+                        source.span(at, at + 1),
+                        notes=["it reorders how the rest of the line is displayed, so what a reviewer reads can "
+                               "differ from what terrl runs (\"Trojan Source\")"],
+                        help=help))
+    return out
 
 
 def check_else_missing(model: ir.Model) -> list[Diagnostic]:

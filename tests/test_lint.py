@@ -32,7 +32,7 @@ def codes(diagnostics, code):
 
 
 def test_codes_are_registered_with_docs():
-    for code in ("W301", "W302", "W303", "W304", "W305", "W306"):
+    for code in ("W301", "W302", "W303", "W304", "W305", "W306", "W307"):
         entry = CODES[code]
         assert entry.explanation and entry.example, code
     assert DEFAULT_OFF == {"W304"}
@@ -142,3 +142,53 @@ def test_duplicate_owner_is_one_finding_per_owner_and_sibling_group():
                                 "`t0`, `t1`, `t2`, `t3`, `t4` and 25 more")
     assert found[0].extra["territories"] == [f"t{i}" for i in range(30)]
     assert [label.message for label in found[0].labels] == [f"also the owner of `t{i}`" for i in (0, 2, 3, 4)]
+
+
+BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f"]
+
+
+def test_bidi_controls_in_strings_titles_owners_and_comments():
+    rlo, lri, rlm, lre = "\u202e", "\u2066", "\u200f", "\u202a"
+    body = (f"## The model{rlo} of record\n"
+            f'model M "Ti{rlm}tle" {{\n'
+            f'  territory a "A" {{ where state == ca  owner "kim@x.example{lri}" }}  # note {lre}x\n'
+            f'  territory b "B" {{ else  owner "lee@x.example" }}\n'
+            f"}}\n"
+            f'set ids: string = {{"001{rlo}"}}\n')
+    found = codes(lint(body), "W307")
+    assert [(d.span.text, d.span.start_line_col) for d in found] == [
+        (rlo, (7, 13)), (rlm, (8, 12)), (lri, (9, 60)), (lre, (9, 73)), (rlo, (12, 24))]
+    assert [d.message.rsplit(" in a ", 1)[1] for d in found] == ["doc comment", "string", "string", "comment", "string"]
+    assert found[0].message == ("invisible bidirectional control character U+202E (right-to-left override) "
+                                "in a doc comment")
+    assert found[0].help == "remove it: comments have no escapes"
+    assert found[1].help == "remove it; if the text needs it, write the escape `\\u200F`, which a review shows"
+    assert all(d.severity == "warning" and d.notes for d in found)
+
+
+@pytest.mark.parametrize("char", BIDI)
+def test_every_bidi_control_is_found(char):
+    found = codes(lint(f'model M "M" {{ territory a "A{char}" {{ owner "kim@x.example" }} }}\n'), "W307")
+    assert [d.span.text for d in found] == [char]
+
+
+def test_escapes_and_other_unicode_are_fine():
+    body = ('## Équipe Nord, שלום, مرحبا\n'
+            'model M "Zürich \\u202E and \\u2066" {\n  territory a "東京" { owner "kim@x.example" }  # ünïcode\n}\n')
+    assert codes(lint(body), "W307") == []
+
+
+def test_bidi_warning_through_check_and_its_severity_override(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    import json
+    from terrl.cli import cli
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.terr").write_text(SCHEMA + 'model M "M" {\n  territory a "A" { where id == "x\u202e" owner "k@x.io" }\n'
+                                     '  territory b "B" { else  owner "l@x.io" }\n}\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", "--format", "json", "m.terr"])
+    found = [d for d in json.loads(result.stdout)["diagnostics"] if d["code"] == "W307"]
+    assert [(d["name"], d["line"], d["column"], d["end_column"]) for d in found] == \
+        [("bidi-control-character", 8, 35, 36)]
+    assert result.exit_code == 0
+    (tmp_path / "terrl.toml").write_text('[severity]\n"bidi-control-character" = "error"\n', encoding="utf-8")
+    assert CliRunner().invoke(cli, ["check", "m.terr"]).exit_code == 1
