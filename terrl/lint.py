@@ -1,7 +1,7 @@
 """Lint rules beyond coverage: what an ops reviewer would flag in a pull request.
 
 `lint_program(program, module, options)` is a pure function of the checked program
-(and, for W305, the syntax tree of the file): it returns warnings, configured through
+(and, for W305 and W307, the syntax tree and text of the file): it returns warnings, configured through
 `[lint]` and `[severity]` in terrl.toml (terrl/config.py). `terrl check` runs it after
 resolve when the files have no syntax, name or type errors.
 
