@@ -97,12 +97,22 @@ def _int(value: int) -> exp.Expression:
     return _dec(Decimal(value), 0)
 
 
-def _dec(value: Decimal, scale: int) -> exp.Expression:
-    """An exact decimal constant: CAST('…' AS DECIMAL(38, scale)) (BigQuery reads 12.5 as a float)."""
+def _dec(value: Decimal, scale: int, narrow: bool = False) -> exp.Expression:
+    """An exact decimal constant: CAST('…' AS DECIMAL(38, scale)) (BigQuery reads 12.5 as a float).
+
+    `narrow`: DECIMAL(digits, scale), as few digits as the value needs. Spark compares two
+    decimals in their wider type, and where that needs more than 38 digits it drops fraction
+    digits first: a DECIMAL(38, 10) column against a DECIMAL(38, 0) boundary is compared
+    rounded to whole numbers (499999999.9999999999 >= 500000000). Against a narrow boundary
+    the wider type is the column's own, so the comparison is exact."""
     with localcontext() as ctx:
         ctx.prec = 4 * PRECISION  # room for any boundary that passed `_scale`
         text = format(value.quantize(Decimal(1).scaleb(-scale)), "f")
-    return _cast(_str(text), exp.DataType.build(f"DECIMAL({PRECISION}, {scale})"))
+    precision = PRECISION
+    if narrow:
+        whole = text.lstrip("-").split(".")[0].lstrip("0")
+        precision = max(1, len(whole) + scale)
+    return _cast(_str(text), exp.DataType.build(f"DECIMAL({precision}, {scale})"))
 
 
 def _null(kind: str = "VARCHAR") -> exp.Expression:
@@ -316,7 +326,7 @@ class _Field:
     def number(self, value: Any) -> exp.Expression:
         if self.kind == "int":
             return _int(int(value))
-        return _dec(Decimal(value), self.scale)
+        return _dec(Decimal(value), self.scale, narrow=self.gen.dialect == "spark")
 
     def cut_reached(self, cut: Any) -> exp.Expression:
         """The boundary `cut` (a key of terrl.domain) lies at or below the value: the value's cell is past it."""

@@ -72,3 +72,38 @@ def postgres_dsn() -> str | None:
 
 def as_decimal_text(value: Decimal) -> str:
     return format(value, "f")
+
+
+# --- Spark (local PySpark; tests marked `spark`) -----------------------------------------
+
+SPARK_DECIMAL_TYPE = "DECIMAL(38, 10)"
+
+
+def spark_session():
+    """A local one-core SparkSession, or a pytest skip saying how to get one."""
+    import pytest
+
+    pyspark_sql = pytest.importorskip("pyspark.sql", reason="pyspark is not installed: pip install pyspark, "
+                                                            "then python -m pytest -m spark tests/test_sql*.py")
+    return (pyspark_sql.SparkSession.builder.master("local[1]").appName("terrl-tests")
+            .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1").getOrCreate())
+
+
+def spark_type(f: ir.Field) -> str:
+    kind = f.type.kind
+    return {"bool": "BOOLEAN", "int": "BIGINT", "decimal": SPARK_DECIMAL_TYPE}.get(kind, "STRING")
+
+
+def spark_table(spark, schema: ir.Schema, name: str, accounts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A temp view `name` (row, typed schema fields) holding `accounts`; returns the rows as Spark stores them."""
+    columns = ", ".join(f"`{f.name.replace('`', '``')}` {spark_type(f)}" for f in schema.fields)
+    rows = [[row] + [a.get(f.name) for f in schema.fields] for row, a in enumerate(accounts)]
+    frame = spark.createDataFrame(rows, f"row INT, {columns}")
+    frame.createOrReplaceTempView(name)
+    names = [f.name for f in schema.fields]
+    return [dict(zip(names, r[1:])) for r in sorted((tuple(r) for r in frame.collect()), key=lambda r: r[0])]
+
+
+def run_spark(spark, model: ir.Model, table: str) -> list[tuple]:
+    query = sql.build_query(model, dialect="spark", table=table, carry=("row",))
+    return [tuple(r) for r in spark.sql(sql.to_text(query, "spark") + " ORDER BY `row`").collect()]

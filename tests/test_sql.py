@@ -23,7 +23,8 @@ from terrl.cli import cli
 from terrl.evaluate import compile_model, pick_model
 from terrl.pipeline import load_program
 
-from sql_support import create_table, expected_rows, insert, postgres_dsn, read_back, run_query
+from sql_support import (create_table, expected_rows, insert, postgres_dsn, read_back, run_query, run_spark,
+                         spark_session, spark_table)
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden" / "sql"
@@ -263,40 +264,59 @@ def test_assign_engine_duckdb_errors(tmp_path):
     assert result.exit_code == 2 and "--engine python" in result.output
 
 
-# --- Spark (pip install pyspark && pytest -m spark) ----------------------------------------
+# --- Spark (pip install pyspark && python -m pytest -m spark tests/test_sql*.py) ---------------
+
+@pytest.fixture(scope="module")
+def spark():
+    session = spark_session()  # skips, saying how, without pyspark
+    yield session
+    session.stop()
+
+
+def warehouse_typed(account: dict) -> dict:
+    """An acme account as a warehouse table holds it: numbers that parse (10 fractional digits), else NULL."""
+    typed = dict(account)
+    try:
+        typed["employees"] = None if account["employees"] is None else int(account["employees"])
+    except ValueError:
+        typed["employees"] = None
+    try:
+        typed["revenue"] = None if account["revenue"] is None else Decimal(account["revenue"]).quantize(Decimal("1E-10"))
+    except ArithmeticError:
+        typed["revenue"] = None
+    return typed
+
 
 @pytest.mark.spark
-def test_spark_dialect_on_local_pyspark():
-    pyspark_sql = pytest.importorskip("pyspark.sql", reason="pyspark is not installed: pip install pyspark && pytest -m spark")
-    model = example_model("fy28")
-    accounts = acme_accounts(200, seed=9)
-    spark = pyspark_sql.SparkSession.builder.master("local[1]").appName("terrl").getOrCreate()
-    try:
-        names = [f.name for f in model.schema.fields]
-        rows = [[i] + [a.get(n) for n in names] for i, a in enumerate(accounts)]
-        schema = "row INT, " + ", ".join(f"`{n}` STRING" for n in names)
-        spark.createDataFrame(rows, schema).createOrReplaceTempView("accounts_text")
-        typed = []
-        expected_input = []
-        for a in accounts:  # typed as a warehouse table: numbers that parse, else missing
-            b = dict(a)
-            try:
-                b["employees"] = None if b["employees"] is None else int(b["employees"])
-            except ValueError:
-                b["employees"] = None
-            try:
-                b["revenue"] = None if b["revenue"] is None else Decimal(b["revenue"]).quantize(Decimal("0.0000000001"))
-            except ArithmeticError:
-                b["revenue"] = None
-            typed.append(b)
-            expected_input.append(b)
-        typed_schema = "row INT, " + ", ".join(
-            f"`{f.name}` {'BIGINT' if f.type.kind == 'int' else 'DECIMAL(38, 10)' if f.type.kind == 'decimal' else 'STRING'}"
-            for f in model.schema.fields)
-        spark.createDataFrame([[i] + [b.get(n) for n in names] for i, b in enumerate(typed)], typed_schema) \
-            .createOrReplaceTempView("accounts")
-        query = sql.build_query(model, dialect="spark", table="accounts", carry=("row",))
-        got = [tuple(r) for r in spark.sql(sql.to_text(query, "spark") + " ORDER BY `row`").collect()]
-        assert got == expected_rows(model, expected_input)
-    finally:
-        spark.stop()
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_spark_dialect_on_local_pyspark(spark, example):
+    """The examples (policy first/unique, else, keep, named accounts) on Spark == the evaluator, row by row."""
+    model = example_model(example)
+    boundaries = [{"id": "B1", "country": "US", "state": "CA", "zip": "94105", "industry": "software",
+                   "employees": e, "revenue": r, "name": None}
+                  for e in ("999", "1000") for r in ("499999999.9999999999", "500000000", "500000000.0000000001")]
+    accounts = [warehouse_typed(a) for a in acme_accounts(300, seed=9) + boundaries]
+    stored = spark_table(spark, model.schema, "accounts", accounts)
+    expected = expected_rows(model, stored)
+    assert run_spark(spark, model, "accounts") == expected
+    assert {e[2] for e in expected} >= {"assigned", "invalid"}
+    assert any(e[6] and "is below the lower bound" in e[6] for e in expected)  # -1 employees
+
+
+@pytest.mark.spark
+def test_spark_quotes_identifiers_and_strings(spark):
+    """Backticks in field names, quotes and backslashes in strings: quoted by the spark dialect, never spliced."""
+    schema = ir.Schema("A", (ir.Field("select", ir.FieldType("string"), key=True),
+                             ir.Field('we"ird', ir.FieldType("enum", members=("a", "b'c", "d\\e"))),
+                             ir.Field("back`tick", ir.FieldType("string"), optional=True)))
+    t1 = ir.Territory("t1", "t1", "it's \"odd\"; back\\slash --", ir.Compare('we"ird', "==", "b'c"), False, "all", False)
+    t2 = ir.Territory("t2", "t2", None, ir.StartsWith("back`tick", "a%"), False, "all", False, (ir.Owner("o@x"),))
+    model = ir.Model("M", None, schema, None, "all", True, (t1, t2))
+    accounts = [{"select": "k1", 'we"ird': "b'c", "back`tick": "a%b"}, {"select": "k2", 'we"ird': "a", "back`tick": "ab"},
+                {"select": "k3", 'we"ird': "z"}, {"select": "k4", 'we"ird': "d\\e", "back`tick": None},
+                {"select": None, 'we"ird': "b'c", "back`tick": "a%"}]
+    stored = spark_table(spark, schema, "odd", accounts)
+    got = run_spark(spark, model, "odd")
+    assert got == expected_rows(model, stored)
+    assert [g[2] for g in got] == ["assigned", "unassigned", "invalid", "unassigned", "invalid"]
+    assert got[0][3] == "t1;t2"  # policy all: both territories, joined as in the CSV result

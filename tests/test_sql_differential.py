@@ -7,7 +7,9 @@ invalid values and text that trips `LIKE` (`%`, `_`), run through:
 - DuckDB, text input (CSV-like: every column VARCHAR, parsed in SQL), full and compact projections;
 - DuckDB, typed input (BIGINT, DECIMAL, BOOLEAN, VARCHAR columns);
 - PostgreSQL, typed input (TEXT, NUMERIC, ...), when `TERRL_TEST_POSTGRES_DSN` names a server
-  (.ci/run starts one); skipped with that reason otherwise.
+  (.ci/run starts one); skipped with that reason otherwise;
+- Spark (local PySpark), typed input (STRING, BIGINT, DECIMAL(38, 10), BOOLEAN): marked `spark`,
+  deselected by default (`pip install pyspark && python -m pytest -m spark tests/test_sql*.py`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model_strategies import CODES, ENUM, LABELS, SCHEMA, models
-from sql_support import create_table, expected_rows, insert, postgres_dsn, read_back, run_query
+from sql_support import (create_table, expected_rows, insert, postgres_dsn, read_back, run_query, run_spark,
+                         spark_session, spark_table)
 
 TEXT_VALUES = {
     "id": ("A1", "A2", "B7", "", None, "a%b", "x_y", "it's", 'say "hi"', "both ' and \"", "back\\slash"),
@@ -121,3 +124,18 @@ def test_postgres_typed_input_equals_the_evaluator(pg, model, batch):
     insert(pg, "postgres", model.schema, "terrl_test_accounts", batch)
     stored = read_back(pg, model.schema, "terrl_test_accounts")
     assert_same(run_query(pg, model, "postgres", "terrl_test_accounts", "typed"), expected_rows(model, stored), stored)
+
+
+@pytest.fixture(scope="module")
+def spark():
+    session = spark_session()  # skips, saying how, without pyspark
+    yield session
+    session.stop()
+
+
+@pytest.mark.spark
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(model=models(), batch=st.lists(typed_accounts, min_size=1, max_size=40))
+def test_spark_typed_input_equals_the_evaluator(spark, model, batch):
+    stored = spark_table(spark, model.schema, "terrl_test_accounts", batch)
+    assert_same(run_spark(spark, model, "terrl_test_accounts"), expected_rows(model, stored), stored)

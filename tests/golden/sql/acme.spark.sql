@@ -1568,7 +1568,7 @@ WITH `terrl_input` AS (
           '; ' || CASE
             WHEN `revenue` IS NULL
             THEN 'missing required field `revenue`'
-            WHEN NOT `revenue` >= CAST('0' AS DECIMAL(38, 0))
+            WHEN NOT `revenue` >= CAST('0' AS DECIMAL(1, 0))
             THEN '`revenue`: ' || CASE
               WHEN LENGTH(CAST(`revenue` AS STRING)) > 40
               THEN SUBSTRING(CAST(`revenue` AS STRING), 1, 40) || '...'
@@ -1603,7 +1603,7 @@ WITH `terrl_input` AS (
       END
     END AS `terrl_cell_3`,
     CASE WHEN `employees` >= 1000 THEN 1 ELSE 0 END AS `terrl_cell_4`,
-    CASE WHEN `revenue` >= CAST('500000000' AS DECIMAL(38, 0)) THEN 1 ELSE 0 END AS `terrl_cell_5`
+    CASE WHEN `revenue` >= CAST('500000000' AS DECIMAL(9, 0)) THEN 1 ELSE 0 END AS `terrl_cell_5`
   FROM `terrl_members`
 ), `terrl_level_0` AS (
   SELECT

@@ -1570,7 +1570,7 @@ WITH `terrl_input` AS (
           '; ' || CASE
             WHEN `revenue` IS NULL
             THEN 'missing required field `revenue`'
-            WHEN NOT `revenue` >= CAST('0' AS DECIMAL(38, 0))
+            WHEN NOT `revenue` >= CAST('0' AS DECIMAL(1, 0))
             THEN '`revenue`: ' || CASE
               WHEN LENGTH(CAST(`revenue` AS STRING)) > 40
               THEN SUBSTRING(CAST(`revenue` AS STRING), 1, 40) || '...'
@@ -1610,7 +1610,7 @@ WITH `terrl_input` AS (
     END AS `terrl_cell_3`,
     `terrl_member_5` AS `terrl_cell_6`,
     CASE WHEN `employees` >= 1000 THEN 1 ELSE 0 END AS `terrl_cell_4`,
-    CASE WHEN `revenue` >= CAST('500000000' AS DECIMAL(38, 0)) THEN 1 ELSE 0 END AS `terrl_cell_5`
+    CASE WHEN `revenue` >= CAST('500000000' AS DECIMAL(9, 0)) THEN 1 ELSE 0 END AS `terrl_cell_5`
   FROM `terrl_members`
 ), `terrl_level_0` AS (
   SELECT
