@@ -48,7 +48,7 @@ def collect_files(paths: list[Path]) -> list[Path]:
         elif p.exists() or p.is_symlink() or str(p) == "-":
             out.append(p)
         else:
-            raise UsageError(f"no such file or directory: {p}")
+            raise UsageError(f"no such file or directory: `{p}`")
     seen: set[Path] = set()
     unique = []
     for f in out:

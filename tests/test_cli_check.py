@@ -72,6 +72,23 @@ def test_missing_path_is_a_usage_error(project):
     assert "no such file" in result.output
 
 
+@pytest.mark.parametrize("args, message", [
+    (["check", "nope.terr"], "no such file or directory: `nope.terr`"),
+    (["test", "nope"], "no such file or directory: `nope`"),
+    (["docs", "nope", "-o", "out"], "no such file or directory: `nope`"),
+    (["explain", ".", "--account", "{}"], "`.` is a folder; give one `.terr` file"),
+    (["explain", "clean.terr", "--account", '{"n": '], "--account is not valid JSON: Expecting value (column 7)"),
+    (["explain", "clean.terr", "--account", "[1]"], "--account must be a JSON object"),
+    (["explain", "clean.terr", "--model", "Q", "--account", "{}"], "no model `Q`; the file has `M`"),
+])
+def test_input_errors_are_one_line_without_the_usage_banner(project, args, message):
+    """The command line was typed right; what it names is wrong: say that in one line, exit 2."""
+    result = run(args)
+    assert result.exit_code == 2
+    assert result.output.startswith("terrl: error: " + message), result.output
+    assert "Usage:" not in result.output and "--help" not in result.output
+
+
 def test_unreadable_file_exits_2(project):
     (project / "dangling.terr").symlink_to(project / "gone.terr")
     result = run(["check", "dangling.terr", "--format", "concise"])

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from .. import ir
-from ..cli import EXIT_ERRORS, EXIT_USAGE
+from ..cli import EXIT_ERRORS, EXIT_USAGE, UserError
 from ..diagnostics import Diagnostic
 
 COVERAGE_FINDINGS = frozenset({"gap", "overlap", "unreachable", "empty"})
@@ -33,11 +33,11 @@ def load_checked_program(path: Path, command: str) -> tuple[ir.Program, str]:
     from ..pipeline import UsageError, check_paths
 
     if path.is_dir():
-        raise click.UsageError(f"{path} is a folder; give one `.terr` file")
+        raise UserError(f"`{path}` is a folder; give one `.terr` file")
     try:
         result = check_paths([path])
     except UsageError as exc:
-        raise click.UsageError(str(exc))
+        raise UserError(str(exc))
     errors = [d for d in result.diagnostics if d.severity == "error"]
     blocking = [d for d in errors if d.name not in COVERAGE_FINDINGS]
     program = next(iter(result.programs.values()), None)
@@ -63,4 +63,4 @@ def pick(program: ir.Program, name: str | None) -> ir.Model:
         return pick_model(program, name)
     except ModelError as exc:
         message = str(exc).replace("pick one with `model=`", "pick one with `--model NAME`")
-        raise click.UsageError(message)
+        raise UserError(message)

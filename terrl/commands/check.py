@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, no_terr_files
+from ..cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UserError, no_terr_files
 from ..pipeline import STAGES, UsageError, check_paths, check_source
 
 
@@ -60,7 +60,7 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
         if files != [Path("-")]:
             result = check_paths(files, stop_after=stop_after)
     except UsageError as exc:
-        raise click.UsageError(str(exc))
+        raise UserError(str(exc))
     if all_excluded:
         click.echo(f"nothing to check: {', '.join(str(p) for p in paths)} excluded by {config.path}", err=True)
     elif not result.files:

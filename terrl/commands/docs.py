@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
+from ..cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UserError
 
 
 def _concise(d) -> str:
@@ -39,7 +39,7 @@ def docs(paths: tuple[Path, ...], out_dir: Path, fmt: str, check: bool) -> None:
     try:
         loaded = load_docs(list(paths), analyse=check)
     except UsageError as exc:
-        raise click.UsageError(str(exc))
+        raise UserError(str(exc))
     problems = [d for d in loaded.diagnostics if d.severity == "error"]
     if problems:
         for d in problems:

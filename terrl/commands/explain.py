@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import EXIT_OK
+from ..cli import EXIT_OK, UserError
 from ._model import load_checked_program, pick
 
 
@@ -31,9 +31,9 @@ def explain(model_file: Path, account_json: str, model_name: str | None) -> None
     try:
         account = json.loads(account_json, parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        raise click.UsageError(f"--account is not valid JSON: {exc.msg} (column {exc.colno})")
+        raise UserError(f"--account is not valid JSON: {exc.msg} (column {exc.colno})")
     if not isinstance(account, dict):
-        raise click.UsageError('--account must be a JSON object, e.g. {"country": "US"}')
+        raise UserError('--account must be a JSON object, e.g. {"country": "US"}')
     program, shown = load_checked_program(model_file, "explain")
     model = pick(program, model_name)
     evaluator = compile_model(model, shown)

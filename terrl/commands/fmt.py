@@ -80,7 +80,7 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool, config_path:
         else:
             files = [f for f in collect_files([Path(".")]) if not config.is_excluded(f)]
     except UsageError as exc:
-        raise click.UsageError(str(exc))
+        raise UserError(str(exc))
 
     status = EXIT_OK
     changed_files, unchanged, broken = [], 0, 0

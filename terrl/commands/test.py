@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, no_terr_files
+from ..cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UserError, no_terr_files
 
 
 @click.command()
@@ -28,7 +28,7 @@ def test(paths: tuple[Path, ...], quiet: bool) -> None:
     try:
         result = check_paths(list(paths), stop_after="resolve")
     except UsageError as exc:
-        raise click.UsageError(str(exc))
+        raise UserError(str(exc))
     if not result.files:
         raise no_terr_files(paths)
     errors = [d for d in result.diagnostics if d.severity == "error"]
