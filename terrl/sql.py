@@ -467,12 +467,13 @@ def _cut(text: exp.Expression) -> exp.Expression:
 # --- the query ------------------------------------------------------------------------
 
 class _Generator:
-    def __init__(self, plan: Plan, dialect: str, input_types: str) -> None:
+    def __init__(self, plan: Plan, dialect: str, input_types: str, empty_is_missing: bool = True) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"unknown dialect {dialect!r}; use one of {', '.join(DIALECTS)}")
         if input_types not in INPUT_TYPES:
             raise ValueError(f"unknown input types {input_types!r}")
         self.plan, self.dialect, self.input_types = plan, dialect, input_types
+        self.empty_is_missing = empty_is_missing
         self.fields = [_Field(self, i, f) for i, f in enumerate(plan.model.schema.fields)]
 
     def query(self, table: exp.Expression, carry: Sequence[str], compact: bool) -> exp.Select:
@@ -481,9 +482,11 @@ class _Generator:
         carried = [c for c in carry if c not in names]
         # terrl_input: the columns terrl reads; in text input an empty cell is a missing value
         text = self.input_types == "text"
-        if text:
+        if text and self.empty_is_missing:
             inputs = [_alias(exp.Nullif(this=_cast(_col(n), exp.DataType.build("VARCHAR")), expression=_str("")), n, quoted=True)
                       for n in names]
+        elif text:
+            inputs = [_alias(_cast(_col(n), exp.DataType.build("VARCHAR")), n, quoted=True) for n in names]
         else:
             inputs = [_col(n) for n in names]
         input_select = _select(*[_col(c) for c in carried], *inputs).from_(table, copy=False)
@@ -589,13 +592,16 @@ def _values(rows: list[tuple], columns: tuple[str, ...]) -> exp.Select:
 
 def build_query(model: ir.Model, *, dialect: str = "duckdb", table: str | exp.Expression = "accounts",
                 input_types: str = "typed", carry: Sequence[str] = (), compact: bool = False,
-                plan: Plan | None = None) -> exp.Select:
+                plan: Plan | None = None, empty_is_missing: bool = True) -> exp.Select:
     """The SELECT assigning every row of `table`: columns `carry…`, key, status, territories,
     titles, owners, reason — or, `compact`, `carry…`, key, result (index into
-    `plan.results`, NULL when invalid), reason (the invalid reason)."""
+    `plan.results`, NULL when invalid), reason (the invalid reason).
+
+    Text input reads an empty string as a missing value (a CSV cell), unless
+    `empty_is_missing=False` (values already checked elsewhere, where `""` is a string)."""
     plan = plan or plan_model(model)
     source = table if isinstance(table, exp.Expression) else _table(table, dialect)
-    return _Generator(plan, dialect, input_types).query(source, carry, compact)
+    return _Generator(plan, dialect, input_types, empty_is_missing).query(source, carry, compact)
 
 
 def _table(name: str, dialect: str) -> exp.Table:

@@ -8,6 +8,8 @@ and review the diff.
 from __future__ import annotations
 
 import csv
+import io
+import json
 import os
 import random
 from decimal import Decimal
@@ -230,6 +232,121 @@ def test_assign_engine_duckdb_writes_what_the_python_engine_writes(tmp_path, out
     assert b"invalid" in outputs["python"][0] and b"assigned" in outputs["python"][0]
 
 
+def tricky_accounts(count: int, seed: int) -> list[dict]:
+    """acme accounts plus text that CSV must quote (commas, quotes, line breaks) and keys that trip LIKE."""
+    rng = random.Random(seed)
+    names = ["Acme, Inc.", 'say "hi"', "two\nlines", "crlf\r\ninside", "a;b", "", None, "trailing,", "é ✓"]
+    accounts = acme_accounts(count, seed)
+    for a in accounts:
+        a["name"] = rng.choice(names)
+        if rng.random() < 0.05:
+            a["id"] = rng.choice(["id, with comma", 'q"uote', "line\nbreak", "001A000001"])
+    return accounts
+
+
+def run_both_engines(tmp_path: Path, model_file: str, source: Path, out_name: str) -> dict[str, tuple[bytes, str]]:
+    """(output file bytes, stderr) per engine; both must exit 0."""
+    outputs = {}
+    for engine in ("python", "duckdb"):
+        out = tmp_path / f"{engine}-{out_name}"
+        result = CliRunner().invoke(cli, ["assign", model_file, str(source), "-o", str(out), "--engine", engine])
+        assert result.exit_code == 0, result.output
+        outputs[engine] = (out.read_bytes(), result.output.replace(str(out), "OUT"))
+    return outputs
+
+
+@pytest.mark.parametrize("out_name", ["out.csv", "out.jsonl"])
+def test_assign_engine_duckdb_keeps_every_row_of_a_tricky_csv(tmp_path, out_name):
+    """BOM, CRLF, blank lines, quoted commas/quotes/line breaks, invalid numbers, missing optional
+    values: every data row gives one result, numbered in order, and both engines write the same bytes."""
+    model_file = str(REPO / "examples" / "acme" / "fy28.terr")
+    columns = ["id", "name", "country", "state", "zip", "industry", "employees", "revenue"]
+    accounts = tricky_accounts(3000, seed=17)
+    rng = random.Random(4)
+    lines = [",".join(columns)]
+    blank = 0
+    for a in accounts:
+        cells = []
+        for c in columns:
+            v = a.get(c)
+            if v is None:
+                cells.append(rng.choice(["", '""']))  # both spell a missing value
+            elif any(ch in v for ch in ',"\r\n') or rng.random() < 0.1:
+                cells.append('"' + v.replace('"', '""') + '"')
+            else:
+                cells.append(v)
+        lines.append(",".join(cells))
+        if rng.random() < 0.02:
+            lines.append("")
+            blank += 1
+    source = tmp_path / "accounts.csv"
+    source.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
+    outputs = run_both_engines(tmp_path, model_file, source, out_name)
+    assert outputs["duckdb"] == outputs["python"]
+    data, summary = outputs["duckdb"]
+    results = data.decode("utf-8")
+    if out_name.endswith(".jsonl"):
+        rows = [json.loads(line)["row"] for line in results.splitlines()]
+    else:
+        rows = [int(r[0]) for r in list(csv.reader(io.StringIO(results, newline="")))[1:]]
+    assert rows == list(range(1, len(accounts) + 1))  # rows in = rows out, in input order
+    assert f"{len(accounts)} accounts:" in summary and f"; {blank} blank lines skipped" in summary and blank > 10
+    statuses = {json.loads(line)["status"] for line in results.splitlines()} if out_name.endswith(".jsonl") else \
+        {r[2] for r in list(csv.reader(io.StringIO(results, newline="")))[1:]}
+    assert statuses >= {"assigned", "invalid"}
+
+
+def json_typed(account: dict, rng: random.Random) -> dict:
+    """An account as a JSON exporter might write it: numbers as numbers or text, missing keys, nulls."""
+    out = {}
+    for name, value in account.items():
+        if value is None and rng.random() < 0.5:
+            continue  # a missing key is a missing value too
+        if name in ("employees", "revenue") and value is not None and rng.random() < 0.6:
+            try:
+                value = int(value) if name == "employees" else Decimal(value)
+            except (ValueError, ArithmeticError):
+                pass
+        out[name] = value
+    return out
+
+
+@pytest.mark.parametrize("out_name", ["out.jsonl", "out.csv"])
+def test_assign_engine_duckdb_on_json_lines_writes_what_the_python_engine_writes(tmp_path, out_name):
+    model_file = str(REPO / "examples" / "acme" / "fy28.terr")
+    rng = random.Random(8)
+    accounts = tricky_accounts(2500, seed=23)
+    lines = []
+    for a in accounts:
+        obj = json_typed(a, rng)
+        ascii_only = rng.random() < 0.5
+        lines.append("{" + ", ".join(f"{json.dumps(k)}: {v if isinstance(v, Decimal) else json.dumps(v, ensure_ascii=ascii_only)}"
+                                     for k, v in obj.items()) + "}")  # Decimals as JSON numbers, digits kept
+        if rng.random() < 0.02:
+            lines.append(rng.choice(["", "   "]))
+    # typed values the rules treat apart from text: exact decimals, "" as a string, booleans, lists, bad lines
+    lines += ['{"id": "", "country": "US", "state": "CA", "zip": "94105", "industry": "software", "employees": 999,'
+              ' "revenue": 499999999.99999999999999999}',
+              '{"id": "D1", "country": "US", "state": "CA", "zip": "94105", "industry": "software", "employees": 1e3,'
+              ' "revenue": 5E8}',
+              '{"id": 7, "country": "US", "industry": "software", "employees": true, "revenue": [1]}',
+              '{"id": "D2", "name": "\\ud800", "country": "CA", "industry": "retail", "employees": 10.0, "revenue": 0}',
+              "not json", "[1, 2]", '"text"']
+    source = tmp_path / "accounts.jsonl"
+    source.write_bytes(("\ufeff" + "\n".join(lines) + "\n").encode("utf-8"))
+    outputs = run_both_engines(tmp_path, model_file, source, out_name)
+    assert outputs["duckdb"] == outputs["python"]
+    data = outputs["duckdb"][0].decode("utf-8")
+    count = sum(1 for line in lines if line.strip())
+    if out_name.endswith(".jsonl"):
+        results = [json.loads(line) for line in data.splitlines()]
+        assert [r["row"] for r in results] == list(range(1, count + 1))
+        assert results[-7]["status"] == "assigned" and results[-7]["key"] == ""  # "" is a string in JSON
+        assert results[-6]["territories"] == ["na.west.west_ent"]  # 1e3 employees: enterprise
+    else:
+        assert len(list(csv.reader(io.StringIO(data, newline="")))) == count + 1
+
+
 def test_assign_engine_duckdb_reads_parquet_as_text(tmp_path):
     model_file = str(REPO / "examples" / "acme" / "fy28.terr")
     accounts = acme_accounts(300, seed=5)
@@ -256,10 +373,8 @@ def test_assign_engine_duckdb_errors(tmp_path):
     missing.write_text("id,country\nA,US\n", encoding="utf-8")
     result = runner.invoke(cli, ["assign", model_file, str(missing), "--engine", "duckdb"])
     assert result.exit_code == 2 and "missing required column(s)" in result.output
-    jsonl = tmp_path / "a.jsonl"
-    jsonl.write_text('{"id": "A"}\n', encoding="utf-8")
-    result = runner.invoke(cli, ["assign", model_file, str(jsonl), "--engine", "duckdb"])
-    assert result.exit_code == 2 and "JSON Lines" in result.output
+    result = runner.invoke(cli, ["assign", model_file, "-", "--engine", "duckdb"], input="id,country\nA,US\n")
+    assert result.exit_code == 2 and "not standard input" in result.output
     result = runner.invoke(cli, ["assign", model_file, str(missing), "--engine", "duckdb", "--explain"])
     assert result.exit_code == 2 and "--engine python" in result.output
 
