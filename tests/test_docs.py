@@ -239,7 +239,6 @@ def test_without_coverage_analysis_the_docs_do_not_claim_a_clean_result(tmp_path
 
 
 def test_findings_of_the_real_coverage_analysis_are_documented(tmp_path) -> None:
-    pytest.importorskip("terrl.coverage", reason="the coverage analysis is not part of this checkout")
     from terrl.pipeline import check_paths
 
     text = SALES_SCHEMA + 'model M { territory a "A" { where big } territory b { where region == west } }\n'
