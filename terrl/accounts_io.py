@@ -143,7 +143,8 @@ class _Rewound(io.RawIOBase):
 def _open_csv(reader: AccountReader) -> None:
     text = io.TextIOWrapper(reader.stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     csv.field_size_limit(MAX_FIELD_BYTES)
-    rows = csv.reader(text, strict=False)
+    lines = _Lines(text)
+    rows = csv.reader(lines, strict=False)
     try:
         header = next(rows, None)
     except csv.Error as exc:
@@ -155,7 +156,7 @@ def _open_csv(reader: AccountReader) -> None:
         raise AccountsError(f"{reader.name}: the header row is not UTF-8 text; save the file as UTF-8")
     reader.columns = tuple(header)
     index = _column_index(reader, header)
-    reader._rows = _csv_records(reader, rows, header, index)
+    reader._rows = _csv_records(reader, lines, rows, header, index)
 
 
 def _column_index(reader: AccountReader, header: list[str]) -> dict[str, int]:
@@ -200,14 +201,40 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
-def _csv_records(reader: AccountReader, rows, header: list[str], index: dict[str, int]) -> Iterator[Record]:
+class _Lines:
+    """The physical lines of the text, as csv.reader reads them, keeping those of the record
+    being read: a record that a misplaced quote ran across can be read again line by line."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self.source = iter(text)
+        self.again: list[str] = []  # lines to give again (reversed), before the rest of the text
+        self.taken: list[str] = []  # the lines of the current record
+        self.count = 0  # physical lines given out so far
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        line = self.again.pop() if self.again else next(self.source)
+        self.taken.append(line)
+        self.count += 1
+        return line
+
+    def give_again(self, lines: list[str]) -> None:
+        self.again.extend(reversed(lines))
+        self.count -= len(lines)
+
+
+def _csv_records(reader: AccountReader, lines: _Lines, rows, header: list[str],
+                 index: dict[str, int]) -> Iterator[Record]:
     width = len(header)
     items = tuple(index.items())
     key_field = reader.schema.key
     key_at = index.get(key_field.name) if key_field else None
     row_number = 0
     while True:
-        line = rows.line_num + 1
+        line = lines.count + 1
+        lines.taken.clear()
         try:
             cells = next(rows)
         except StopIteration:
@@ -222,11 +249,24 @@ def _csv_records(reader: AccountReader, rows, header: list[str], index: dict[str
                 continue
             cells = [""]
         row_number += 1
-        if len(cells) != width:
-            key = cells[key_at] if key_at is not None and key_at < len(cells) else None
-            yield Record(row_number, line, None, f"ragged row: {len(cells)} cells where the header has {width}",
-                         _printable(key))
-            continue
+        spanned = lines.taken
+        if len(spanned) > 1 or len(cells) != width:
+            key = _printable(cells[key_at]) if key_at is not None and key_at < len(cells) else None
+            misquoted = _misquoted(spanned) if len(spanned) > 1 else None
+            if misquoted:
+                # A quote that was never closed (or closed by the next row's quote) made csv
+                # take the following lines into this row. Report this line; read the lines
+                # after it again, as rows of their own.
+                lines.give_again(spanned[1:])
+                rows = csv.reader(lines, strict=False)
+                more = len(spanned) - 1
+                yield Record(row_number, line, None,
+                             f"{misquoted}: read as one row it would take in the {more} line{'s' if more > 1 else ''} "
+                             'after it; close the quote, or write a quote inside a cell as ""', key)
+                continue
+            if len(cells) != width:
+                yield Record(row_number, line, None, f"ragged row: {len(cells)} cells where the header has {width}", key)
+                continue
         joined = "".join(cells)
         if not joined.isascii() and not _is_utf8(joined):
             bad = next(header[i] for i, c in enumerate(cells) if not _is_utf8(c))
@@ -236,9 +276,27 @@ def _csv_records(reader: AccountReader, rows, header: list[str], index: dict[str
         yield Record(row_number, line, {name: (cells[i] or None) for name, i in items})
 
 
+def _misquoted(lines: list[str]) -> str | None:
+    """What is wrong with the quotes of a row that spans these lines, read strictly (RFC 4180),
+    or None when they are right (a quoted cell that holds line breaks)."""
+    try:
+        for _ in csv.reader(lines, strict=True):
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            return "a quoted cell is never closed"
+        return f"a quoted cell is closed in the wrong place ({exc})"
+    return None
+
+
 def _printable(value: Any) -> Any:
+    """The value, with bytes that were not UTF-8 shown as U+FFFD and lone surrogates from
+    JSON escapes as `\\udXXX`, so that it can be written out."""
     if isinstance(value, str) and not _is_utf8(value):
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        try:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:  # a lone surrogate that does not stand for a byte
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
     return value
 
 
@@ -274,7 +332,15 @@ def _jsonl_records(reader: AccountReader) -> Iterator[Record]:
             kind = {list: "an array", str: "a string", bool: "a boolean"}.get(type(value), "a number" if value is not None else "null")
             yield Record(row_number, line_number, None, f"expected a JSON object (one account per line), got {kind}")
             continue
-        yield Record(row_number, line_number, value, key=value.get(key_field.name) if key_field else None)
+        key = value.get(key_field.name) if key_field else None
+        if b"\\u" in raw:  # a JSON escape may spell half of a UTF-16 pair: not Unicode text
+            bad = next((name for name, v in value.items() if isinstance(v, str) and not _is_utf8(v)), None)
+            if bad is not None:
+                yield Record(row_number, line_number, None,
+                             f"field `{_printable(bad)}` holds a lone UTF-16 surrogate escape (such as \\ud800), "
+                             "which is not Unicode text", _printable(key))
+                continue
+        yield Record(row_number, line_number, value, key=key)
 
 
 # --- writers ----------------------------------------------------------------------------

@@ -56,7 +56,13 @@ def show(raw: Any) -> str:
     if isinstance(raw, (int, Decimal, float)):
         text = str(raw)
         return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "..."
-    return f"a {type_name(raw)}"
+    kind = type_name(raw)
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
+def described(raw: Any) -> str:
+    """A value of the wrong type, as a reason names it: `number 5`, `boolean true`, `a list`."""
+    return f"{type_name(raw)} {show(raw)}" if isinstance(raw, (bool, int, float, Decimal)) else show(raw)
 
 
 def type_name(raw: Any) -> str:
@@ -91,7 +97,7 @@ def _number(name: str, raw: Any) -> int | Decimal:
         if not raw.is_finite():
             raise InvalidValue(f"`{name}`: {show(raw)} is not a finite number")
         return raw
-    raise InvalidValue(f"`{name}`: expected a number, got {type_name(raw)}")
+    raise InvalidValue(f"`{name}`: expected a number, got {described(raw)}")
 
 
 def _int_text(name: str, raw: str) -> int:
@@ -144,7 +150,7 @@ def coerce_value(field: ir.Field, raw: Any) -> ir.Value | None:
     if not isinstance(raw, str):
         expected = {"string": "a string", "digits": f"a string of {t.digits} digits",
                     "enum": "a member of " + t.describe()}[kind]
-        raise InvalidValue(f"`{name}`: expected {expected}, got {type_name(raw)} {show(raw)}")
+        raise InvalidValue(f"`{name}`: expected {expected}, got {described(raw)}")
     if kind == "string":
         return raw
     if kind == "digits":

@@ -153,6 +153,48 @@ def test_every_written_row_is_exactly_one_record_in_order(rows):
             assert record.problem.startswith("ragged row") and record.key == f"K{i}"
 
 
+def test_an_unclosed_quote_does_not_swallow_the_rows_after_it(schema):
+    data = b'id,name,country,employees\nA1,"Acme,US,1\nA2,ok,US,2\nA3,ok,DE,3\n'
+    _, records = read(data, schema)
+    assert [r.row for r in records] == [1, 2, 3] and [r.line for r in records] == [2, 3, 4]
+    assert records[0].key == "A1" and records[0].problem.startswith(
+        "a quoted cell is never closed: read as one row it would take in the 2 lines after it")
+    assert [r.values["id"] for r in records[1:]] == ["A2", "A3"]
+
+
+def test_a_quote_closed_by_the_next_rows_quote_is_reported_and_the_next_row_kept(schema):
+    data = b'id,name,country,employees\nA1,"Acme,US,1\nA2,"ok",US,2\nA3,5" screen,US,3\n'
+    _, records = read(data, schema)
+    assert records[0].problem.startswith("a quoted cell is closed in the wrong place") and records[0].key == "A1"
+    assert [(r.values["id"], r.values["name"]) for r in records[1:]] == [("A2", "ok"), ("A3", '5" screen')]
+
+
+def test_a_quoted_cell_with_line_breaks_is_one_row(schema):
+    data = b'id,name,country,employees\nA1,"two\nlines, ""quoted""",US,1\nA2,n,US,2\n'
+    _, records = read(data, schema)
+    assert records[0].values["name"] == 'two\nlines, "quoted"' and records[1].line == 4
+
+
+@given(rows=st.lists(st.lists(st.text(alphabet="ab é✓", max_size=4), min_size=3, max_size=3), min_size=1, max_size=12),
+       data=st.data())
+def test_a_stray_quote_never_costs_a_row(rows, data):
+    """One cell opened with a quote that is never closed: every line is still one record."""
+    result = check_source(SCHEMA_TEXT, "m.terr", stop_after="resolve")
+    schema = next(iter(result.programs.values())).models[0].schema
+    bad = data.draw(st.integers(0, len(rows) - 1))
+    column = data.draw(st.integers(0, 2))
+    lines = []
+    for i, row in enumerate(rows):
+        cells = [f"K{i}"] + row
+        if i == bad:
+            cells[column + 1] = '"' + cells[column + 1]
+        lines.append(",".join(cells))
+    _, records = read(("id,name,country,employees\n" + "\n".join(lines) + "\n").encode(), schema)
+    assert [r.line for r in records] == list(range(2, len(rows) + 2))
+    assert [r.key if r.values is None else r.values["id"] for r in records] == [f"K{i}" for i in range(len(rows))]
+    assert records[bad].problem is not None or bad == len(rows) - 1
+
+
 # --- JSON Lines -----------------------------------------------------------------------------------
 
 def test_jsonl_typed_values_decimals_exact(schema):
@@ -181,6 +223,19 @@ def test_jsonl_bad_lines_are_invalid_records(schema):
     assert records[5].problem.startswith("the line cannot be read")
     assert records[6].values["id"] == "A7" and records[6].line == 8
     assert reader.blank_lines == 1
+
+
+def test_jsonl_lone_surrogate_escapes_are_invalid_records_that_can_be_written(schema):
+    data = b'{"id": "\\ud800", "country": "US", "employees": 1}\n{"id": "A2", "name": "x\\udfff"}\n' \
+        b'{"id": "A3", "name": "\\ud83d\\ude00", "country": "US", "employees": 1}\n'
+    _, records = read(data, schema)
+    assert records[0].problem.startswith("field `id` holds a lone UTF-16 surrogate escape")
+    assert records[0].key == "\\ud800"  # shown as the escape: it can be written as UTF-8
+    assert records[1].problem.startswith("field `name` holds") and records[1].key == "A2"
+    assert records[2].values["name"] == "\U0001F600"  # a whole pair is one character
+    out = io.StringIO()
+    ResultWriter(out, "csv").write(1, Assignment("invalid", (), (), (), records[0].problem, records[0].key))
+    out.getvalue().encode("utf-8")
 
 
 def test_format_detection():

@@ -167,7 +167,7 @@ model Overlay {
     ({"employees": "10.5"}, "`employees`: '10.5' is not a whole number"),
     ({"employees": "-1"}, "`employees`: -1 is below the lower bound 0"),
     ({"employees": True}, "`employees`: expected a number, got true"),
-    ({"employees": [1]}, "`employees`: expected a number, got list"),
+    ({"employees": [1]}, "`employees`: expected a number, got a list"),
     ({"revenue": "NaN"}, "`revenue`: 'NaN' is not a number"),
     ({"revenue": float("inf")}, "`revenue`: inf is not a finite number"),
     ({"country": "ZZ"}, "`country`: 'ZZ' is not a member of enum {US, CA, DE, FR}"),
