@@ -102,6 +102,11 @@ def read_source(path, display: str) -> tuple[SourceFile | None, list[Diagnostic]
         src = SourceFile(display, "")
         return None, [diag("E008", f"`{display}` is {len(data):,} bytes; terrl reads files up to {MAX_FILE_CHARS:,} bytes",
                            src.span(0, 0), help="split the rules into several files joined by `import`")]
+    return decode_source(data, display)
+
+
+def decode_source(data: bytes, display: str) -> tuple[SourceFile | None, list[Diagnostic]]:
+    """The bytes of a file (or of standard input) as UTF-8 text; not UTF-8 is E002 at the byte."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

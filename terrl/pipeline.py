@@ -66,9 +66,10 @@ def check_paths(paths: list[Path], *, stop_after: str = "analyze") -> CheckResul
     return _finish(loader, roots, [display_path(f) for f in files], stop_after)
 
 
-def check_source(text: str, path: str = "<string>", *, stop_after: str = "analyze",
+def check_source(text: str | bytes, path: str = "<string>", *, stop_after: str = "analyze",
                  base: Path | None = None) -> CheckResult:
-    """Check text as if it were a file at `path` (imports resolve relative to `base` or cwd)."""
+    """Check text as if it were a file at `path` (imports resolve relative to `base` or cwd).
+    Bytes are decoded as a file's would be (UTF-8, a BOM dropped, else E002)."""
     loader = Loader()
     where = (base or Path.cwd()) / (Path(path).name if path != "<string>" else "__string__.terr")
     root = loader.load(where, text=text, display=path)

@@ -17,7 +17,7 @@ from typing import Callable
 
 from . import ast, ir
 from .diagnostics import Diagnostic, Label, diag
-from .parser import parse, read_source
+from .parser import decode_source, parse, read_source
 from .resources import stdlib_dir
 from .source import Span, display_path
 
@@ -65,13 +65,15 @@ class Loader:
         self.diagnostics: list[Diagnostic] = []
         self._loading: list[Path] = []
 
-    def load(self, path: Path, *, text: str | None = None, display: str | None = None) -> LoadedModule | None:
+    def load(self, path: Path, *, text: str | bytes | None = None, display: str | None = None) -> LoadedModule | None:
         resolved = path.resolve()
         if resolved in self.modules:
             return self.modules[resolved]
         display = display or display_path(path)
         if text is None:
             source, problems = read_source(path, display)
+        elif isinstance(text, bytes):
+            source, problems = decode_source(text, display)
         else:
             from .source import SourceFile
             source, problems = SourceFile(display, text), []

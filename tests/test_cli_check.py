@@ -130,6 +130,13 @@ def test_standard_input(project):
     assert run(["check", "-", "clean.terr"], input=CLEAN).exit_code == 2
 
 
+def test_standard_input_is_decoded_like_a_file(project):
+    """Not UTF-8 on stdin is E002 at the byte, as in a file (not mojibake checked as text); a BOM is dropped."""
+    result = run(["check", "-", "--format", "concise"], input=b'schema A { id: string key }\nset s: string = {"caf\xe9"}\n')
+    assert result.exit_code == 1 and "<stdin>:2:22: error[E002]" in result.output, result.output
+    assert run(["check", "-"], input=b"\xef\xbb\xbf" + CLEAN.encode()).exit_code == 0
+
+
 def test_no_color_when_not_a_tty(project):
     result = run(["check", "broken.terr"])
     assert "\x1b[" not in result.output

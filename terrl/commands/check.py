@@ -46,7 +46,7 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
     try:
         if paths == (Path("-"),):  # an editor or a script pipes one file in; imports resolve from here
             files = [Path("-")]
-            result = check_source(sys.stdin.read().removeprefix("\ufeff"), "<stdin>", stop_after=stop_after)
+            result = check_source(sys.stdin.buffer.read(), "<stdin>", stop_after=stop_after)
         elif paths:
             given = collect_files(list(paths))
             files = [f for f in given if not config.is_excluded(f)]
