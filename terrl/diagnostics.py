@@ -115,7 +115,7 @@ register("E004", "unclosed-block", "error", "a `{`, `(` or string is not closed 
 register("E005", "too-deep", "error", "nesting is deeper than terrl accepts",
          "Parentheses or territories nested deeper than the limit are rejected so that every later pass stays fast and safe.")
 register("E006", "bad-literal", "error", "a literal cannot be read (number, date, string escape)")
-register("E007", "empty-file", "warning", "a file holds no declarations")
+register("E007", "empty-file", "error", "a file holds no declarations")
 register("E008", "file-too-large", "error", "a file is larger than terrl accepts")
 register("E009", "keyword-as-name", "error", "a keyword is used where a name is expected",
          "Keywords such as `territory`, `where`, `in` cannot name things. Pick another name.",

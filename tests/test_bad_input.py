@@ -55,10 +55,11 @@ def test_invalid_utf8_points_at_the_byte(tmp_path):
     assert result.diagnostics[0].span.start_line_col == (3, 4)
 
 
-def test_empty_file_is_a_warning_not_a_crash(tmp_path):
+def test_empty_file_is_an_error_not_a_crash(tmp_path):
     result = check_file(tmp_path, b"")
     assert codes(result) == ["E007"]
-    assert result.ok  # an empty file is suspicious, not an error
+    assert not result.ok  # a rules file with no rules is a mistake (a truncated save, a wrong path)
+    assert result.diagnostics[0].span.start_line_col == (1, 1)
 
 
 def test_comment_only_file(tmp_path):
