@@ -13,7 +13,7 @@ import difflib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from . import ast, ir
 from .diagnostics import Diagnostic, Label, diag
@@ -276,16 +276,21 @@ class Lowerer:
         else:
             decl, where = self.lookup(scope, base.name, "enum", expect="type")
             ftype = self.enum_type(decl, where, base.name.text)
+        # Wrong bounds are reported and dropped: the field keeps its base type, so the rules
+        # that use it are still checked (a poisoned field would hide their mistakes).
         if texpr.bounds is not None:
             if ftype.kind not in ("int", "decimal"):
                 self.error("E117", f"bounds apply to `int` and `decimal`, not to `{ftype.describe()}`", texpr.bounds.span)
-                raise _Failed
-            lo = self._bound(ftype, texpr.bounds.lo)
-            hi = self._bound(ftype, texpr.bounds.hi)
+                return ftype
+            try:
+                lo = self._bound(ftype, texpr.bounds.lo)
+                hi = self._bound(ftype, texpr.bounds.hi)
+            except _Failed:
+                return ftype
             if lo is not None and hi is not None and lo > hi:
                 self.error("E106", f"the lower bound {lo} is above the upper bound {hi}", texpr.bounds.span,
                            help=f"write `{hi}..{lo}`")
-                raise _Failed
+                return ftype
             ftype = ir.FieldType(ftype.kind, lo=lo, hi=hi)
         return ftype
 
@@ -694,7 +699,7 @@ def lower_module(loaded: LoadedModule, diagnostics: list[Diagnostic], lowerer: L
                         pass
     for decl in module.decls:
         if isinstance(decl, ast.TestDecl):
-            declared = {d.name.name for d in module.decls if isinstance(d, ast.ModelDecl)}
+            declared = {d.name.name: d for d in module.decls if isinstance(d, ast.ModelDecl)}
             test = _lower_test(lw, decl, models, declared)
             if test is not None:
                 tests.append(test)
@@ -902,7 +907,17 @@ def _literal_value(lit):
     return None
 
 
-def _lower_test(lw: Lowerer, decl: ast.TestDecl, models: list[ir.Model], declared: set[str]) -> ir.TestCase | None:
+def _declared_paths(items, prefix: str = "") -> Iterator[str]:
+    """Territory paths as written, for a model whose rules have errors (it has no IR)."""
+    for item in items:
+        if isinstance(item, ast.TerritoryDecl):
+            path = prefix + item.name.name
+            yield path
+            yield from _declared_paths(item.items, path + ".")
+
+
+def _lower_test(lw: Lowerer, decl: ast.TestDecl, models: list[ir.Model],
+                declared: dict[str, ast.ModelDecl]) -> ir.TestCase | None:
     accounts = [i for i in decl.items if isinstance(i, ast.AccountItem)]
     expects = [i for i in decl.items if isinstance(i, ast.ExpectItem)]
     if len(accounts) != 1 or not expects:
@@ -916,7 +931,15 @@ def _lower_test(lw: Lowerer, decl: ast.TestDecl, models: list[ir.Model], declare
     for e in expects:
         model = by_name.get(e.model.name)
         if model is None and e.model.name in declared:
-            ok = False  # the model itself has errors, reported already
+            # The model has errors (reported already), so this test cannot run; its path
+            # is still checked against the territories as written.
+            ok = False
+            if isinstance(e.outcome, ast.QualName):
+                paths = list(_declared_paths(declared[e.model.name].items))
+                if e.outcome.text not in paths:
+                    hint = did_you_mean(e.outcome.text, paths)
+                    lw.error("E113", f"model `{e.model.name}` has no territory `{e.outcome.text}`", e.outcome.span,
+                             notes=[hint] if hint else [], help="write the full path from the model, e.g. `na.west.west_ent`")
             continue
         if model is None:
             hint = did_you_mean(e.model.name, by_name)
