@@ -5,8 +5,10 @@ lines and columns counted in code points; an end column is exclusive (the column
 after the last character), as in LSP and SARIF. A span that ends just after a newline
 is shown as ending at the end of its last line, so no format points at an empty line.
 
-Paths are shown relative to `root` (default: the working directory) when the file lies
-inside it, with `/` separators; other files keep the path they were read with.
+Paths are shown relative to `root` when the file lies inside it, with `/` separators;
+other files keep the path they were read with. The default root is the working directory
+for people (full, concise, json) and the git repository's top folder for GitHub (github,
+sarif), which resolves annotation and SARIF paths from there wherever terrl ran.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def render(diagnostics: list[Diagnostic], fmt: str, *, color: bool = False, root
     """The report for already sorted diagnostics, ending with a newline unless empty."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    paths = _Paths(root)
+    paths = _Paths(root if root is not None or fmt not in ("github", "sarif") else repository_root(Path.cwd()))
     if summary is None:
         summary = count_severities(diagnostics)
     if fmt == "full":
@@ -111,6 +113,15 @@ def position(span: Span) -> Position:
         end_line -= 1
         end_column = len(span.file.line_text(end_line)) + 1
     return Position(line, column, end_line, end_column)
+
+
+def repository_root(start: Path) -> Path:
+    """The top folder of the git repository holding `start` (a `.git` folder or file), else `start`."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return start
 
 
 class _Paths:

@@ -168,3 +168,17 @@ def test_internal_errors_say_so_and_exit_3(project, monkeypatch, capsys):
 def test_examples_and_stdlib_check_clean(repo):
     result = run(["check", str(repo / "examples" / "acme" / "fy28.terr"), str(repo / "stdlib"), "--format", "concise"])
     assert result.exit_code == 0, result.output
+
+
+def test_github_and_sarif_paths_are_relative_to_the_repository(tmp_path, monkeypatch):
+    """GitHub resolves annotation and SARIF paths from the repository's top folder, wherever terrl ran."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "broken.terr").write_text(BROKEN, encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "rules")
+    assert run(["check", "--format", "github", "broken.terr"]).output.startswith("::error file=rules/broken.terr,line=2")
+    log = json.loads(run(["check", "--format", "sarif", "broken.terr"]).output)
+    location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": "rules/broken.terr", "uriBaseId": "%SRCROOT%"}
+    assert log["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tmp_path.resolve().as_uri() + "/"
+    assert run(["check", "--format", "concise", "broken.terr"]).output.startswith("broken.terr:2:31")
