@@ -217,12 +217,13 @@ class _Analysis:
 
     def _finding(self, code: str, message: str, span, node: Node, territories: list[str], *,
                  labels=(), help: str, region_node: Node | None = None, notes: tuple[str, ...] = (),
-                 region_text: str | None = None, witness_node: Node | None = None) -> None:
+                 region_text: str | None = None, witness_node: Node | None = None, **extra) -> None:
         witness = self.space.witness(witness_node if witness_node is not None else node)
         region = region_text or self.space.region_text(region_node if region_node is not None else node)
         all_notes = [*notes, f"for example: {show_witness(witness, self.model.schema)}"]
         self.out.append(diag(code, message, span, labels=labels, help=help, notes=all_notes,
-                             model=self.model.name, territories=territories, witness=witness, region=region))
+                             model=self.model.name, territories=territories, witness=witness, region=region,
+                             **extra))
 
     def _parent_words(self, parent: ir.Territory | None) -> str:
         return f"`{parent.path}`" if parent else f"model `{self.model.name}`"
@@ -349,6 +350,11 @@ class _Analysis:
             confirmed += 1
             if len(listed) < MAX_PAIR_FINDINGS:
                 listed.append((i, j))
+        unlisted = confirmed - len(listed)
+        # The "more pairs" note goes on the finding printed first (sorted by position), and
+        # every listed pair carries the count for programs reading the JSON.
+        first_shown = min(range(len(listed)), key=lambda n: _position(_where_span(plain[listed[n][1]]))) \
+            if unlisted else -1
         for n, (i, j) in enumerate(listed):
             a, b = plain[i], plain[j]
             both = m.and_(space.reach[a.path], space.matched[b.path])
@@ -365,15 +371,20 @@ class _Analysis:
                 others = m.or_many(space.matched[c.path] for k, c in enumerate(plain) if k not in (i, j))
                 if m.diff(both, others) != m.FALSE:
                     only_these = m.diff(both, others)
-            if n == len(listed) - 1 and confirmed > len(listed):
-                notes.append(f"{confirmed - len(listed)} more overlapping pairs under "
-                             f"{self._parent_words(parent)} are not listed")
+            if n == first_shown:
+                notes.append(f"{unlisted} more overlapping pair{'s' if unlisted > 1 else ''} under "
+                             f"{self._parent_words(parent)} {'are' if unlisted > 1 else 'is'} not listed "
+                             f"(terrl lists {MAX_PAIR_FINDINGS} per parent)")
             parent_name = f"`{parent.path}`" if parent else "the model"
             self._finding("E201", f"`{a.path}` and `{b.path}` overlap: some accounts match both",
                           _where_span(b), both, [a.path, b.path], labels=labels, notes=tuple(notes),
-                          witness_node=only_these,
+                          witness_node=only_these, **({"unlisted_overlaps": unlisted} if unlisted else {}),
                           help=f"make their `where` clauses exclusive (e.g. add `and not (...)` to one), "
                                f"or write `policy first` in {parent_name} so that the earlier one wins")
+
+
+def _position(span) -> tuple:
+    return (span.file.path, span.start) if span is not None else ("\uffff", 0)
 
 
 def projections(manager: Manager, node: Node) -> list[int]:

@@ -84,3 +84,18 @@ model M {
         account = from_json(model, d.extra["witness"])
         matching = {t.path for t in model.territories if not t.is_else and holds(t.where, account, model.schema)}
         assert matching == set(d.extra["territories"]), (d.message, account)
+
+
+def test_overlap_pairs_beyond_the_cap_are_counted_on_the_first_finding(monkeypatch, tmp_path: Path) -> None:
+    from terrl import coverage
+
+    monkeypatch.setattr(coverage, "MAX_PAIR_FINDINGS", 2)
+    text = ("schema A { id: string key  n: int in 0..9 }\n"
+            "model M {\n  territory a { where n >= 1 }\n  territory b { where n >= 2 }\n"
+            "  territory c { where n >= 3 }\n  territory d { where n >= 4 }\n  territory z { where n == 0 }\n}\n")
+    overlaps = [d for d in check_source(text, "m.terr", base=tmp_path).diagnostics if d.code == "E201"]
+    assert len(overlaps) == 2  # 6 pairs, 2 listed
+    assert all(d.extra["unlisted_overlaps"] == 4 for d in overlaps)
+    notes = [[n for n in d.notes if "not listed" in n] for d in overlaps]
+    assert notes[0] == ["4 more overlapping pairs under model `M` are not listed (terrl lists 2 per parent)"]
+    assert notes[1] == []  # once, on the finding shown first
