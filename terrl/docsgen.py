@@ -3,15 +3,15 @@
 `load_docs` runs the pipeline (keeping the loaded modules, whose AST still has the
 names of sets and segments and the titles of enum members), `build_site` turns the
 result into plain frozen dataclasses, and `render_site` feeds those to the Jinja2
-templates in `terrl/templates/docs/`. Output is deterministic: no timestamps, every
-list in source or declared order.
+templates in `terrl/templates/docs/`. The hierarchy diagrams (Mermaid for Markdown,
+inline SVG for HTML) come from `hierarchy_diagram`. Output is deterministic: no
+timestamps, every list in source or declared order.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import re
-from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -24,12 +24,13 @@ from . import __version__, ast, ir
 from .diagnostics import Diagnostic, has_errors, sort_diagnostics
 from .english import (FieldInfo, Link, NamedRef, Phrase, Text, Values, clause, doc_label, format_number, plain,
                       sentence, set_description, values, visible)
+from .hierarchy_diagram import DIAGRAM_MAX_NODES  # noqa: F401  (part of this module's API: the diagram size)
+from .hierarchy_diagram import SvgDiagram, collapse, mermaid_text, svg_layout, territory_anchor
 from .pipeline import analyze_program, collect_files
 from .resolve import LoadedModule, Loader, Lowerer, lower_module
 from .source import display_path
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "docs"
-DIAGRAM_MAX_NODES = 40  # per Mermaid diagram; larger trees are collapsed and split per top-level territory
 SCOPE_MAX_SIBLING_LINKS = 5
 
 
@@ -151,7 +152,8 @@ class FindingView:
 @dataclass(frozen=True, slots=True)
 class Diagram:
     caption: str
-    mermaid: str
+    mermaid: str  # for Markdown
+    svg: SvgDiagram  # for HTML: the same territories
     collapsed: bool  # some territories are not drawn
 
 
@@ -161,6 +163,22 @@ class FieldView:
     type: str
     optional: bool
     key: bool
+    doc: tuple[str, ...]  # the field's `##` doc
+    type_doc: str | None  # first line of its named enum's `##` doc
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaView:
+    name: str
+    file: str | None  # where it is declared (None for the standard library)
+    doc: tuple[str, ...]
+    fields: tuple[FieldView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceView:
+    path: str  # as given on the command line
+    doc: tuple[str, ...]  # the file's `##` header (before its first import)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,13 +188,14 @@ class ModelView:
     title: str
     file: str
     doc: tuple[str, ...]
+    file_doc: tuple[str, ...]  # the `##` header of the file the model is in
     effective: str | None
     status: str | None
     policy: str
     policy_text: str
     keep: bool
     universe: Phrase
-    fields: tuple[FieldView, ...]
+    schema: SchemaView
     territories: tuple[TerritoryView, ...]  # depth first, source order
     tree: tuple[TreeNode, ...]
     leaf_count: int
@@ -193,7 +212,7 @@ class ModelView:
 @dataclass(frozen=True, slots=True)
 class SiteView:
     version: str
-    sources: tuple[str, ...]
+    sources: tuple[SourceView, ...]
     models: tuple[ModelView, ...]
 
 
@@ -229,7 +248,8 @@ def build_site(docs: LoadedDocs) -> SiteView:
             findings = [d for d in docs.findings if d.extra.get("model") == model.name
                         and d.span is not None and d.span.file.path == model.file]
             models.append(_ModelBuilder(model, module, slug, docs.analysed, findings).build())
-    return SiteView(__version__, tuple(shown for shown, _, _ in docs.roots), tuple(models))
+    sources = tuple(SourceView(shown, paragraphs(module.module.doc)) for shown, module, _ in docs.roots)
+    return SiteView(__version__, sources, tuple(models))
 
 
 def _unique_slug(name: str, taken: set[str]) -> str:
@@ -262,6 +282,18 @@ def _canonical(loaded: LoadedModule, root: LoadedModule, name: str) -> str:
 
 def _enum_titles(members: tuple[ast.EnumMember, ...]) -> dict[str, str]:
     return {m.name.name: m.title.value for m in members if m.title is not None}
+
+
+def _named_enum_doc(texpr: ast.TypeExpr, loaded: LoadedModule) -> str | None:
+    """The first line of a field's named enum type's `##` doc (as for sets: later lines are often notes)."""
+    if isinstance(texpr.base, (ast.SimpleType, ast.DigitsType, ast.InlineEnum)):
+        return None
+    try:
+        decl, _ = _find_decl(loaded, texpr.base.name, ast.EnumDecl)
+    except KeyError:
+        return None
+    lines = [line.strip() for line in (decl.doc or "").splitlines() if line.strip()]
+    return lines[0] if lines else None
 
 
 def _type_info(texpr: ast.TypeExpr, loaded: LoadedModule) -> tuple[str, dict[str, str], tuple[str, ...]]:
@@ -340,6 +372,25 @@ class _ModelBuilder:
                 titles[f.name.name] = _type_info(f.type, where)[1]
         return {f.name: FieldInfo(f.name, f.type.kind, f.optional, titles.get(f.name, {}))
                 for f in self.model.schema.fields}
+
+    def _schema_view(self) -> SchemaView:
+        """The schema with its own doc and each field's, read from its declaration."""
+        schema = self.model.schema
+        field_docs: dict[str, tuple[str, ...]] = {}
+        type_docs: dict[str, str] = {}
+        file = None
+        found = _find_schema_decl(self.root, schema)
+        if found is not None:
+            decl, where = found
+            file = None if where.is_stdlib else where.display
+            for f in decl.fields:
+                field_docs[f.name.name] = paragraphs(f.doc)
+                enum_doc = _named_enum_doc(f.type, where)
+                if enum_doc:
+                    type_docs[f.name.name] = enum_doc
+        fields = tuple(FieldView(f.name, f.type.describe(), f.optional, f.key, field_docs.get(f.name, ()),
+                                 type_docs.get(f.name)) for f in schema.fields)
+        return SchemaView(schema.name, file, paragraphs(schema.doc), fields)
 
     # glossary -------------------------------------------------------------------------
     def register(self, kind: str, decl, where: LoadedModule) -> NamedRef:
@@ -435,10 +486,10 @@ class _ModelBuilder:
         glossary = tuple(self.glossary[k] for k in self.glossary_order)
         return ModelView(
             name=model.name, slug=self.slug, title=model.title or model.name, file=model.file,
-            doc=paragraphs(model.doc), effective=model.effective.isoformat() if model.effective else None,
+            doc=paragraphs(model.doc), file_doc=paragraphs(self.root.module.doc),
+            effective=model.effective.isoformat() if model.effective else None,
             status=model.status, policy=model.policy, policy_text=POLICY_TEXT[model.policy], keep=model.keep,
-            universe=universe, fields=tuple(FieldView(f.name, f.type.describe(), f.optional, f.key)
-                                            for f in model.schema.fields),
+            universe=universe, schema=self._schema_view(),
             territories=tuple(views), tree=tuple(_tree(t) for t in model.territories),
             leaf_count=sum(1 for t in model.walk() if t.is_leaf), diagrams=self._diagrams(),
             glossary=glossary, analysed=self.analysed, findings=tuple(self._finding(d) for d in self.findings))
@@ -489,15 +540,20 @@ class _ModelBuilder:
 
     # diagrams ---------------------------------------------------------------------------
     def _diagrams(self) -> tuple[Diagram, ...]:
+        """One diagram of the whole model; when that is collapsed, one more per top-level territory."""
         model = self.model
-        overview, collapsed = mermaid_tree(model.title or model.name, model.territories)
-        out = [Diagram("All territories" if not collapsed else "Overview (large branches collapsed)", overview,
+        title = model.title or model.name
+        overview, collapsed = collapse(title, model.name, "#top", (), model.territories)
+        caption = "All territories" if not collapsed else "Overview (large branches collapsed)"
+        out = [Diagram(caption, mermaid_text(overview), svg_layout(overview, f"Hierarchy of {title}", collapsed),
                        collapsed)]
         if collapsed:
             for t in model.territories:
                 if t.children:
-                    text, more = mermaid_tree(t.title or t.name, t.children)
-                    out.append(Diagram(f"{t.title or t.name} ({t.path})", text, more))
+                    tree, more = collapse(t.title or t.name, t.path, "#" + _anchor(t), t.owners, t.children)
+                    caption = f"{t.title or t.name} ({t.path})"
+                    out.append(Diagram(caption, mermaid_text(tree), svg_layout(tree, f"Hierarchy of {caption}", more),
+                                       more))
         return tuple(out)
 
 
@@ -512,7 +568,7 @@ def _step(where: ast.Pred, lookup: _Lookup) -> Phrase:
 
 
 def _anchor(t: ir.Territory) -> str:
-    return "t-" + t.path
+    return territory_anchor(t)
 
 
 def _where_pred(decl) -> ast.Pred | None:
@@ -545,66 +601,6 @@ def _show_witness(info: FieldInfo, value: Any) -> str:
     if info.kind == "enum" and value in info.titles:
         return f"{info.titles[value]} ({value})"
     return info.show(value)
-
-
-# --- Mermaid ----------------------------------------------------------------------------
-
-_MERMAID_SAFE = re.compile(r"[A-Za-z0-9 .,_@/:-]")
-
-
-def mermaid_label(text: str) -> str:
-    """A quoted Mermaid label: everything but plain letters, digits and a few marks becomes `#NNN;`."""
-    out = []
-    for ch in text:
-        if ch in "\r\n\t" or ord(ch) < 32:
-            out.append(" ")
-        elif _MERMAID_SAFE.fullmatch(ch) or (ch.isalnum() and ord(ch) > 127):
-            out.append(ch)
-        else:
-            out.append(f"#{ord(ch)};")
-    return '"' + "".join(out) + '"'
-
-
-def _size(t: ir.Territory) -> int:
-    return sum(1 for _ in t.walk())
-
-
-def mermaid_tree(root_label: str, tops: tuple[ir.Territory, ...], max_nodes: int = DIAGRAM_MAX_NODES
-                 ) -> tuple[str, bool]:
-    """A `flowchart LR` of a tree, breadth first, at most `max_nodes` territories; (text, collapsed?)."""
-    labels: list[str] = [root_label]
-    extra: dict[int, int] = {}  # node id -> territories hidden below it
-    edges: list[str] = []
-    queue: deque = deque([(0, tops)])
-    budget = max_nodes
-    collapsed = False
-    while queue:
-        parent, kids = queue.popleft()
-        if not kids:
-            continue
-        if budget <= 0:
-            extra[parent] = sum(_size(k) for k in kids)
-            collapsed = True
-            continue
-        take = kids if len(kids) <= budget else kids[:budget - 1]  # one place left for the "… more" node
-        budget -= len(take) + (len(take) < len(kids))
-        for k in take:
-            labels.append(k.title or k.name)
-            node = len(labels) - 1
-            edges.append(f"  n{parent} --> n{node}")
-            queue.append((node, k.children))
-        if len(take) < len(kids):
-            hidden = sum(_size(k) for k in kids[len(take):])
-            labels.append(f"… {hidden:,} more")
-            edges.append(f"  n{parent} -.-> n{len(labels) - 1}")
-            collapsed = True
-    lines = ["flowchart LR"]
-    for i, label in enumerate(labels):
-        if i in extra:
-            label = f"{label} (+{extra[i]:,} below)"
-        lines.append(f"  n{i}[{mermaid_label(label)}]")
-    lines += edges
-    return "\n".join(lines) + "\n", collapsed
 
 
 # --- rendering ---------------------------------------------------------------------------

@@ -135,16 +135,48 @@ def screenshot(page: Path, out: Path, profile: Path, size=(1200, 1600)) -> bytes
     return out.read_bytes()
 
 
+NODE_FILL = bytes((0xE6, 0xEF, 0xFA))  # style.css: svg.tree-diagram .node
+ROOT_FILL = bytes((0x17, 0x4A, 0x8B))  # style.css: svg.tree-diagram .node.root
+
+
 @pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (Debian: apt-get install chromium)")
 def test_html_renders_in_headless_chromium(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(REPO)
     site = tmp_path / "site"
-    docsgen.write_site(generate([GOLDEN / "sales" / "input.terr"], ("html",)), site)
-    shot = screenshot(site / "FY30.html", tmp_path / "shot.png", tmp_path / "profile")
+    source = GOLDEN / "sales" / "input.terr"
+    docsgen.write_site(generate([source], ("html",)), site)
+    shot = screenshot(site / "FY30.html", tmp_path / "shot.png", tmp_path / "profile", size=(1200, 2400))
     width, height, bpp, rows = png_pixels(shot)
-    assert (width, height) == (1200, 1600)
+    assert (width, height) == (1200, 2400)
     dark = sum(1 for row in rows[::4] for i in range(0, len(row), bpp * 4) if sum(row[i:i + 3]) < 3 * 128)
     colours = {row[i:i + 3] for row in rows[::8] for i in range(0, len(row), bpp * 8)}
     sampled = (height // 4) * (width // 4)
     assert dark > sampled * 0.005, "the page looks blank: almost no dark (text) pixels"
     assert len(colours) > 20, "the page looks blank: hardly any colours"
+
+    # The SVG diagram is drawn where its layout says: find the root box, then check every box.
+    def pixel(x: int, y: int) -> bytes:
+        return rows[y][x * bpp:x * bpp + 3]
+
+    layout = docsgen.build_site(docsgen.load_docs([source])).models[0].diagrams[0].svg
+    root = layout.boxes[0]
+    solid = (ROOT_FILL + b"\xff"[:bpp - 3]) * (root.width - 20)  # a row through the root box, inside its corners
+    found = [(rows[y].find(solid), y) for y in range(height)]
+    found = [(i // bpp, y) for i, y in found if i >= 0 and i % bpp == 0]
+    assert len(found) > root.height // 2, "the diagram's root box is not drawn"
+    # where the SVG's origin landed on the page (to a pixel: the box's 1px border is anti-aliased)
+    left = min(x for x, _ in found) - 1 - root.x
+    top = min(y for _, y in found) - 1 - root.y
+    assert top + layout.height < height, "the diagram does not fit the screenshot"
+    for box in layout.boxes[1:]:
+        x0, y0 = left + box.x, top + box.y
+        # the box's fill on both sides of its text, its text in the middle (dark, anti-aliased)
+        assert pixel(x0 + 4, y0 + box.height // 2) == NODE_FILL, f"box {box.anchor} is not drawn"
+        assert pixel(x0 + box.width - 5, y0 + box.height // 2) == NODE_FILL, f"box {box.anchor} is not drawn"
+        text = sum(1 for y in range(y0 + 4, y0 + box.height - 4) for x in range(x0 + 8, x0 + box.width - 8)
+                   if sum(pixel(x, y)) < 3 * 110)
+        assert text > 40, f"box {box.anchor} has no text"
+    # the edges: grey lines in the gaps between the columns
+    gap_x = left + layout.boxes[0].x + layout.boxes[0].width + 10
+    column = [pixel(gap_x, y) for y in range(top, top + layout.height)]
+    assert sum(1 for p in column if p != bytes((255, 255, 255))) >= 1, "no edge leaves the root"
