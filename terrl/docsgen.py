@@ -627,6 +627,8 @@ def _environment(autoescape: bool) -> jinja2.Environment:
     env.filters["md_target"] = md_link_target
     env.filters["plain"] = plain
     env.filters["thousands"] = lambda n: f"{n:,}"
+    # Inside <!-- ... --> a `--` (as in a file named `a-->b.terr`) would end the comment early.
+    env.filters["in_comment"] = lambda text: str(text).replace("--", "-\u2010")
     return env
 
 

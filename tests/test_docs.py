@@ -666,3 +666,12 @@ def test_cli_output_folder_that_cannot_be_made_is_a_usage_error(tmp_path) -> Non
     (tmp_path / "plain").write_text("", encoding="utf-8")
     result = CliRunner().invoke(cli, ["docs", str(source), "-o", str(tmp_path / "plain" / "out")])
     assert result.exit_code == 2 and "cannot write to" in result.output, result.output
+
+
+def test_a_file_name_cannot_end_the_markdown_header_comment(tmp_path) -> None:
+    path = tmp_path / "a-->b.terr"
+    path.write_text(SALES_SCHEMA + 'model M { territory a "A" { } }\n', encoding="utf-8")
+    files = docsgen.render_site(docsgen.build_site(docsgen.load_docs([path])))
+    for name in ("M.md", "README.md"):
+        first = files[name].splitlines()[0]
+        assert first.startswith("<!--") and first.endswith("-->") and first.count("-->") == 1, first
