@@ -12,9 +12,9 @@ import datetime
 import json
 import re
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, partial
 
-from lark import Lark, Token, Transformer
+from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import ast
@@ -148,6 +148,18 @@ def parse(source: SourceFile) -> tuple[ast.Module | None, list[Diagnostic]]:
 
 
 def _parse_text(text: str):
+    """Parse with the fast driver; on any syntax error, again with Lark's parser for its exceptions."""
+    _LOWER.comments_tokens = []
+    _LOWER.doc_blocks = _DocBlocks(text)
+    try:
+        return _fast_parse(text, _LOWER.comments_tokens)
+    except _Fallback:
+        pass
+    return _lark_parse(text)
+
+
+def _lark_parse(text: str):
+    """Lark's own LALR loop: the reference the fast driver must agree with, and the error path."""
     _SINK.comments = []
     _LOWER.comments_tokens = _SINK.comments
     _LOWER.doc_blocks = _DocBlocks(text)
@@ -155,6 +167,173 @@ def _parse_text(text: str):
         return _lark().parse(text)
     finally:
         _SINK.comments = []
+
+
+# --- the fast driver: Lark's own tables, a leaner loop ----------------------------------
+#
+# Lark builds the LALR(1) tables and the contextual lexer's per-state regexes from
+# grammar/terr.lark; this loop runs them with cheap tokens and calls the same lowering
+# methods, following Lark's tree-building rules (`_rule` inlined, `?rule` with one child
+# replaced by it, anonymous tokens filtered out). It gives up on the first thing it does
+# not expect (`_Fallback`), and the file is parsed again by Lark itself, so every syntax
+# error is Lark's. tests/test_parser_fast.py checks both give the same AST, spans included.
+
+class _Fallback(Exception):
+    pass
+
+
+class _Tok:
+    """A token of the fast driver: what the lowering reads from Lark's `Token`, without its cost."""
+
+    __slots__ = ("type", "value", "start_pos", "end_pos")
+
+    def __init__(self, type_: str, value: str, start_pos: int, end_pos: int) -> None:
+        self.type = type_
+        self.value = value
+        self.start_pos = start_pos
+        self.end_pos = end_pos
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"_Tok({self.type!r}, {self.value!r})"
+
+
+_TOKENS = (Token, _Tok)
+
+
+class _Tables:
+    """Lark's analysed grammar rearranged for `_fast_parse`."""
+
+    def __init__(self, lark: Lark) -> None:
+        table = lark.parser.parser.parser.parse_table
+        self.start_state = table.start_states["start"]
+        self.end_state = table.end_states["start"]
+        plans: dict = {}
+        self.actions: dict = {}  # state -> terminal -> (True, next state) | (False, reduction)
+        self.goto: dict = {}  # state -> rule name -> next state
+        for state, row in table.states.items():
+            actions, goto = {}, {}
+            for symbol, (action, arg) in row.items():
+                shift = action.name == "Shift"
+                if symbol.isupper() or symbol.startswith("$"):
+                    actions[symbol] = (True, arg) if shift else (False, plans.get(arg) or plans.setdefault(arg, self._plan(arg)))
+                else:
+                    goto[symbol] = arg
+            self.actions[state], self.goto[state] = actions, goto
+        self.lexers = {state: self._lexer(lexer) for state, lexer in lark.parser.lexer.lexers.items()}
+
+    @staticmethod
+    def _plan(rule) -> tuple:
+        """(size, rule name, which children to keep and which to splice, single-child shortcut, handler)."""
+        expansion = rule.expansion
+        keep_all = rule.options.keep_all_tokens
+        include = tuple((i, not sym.is_term and sym.name.startswith("_")) for i, sym in enumerate(expansion)
+                        if keep_all or not (sym.is_term and sym.filter_out))
+        needs_filter = len(include) < len(expansion) or any(splice for _, splice in include)
+        name = rule.alias or rule.options.template_source or rule.origin.name
+        inline = rule.origin.name.startswith("_")
+        if inline:
+            handler = None
+        else:
+            handler = getattr(_LOWER, name, None) or partial(Tree, name)  # as Lark does (`?rule`s)
+        expand1 = bool(rule.options.expand1 and not rule.alias)
+        return len(expansion), rule.origin.name, include if needs_filter else None, expand1, handler
+
+    @staticmethod
+    def _lexer(basic) -> tuple:
+        scanner = basic.scanner  # builds `basic.callback` too
+        retype: dict[str, dict[str, str]] = {}
+        for type_, callback in basic.callback.items():
+            if type_ == "COMMENT" and callback is _SINK:
+                continue
+            strings = getattr(callback, "scanner", None)
+            if strings is None or any(t.pattern.flags or t.pattern.type != "str" for t in strings.terminals):
+                raise _Fallback(f"unexpected lexer callback on {type_}")
+            retype[type_] = {t.pattern.value: t.name for t in strings.terminals}
+        return tuple(scanner._mres), basic.ignore_types, retype
+
+
+@cache
+def _tables() -> _Tables | None:
+    try:
+        return _Tables(_lark())
+    except (_Fallback, AttributeError, KeyError):  # a Lark release arranged differently: use Lark's loop
+        return None
+
+
+def _fast_parse(text: str, comments: list):
+    tables = _tables()
+    if tables is None:
+        raise _Fallback
+    actions, goto, lexers, end_state = tables.actions, tables.goto, tables.lexers, tables.end_state
+    state_stack = [tables.start_state]
+    value_stack: list = []
+    pos, n = 0, len(text)
+    while True:
+        mres, ignore, retype = lexers[state_stack[-1]]
+        token = None
+        while pos < n:
+            for mre in mres:
+                m = mre.match(text, pos)
+                if m is not None:
+                    break
+            else:
+                raise _Fallback
+            type_ = m.lastgroup
+            end = m.end()
+            if type_ in ignore:
+                if type_ == "COMMENT":
+                    comments.append(_Tok(type_, m.group(), pos, end))
+                pos = end
+                continue
+            value = m.group()
+            if type_ in retype:
+                type_ = retype[type_].get(value, type_)
+            token = _Tok(type_, value, pos, end)
+            pos = end
+            break
+        type_ = "$END" if token is None else token.type
+        while True:
+            try:
+                shift, arg = actions[state_stack[-1]][type_]
+            except KeyError:
+                raise _Fallback from None
+            if shift:
+                if token is None:
+                    raise _Fallback
+                state_stack.append(arg)
+                value_stack.append(token)
+                break
+            size, origin, include, expand1, handler = arg
+            if size:
+                children = value_stack[-size:]
+                del state_stack[-size:]
+                del value_stack[-size:]
+            else:
+                children = []
+            if include is not None:
+                kept: list = []
+                for i, splice in include:
+                    if splice:
+                        if kept:
+                            kept += children[i]
+                        else:
+                            kept = children[i]  # left recursion: grow the same list
+                    else:
+                        kept.append(children[i])
+                children = kept
+            if handler is None:
+                value = children
+            elif expand1 and len(children) == 1:
+                value = children[0]
+            else:
+                value = handler(children)
+            state_stack.append(goto[state_stack[-1]][origin])
+            value_stack.append(value)
+            if token is None and state_stack[-1] == end_state:
+                return value
 
 
 _NESTING_TOKENS = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\.)*"?|[(){}]')
@@ -365,7 +544,7 @@ class _Seq(tuple):
 
 
 def _bounds(x) -> tuple[int, int] | None:
-    if isinstance(x, Token):
+    if isinstance(x, _TOKENS):
         return x.start_pos, x.end_pos
     span = getattr(x, "span", None)
     return (span.start, span.end) if span is not None else None
@@ -378,7 +557,7 @@ def _rule(method):
         first = next((b for b in map(_bounds, children) if b is not None), None)
         last = next((b for b in map(_bounds, reversed(children)) if b is not None), None)
         span = Span(self.source, first[0], last[1]) if first is not None else None
-        kids = [c for c in children if not (isinstance(c, Token) and c.type in _STRUCTURAL)]
+        kids = [c for c in children if not (isinstance(c, _TOKENS) and c.type in _STRUCTURAL)]
         return method(self, span, kids, children)
 
     wrapper.__name__ = method.__name__
@@ -536,7 +715,7 @@ class _Lower(Transformer):
 
     @_rule
     def range(self, span, kids, raw):
-        dots = next(c for c in raw if isinstance(c, Token) and c.type == "DOTDOT")
+        dots = next(c for c in raw if isinstance(c, _TOKENS) and c.type == "DOTDOT")
         lo = next((c for c in kids if c.span.end <= dots.start_pos), None)
         hi = next((c for c in kids if c.span.start >= dots.end_pos), None)
         return ast.RangeExpr(lo, hi, span)
@@ -567,13 +746,13 @@ class _Lower(Transformer):
 
     @_rule
     def type_expr(self, span, kids, raw):
-        optional = any(isinstance(c, Token) and c.type == "OPTIONAL" for c in kids)
+        optional = any(isinstance(c, _TOKENS) and c.type == "OPTIONAL" for c in kids)
         bounds = next((c for c in kids if isinstance(c, ast.RangeExpr)), None)
         return ast.TypeExpr(kids[0], optional, bounds, span)
 
     @_rule
     def field_decl(self, span, kids, raw):
-        key = any(isinstance(c, Token) and c.type == "KEY" for c in kids)
+        key = any(isinstance(c, _TOKENS) and c.type == "KEY" for c in kids)
         return ast.FieldDecl(self._ident(kids[0], declares=True), kids[1], key, span, self._doc(span))
 
     @_rule
@@ -614,12 +793,12 @@ class _Lower(Transformer):
 
     @_rule
     def in_set(self, span, kids, raw):
-        negated = any(isinstance(c, Token) and c.type == "NOT" for c in kids)
+        negated = any(isinstance(c, _TOKENS) and c.type == "NOT" for c in kids)
         return ast.InSetPred(self._ident(kids[0]), negated, kids[-1], span)
 
     @_rule
     def in_range(self, span, kids, raw):
-        negated = any(isinstance(c, Token) and c.type == "NOT" for c in kids)
+        negated = any(isinstance(c, _TOKENS) and c.type == "NOT" for c in kids)
         return ast.InRangePred(self._ident(kids[0]), negated, kids[-1], span)
 
     @_rule
@@ -628,7 +807,7 @@ class _Lower(Transformer):
 
     @_rule
     def is_null(self, span, kids, raw):
-        negated = any(isinstance(c, Token) and c.type == "NOT" for c in kids)
+        negated = any(isinstance(c, _TOKENS) and c.type == "NOT" for c in kids)
         return ast.NullPred(self._ident(kids[0]), negated, span)
 
     @_rule
@@ -664,7 +843,7 @@ class _Lower(Transformer):
     @_rule
     def meta_entry(self, span, kids, raw):
         key, value = kids
-        if isinstance(value, Token) and value.type == "DATE":
+        if isinstance(value, _TOKENS) and value.type == "DATE":
             value = self._date(value)
         return ast.MetaEntry(self._ident(key), value, span)
 
@@ -684,7 +863,7 @@ class _Lower(Transformer):
         name = self._ident(kids[0], declares=True)
         rest = list(kids[1:])
         title = None
-        if rest and isinstance(rest[0], Token) and rest[0].type == "STRING":
+        if rest and isinstance(rest[0], _TOKENS) and rest[0].type == "STRING":
             title = self._string(rest.pop(0))
         return name, title, rest
 
@@ -711,7 +890,7 @@ class _Lower(Transformer):
     @_rule
     def expect_item(self, span, kids, raw):
         model, outcome = kids
-        if isinstance(outcome, Token):
+        if isinstance(outcome, _TOKENS):
             outcome = str(outcome)
         return ast.ExpectItem(self._ident(model), outcome, span)
 
