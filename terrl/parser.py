@@ -543,20 +543,32 @@ class _Seq(tuple):
     span: Span | None = None
 
 
-def _bounds(x) -> tuple[int, int] | None:
-    if isinstance(x, _TOKENS):
-        return x.start_pos, x.end_pos
-    span = getattr(x, "span", None)
-    return (span.start, span.end) if span is not None else None
-
-
 def _rule(method):
     """Give a lowering method the span of everything it matched and its children minus structural tokens."""
 
     def wrapper(self, children):
-        first = next((b for b in map(_bounds, children) if b is not None), None)
-        last = next((b for b in map(_bounds, reversed(children)) if b is not None), None)
-        span = Span(self.source, first[0], last[1]) if first is not None else None
+        # Runs once per reduction: plain loops, no generators (a third of the parse time before).
+        span = None
+        for c in children:
+            if isinstance(c, _TOKENS):
+                start = c.start_pos
+                break
+            inner = getattr(c, "span", None)
+            if inner is not None:
+                start = inner.start
+                break
+        else:
+            start = None
+        if start is not None:
+            for c in reversed(children):
+                if isinstance(c, _TOKENS):
+                    end = c.end_pos
+                    break
+                inner = getattr(c, "span", None)
+                if inner is not None:
+                    end = inner.end
+                    break
+            span = Span(self.source, start, end)
         kids = [c for c in children if not (isinstance(c, _TOKENS) and c.type in _STRUCTURAL)]
         return method(self, span, kids, children)
 
