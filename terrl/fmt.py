@@ -14,10 +14,11 @@ The layout (docs/cli.md shows it from the user's side):
   keep their order; parentheses (`ParenPred`), number literals (`500M`) and string
   escapes keep their written form.
 
-Comments are attached by span: a comment alone on its line leads the next item, a
-comment after code ends that item's line, a comment before a `}` closes its block. A
-comment inside an item that is printed on one line moves to a line of its own just
-before the item (their order never changes).
+Comments stay after the token they followed. A comment alone on its line leads the next
+item (or closes its block before a `}`) and stays alone on its line; a comment after code
+ends the line of that code. Inside an item, a trailing comment ends the line after the
+same token it followed in the source and the rest of the item continues one level deeper
+(`where state in  # why` / `us.west`); an own-line one gets its own line there.
 
 Line endings are the file's own: the layout is built with `\n`, then every line ends
 like the file's first line does (`\r\n` stays `\r\n`; a mixed file takes the first
@@ -103,7 +104,26 @@ def format_module(module: ast.Module, source: SourceFile | None = None, *, line_
     return printer.render()
 
 
-# --- flat text of expressions (no comments, one line) ---------------------------------
+# --- one-line parts of expressions ---------------------------------------------------
+#
+# An item's code is built as "parts": strings and `Braced` lists. Joined flat they are
+# the item on one line; the printer explodes the lists of a line that does not fit.
+
+@dataclass(frozen=True, slots=True)
+class Braced:
+    """A `{a, b}` list: on one line when its line fits, else one element per line."""
+
+    elements: tuple[str, ...]
+    spaced: bool  # `{ a, b }` (enums, meta, account) or `{a, b}` (set literals)
+
+    def flat(self) -> str:
+        inner = ", ".join(self.elements)
+        return f"{{ {inner} }}" if self.spaced and self.elements else f"{{{inner}}}"
+
+
+def flat(parts) -> str:
+    return "".join(p if isinstance(p, str) else p.flat() for p in parts)
+
 
 def string_text(lit: ast.StringLit) -> str:
     """A string as written (escapes kept), or a canonical JSON string for built trees."""
@@ -135,91 +155,109 @@ def range_text(r: ast.RangeExpr) -> str:
     return f"{lo}..{hi}"
 
 
-def set_text(e: ast.SetExpr) -> str:
+def set_parts(e: ast.SetExpr) -> list:
     if isinstance(e, ast.SetLiteral):
-        return "{" + ", ".join(value_text(v) for v in e.values) + "}"
+        return [Braced(tuple(value_text(v) for v in e.values), spaced=False)]
     if isinstance(e, ast.SetRef):
-        return e.name.text
+        return [e.name.text]
     if isinstance(e, ast.SetParen):
-        return "(" + set_text(e.inner) + ")"
+        return ["(", *set_parts(e.inner), ")"]
     if isinstance(e, ast.SetOp):
-        return f"{set_text(e.left)} {e.op} {set_text(e.right)}"
+        return [*set_parts(e.left), f" {e.op} ", *set_parts(e.right)]
     raise TypeError(f"not a set expression: {e!r}")
+
+
+def set_text(e: ast.SetExpr) -> str:
+    return flat(set_parts(e))
 
 
 def enum_member_text(m: ast.EnumMember) -> str:
     return m.name.name + (" " + string_text(m.title) if m.title is not None else "")
 
 
-def type_text(t: ast.TypeExpr) -> str:
+def type_parts(t: ast.TypeExpr) -> list:
     base = t.base
     if isinstance(base, ast.SimpleType):
-        text = base.kind
+        parts = [base.kind]
     elif isinstance(base, ast.DigitsType):
-        text = f"digits({base.length.text})"
+        parts = [f"digits({base.length.text})"]
     elif isinstance(base, ast.InlineEnum):
-        text = "enum { " + ", ".join(enum_member_text(m) for m in base.members) + " }" if base.members else "enum {}"
+        parts = ["enum ", Braced(tuple(enum_member_text(m) for m in base.members), spaced=True)]
     elif isinstance(base, ast.NamedType):
-        text = base.name.text
+        parts = [base.name.text]
     else:
         raise TypeError(f"not a type: {base!r}")
     if t.optional:
-        text += "?"
+        parts.append("?")
     if t.bounds is not None:
-        text += " in " + range_text(t.bounds)
-    return text
+        parts.append(" in " + range_text(t.bounds))
+    return parts
 
 
-def pred_text(p: ast.Pred) -> str:
+def type_text(t: ast.TypeExpr) -> str:
+    return flat(type_parts(t))
+
+
+def pred_parts(p: ast.Pred) -> list:
     if isinstance(p, ast.Comparison):
-        return f"{p.field.name} {p.op} {value_text(p.value)}"
+        return [f"{p.field.name} {p.op} {value_text(p.value)}"]
     if isinstance(p, ast.InSetPred):
-        return f"{p.field.name} {'not in' if p.negated else 'in'} {set_text(p.target)}"
+        return [f"{p.field.name} {'not in' if p.negated else 'in'} ", *set_parts(p.target)]
     if isinstance(p, ast.InRangePred):
-        return f"{p.field.name} {'not in' if p.negated else 'in'} {range_text(p.range)}"
+        return [f"{p.field.name} {'not in' if p.negated else 'in'} {range_text(p.range)}"]
     if isinstance(p, ast.StartsWithPred):
-        return f"{p.field.name} startswith {value_text(p.prefix)}"
+        return [f"{p.field.name} startswith {value_text(p.prefix)}"]
     if isinstance(p, ast.NullPred):
-        return f"{p.field.name} is {'not null' if p.negated else 'null'}"
+        return [f"{p.field.name} is {'not null' if p.negated else 'null'}"]
     if isinstance(p, ast.BoolPred):
-        return "true" if p.value else "false"
+        return ["true" if p.value else "false"]
     if isinstance(p, ast.SegmentRef):
-        return p.name.text
+        return [p.name.text]
     if isinstance(p, ast.NotPred):
-        return "not " + pred_text(p.operand)
-    if isinstance(p, ast.AndPred):
-        return " and ".join(pred_text(o) for o in p.operands)
-    if isinstance(p, ast.OrPred):
-        return " or ".join(pred_text(o) for o in p.operands)
+        return ["not ", *pred_parts(p.operand)]
+    if isinstance(p, (ast.AndPred, ast.OrPred)):
+        word = " and " if isinstance(p, ast.AndPred) else " or "
+        parts: list = []
+        for i, operand in enumerate(p.operands):
+            parts += ([word] if i else []) + pred_parts(operand)
+        return parts
     if isinstance(p, ast.ParenPred):
-        return "(" + pred_text(p.inner) + ")"
+        return ["(", *pred_parts(p.inner), ")"]
     raise TypeError(f"not a predicate: {p!r}")
 
 
-def item_text(item) -> str:
-    """A body item other than a territory, on one line."""
+def pred_text(p: ast.Pred) -> str:
+    return flat(pred_parts(p))
+
+
+def item_parts(item) -> list:
+    """A body item other than a territory, as one line."""
     if isinstance(item, ast.WhereItem):
-        return "where " + pred_text(item.pred)
+        return ["where ", *pred_parts(item.pred)]
     if isinstance(item, ast.ElseItem):
-        return "else"
+        return ["else"]
     if isinstance(item, ast.PolicyItem):
-        return "policy " + item.policy
+        return ["policy " + item.policy]
     if isinstance(item, ast.KeepItem):
-        return "keep"
+        return ["keep"]
     if isinstance(item, ast.OwnerItem):
-        return "owner " + string_text(item.owner) + (f" as {item.role.name}" if item.role is not None else "")
+        return ["owner " + string_text(item.owner) + (f" as {item.role.name}" if item.role is not None else "")]
     if isinstance(item, ast.MetaItem):
-        return "meta { " + ", ".join(meta_entry_text(e) for e in item.entries) + " }" if item.entries else "meta {}"
+        return ["meta ", Braced(tuple(meta_entry_text(e) for e in item.entries), spaced=True)]
     if isinstance(item, ast.EffectiveItem):
-        return "effective " + value_text(item.date)
+        return ["effective " + value_text(item.date)]
     if isinstance(item, ast.StatusItem):
-        return "status " + item.status
+        return ["status " + item.status]
     if isinstance(item, ast.AccountItem):
-        return "account { " + ", ".join(account_entry_text(e) for e in item.entries) + " }" if item.entries else "account {}"
+        return ["account ", Braced(tuple(account_entry_text(e) for e in item.entries), spaced=True)]
     if isinstance(item, ast.ExpectItem):
         outcome = item.outcome if isinstance(item.outcome, str) else item.outcome.text
-        return f"expect {item.model.name}: {outcome}"
+        return [f"expect {item.model.name}: {outcome}"]
     raise TypeError(f"not a body item: {item!r}")
+
+
+def item_text(item) -> str:
+    return flat(item_parts(item))
 
 
 def meta_entry_text(e: ast.MetaEntry) -> str:
@@ -237,6 +275,40 @@ def import_text(d: ast.ImportDecl) -> str:
 
 def _header(keyword: str, name: ast.Ident, title: ast.StringLit | None) -> str:
     return f"{keyword} {name.name}" + (" " + string_text(title) if title is not None else "")
+
+
+# --- where comments go -------------------------------------------------------------------
+#
+# Formatting changes only whitespace and commas, so the "significant" characters (all but
+# whitespace and commas, comments aside) of an item's source and of its formatted text are
+# the same sequence. A comment inside an item is placed after the same significant
+# character it followed in the source: on that line's end if it was a trailing comment
+# (the line is split there when code follows), on a line of its own if it was one.
+
+def _significant(text: str) -> int:
+    return sum(1 for ch in text if not (ch.isspace() or ch == ","))
+
+
+def _index_after(text: str, count: int) -> int:
+    """The index just past the `count`-th significant character of `text` and a comma after it."""
+    i = 0
+    while count > 0:
+        if not (text[i].isspace() or text[i] == ","):
+            count -= 1
+        i += 1
+    j = i
+    while j < len(text) and text[j] == " ":
+        j += 1
+    return j + 1 if j < len(text) and text[j] == "," else i
+
+
+@dataclass(frozen=True, slots=True)
+class _Note:
+    """A comment inside an item: after `after` significant characters of the item."""
+
+    after: int
+    text: str
+    own_line: bool
 
 
 # --- the printer ---------------------------------------------------------------------
@@ -258,7 +330,6 @@ class _Printer:
         self.width = line_length
         self.lines: list[_Line | None] = []  # None is a blank line
         self.block_start = True  # no blank line right after `{` or at the top of the file
-        self.limit = len(self.text) + 1  # trailing comments are taken only before the enclosing `}`
 
     # -- output --
     def render(self) -> str:
@@ -298,48 +369,121 @@ class _Printer:
             k -= 1
         return self.text.count("\n", k, pos) >= 2
 
+    def _own_line(self, pos: int) -> bool:
+        """Whether no code precedes `pos` on its source line (commas do not count: they move)."""
+        return self.text[self.text.rfind("\n", 0, pos) + 1:pos].replace(",", "").strip() == ""
+
     def has_comments(self, start: int | None, end: int | None) -> bool:
         if start is None or end is None:
             return False
         c = self._next()
         return c is not None and c.span.start < end
 
-    def leading(self, pos: int | None, depth: int, *, blanks: bool = True, item: bool = True) -> None:
+    def leading(self, pos: int | None, depth: int, *, item: bool = True) -> None:
         """Own-line comments before `pos`, then the blank line (if any) before the item itself."""
         if pos is None:
             return
         while (c := self._next()) is not None and c.span.start < pos:
-            if blanks and not self.block_start and self._blank_before(c.span.start):
+            if not self.block_start and self._blank_before(c.span.start):
                 self.blank()
             self.cursor += 1
             self.emit(depth, "", c.text.rstrip())
-        if item and blanks and not self.block_start and self._blank_before(pos):
+        if item and not self.block_start and self._blank_before(pos):
             self.blank()
 
     def trailing(self, end: int | None) -> str | None:
-        """A comment on the same source line after `end`, taken for the line being written."""
+        """The comment that follows `end` with only spaces between (the end of its line)."""
         if end is None:
             return None
         c = self._next()
-        if (c is not None and end <= c.span.start < self.limit
-                and "\n" not in self.text[end:c.span.start]):
+        gap = self.text[end:c.span.start] if c is not None and end <= c.span.start else None
+        if gap is not None and gap.strip() == "" and "\n" not in gap:
             self.cursor += 1
             return c.text.rstrip()
         return None
 
-    def hoist(self, end: int | None, depth: int) -> None:
-        """Comments inside an item printed on one line go on their own lines before it."""
-        if end is None:
-            return
+    def _notes(self, start: int, end: int) -> list[_Note]:
+        """Take the comments inside source[start:end], each placed by the code before it."""
+        notes, count, at = [], 0, start
         while (c := self._next()) is not None and c.span.start < end:
             self.cursor += 1
-            self.emit(depth, "", c.text.rstrip())
+            count += _significant(self.text[at:c.span.start])
+            at = c.span.end
+            notes.append(_Note(count, c.text.rstrip(), self._own_line(c.span.start)))
+        return notes
 
-    def closing(self, end: int | None, depth: int, outer_limit: int) -> None:
+    # -- items: layout, then comments woven in --
+    def code(self, logical: list[tuple[int, list]], start: int | None, end: int | None) -> None:
+        """Print one item given as logical lines `(depth, parts)` that cover source[start:end].
+
+        A line explodes its `{}` lists when it does not fit, or when a list holds a comment."""
+        notes = self._notes(start, end) if start is not None and end is not None else []
+        if notes and _significant(self.text[start:end]) - sum(_significant(self.text[c.span.start:c.span.end])
+                                                                 for c in self._taken(len(notes))) \
+                != sum(_significant(flat(parts)) for _, parts in logical):
+            # cannot happen while formatting only moves whitespace and commas; the comments
+            # then go above the item (order kept), and the self-check still guards the meaning
+            for note in notes:
+                self.emit(logical[0][0], "", note.text)
+            notes = []
+        lines = self._layout(logical, [n.after for n in notes])
+        woven = _weave(lines, notes)
+        for line in woven:
+            self.lines.append(line)
+        self.block_start = False
+        comment = self.trailing(end)
+        if comment is not None:
+            last = woven[-1]
+            if last.comment is None:
+                last.comment = comment
+            else:  # not reachable: a comment inside an item always has code after it
+                self.emit(last.depth, "", comment)
+
+    def _taken(self, n: int):
+        return self.comments[self.cursor - n:self.cursor]
+
+    def _layout(self, logical: list[tuple[int, list]], marks: list[int]) -> list[tuple[int, str]]:
+        lines: list[tuple[int, str]] = []
+        offset = 0  # significant characters before the current part
+        for depth, parts in logical:
+            too_long = not self.fits(depth, flat(parts))
+            current = ""
+            for part in parts:
+                if isinstance(part, str):
+                    current += part
+                    offset += _significant(part)
+                    continue
+                inside = offset + 1  # just after `{`
+                closing = inside + sum(_significant(e) for e in part.elements)  # just before `}`
+                if part.elements and (too_long or any(inside <= m <= closing for m in marks)):
+                    lines.append((depth, current + "{"))
+                    lines.extend((depth + 1, e + ",") for e in part.elements)
+                    current = "}"
+                else:
+                    current += part.flat()
+                offset = closing + 1
+            lines.append((depth, current))
+        return lines
+
+    def predicate(self, depth: int, prefix: str, pred, span) -> None:
+        """`where P` / `segment s = P`: one line, or broken before each top-level `or`/`and`."""
+        start, end = (span.start, span.end) if span is not None else (None, None)
+        one = [prefix, *pred_parts(pred)]
+        if (isinstance(pred, (ast.OrPred, ast.AndPred))
+                and (not self.fits(depth, flat(one)) or self.has_comments(start, end))):
+            word = "or " if isinstance(pred, ast.OrPred) else "and "
+            first, *rest = pred.operands
+            logical = [(depth, [prefix, *pred_parts(first)])]
+            logical += [(depth + 1, [word, *pred_parts(operand)]) for operand in rest]
+        else:
+            logical = [(depth, one)]
+        self.code(logical, start, end)
+
+    # -- blocks --
+    def closing(self, end: int | None, depth: int) -> None:
         """Comments left before a block's `}` (end is just after it), then the `}` line."""
         if end is not None:
             self.leading(end - 1, depth + 1, item=False)
-        self.limit = outer_limit
         self.block_start = False
         self.emit(depth, "}", self.trailing(end))
 
@@ -364,17 +508,10 @@ class _Printer:
                 i += 1
         return None
 
-    def opening(self, depth: int, header: str, brace: int | None, end: int | None) -> int:
-        """The `header {` line; comments between the header and `{` move above it.
-
-        Returns the enclosing limit for trailing comments, to hand back to `closing`."""
-        outer = self.limit
-        if end is not None:
-            self.limit = end - 1
-        self.hoist(brace, depth)
-        self.emit(depth, header + " {", self.trailing(brace + 1 if brace is not None else None))
+    def opening(self, depth: int, header: str, start: int | None, brace: int | None) -> None:
+        """The `header {` line; a comment inside the header stays after its token."""
+        self.code([(depth, [header + " {"])], start, brace + 1 if brace is not None else None)
         self.block_start = True
-        return outer
 
     # -- declarations --
     def module(self, module: ast.Module) -> None:
@@ -394,20 +531,14 @@ class _Printer:
             self.leading(len(self.text) + 1, 0, item=False)
 
     def decl(self, d) -> None:
+        start, end = _start(d), _end(d)
         if isinstance(d, ast.ImportDecl):
-            self.hoist(_end(d), 0)
-            self.emit(0, import_text(d), self.trailing(_end(d)))
+            self.code([(0, [import_text(d)])], start, end)
         elif isinstance(d, ast.EnumDecl):
-            self.listing(0, f"enum {d.name.name}", d.members, enum_member_text, d.span, spaced=True,
-                         after=_end(d.name))
+            members = Braced(tuple(enum_member_text(m) for m in d.members), spaced=True)
+            self.code([(0, [f"enum {d.name.name} ", members])], start, end)
         elif isinstance(d, ast.SetDecl):
-            prefix = f"set {d.name.name}: {type_text(d.type)} = "
-            if isinstance(d.expr, ast.SetLiteral):
-                self.hoist(_start(d.expr), 0)
-                self.listing(0, prefix.rstrip(" "), d.expr.values, value_text, d.span, spaced=False,
-                             after=_start(d.expr))
-            else:
-                self.flat(0, prefix + set_text(d.expr), d.span)
+            self.code([(0, [f"set {d.name.name}: ", *type_parts(d.type), " = ", *set_parts(d.expr)])], start, end)
         elif isinstance(d, ast.SegmentDecl):
             self.predicate(0, f"segment {d.name.name} = ", d.pred, d.span)
         elif isinstance(d, ast.SchemaDecl):
@@ -421,74 +552,17 @@ class _Printer:
         else:
             raise TypeError(f"not a declaration: {d!r}")
 
-    def flat(self, depth: int, text: str, span) -> None:
-        end = span.end if span is not None else None
-        self.hoist(end, depth)
-        self.emit(depth, text, self.trailing(end))
-
-    def listing(self, depth: int, head: str, elements, show, span, *, spaced: bool, after: int | None) -> None:
-        """`head {a, b}` on one line if it fits, else one element per line with trailing commas."""
-        start, end = (span.start, span.end) if span is not None else (None, None)
-        inner = ", ".join(show(e) for e in elements)
-        one = f"{head} {{ {inner} }}" if spaced and elements else f"{head} {{{inner}}}"
-        if not self.has_comments(start, end) and self.fits(depth, one):
-            self.emit(depth, one, self.trailing(end))
-            return
-        outer = self.opening(depth, head, self._brace(after), end)
-        for e in elements:
-            self.leading(_start(e), depth + 1)
-            self.hoist(_end(e), depth + 1)
-            comma_end = _after_comma(self.text, _end(e))
-            self.emit(depth + 1, show(e) + ",", self.trailing(comma_end))
-        self.closing(end, depth, outer)
-
-    def predicate(self, depth: int, prefix: str, pred, span) -> None:
-        """`where P` / `segment s = P`: one line, or broken before each top-level `or`/`and`."""
-        start, end = (span.start, span.end) if span is not None else (None, None)
-        one = prefix + pred_text(pred)
-        commented = self.has_comments(start, end)
-        if not commented and self.fits(depth, one):
-            self.emit(depth, one, self.trailing(end))
-            return
-        if isinstance(pred, (ast.OrPred, ast.AndPred)) and not self._comments_inside_operands(pred.operands):
-            word = "or" if isinstance(pred, ast.OrPred) else "and"
-            self.hoist(_start(pred), depth)  # comments between `where` and the predicate
-            first, *rest = pred.operands
-            self.emit(depth, prefix + pred_text(first), self.trailing(_end(first)))
-            for operand in rest:
-                self.leading(_start(operand), depth + 1, blanks=False)
-                self.emit(depth + 1, f"{word} {pred_text(operand)}", self.trailing(_end(operand)))
-            self.hoist(end, depth)  # nothing is left inside by construction; kept for safety
-            return
-        if isinstance(pred, ast.InSetPred) and isinstance(pred.target, ast.SetLiteral) and pred.target.values:
-            head = prefix + f"{pred.field.name} {'not in' if pred.negated else 'in'}"
-            self.hoist(_start(pred.target), depth)
-            self.listing(depth, head, pred.target.values, value_text, pred.target.span, spaced=False,
-                         after=_start(pred.target))
-            return
-        self.flat(depth, one, span)
-
-    def _comments_inside_operands(self, operands) -> bool:
-        last = _end(operands[-1])
-        for c in self.comments[self.cursor:]:
-            if last is None or c.span.start >= last:
-                break
-            for o in operands:
-                if o.span is not None and o.span.start <= c.span.start < o.span.end:
-                    return True
-        return False
-
     def schema(self, d: ast.SchemaDecl) -> None:
         if not d.fields and not self.has_comments(_start(d), _end(d)):
             self.emit(0, f"schema {d.name.name} {{}}", self.trailing(_end(d)))
             return
-        outer = self.opening(0, f"schema {d.name.name}", self._brace(_end(d.name)), _end(d))
+        self.opening(0, f"schema {d.name.name}", _start(d), self._brace(_end(d.name)))
         pad = max((len(f.name.name) + 1 for f in d.fields), default=0)
         for f in d.fields:
             self.leading(_start(f), 1)
-            text = f"{f.name.name + ':':<{pad}} {type_text(f.type)}" + (" key" if f.key else "")
-            self.flat(1, text, f.span)
-        self.closing(_end(d), 0, outer)
+            parts = [f"{f.name.name + ':':<{pad}} ", *type_parts(f.type)] + ([" key"] if f.key else [])
+            self.code([(1, parts)], _start(f), _end(f))
+        self.closing(_end(d), 0)
 
     def body(self, depth: int, header: str, items, span, after: int | None, *, one_line: bool = True) -> None:
         """A model, territory or test: `header { item }` when short, else one item per line."""
@@ -502,11 +576,11 @@ class _Printer:
             if self.fits(depth, one):
                 self.emit(depth, one, self.trailing(end))
                 return
-        outer = self.opening(depth, header, self._brace(after), end)
+        self.opening(depth, header, start, self._brace(after))
         for item in items:
             self.leading(_start(item), depth + 1)
             self.item(depth + 1, item)
-        self.closing(end, depth, outer)
+        self.closing(end, depth)
 
     def item(self, depth: int, item) -> None:
         if isinstance(item, ast.TerritoryDecl):
@@ -514,14 +588,49 @@ class _Printer:
             self.body(depth, _header("territory", item.name, item.title), item.items, item.span, after)
         elif isinstance(item, ast.WhereItem):
             self.predicate(depth, "where ", item.pred, item.span)
-        elif isinstance(item, ast.MetaItem):
-            self.listing(depth, "meta", item.entries, meta_entry_text, item.span, spaced=True,
-                         after=_start(item))
-        elif isinstance(item, ast.AccountItem):
-            self.listing(depth, "account", item.entries, account_entry_text, item.span, spaced=True,
-                         after=_start(item))
         else:
-            self.flat(depth, item_text(item), item.span)
+            self.code([(depth, item_parts(item))], _start(item), _end(item))
+
+
+def _weave(lines: list[tuple[int, str]], notes: list[_Note]) -> list[_Line]:
+    """The laid-out lines with each note after its significant character.
+
+    A trailing note ends the line there (the rest of that line continues one level
+    deeper); an own-line note gets a line of its own, as deep as the deeper of its
+    neighbours (inside a list, with its elements)."""
+    out: list[_Line] = []
+    floating: list[str] = []
+
+    def put(depth: int, code: str) -> None:
+        if floating:
+            level = max(out[-1].depth, depth) if out else depth
+            out.extend(_Line(level, "", text) for text in floating)
+            floating.clear()
+        out.append(_Line(depth, code))
+
+    consumed, n = 0, 0
+    for depth, text in lines:
+        rest, level = text, depth
+        line_end = consumed + _significant(text)
+        while n < len(notes) and notes[n].after <= line_end:
+            note = notes[n]
+            n += 1
+            cut = _index_after(rest, note.after - consumed)
+            head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
+            consumed += _significant(head)
+            if head:
+                put(level, head)
+                level = depth + 1
+            if not note.own_line and head:
+                out[-1].comment = note.text
+            else:
+                floating.append(note.text)
+        if rest:
+            put(level, rest)
+        consumed = line_end
+    for text in floating:  # not reachable: a note always has code after it
+        out.append(_Line(out[-1].depth if out else 0, "", text))
+    return out
 
 
 def _start(node) -> int | None:
@@ -534,18 +643,10 @@ def _end(node) -> int | None:
     return span.end if span is not None else None
 
 
-def _after_comma(text: str, end: int | None) -> int | None:
-    """Just past the `,` that follows an element (if any), so `a,  # c` keeps `# c` on a's line."""
-    if end is None:
-        return None
-    i = end
-    while i < len(text) and text[i] in " \t":
-        i += 1
-    return i + 1 if i < len(text) and text[i] == "," else end
-
-
 def _align_trailing_comments(lines: list[_Line | None]) -> None:
-    """Trailing comments of consecutive lines at the same depth start in one column."""
+    """Trailing comments of consecutive lines at the same depth start in one column.
+
+    A line that starts with `}` ends a block and is aligned with nothing."""
     run: list[_Line] = []
 
     def flush() -> None:
@@ -556,10 +657,11 @@ def _align_trailing_comments(lines: list[_Line | None]) -> None:
         run.clear()
 
     for line in lines:
-        if line is not None and line.code and line.comment is not None and (not run or run[-1].depth == line.depth):
+        aligned = line is not None and line.code and line.comment is not None and not line.code.startswith("}")
+        if aligned and (not run or run[-1].depth == line.depth):
             run.append(line)
         else:
             flush()
-            if line is not None and line.code and line.comment is not None:
+            if aligned:
                 run.append(line)
     flush()

@@ -10,13 +10,14 @@ same comments in the same order.
 from __future__ import annotations
 
 import os
+import re
 import string
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from terrl import ast
 from terrl.cli import cli
@@ -72,9 +73,9 @@ def test_comment_positions() -> None:
     assert "  CA,  # California" in lines
     assert "}  # after the brace" in lines
     assert "  territory b { where not big }  # after b" in lines
-    # a comment inside a one-line predicate moves above it
-    at = lines.index("    # hoisted out of a short predicate")
-    assert lines[at + 1] == "    where state in us.west"
+    # a comment inside a one-line predicate stays after its token; the rest continues below
+    at = lines.index("    where state in  # after `in`: the line breaks here")
+    assert lines[at + 1] == "      us.west"
     # the doc comment still documents the schema and the field
     module = _parse(out)
     schema = next(d for d in module.decls if isinstance(d, ast.SchemaDecl))
@@ -117,11 +118,104 @@ def test_a_formatter_bug_is_an_internal_error_and_nothing_is_written(tmp_path, m
 
     target = tmp_path / "a.terr"
     target.write_text("segment a = x == 1\n", encoding="utf-8")
-    monkeypatch.setattr(fmt_module, "pred_text", lambda p: "true")  # a formatter that drops the predicate
+    monkeypatch.setattr(fmt_module, "pred_parts", lambda p: ["true"])  # a formatter that drops the predicate
     result = CliRunner().invoke(cli, ["fmt", "--no-config", str(target)])
     assert result.exit_code == 3
     assert "internal error" in result.output
     assert target.read_text(encoding="utf-8") == "segment a = x == 1\n"
+
+
+# --- property: every comment stays after the same token ----------------------------------
+#
+# A small lexer of `.terr` tokens (comments included). Formatting moves only whitespace and
+# commas, so the code tokens other than `,` are the same sequence before and after; each
+# comment must follow the same code token, stay a trailing comment (on that token's line)
+# or an own-line comment as it was.
+
+_TOKEN = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\.)*"|\d{4}-\d{2}-\d{2}|-?[0-9][0-9_]*(?:\.[0-9][0-9_]*)?[KMB]?'
+                    r'|[A-Za-z_][A-Za-z0-9_]*|\.\.|==|!=|<=|>=|\S')
+
+
+def _tokens(text: str) -> list[tuple[str, int]]:
+    """(token, line number) for every token."""
+    return [(m.group(), text.count("\n", 0, m.start())) for m in _TOKEN.finditer(text)]
+
+
+def _comment_places(text: str):
+    """The code tokens (no commas) and, per comment: (text, index of the code token before it, own line)."""
+    code, places, last_line = [], [], -1
+    for token, line in _tokens(text):
+        if token.startswith("#"):
+            places.append((token.rstrip(), len(code) - 1, last_line != line))
+            continue
+        if token != ",":  # commas move; a comment after a comma alone on its line is an own-line one
+            code.append((token, line))
+            last_line = line
+    return [t for t, _ in code], places, code
+
+
+def _assert_comments_stay(source_text: str) -> str:
+    result = format_source(SourceFile("c.terr", source_text))
+    assert result.internal_error is None and result.text is not None, (result, source_text)
+    before_code, before, _ = _comment_places(source_text)
+    after_code, after, code_lines = _comment_places(result.text)
+    assert after_code == before_code
+    assert after == before, result.text
+    # a trailing comment is on the line of the token before it
+    for (text, index, own), (_, line) in zip(after, _comment_lines(result.text)):
+        if not own:
+            assert code_lines[index][1] == line, (text, result.text)
+    assert format_source(SourceFile("c.terr", result.text)).text == result.text  # idempotent
+    return result.text
+
+
+def _comment_lines(text: str):
+    return [(token, line) for token, line in _tokens(text) if token.startswith("#")]
+
+
+def _with_comments(text: str, gaps: dict[int, bool]) -> str:
+    """`text` with a comment after the n-th token for each n in `gaps` (True: on its own line)."""
+    spans = [m.span() for m in _TOKEN.finditer(text)]
+    out, at = [], 0
+    for n, (start, end) in enumerate(spans):
+        if n in gaps:
+            out.append(text[at:end])
+            own_line = gaps[n] or text[start] == "#"  # nothing can follow a comment on its line
+            out.append(f"\n# c{n}\n" if own_line else f"  # c{n}\n")
+            at = end
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _corpus() -> dict[str, str]:
+    texts = {p.stem: p.read_text(encoding="utf-8").partition(MARKER)[0] for p in sorted(CASES.glob("*.terr"))}
+    texts.update({p.name: p.read_text(encoding="utf-8") for p in sorted((REPO / "examples").rglob("*.terr"))})
+    return texts
+
+
+@pytest.mark.parametrize("name", sorted(_corpus()))
+@pytest.mark.parametrize("own_line", [False, True], ids=["trailing", "own-line"])
+def test_a_comment_after_every_token_stays_after_it(name: str, own_line: bool) -> None:
+    text = _corpus()[name]
+    count = len([t for t, _ in _tokens(text)])
+    _assert_comments_stay(_with_comments(text, {n: own_line for n in range(count)}))
+
+
+@given(st.data())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_comments_at_random_places_stay_after_their_token(data) -> None:
+    corpus = _corpus()
+    text = corpus[data.draw(st.sampled_from(sorted(corpus)))]
+    count = len(_tokens(text))
+    gaps = data.draw(st.dictionaries(st.integers(0, count - 1), st.booleans(), min_size=1, max_size=8))
+    _assert_comments_stay(_with_comments(text, gaps))
+
+
+def test_the_reviewers_trailing_comments() -> None:
+    out = format_source(SourceFile("a.terr", "schema A {   id: string key # trailing\n  x: int }\n")).text
+    assert out == "schema A {\n  id: string key  # trailing\n  x:  int\n}\n"
+    out = format_source(SourceFile("m.terr", 'model M { territory a { where x == 1 owner "a" # after owner\n } }\n')).text
+    assert out == 'model M {\n  territory a {\n    where x == 1\n    owner "a"  # after owner\n  }\n}\n'
 
 
 # --- property: format(parse(random program)) parses to the same tree --------------------
