@@ -10,12 +10,20 @@ or a diagnostic's registry entry, then run this script.
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
+import json
+import os
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import click
 
 DOCS = Path(__file__).resolve().parent
+EXAMPLES_FILE = DOCS / "error_examples.py"  # one worked example per code, for errors.md
 WIDTH = 100
 
 
@@ -49,6 +57,7 @@ def error_index() -> str:
            "Ranges: E0xx reading and syntax, E1xx names and types, E2xx/W2xx coverage analysis,",
            "E3xx/W3xx lint rules, E4xx test blocks, E9xx internal.", "",
            "| code | name | severity | summary |", "|---|---|---|---|"]
+    examples = {e.code: e for e in load_examples().EXAMPLES}
     entries = sorted(CODES.values(), key=lambda c: (c.code[1:], c.code[0]))
     for c in entries:
         out.append(f"| [{c.code}](#{c.code.lower()}) | `{c.name}` | {c.severity} | {_cell(c.summary)} |")
@@ -67,9 +76,121 @@ def error_index() -> str:
         out += [f"Severity: {state}.", "", c.summary[0].upper() + c.summary[1:] + ".", ""]
         if c.explanation:
             out += [c.explanation, ""]
-        if c.example:
-            out += ["Example that triggers it:", "", "```terr", c.example.rstrip("\n"), "```", ""]
+        out += _worked_example(examples.get(c.code))
     return "\n".join(out).rstrip() + "\n"
+
+
+def _worked_example(example) -> list[str]:
+    """The example, what terrl prints for it (run now, so it cannot drift) and the fix."""
+    if example is None:
+        return []
+    main_file = load_examples().MAIN_FILE
+    out: list[str] = []
+    if example.source is None and example.arrange is None:
+        out += [f"**How it arises.** {example.arises}", ""]
+    else:
+        out += ["**Example.**" + (f" {example.arises}" if example.arises else ""), ""]
+        if example.source is not None:
+            out += _files(main_file, example.shown or example.source, example.files)
+        if example.config:
+            out += ["`terrl.toml`:", "", "```toml", example.config.rstrip("\n"), "```", ""]
+        out += ["```text", example_output(example), "```", ""]
+    out += [f"**Fix:** {example.fix}.", ""]
+    if example.fixed is not None:
+        files = example.fixed_files if example.fixed_files is not None else ()
+        out += _files(main_file, example.fixed, files)
+    return out
+
+
+def _files(main_file: str, main_text: str, others) -> list[str]:
+    """`.terr` blocks, each headed by its file name when there are several."""
+    out: list[str] = []
+    for name, text in ((main_file, main_text), *others):
+        if others:
+            out += [f"`{name}`:", ""]
+        out += ["```terr", text.rstrip("\n"), "```", ""]
+    return out
+
+
+@functools.cache
+def load_examples():
+    """docs/error_examples.py, loaded by path: docs/ is not a package."""
+    spec = importlib.util.spec_from_file_location("terrl_error_examples", EXAMPLES_FILE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextmanager
+def example_folder(example, *, fixed: bool = False) -> Iterator[Path]:
+    """A scratch project holding the example's files, as the working directory while in use."""
+    main_file = load_examples().MAIN_FILE
+    with tempfile.TemporaryDirectory(prefix="terrl-example-") as tmp:
+        folder = Path(tmp)
+        (folder / "terrl.toml").write_text(example.config, encoding="utf-8")  # the project root
+        files = dict(example.fixed_files if fixed and example.fixed_files is not None else example.files)
+        files[main_file] = example.fixed if fixed else example.source
+        for name, text in files.items():
+            if text is None:
+                continue
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(text, bytes):
+                (folder / name).write_bytes(text)
+            else:
+                (folder / name).write_text(text, encoding="utf-8")
+        if example.arrange is not None and not fixed:
+            example.arrange(folder)
+        previous = os.getcwd()
+        os.chdir(folder)
+        try:
+            yield folder
+        finally:
+            os.chdir(previous)
+
+
+def run_terrl(args: list[str]) -> tuple[int, str]:
+    """`terrl ARGS` in the working directory: exit status and everything it printed."""
+    from click.testing import CliRunner
+
+    from terrl.cli import cli
+
+    result = CliRunner().invoke(cli, args)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise RuntimeError(f"terrl {' '.join(args)} raised {result.exception!r}") from result.exception
+    return result.exit_code, result.output
+
+
+def reported_codes(example, *, fixed: bool = False) -> list[str]:
+    """Every code terrl reports for the example (or its corrected file), in order.
+
+    `check` findings for every example; for a `test` example, also E401 for each failing
+    test (what `terrl test` prints as FAIL)."""
+    main_file = load_examples().MAIN_FILE
+    with example_folder(example, fixed=fixed):
+        _, output = run_terrl(["check", "--format", "json", main_file])
+        codes = [d["code"] for d in json.loads(output)["diagnostics"]]
+        if example.command == "test":
+            from terrl.pipeline import check_paths
+            from terrl.testing import run_tests
+
+            result = check_paths([Path(main_file)], stop_after="resolve")
+            for program in result.programs.values():
+                codes += [o.diagnostic.code for o in run_tests(program) if o.diagnostic is not None]
+    return codes
+
+
+def example_output(example) -> str:
+    """What the example's command prints, as the page shows it (with the command line)."""
+    main_file = load_examples().MAIN_FILE
+    if example.command == "test":
+        args = ["test", main_file]
+    else:
+        args = ["check", main_file, "--no-color"]
+    with example_folder(example):
+        status, output = run_terrl(args)
+    shown = " ".join(a for a in args if a != "--no-color")
+    return f"$ terrl {shown}\n{output.rstrip()}\n(exit status {status})"
 
 
 def _cell(text: str) -> str:
