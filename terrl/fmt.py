@@ -4,8 +4,13 @@ The layout (docs/cli.md shows it from the user's side):
 
 - 2-space indentation, one body item per line; a territory whose body is a single
   item other than a territory stays on one line (`territory c { else }`) when it fits;
-- `{...}` lists (sets, enums, `meta`, `account`) on one line when they fit in
-  `LINE_LENGTH` and hold no comment, otherwise one element per line with a trailing comma;
+- every `{...}` list (sets and set literals in `where`, enums, inline enums, `meta`,
+  `account`) stays on one line when its stretch of line fits in `LINE_LENGTH` (100) and it
+  holds no comment; otherwise `{` ends the line, one element per line follows one level
+  deeper, each with a trailing comma, and `}` starts the line that carries on. A list's
+  stretch runs from the start of its line (or the `}` of an exploded list before it) to
+  the next list, so a short list next to a long one stays on one line. The decision
+  depends on the tree alone (and comments), so formatting is idempotent;
 - long `where`/`segment` predicates break before each top-level `or` (or `and`);
 - one blank line between top-level declarations (consecutive imports stay together);
   inside a body, one blank line where the source had at least one;
@@ -31,6 +36,7 @@ formatter bug becomes an internal error, never a changed meaning.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 
@@ -446,15 +452,18 @@ class _Printer:
         lines: list[tuple[int, str]] = []
         offset = 0  # significant characters before the current part
         for depth, parts in logical:
-            too_long = not self.fits(depth, flat(parts))
             current = ""
-            for part in parts:
+            for i, part in enumerate(parts):
                 if isinstance(part, str):
                     current += part
                     offset += _significant(part)
                     continue
                 inside = offset + 1  # just after `{`
                 closing = inside + sum(_significant(e) for e in part.elements)  # just before `}`
+                # the list's stretch of line: from the line's start (or the last exploded
+                # list's `}`) through the text that follows it up to the next list
+                follows = "".join(itertools.takewhile(lambda p: isinstance(p, str), parts[i + 1:]))
+                too_long = not self.fits(depth, current + part.flat() + follows)
                 if part.elements and (too_long or any(inside <= m <= closing for m in marks)):
                     lines.append((depth, current + "{"))
                     lines.extend((depth + 1, e + ",") for e in part.elements)

@@ -308,16 +308,75 @@ _decls = st.one_of(
         max_size=3).map(tuple)))
 
 
-@given(st.lists(_decls, min_size=1, max_size=5))
-def test_format_of_a_random_tree_parses_back_to_it(decls) -> None:
+@given(st.lists(_decls, min_size=1, max_size=5), st.sampled_from([100, 24]))
+def test_format_of_a_random_tree_parses_back_to_it(decls, width) -> None:
+    # width 24 makes most lists and predicates too long: exploded layouts get the same checks
     module = ast.Module(tuple(decls))
-    text = format_module(module)
+    text = format_module(module, line_length=width)
     again, diagnostics = parse(SourceFile("random.terr", text))
     assert again is not None, [d.message for d in diagnostics]
     assert not any(d.is_error for d in diagnostics), (text, [d.message for d in diagnostics])
     assert again.decls == module.decls, text
     # and formatting the parsed text (now with spans) is a fixed point
-    assert format_source(SourceFile("random.terr", text)).text == text
+    assert format_source(SourceFile("random.terr", text), line_length=width).text == text
+
+
+# --- long lists: one line when the line fits, else one element per line ---------------------
+
+def _fmt(text: str, width: int = 100) -> str:
+    result = format_source(SourceFile("l.terr", text), line_length=width)
+    assert result.internal_error is None and result.text is not None, result
+    assert format_source(SourceFile("l.terr", result.text), line_length=width).text == result.text
+    return result.text
+
+
+def test_a_list_that_fits_exactly_stays_on_one_line() -> None:
+    values = ", ".join(f'"{i:03d}"' for i in range(11))  # `set s: string = {...}` is 100 columns
+    line = f"set s: string = {{{values}}}"
+    pad = 100 - len(line)
+    line = line.replace('"000"', '"' + "0" * (3 + pad) + '"')
+    assert len(line) == 100
+    assert _fmt(line + "\n") == line + "\n"
+    longer = line.replace('"001"', '"0010"')
+    assert _fmt(longer + "\n").splitlines()[1:3] == ['  "' + "0" * (3 + pad) + '",', '  "0010",']
+
+
+@pytest.mark.parametrize("where", [
+    "id in {LIST}",
+    "id not in {LIST} and state is not null",
+    "state is null or not (id in {LIST})",
+    "id in us.west + {LIST}",
+])
+def test_a_where_list_of_60_values_is_one_value_per_line_wherever_it_sits(where) -> None:
+    values = [f'"ID{i:05d}"' for i in range(60)]
+    text = f"model M {{ territory t {{ where {where.replace('LIST', ', '.join(values))} }} }}\n"
+    out = _fmt(text)
+    assert max(len(line) for line in out.splitlines()) <= 100, out
+    for value in values:
+        assert f"{value}," in [line.strip() for line in out.splitlines()]
+
+
+@pytest.mark.parametrize("text, head", [
+    ("enum E { LIST }", "enum E {"),
+    ("schema A { id: string key  e: enum { LIST }? }", "e:  enum {"),
+    ("model M { territory t { meta { LIST } } }", "meta {"),
+    ('test "t" { account { LIST } expect M: t }', "account {"),
+    ("set s: string = {LIST} - {\"short\"}", "set s: string = {"),
+])
+def test_every_kind_of_brace_list_is_split_when_long(text, head) -> None:
+    if "meta" in text or "account" in text:
+        elements = [f"field_{i}: \"value number {i}\"" for i in range(12)]
+    elif "set" in text:
+        elements = [f"\"value number {i}\"" for i in range(12)]
+    else:
+        elements = [f"member_{i}" for i in range(20)]
+    out = _fmt(text.replace("LIST", ", ".join(elements)) + "\n")
+    lines = [line.strip() for line in out.splitlines()]
+    assert head in lines, out
+    assert [line for line in lines if line.rstrip(",") in elements] == [e + "," for e in elements], out
+    assert max(len(line) for line in out.splitlines()) <= 100, out
+    if "short" in text:  # only the list that does not fit is split
+        assert '} - {"short"}' in lines
 
 
 # --- the command line ----------------------------------------------------------------------
