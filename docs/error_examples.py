@@ -523,13 +523,26 @@ EXAMPLES: tuple[ErrorExample, ...] = (
                '}\n')),
     ErrorExample(
         "E120",
-        arises="Not reported by this version of terrl: test account values are not checked against the schema "
-               "when the file is checked. They are coerced when the test runs, like any input row, so that a "
-               "test can feed invalid input on purpose and `expect MODEL: invalid`. A value that does not fit "
-               "(`employees: \"many\"`) makes the account `invalid`, and a test that expected a territory fails "
-               "with E401.",
-        fix="give the value the field's type (`employees: 5000`), or write `expect MODEL: invalid` if the test "
-            "is about invalid input"),
+        source=('schema Account { id: string key  employees: int in 0.. }\n'
+                'model FY27 "Fiscal 2027" {\n'
+                '  territory ent "Enterprise" { where employees >= 1000  owner "eli@acme.example" as AE }\n'
+                '  territory smb "Small business" { else  owner "fay@acme.example" as AE }\n'
+                '}\n'
+                'test "a 5,000-person company is enterprise" {\n'
+                '  account { id: "X1", employees: "5,000" }\n'
+                '  expect FY27: ent\n'
+                '}\n'),
+        fix="write the value as the schema reads it (`employees: 5000`); a test about invalid input says "
+            "`expect FY27: invalid` instead, and its values are not checked",
+        fixed=('schema Account { id: string key  employees: int in 0.. }\n'
+               'model FY27 "Fiscal 2027" {\n'
+               '  territory ent "Enterprise" { where employees >= 1000  owner "eli@acme.example" as AE }\n'
+               '  territory smb "Small business" { else  owner "fay@acme.example" as AE }\n'
+               '}\n'
+               'test "a 5,000-person company is enterprise" {\n'
+               '  account { id: "X1", employees: 5000 }\n'
+               '  expect FY27: ent\n'
+               '}\n')),
     ErrorExample(
         "E121",
         source=('schema Account { id: string key  employees: int in 0..  revenue: decimal in 0.. }\n'

@@ -907,6 +907,33 @@ def _literal_value(lit):
     return None
 
 
+def _test_account_fits(lw: Lowerer, model: ir.Model, account: ast.AccountItem, expect: ast.ExpectItem) -> bool:
+    """A test that expects a territory (or `unassigned`) needs an account the schema accepts:
+    a value that does not fit would make it `invalid` and the test fail for the wrong reason.
+    (Tests about invalid input say `expect MODEL: invalid`; their values are not checked.)"""
+    from .coerce import InvalidValue, coerce_value
+
+    given = {entry.field.name: entry for entry in account.entries}
+    help = f"fix the value, or write `expect {model.name}: invalid` if the test is about invalid input"
+    fits = True
+    for f in model.schema.fields:
+        entry = given.get(f.name)
+        if entry is None:
+            if not f.optional:
+                lw.error("E120", f"the test account has no `{f.name}`, which `{model.schema.name}` requires",
+                         account.span, labels=[Label(expect.span, "so the account is invalid, not as expected here")],
+                         help=f"add `{f.name}: ...` to the account, or write `expect {model.name}: invalid`")
+                fits = False
+            continue
+        try:
+            coerce_value(f, _literal_value(entry.value))
+        except InvalidValue as exc:
+            lw.error("E120", f"this value does not fit the schema: {exc}", entry.value.span,
+                     labels=[Label(expect.span, "so the account is invalid, not as expected here")], help=help)
+            fits = False
+    return fits
+
+
 def _declared_paths(items, prefix: str = "") -> Iterator[str]:
     """Territory paths as written, for a model whose rules have errors (it has no IR)."""
     for item in items:
@@ -960,12 +987,15 @@ def _lower_test(lw: Lowerer, decl: ast.TestDecl, models: list[ir.Model],
         else:
             outcome = e.outcome
         fields = {f.name for f in model.schema.fields}
-        for entry in accounts[0].entries:
-            if entry.field.name not in fields:
-                hint = did_you_mean(entry.field.name, fields)
-                lw.error("E119", f"`{model.schema.name}` has no field `{entry.field.name}`", entry.field.span,
-                         notes=[hint] if hint else [])
-                ok = False
+        unknown = [entry for entry in accounts[0].entries if entry.field.name not in fields]
+        for entry in unknown:
+            hint = did_you_mean(entry.field.name, fields)
+            lw.error("E119", f"`{model.schema.name}` has no field `{entry.field.name}`", entry.field.span,
+                     notes=[hint] if hint else [])
+            ok = False
+        # (with a misspelt field name, "a required field is missing" would only repeat E119)
+        if outcome != "invalid" and not unknown and not _test_account_fits(lw, model, accounts[0], e):
+            ok = False
         out_expect.append(ir.Expectation(model.name, outcome, e.span))
     seen: set[str] = set()
     for entry in accounts[0].entries:
