@@ -760,7 +760,9 @@ def _lower_model(lw: Lowerer, decl: ast.ModelDecl, scope: Scope, loaded: LoadedM
             lw.error("E114", f"several schemas are in scope ({names}); say which one model `{decl.name.name}` uses",
                      decl.name.span, help=f"write `model {decl.name.name} for {candidates[0][0]} {{ ... }}`")
             return None
-        schema = candidates[0][1]
+        qualified, schema = candidates[0]
+        if "." in qualified:  # the schema comes from an import: that import is used
+            lw.usage.used_imports.add((id(scope.loaded), qualified.split(".", 1)[0]))
     items = _body(lw, decl.items, schema, scope, at_model=True)
     ok = items.pop("ok")
     territories = _lower_children(lw, decl.items, schema, scope, "", items["policy"] or "unique")

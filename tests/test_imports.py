@@ -101,6 +101,14 @@ def test_unused_import_warns(tmp_path):
     assert ("W101", "m.terr", 1) in codes(check_paths([main]))
 
 
+def test_an_import_that_supplies_the_models_schema_is_used(tmp_path):
+    root = project(tmp_path)
+    write(root, "acc.terr", "schema Account { id: string key  n: int }\n")
+    main = write(root, "m.terr", 'import "./acc.terr" as acc\n'
+                 'model M { territory a { where n > 1 } territory b { else } }\n')
+    assert [c for c in codes(check_paths([main])) if c[0] == "W101"] == []
+
+
 def test_the_same_file_twice_is_checked_once(tmp_path):
     main = write(project(tmp_path), "m.terr", "schema A { id: string key  n: int }\nmodel M { territory a { where m > 1 } }\n")
     result = check_paths([main, tmp_path / "." / "m.terr"])
