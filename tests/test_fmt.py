@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import re
 import string
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -480,7 +482,8 @@ def test_stdin_keeps_crlf(project) -> None:
     assert result.exit_code == 0 and result.stdout_bytes == b"segment a = x == 1\r\n"
     assert run(["fmt", "--check", "-"], input=b"segment a = x == 1\r\n").exit_code == 0
     result = run(["fmt", "-"], input=b"segment a = \xff\n")
-    assert result.exit_code == 2 and result.stderr.startswith("terrl: error: <stdin>: not UTF-8 text")
+    assert result.exit_code == 1 and "error[E002]" in result.stderr and "<stdin>:1:13" in result.stderr
+    assert result.stdout_bytes == b""
 
 
 def test_stdin_to_stdout(project) -> None:
@@ -522,11 +525,45 @@ def test_missing_path_exits_2(project) -> None:
     assert "no such file" in result.output
 
 
-def test_unreadable_file_exits_2(project) -> None:
-    (project / "latin1.terr").write_bytes(b"segment caf\xe9 = true\n")
-    result = run(["fmt", "latin1.terr"])
-    assert result.exit_code == 2
-    assert "E002" in result.stderr
+@pytest.mark.parametrize("flags", [[], ["--check"], ["--diff"]])
+def test_a_file_that_is_not_utf8_is_reported_as_check_reports_it_and_left_untouched(project, flags) -> None:
+    data = b"segment caf\xe9 = true\n"
+    (project / "latin1.terr").write_bytes(data)
+    (project / "garbage.terr").write_bytes(b"\xff\xfe garbage")
+    result = run(["fmt", *flags, "latin1.terr", "garbage.terr", "ugly.terr"])
+    assert result.exit_code == 1, result.output
+    check = run(["check", "latin1.terr"])
+    assert check.exit_code == 1
+    for shown in ("latin1.terr:1:12", "garbage.terr:1:1"):
+        assert shown in result.stderr
+    assert "error[E002]: `latin1.terr` is not UTF-8 text" in result.stderr
+    assert "error[E002]: `latin1.terr` is not UTF-8 text" in check.output and "latin1.terr:1:12" in check.output
+    assert "2 files with errors left untouched" in result.stderr and "no .terr files" not in result.stderr
+    assert (project / "latin1.terr").read_bytes() == data
+    assert (project / "garbage.terr").read_bytes() == b"\xff\xfe garbage"
+    # the well-formed file beside them is still formatted (or reported)
+    assert ((project / "ugly.terr").read_text(encoding="utf-8") == PRETTY) == (flags == [])
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "ascii"])
+def test_stdin_that_is_not_utf8_is_a_diagnostic_without_a_traceback(encoding) -> None:
+    env = dict(os.environ, PYTHONIOENCODING=encoding, NO_COLOR="1")
+    done = subprocess.run([sys.executable, "-m", "terrl", "fmt", "-"], input=b"segment \xc3\xa9 = 1\nsegment b = \xff\n",
+                          capture_output=True, env=env, timeout=60)
+    stderr = done.stderr.decode("utf-8", errors="replace")
+    assert done.returncode == 1, stderr
+    assert "error[E002]" in stderr and "<stdin>:2:13" in stderr and "Traceback" not in stderr
+    assert done.stdout == b""
+
+
+def test_a_file_with_syntax_errors_is_reported_and_not_written_even_with_check(project) -> None:
+    bad = "model M { territory a { where x == } }\n"
+    (project / "bad.terr").write_text(bad, encoding="utf-8")
+    for flags in ([], ["--check"], ["--diff"]):
+        result = run(["fmt", *flags, "bad.terr"])
+        assert result.exit_code == 1 and "bad.terr:1:36" in result.stderr
+        assert "1 file with errors left untouched" in result.stderr
+        assert (project / "bad.terr").read_text(encoding="utf-8") == bad
 
 
 def test_config_excludes_and_line_length(project) -> None:

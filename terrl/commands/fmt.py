@@ -27,31 +27,32 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool, config_path:
 
     PATHS are files or directories (searched for *.terr); `-` formats standard input
     to standard output. Without PATHS: the configuration's `include` globs, else the
-    current directory. Files with syntax errors are reported and left untouched.
+    current directory. Files that are not UTF-8 or have syntax errors are reported
+    (as `terrl check` reports them) and left untouched.
     Line endings are kept: a CRLF file stays CRLF (a mixed file takes its first line's).
     Before writing, fmt re-parses its output and compares it with the input's syntax
     tree and comments; if they differ it writes nothing and reports an internal error.
 
     Exit status: 0 nothing to do (or all formatted), 1 files would change (--check,
-    --diff) or have syntax errors, 2 a path or the configuration cannot be read,
-    3 an internal error.
+    --diff) or have errors (not UTF-8, syntax), 2 a path or the configuration cannot
+    be read, 3 an internal error.
     """
     from ..fmt import format_source
-    from ..parser import read_source
+    from ..parser import decode_source, read_source
     from ..render import render
-    from ..source import SourceFile, display_path
+    from ..source import display_path
 
     config = _config(config_path, no_config)
     if paths == (Path("-"),):
         # bytes in and out: text streams would turn `\r\n` into `\n` (and back on Windows),
         # and an editor piping a CRLF buffer must get its line endings back
         data = sys.stdin.buffer.read()
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UserError(f"<stdin>: not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} "
-                            "cannot be decoded", help="send the text as UTF-8")
-        result = format_source(SourceFile("<stdin>", text.removeprefix("\ufeff")), line_length=config.line_length)
+        source, problems = decode_source(data, "<stdin>")
+        if source is None:  # not UTF-8: the same E002 as `terrl check -` (a diagnostic, exit 1)
+            click.echo(render(problems, "full", color=False), err=True, nl=False)
+            sys.exit(EXIT_ERRORS)
+        text = data.decode("utf-8")  # as sent, a BOM included: fmt drops it, and that is a change
+        result = format_source(source, line_length=config.line_length)
         if result.internal_error:
             click.echo(f"terrl: internal error: <stdin>: {result.internal_error}; nothing was written", err=True)
             sys.exit(EXIT_INTERNAL)
@@ -83,13 +84,18 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool, config_path:
         raise UserError(str(exc))
 
     status = EXIT_OK
-    changed_files, unchanged, broken = [], 0, 0
+    changed_files, unchanged, broken, unreadable = [], 0, 0, 0
     for path in files:
         shown = display_path(path)
         source, problems = read_source(path, shown)
         if source is None:
             click.echo(render(problems, "full", color=False), err=True, nl=False)
-            status = max(status, EXIT_USAGE)
+            if any(d.code == "E001" for d in problems):  # the path itself cannot be read
+                status = max(status, EXIT_USAGE)
+                unreadable += 1
+            else:  # not UTF-8 or too large: the file's content is at fault, as `terrl check` says
+                status = max(status, EXIT_ERRORS)
+                broken += 1
             continue
         result = format_source(source, line_length=config.line_length)
         if result.internal_error:
@@ -123,7 +129,9 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool, config_path:
     if unchanged:
         parts.append(f"{_files(unchanged)} already formatted")
     if broken:
-        parts.append(f"{_files(broken)} with syntax errors left untouched")
+        parts.append(f"{_files(broken)} with errors left untouched")
+    if unreadable:
+        parts.append(f"{_files(unreadable)} that cannot be read")
     click.echo(", ".join(parts) if parts else "no .terr files to format", err=True)
     sys.exit(status)
 
