@@ -10,6 +10,7 @@ All problems become diagnostics; lowering goes on past them so one run reports a
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -951,7 +952,7 @@ def _lower_test(lw: Lowerer, decl: ast.TestDecl, models: list[ir.Model],
     expects = [i for i in decl.items if isinstance(i, ast.ExpectItem)]
     if len(accounts) != 1 or not expects:
         what = "an `account { ... }`" if not accounts else "one `account`" if len(accounts) > 1 else "an `expect MODEL: PATH`"
-        lw.error("E127", f"test {decl.name.value!r} needs {what}", decl.name.span,
+        lw.error("E127", f"test {json.dumps(decl.name.value, ensure_ascii=False)} needs {what}", decl.name.span,
                  help="write one `account { ... }` and at least one `expect MODEL: path`")
         return None
     by_name = {m.name: m for m in models}

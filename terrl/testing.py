@@ -9,6 +9,7 @@ test may give invalid input on purpose and expect `invalid`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from . import ir
@@ -68,7 +69,7 @@ def run_tests(program: ir.Program) -> list[TestOutcome]:
                 line_text = span.file.line_text(line).strip()
             problem = None
             if not passed:
-                problem = diag("E401", f"test {case.name!r}: model `{model_name}` expected {expected}, got {actual}", span,
+                problem = diag("E401", f"test {json.dumps(case.name, ensure_ascii=False)}: model `{model_name}` expected {expected}, got {actual}", span,
                                help="fix the rules or the test's expectation", model=model_name)
             outcomes.append(TestOutcome(case.name, model_name, passed, expected, actual, location, line_text, problem))
     return outcomes
