@@ -3,7 +3,8 @@
     python bench/bench_docs.py [LEAVES]
 
 Prints one row per stage, with parsing + type checking alone as the baseline in the
-same run. Uses `bench/generators.zip_model` (ZIP-prefix territories) when present.
+same run. The model is `bench/generators.zip_model` (ZIP-prefix territories; needs the
+bench extra: `pip install -e '.[bench]'`).
 """
 
 from __future__ import annotations
@@ -21,20 +22,8 @@ from terrl.pipeline import load_program  # noqa: E402
 
 
 def model_text(leaves: int) -> str:
-    try:
-        from generators import zip_model
-        return zip_model(leaves)
-    except ImportError:  # the shared generator is not in this checkout: ZIP-prefix regions of 100 leaves each
-        lines = ["schema Account { id: string key  zip: digits(5)  employees: int in 0.. }",
-                 'model Zip "ZIP territories" {', "  policy first"]
-        for r in range((leaves + 99) // 100):
-            lines.append(f'  territory r{r} "Region {r}" {{ where zip startswith "{r:02d}"')
-            for j in range(min(100, leaves - 100 * r)):
-                lines.append(f'    territory z{r}_{j} {{ where zip startswith "{r:02d}{j:02d}" '
-                             f'owner "rep{j}@acme.example" as AE }}')
-            lines.append("  }")
-        lines.append("}")
-        return "\n".join(lines) + "\n"
+    from generators import zip_model  # the shared ZIP-aligned model (bench/generators.py)
+    return zip_model(leaves)
 
 
 def timed(label: str, rows: list, fn):
