@@ -367,12 +367,23 @@ def _collect_syntax_errors(source: SourceFile) -> list[Diagnostic]:
             break
         # Blank out the rest of the file (keeping newlines) so offsets stay exact.
         piece = _blank(text[:a]) + text[a:b] + _blank(text[b:])
-        try:
-            _parse_text(piece)
-        except _LiteralError:
-            pass
-        except UnexpectedInput as exc:
-            out.append(_syntax_diagnostic(source, exc, eof=len(text[:b].rstrip())))
+        repaired_up_to = -1  # the last line changed to get past an error
+        for _ in range(MAX_ERRORS_PER_DECLARATION):
+            try:
+                _parse_text(piece)
+            except _LiteralError:
+                break
+            except UnexpectedInput as exc:
+                pos = _error_position(exc)
+                if pos is not None and piece.count("\n", 0, pos) <= repaired_up_to:
+                    break  # caused by the repair, not by the text: say nothing
+                out.append(_syntax_diagnostic(source, exc, eof=len(text[:b].rstrip())))
+                repaired = _repair_line(piece, pos) if pos is not None and pos < len(text[:b].rstrip()) else None
+                if repaired is None:
+                    break
+                piece, repaired_up_to = repaired
+            else:
+                break
     if not out:  # the pieces parse alone but not together; report the whole-file error
         try:
             _parse_text(text)
@@ -385,6 +396,66 @@ def _collect_syntax_errors(source: SourceFile) -> list[Diagnostic]:
 
 def _blank(text: str) -> str:
     return re.sub(r"[^\n]", " ", text)
+
+
+MAX_ERRORS_PER_DECLARATION = 8
+_LINE_BRACES = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\.)*"?|[{}]')
+
+
+# A line ending like this continues on the next one.
+_UNFINISHED = re.compile(r"(==|!=|<=?|>=?|[.,:(+\-]|\b(?:and|or|not|in|startswith|is|where|as))$")
+
+
+def _strip_comment(line: str) -> str:
+    return re.sub(r'"(?:[^"\\]|\\.)*"|#.*', lambda m: m.group() if m.group().startswith('"') else "", line)
+
+
+def _error_position(exc: UnexpectedInput) -> int | None:
+    if isinstance(exc, UnexpectedCharacters):
+        return exc.pos_in_stream
+    if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
+        return exc.token.start_pos
+    return None
+
+
+def _repair_line(piece: str, pos: int) -> tuple[str, int] | None:
+    """To find the next syntax error of a declaration: the text with the erring line replaced
+    by a neutral one of the same length (offsets stay exact), and the number of the last
+    line replaced. Errors at or before that line are then the repair's, not the text's.
+
+    Unfinished lines just before it (ending in `==`, `and`, `,` ...: `where country ==`
+    then `owner ...`) are replaced too. A line keeps its brace balance: one `{` more
+    becomes `territory _ {`, one `}` more becomes `}`. It gives up (None) where going on
+    would report the repair's mistakes: any other imbalance, an unexpected brace, or an
+    error that opens its line after a finished line (a `{` or `}` missing somewhere)."""
+    start = piece.rfind("\n", 0, pos) + 1
+    end = piece.find("\n", pos)
+    end = len(piece) if end == -1 else end
+    # The lines before it that are unfinished (end in an operator; or just the one before,
+    # when the error opens its line) belong to the same broken item.
+    opens_line = not piece[start:pos].strip()
+    if piece[pos:pos + 1] in ("{", "}"):
+        return None  # the braces do not match: what follows cannot be read reliably
+    if opens_line:
+        before = piece.rfind("\n", 0, max(start - 1, 0)) + 1
+        if not _UNFINISHED.search(_strip_comment(piece[before:max(start - 1, 0)]).rstrip()):
+            return None  # the line before looks finished: likely a missing `{` or `}`, which cascades
+    while start > 0:
+        before = piece.rfind("\n", 0, start - 1) + 1
+        previous = _strip_comment(piece[before:start - 1]).rstrip()
+        if not previous or not (_UNFINISHED.search(previous) or opens_line):
+            break
+        start, opens_line = before, False
+    lines = piece[start:end].split("\n")
+    out = []
+    for line in lines:
+        braces = [m.group() for m in _LINE_BRACES.finditer(line) if m.group() in "{}"]
+        net = braces.count("{") - braces.count("}")
+        filler = {0: "", 1: "territory _ {", -1: "}"}.get(net)
+        if filler is None or len(filler) > len(line):
+            return None
+        out.append(filler.ljust(len(line)))
+    return piece[:start] + "\n".join(out) + piece[end:], piece.count("\n", 0, end)
 
 
 def _describe_expected(expected) -> str:
