@@ -11,21 +11,28 @@ input_types="text", compact=True)`: per row the key, the index of the result (th
 back in input order and are written by the same `ResultWriter` as the Python engine's,
 so both engines write the same bytes.
 
+A CSV goes to DuckDB as it is only when DuckDB is known to split it into the same rows
+and cells as `terrl.accounts_io` or to reject it (`reads_alike`: a scan at disk speed).
+When it does not, or DuckDB rejects a row (ragged, a quote never closed or closed in the
+wrong place, bytes that are not UTF-8), the file is read with terrl's reader instead, as
+JSON Lines always is: the readable rows are staged as text in a temporary CSV for the
+SQL, and a second pass over the file merges them in input order with the rows the reader
+reports as `invalid` (its reasons, word for word).
+
 JSON Lines: DuckDB's JSON reader reads numbers as doubles (`0.1000000000000000000001`
 becomes `0.1`), so lines are parsed and checked in Python (`terrl.accounts_io`,
 `terrl.coerce`: typed JSON values have their own rules) and the valid accounts are
-staged as text in a temporary CSV for the SQL; rows that are invalid, or hold text that
-is not UTF-8 (a lone surrogate escape), take the Python evaluator's result. A second
-pass over the file merges both in input order, keeping each key as JSON typed it.
+staged; rows that are invalid, or hold text that is not UTF-8 (a lone surrogate escape),
+take the Python evaluator's result, keeping each key as JSON typed it.
 
-Differences (docs/sql.md): the whole CSV must be well-formed (a ragged or non-UTF-8 row
-stops the run with an error; `--engine python` reports such rows as `invalid` and goes
-on), and `--explain` needs the Python engine.
+Differences (docs/sql.md): `--explain` and standard input need the Python engine.
 """
 
 from __future__ import annotations
 
 import csv
+import mmap
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +47,7 @@ FETCH_ROWS = 50_000  # rows per fetch from DuckDB
 ROW_COLUMN = "terrl_row"
 ENGINE_FORMATS = ("csv", "parquet", "jsonl")
 SCAN_BYTES = 1 << 20  # chunk size when looking for blank lines
+STAGED_LINE_CHARS = 500_000  # longer staged lines could pass DuckDB's 2 MB line limit: Python assigns those rows
 
 
 class EngineError(Exception):
@@ -59,12 +67,22 @@ class DuckdbRun:
     blank_lines: int = 0  # known once `results()` is exhausted (as the Python reader counts them)
 
     def results(self) -> Iterator[tuple[int, object]]:
-        if self.format == "jsonl":
-            yield from self._jsonl_results()
+        if self.format == "csv" and reads_alike(self.path, self.columns):
+            direct = self._sql_results(self._source_select(), empty_is_missing=True)
+            try:
+                first = next(direct, None)  # DuckDB reads the whole file before the first row
+            except EngineError:
+                pass  # DuckDB rejects a row: terrl's reader says which, and why (below)
+            else:
+                if first is not None:
+                    yield first
+                    yield from direct
+                self.blank_lines = count_blank_lines(self.path, len(self.columns))
+                return
+        if self.format in ("csv", "jsonl"):
+            yield from self._staged_results()
             return
         yield from self._sql_results(self._source_select(), empty_is_missing=True)
-        if self.format == "csv":
-            self.blank_lines = count_blank_lines(self.path, len(self.columns))
 
     def _sql_results(self, source: exp.Select, empty_is_missing: bool) -> Iterator[tuple[int, object]]:
         """Run the SQL over `source` (ROW_COLUMN and every schema field as text), in row order."""
@@ -76,6 +94,7 @@ class DuckdbRun:
         assignments = [Assignment(*fields, None) for fields in plan.results]  # key filled per row
         con = duckdb.connect()
         try:
+            con.execute("SET enable_progress_bar = false")  # it would write to standard output, among the results
             if self.threads:
                 con.execute(f"SET threads = {int(self.threads)}")
             con.execute(f'CREATE VIEW "terrl_accounts" AS {source.sql("duckdb")}')
@@ -93,8 +112,7 @@ class DuckdbRun:
                     else:
                         yield row, assignments[result]._replace(key=key)
         except duckdb.Error as exc:
-            raise EngineError(f"DuckDB cannot read {self.path}: {str(exc).splitlines()[0]}; "
-                              "`--engine python` reports malformed rows as `invalid` and goes on") from None
+            raise EngineError(f"DuckDB cannot assign {self.path}: {str(exc).splitlines()[0]}") from None
         finally:
             con.close()
 
@@ -104,7 +122,7 @@ class DuckdbRun:
         if self.format == "csv":
             # fixed settings, columns named from the checked header: nothing guessed from a sample
             names = [f"terrl_column_{i}" for i in range(len(self.columns))]
-            source = _read_csv(path, [(n, "VARCHAR") for n in names], header=True)
+            source = _read_csv(path, [(n, "VARCHAR") for n in names], header=True, no_nulls=True)
             # DuckDB scans in file order (insertion order is preserved); number rows in that order
             row = exp.Window(this=exp.RowNumber())
             by_name = {c: n for c, n in reversed(list(zip(self.columns, names)))}  # the first of duplicates
@@ -119,9 +137,11 @@ class DuckdbRun:
             columns.append(exp.alias_(exp.cast(value, "VARCHAR"), f.name, quoted=True))
         return exp.select(*columns).from_(exp.Table(this=source))
 
-    # --- JSON Lines ------------------------------------------------------------------------
+    # --- read by terrl, assigned by DuckDB ------------------------------------------------
 
-    def _jsonl_results(self) -> Iterator[tuple[int, object]]:
+    def _staged_results(self) -> Iterator[tuple[int, object]]:
+        """Stage the rows terrl's reader reads, run the SQL on them, and merge in input order
+        the rows it reports as unreadable or invalid (the Python engine's results for them)."""
         from .accounts_io import AccountsError, open_accounts
         from .evaluate import Assignment, compile_model
 
@@ -129,22 +149,26 @@ class DuckdbRun:
         with tempfile.TemporaryDirectory(prefix="terrl-duckdb-") as tmp:
             staged = Path(tmp) / "accounts.csv"
             try:
-                sent = self._stage_jsonl(staged)
-                reader = open_accounts(self.path, self.model.schema, "jsonl")
+                sent = self._stage(staged)
+                reader = open_accounts(self.path, self.model.schema, self.format)
             except (AccountsError, OSError) as exc:
                 raise EngineError(str(exc)) from None
             evaluator = None
+            typed_keys = self.format == "jsonl"
             names = [ROW_COLUMN] + [f.name for f in self.model.schema.fields]
             source = exp.select(*[exp.column(n, quoted=True) for n in names]).from_(exp.Table(this=_read_csv(
                 exp.Literal.string(str(staged)), [(ROW_COLUMN, "BIGINT")] + [(n, "VARCHAR") for n in names[1:]],
-                header=False, quoted_empty_is_text=True)))
-            from_sql = self._sql_results(source, empty_is_missing=False) if sent else iter(())
+                header=False, staged=True)))
+            # CSV: raw text, as in the file (an empty cell is missing); JSON Lines: values already checked
+            from_sql = self._sql_results(source, empty_is_missing=self.format == "csv") if sent else iter(())
             pending = next(from_sql, None)
             try:
                 for record in reader.records():
                     if pending is not None and pending[0] == record.row:
-                        key = record.values.get(key_field.name) if key_field else None
-                        yield record.row, pending[1]._replace(key=key)
+                        if typed_keys:  # the SQL gives the key as text; JSON may have typed it
+                            key = record.values.get(key_field.name) if key_field else None
+                            pending = record.row, pending[1]._replace(key=key)
+                        yield pending
                         pending = next(from_sql, None)
                     elif record.problem is not None:
                         yield record.row, Assignment(INVALID, (), (), (), record.problem, record.key)
@@ -156,26 +180,34 @@ class DuckdbRun:
             assert pending is None, "a staged row was not read back"
             self.blank_lines = reader.blank_lines
 
-    def _stage_jsonl(self, staged: Path) -> int:
-        """Write the valid accounts as text (row, fields) to `staged`; the number of rows written."""
+    def _stage(self, staged: Path) -> int:
+        """Write the rows the SQL can take as text (row, fields) to `staged`; the number of rows written.
+
+        Left out (the merge gives them the Python engine's result): rows the reader cannot read,
+        JSON values that fail their checks, text that is not UTF-8, and very long lines."""
         from .accounts_io import open_accounts
         from .coerce import coerce_account
 
-        reader = open_accounts(self.path, self.model.schema, "jsonl")
+        reader = open_accounts(self.path, self.model.schema, self.format)
         fields = [f.name for f in self.model.schema.fields]
+        typed = self.format == "jsonl"
         sent = 0
         with staged.open("w", encoding="utf-8", newline="") as out:
             lines: list[str] = []
             for record in reader.records():
                 if record.problem is not None:
                     continue
-                values, reason = coerce_account(self.model.schema, record.values)
-                if reason is not None:
-                    continue
-                cells = [_staged_cell(values[name]) for name in fields]
-                line = f"{record.row},{','.join(cells)}\n"
-                if not line.isascii() and not _is_utf8(line):
-                    continue  # a lone surrogate escape: the Python evaluator takes this row
+                values = record.values
+                if typed:
+                    values, reason = coerce_account(self.model.schema, values)
+                    if reason is not None:
+                        continue
+                    cells = ",".join([_staged_cell(values[name]) for name in fields])
+                else:  # text or None (an empty cell, or a column the file does not have)
+                    cells = ",".join(['' if v is None else '"' + v.replace('"', '""') + '"' for v in map(values.get, fields)])
+                line = f"{record.row},{cells}\n"
+                if len(line) > STAGED_LINE_CHARS or (not line.isascii() and not _is_utf8(line)):
+                    continue  # the Python evaluator takes this row
                 lines.append(line)
                 sent += 1
                 if len(lines) >= 4096:
@@ -187,15 +219,22 @@ class DuckdbRun:
 
 
 def _read_csv(path: exp.Expression, columns: list[tuple[str, str]], header: bool,
-              quoted_empty_is_text: bool = False) -> exp.Expression:
-    """read_csv with every setting given: RFC 4180 quoting, the columns and their types."""
+              no_nulls: bool = False, staged: bool = False) -> exp.Expression:
+    """read_csv with every setting given: RFC 4180 quoting, the columns and their types.
+
+    `no_nulls`: no cell reads as NULL (the SQL takes `''` as missing), because DuckDB takes a
+    NULL cell past the last column for a trailing delimiter and drops it, where terrl reports a
+    ragged row; the null string is a line break, which no unquoted cell holds. `staged`: a file
+    written by `DuckdbRun._stage`: `\\n` line ends (not guessed from a value's `\\r\\n`), `""` is text."""
     struct = exp.Struct(expressions=[exp.PropertyEQ(this=exp.Literal.string(name), expression=exp.Literal.string(kind))
                                      for name, kind in columns])
     options = [("auto_detect", exp.false()), ("header", exp.true() if header else exp.false()),
                ("skip", exp.Literal.number(0)), ("delim", exp.Literal.string(",")),
                ("quote", exp.Literal.string('"')), ("escape", exp.Literal.string('"')), ("columns", struct)]
-    if quoted_empty_is_text:
-        options.append(("allow_quoted_nulls", exp.false()))
+    if no_nulls:
+        options += [("nullstr", exp.Literal.string("\n")), ("allow_quoted_nulls", exp.false())]
+    if staged:
+        options += [("new_line", exp.Literal.string("\\n")), ("allow_quoted_nulls", exp.false())]
     return exp.Anonymous(this="read_csv", expressions=[
         path, *(exp.EQ(this=exp.column(k), expression=v) for k, v in options)])
 
@@ -217,6 +256,69 @@ def _is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+_QUOTE_NEIGHBOURS = b',\r\n"'  # what may stand beyond the spaces next to a quote for DuckDB to drop them
+_BARE_CR = re.compile(rb"\r(?!\n)")
+
+
+def reads_alike(path: Path, header: tuple[str, ...]) -> bool:
+    """Whether DuckDB's CSV reader (the settings of `_read_csv`) splits this file into the rows and
+    cells `terrl.accounts_io` reads, or rejects it (it then takes the staged path). Where they would
+    differ without an error (found by comparing both on generated files), the answer is no:
+
+    - a line break inside a header cell: DuckDB's header skip reads the file differently;
+    - a blank line in a one-column file: DuckDB skips it, terrl reads one empty cell;
+    - a carriage return not followed by a line feed: in a CRLF file DuckDB takes the byte after it as
+      part of the line break;
+    - spaces between a quote and a comma, a line break, another quote or the file's ends (`"US" ,`,
+      `, "US"`): DuckDB drops them and reads the cell as quoted, terrl keeps them as text.
+
+    Memory-mapped and searched for two-byte patterns, which most files do not hold at all."""
+    if any("\n" in name or "\r" in name for name in header):
+        return False
+    with open(path, "rb") as f:
+        if not f.seek(0, 2):
+            return True
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            if len(header) == 1 and any(data.find(pair) >= 0 for pair in (b"\n\n", b"\n\r", b"\r\r")):
+                return False
+            if data.find(b"\r") >= 0 and _BARE_CR.search(data):
+                return False
+            if _spaces_beside_a_quote(data):
+                return False
+    return True
+
+
+def _spaces_beside_a_quote(data: mmap.mmap) -> bool:
+    """A run of spaces between a quote and a comma, a line break, another quote or an end of the file.
+
+    A file without a space beside a quote costs two searches; one with spaces beside escaped quotes
+    inside cells (`"say ""hi"" now"`) a few more, for the one-space forms, and a walk over longer runs."""
+    size = len(data)
+    if data.find(b' "') >= 0:
+        if data[:1] == b" " or any(data.find(p) >= 0 for p in (b', "', b'\n "', b'\r "', b'" "')):
+            return True
+        at = data.find(b'  "')
+        while at >= 0:
+            start = at
+            while start > 0 and data[start - 1] == 0x20:
+                start -= 1
+            if start == 0 or data[start - 1] in _QUOTE_NEIGHBOURS:
+                return True
+            at = data.find(b'  "', at + 3)
+    if data.find(b'" ') >= 0:
+        if data[-1:] == b" " or any(data.find(p) >= 0 for p in (b'" ,', b'" \n', b'" \r')):  # `" "`: above
+            return True
+        at = data.find(b'"  ')
+        while at >= 0:
+            end = at + 1
+            while end < size and data[end] == 0x20:
+                end += 1
+            if end == size or data[end] in _QUOTE_NEIGHBOURS:
+                return True
+            at = data.find(b'"  ', end)
+    return False
 
 
 def count_blank_lines(path: Path, width: int) -> int:

@@ -368,7 +368,7 @@ def test_assign_engine_duckdb_errors(tmp_path):
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("id,country,industry,employees,revenue\nA,US,software,1,1\nB,US,software\n", encoding="utf-8")
     result = runner.invoke(cli, ["assign", model_file, str(ragged), "--engine", "duckdb"])
-    assert result.exit_code == 2 and "--engine python" in result.output
+    assert result.exit_code == 0 and "ragged row: 3 cells where the header has 5" in result.output  # tests/test_sql_engine.py
     missing = tmp_path / "missing.csv"
     missing.write_text("id,country\nA,US\n", encoding="utf-8")
     result = runner.invoke(cli, ["assign", model_file, str(missing), "--engine", "duckdb"])
