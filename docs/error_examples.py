@@ -57,6 +57,14 @@ _QUEBEC = ('schema Account { id: string key  province: enum { QC, ON } }\n'
            '  territory ontario "Ontario" { where province == ON  owner "ann@acme.example" as AE }\n'
            '}\n')
 
+
+# The small model most test-block and lint examples start from.
+FY27_MODEL = ('schema Account { id: string key  employees: int in 0.. }\n'
+              'model FY27 "Fiscal 2027" {\n'
+              '  territory ent "Enterprise" { where employees >= 1000  owner "eli@acme.example" as AE }\n'
+              '  territory smb "Small business" { else  owner "fay@acme.example" as AE }\n'
+              '}\n')
+
 EXAMPLES: tuple[ErrorExample, ...] = (
     # --- reading and syntax -------------------------------------------------------
     ErrorExample(
@@ -321,11 +329,7 @@ EXAMPLES: tuple[ErrorExample, ...] = (
                 '  territory overflow "Overflow" { else  owner "gus@acme.example" as AE }\n'
                 '}\n'),
         fix="keep one `else` (or give one of them a `where`): two of them would both claim what the siblings leave",
-        fixed=('schema Account { id: string key  employees: int in 0.. }\n'
-               'model FY27 "Fiscal 2027" {\n'
-               '  territory ent "Enterprise" { where employees >= 1000  owner "eli@acme.example" as AE }\n'
-               '  territory smb "Small business" { else  owner "fay@acme.example" as AE }\n'
-               '}\n')),
+        fixed=FY27_MODEL),
     ErrorExample(
         "E110",
         source=('import "./segments.terr" as seg\n'
@@ -388,21 +392,13 @@ EXAMPLES: tuple[ErrorExample, ...] = (
                '}\n')),
     ErrorExample(
         "E113",
-        source=('schema Account { id: string key  employees: int in 0.. }\n'
-                'model FY27 "Fiscal 2027" {\n'
-                '  territory ent "Enterprise" { where employees >= 1000  owner "eli@acme.example" as AE }\n'
-                '  territory smb "Small business" { else  owner "fay@acme.example" as AE }\n'
-                '}\n'
+        source=(FY27_MODEL +
                 'test "a 5,000-person company is enterprise" {\n'
                 '  account { id: "X1", employees: 5000 }\n'
                 '  expect FY27: enterprise\n'
                 '}\n'),
         fix="name the territory by its path in the model (`ent`), as assignments report it",
-        fixed=('schema Account { id: string key  employees: int in 0.. }\n'
-               'model FY27 "Fiscal 2027" {\n'
-               '  territory ent "Enterprise" { where employees >= 1000  owner "eli@acme.example" as AE }\n'
-               '  territory smb "Small business" { else  owner "fay@acme.example" as AE }\n'
-               '}\n'
+        fixed=(FY27_MODEL +
                'test "a 5,000-person company is enterprise" {\n'
                '  account { id: "X1", employees: 5000 }\n'
                '  expect FY27: ent\n'
@@ -502,43 +498,27 @@ EXAMPLES: tuple[ErrorExample, ...] = (
                '}\n')),
     ErrorExample(
         "E119",
-        source=('schema Account { id: string key  employees: int in 0.. }\n'
-                'model FY27 "Fiscal 2027" {\n'
-                '  territory ent "Enterprise" { where employees >= 1000  owner "eli@acme.example" as AE }\n'
-                '  territory smb "Small business" { else  owner "fay@acme.example" as AE }\n'
-                '}\n'
+        source=(FY27_MODEL +
                 'test "a 5,000-person company is enterprise" {\n'
                 '  account { id: "X1", headcount: 5000 }\n'
                 '  expect FY27: ent\n'
                 '}\n'),
         fix="use the schema's field name (`employees`): a test account is checked like any account",
-        fixed=('schema Account { id: string key  employees: int in 0.. }\n'
-               'model FY27 "Fiscal 2027" {\n'
-               '  territory ent "Enterprise" { where employees >= 1000  owner "eli@acme.example" as AE }\n'
-               '  territory smb "Small business" { else  owner "fay@acme.example" as AE }\n'
-               '}\n'
+        fixed=(FY27_MODEL +
                'test "a 5,000-person company is enterprise" {\n'
                '  account { id: "X1", employees: 5000 }\n'
                '  expect FY27: ent\n'
                '}\n')),
     ErrorExample(
         "E120",
-        source=('schema Account { id: string key  employees: int in 0.. }\n'
-                'model FY27 "Fiscal 2027" {\n'
-                '  territory ent "Enterprise" { where employees >= 1000  owner "eli@acme.example" as AE }\n'
-                '  territory smb "Small business" { else  owner "fay@acme.example" as AE }\n'
-                '}\n'
+        source=(FY27_MODEL +
                 'test "a 5,000-person company is enterprise" {\n'
                 '  account { id: "X1", employees: "5,000" }\n'
                 '  expect FY27: ent\n'
                 '}\n'),
         fix="write the value as the schema reads it (`employees: 5000`); a test about invalid input says "
             "`expect FY27: invalid` instead, and its values are not checked",
-        fixed=('schema Account { id: string key  employees: int in 0.. }\n'
-               'model FY27 "Fiscal 2027" {\n'
-               '  territory ent "Enterprise" { where employees >= 1000  owner "eli@acme.example" as AE }\n'
-               '  territory smb "Small business" { else  owner "fay@acme.example" as AE }\n'
-               '}\n'
+        fixed=(FY27_MODEL +
                'test "a 5,000-person company is enterprise" {\n'
                '  account { id: "X1", employees: 5000 }\n'
                '  expect FY27: ent\n'
@@ -653,20 +633,12 @@ EXAMPLES: tuple[ErrorExample, ...] = (
                '}\n')),
     ErrorExample(
         "E127",
-        source=('schema Account { id: string key  employees: int in 0.. }\n'
-                'model FY27 "Fiscal 2027" {\n'
-                '  territory ent "Enterprise" { where employees >= 1000  owner "eli@acme.example" as AE }\n'
-                '  territory smb "Small business" { else  owner "fay@acme.example" as AE }\n'
-                '}\n'
+        source=(FY27_MODEL +
                 'test "a 5,000-person company is enterprise" {\n'
                 '  account { id: "X1", employees: 5000 }\n'
                 '}\n'),
         fix="add what the test expects (`expect FY27: ent`): a test without an expectation checks nothing",
-        fixed=('schema Account { id: string key  employees: int in 0.. }\n'
-               'model FY27 "Fiscal 2027" {\n'
-               '  territory ent "Enterprise" { where employees >= 1000  owner "eli@acme.example" as AE }\n'
-               '  territory smb "Small business" { else  owner "fay@acme.example" as AE }\n'
-               '}\n'
+        fixed=(FY27_MODEL +
                'test "a 5,000-person company is enterprise" {\n'
                '  account { id: "X1", employees: 5000 }\n'
                '  expect FY27: ent\n'
@@ -883,11 +855,7 @@ EXAMPLES: tuple[ErrorExample, ...] = (
                 '  territory smb "Small business" { else  owner "fay@acme.example" as AE }\n'
                 '}\n'),
         fix="write the owner's full id as the CRM knows it (`eli@acme.example`): a malformed id matches no user",
-        fixed=('schema Account { id: string key  employees: int in 0.. }\n'
-               'model FY27 "Fiscal 2027" {\n'
-               '  territory ent "Enterprise" { where employees >= 1000  owner "eli@acme.example" as AE }\n'
-               '  territory smb "Small business" { else  owner "fay@acme.example" as AE }\n'
-               '}\n')),
+        fixed=FY27_MODEL),
     ErrorExample(
         "W303",
         source=('import geo.us\n'
@@ -917,11 +885,7 @@ EXAMPLES: tuple[ErrorExample, ...] = (
         arises="This project's `terrl.toml` turns the rule on.",
         fix="give the territory a title (`territory ent \"Enterprise\" { ... }`): docs and assignment results "
             "show titles to people who do not read paths",
-        fixed=('schema Account { id: string key  employees: int in 0.. }\n'
-               'model FY27 "Fiscal 2027" {\n'
-               '  territory ent "Enterprise" { where employees >= 1000  owner "eli@acme.example" as AE }\n'
-               '  territory smb "Small business" { else  owner "fay@acme.example" as AE }\n'
-               '}\n')),
+        fixed=FY27_MODEL),
     ErrorExample(
         "W305",
         source=('import geo.us\n'
@@ -998,11 +962,7 @@ EXAMPLES: tuple[ErrorExample, ...] = (
                "the expected and the actual result; `terrl check` does not run tests.",
         fix="fix whichever of the two is wrong; here it is the rule: `employees >= 1000` was meant, as the "
             "test says",
-        fixed=('schema Account { id: string key  employees: int in 0.. }\n'
-               'model FY27 "Fiscal 2027" {\n'
-               '  territory ent "Enterprise" { where employees >= 1000  owner "eli@acme.example" as AE }\n'
-               '  territory smb "Small business" { else  owner "fay@acme.example" as AE }\n'
-               '}\n'
+        fixed=(FY27_MODEL +
                'test "a 1,000-person company is enterprise" {\n'
                '  account { id: "X1", employees: 1000 }\n'
                '  expect FY27: ent\n'
