@@ -108,7 +108,11 @@ def view_model(model: ir.Model, diagram: OutcomeDiagram, source_file: str) -> di
         fields.append(_field_view(schema_index[f.name], f, d, classes.get(level)))
     fields.sort(key=lambda v: v["index"])
     key = model.schema.key
-    fast_locals = ["ROOT", "new", "bisect_right", "bisect_left", "D"]
+    fast_locals = ["CHAIN", "new", "bisect_right", "bisect_left", "D"]
+    # The levels some node tests, in diagram order, and how many classes each has: the
+    # generated module fills in skipped levels so that a walk is one subscript per level.
+    chain = sorted(by_level)
+    widths = [max(len(dense_kids[n]) for n in by_level[level]) for level in chain]
     for v in fields:
         fast_locals.append(f"cell_{v['index']}")
         for prefix in ("DICT", "MEMO", "CUTS", "CUTS_AFTER", "CLASS", "MEMBERS"):
@@ -130,6 +134,9 @@ def view_model(model: ir.Model, diagram: OutcomeDiagram, source_file: str) -> di
         "results": _lines(results),
         "table": _lines(table),
         "tested_levels": bool(order),
+        "chain_fields": [schema_index[diagram.domains[level].name] for level in chain],
+        "chain_levels": py_literal(tuple(chain)),
+        "chain_widths": py_literal(tuple(widths)),
         "root": "_build(_TABLE)" if order else f"_RESULTS[{result_index[diagram.root]}]",
         "key_get": f"get({py_literal(key.name)})" if key else "None",
         "key_value": "key" if key else "None",
