@@ -10,7 +10,7 @@
 `terrl compile --target python` and executes it: the in-process evaluator and the
 generated module are one code path, so their results are identical and equally fast.
 Per account the work is: read and validate each field, find its cell (a dict hit or a
-bisect), walk the diagram (one step per field at most); the number of territories
+bisect), walk the diagram (one subscript per tested field); the number of territories
 does not enter.
 """
 
