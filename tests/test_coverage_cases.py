@@ -9,48 +9,22 @@ reproduces through the meaning of the model.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 
 from terrl.pipeline import check_source
 
+from case_support import assert_expectations, case_chunks
 from coverage_support import KIND, check_witness, from_json
 
 CASES = Path(__file__).parent / "cases" / "coverage"
-EXPECT = re.compile(r"###\s*([EW]\d{3})(?::\s*(.*?))?\s*(?=###|$)")
 
 
-def _chunks():
-    for path in sorted(CASES.glob("*.terr")):
-        text = path.read_text(encoding="utf-8")
-        for i, chunk in enumerate(re.split(r"^---$\n?", text, flags=re.M)):
-            yield pytest.param(chunk, id=f"{path.stem}-{i}")
-
-
-@pytest.mark.parametrize("chunk", list(_chunks()))
+@pytest.mark.parametrize("chunk", list(case_chunks(CASES)))
 def test_case(chunk: str, tmp_path: Path) -> None:
-    expected = []
-    for lineno, line in enumerate(chunk.splitlines(), start=1):
-        for m in EXPECT.finditer(line):
-            expected.append((lineno, m.group(1), (m.group(2) or "").strip()))
     result = check_source(chunk, "case.terr", base=tmp_path)
-    actual = [(d.span.start_line_col[0] if d.span else 0, d.code, d) for d in result.diagnostics]
-    unmatched = list(actual)
-    missing = []
-    for line, code, text in expected:
-        for item in unmatched:
-            d = item[2]
-            blob = " ".join([d.message, *d.notes, d.help or "", d.extra.get("region") or ""])
-            if item[0] == line and item[1] == code and text in blob:
-                unmatched.remove(item)
-                break
-        else:
-            missing.append((line, code, text))
-    report = "\n".join(f"  line {l}: {c} {d.message} | {d.notes}" for l, c, d in actual)
-    assert not missing, f"expected but not reported: {missing}\nreported:\n{report}"
-    assert not unmatched, "reported but not expected:\n" + report
+    assert_expectations(chunk, result.diagnostics, match_region=True)
     models = {m.name: m for m in result.models}
     for d in result.diagnostics:
         if d.code in KIND:
