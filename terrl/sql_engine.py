@@ -402,7 +402,8 @@ def assign_command(model: ir.Model, accounts: str, output: str, fmt: str | None,
     import click
 
     from .accounts_io import FORMATS, ResultWriter, detect_format
-    from .cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
+    from .cli import EXIT_USAGE
+    from .commands.assign import summarize_and_exit
     from .outcome import ASSIGNED, UNASSIGNED
 
     if explain:
@@ -446,9 +447,4 @@ def assign_command(model: ir.Model, accounts: str, output: str, fmt: str | None,
             out_stream.flush()
         else:
             out_stream.close()
-    rows = sum(counts.values())
-    blank = f"; {run.blank_lines} blank line{'s' if run.blank_lines != 1 else ''} skipped" if run.blank_lines else ""
-    where = "" if output == "-" else f" -> {output}"
-    click.echo(f"{rows} account{'s' if rows != 1 else ''}: {counts[ASSIGNED]} assigned, {counts[UNASSIGNED]} unassigned, "
-               f"{counts[INVALID]} invalid{blank}{where}", err=True)
-    sys.exit(EXIT_ERRORS if fail_on_invalid and counts[INVALID] else EXIT_OK)
+    summarize_and_exit(counts, run.blank_lines, output, fail_on_invalid)

@@ -112,8 +112,15 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
             bar.__exit__(None, None, None)
         if close:
             out_stream.close()
+    summarize_and_exit(counts, reader.blank_lines, output, fail_on_invalid)
+
+
+def summarize_and_exit(counts: dict, blank_lines: int, output: str, fail_on_invalid: bool) -> None:
+    """The summary line on stderr and the exit status, the same for every engine."""
+    from ..outcome import ASSIGNED, INVALID, UNASSIGNED
+
     rows = sum(counts.values())
-    blank = f"; {reader.blank_lines} blank line{'s' if reader.blank_lines != 1 else ''} skipped" if reader.blank_lines else ""
+    blank = f"; {blank_lines} blank line{'s' if blank_lines != 1 else ''} skipped" if blank_lines else ""
     where = "" if output == "-" else f" -> {output}"
     click.echo(f"{rows} account{'s' if rows != 1 else ''}: {counts[ASSIGNED]} assigned, {counts[UNASSIGNED]} unassigned, "
                f"{counts[INVALID]} invalid{blank}{where}", err=True)
