@@ -395,8 +395,8 @@ class ResultWriter:
                 self._tails[key] = tail
         return tail
 
-    def write(self, row: int, result, explain: Any = None) -> None:
-        key = result.key
+    def write(self, row: int, key: Any, result, explain: Any = None) -> None:
+        """One output row: the input row number, the account's key as given, its result."""
         if isinstance(key, str) and not key.isascii():
             key = _printable(key)
         if self.format == "csv":

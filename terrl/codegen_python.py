@@ -107,8 +107,7 @@ def view_model(model: ir.Model, diagram: OutcomeDiagram, source_file: str) -> di
         f = model.schema.field(d.name)
         fields.append(_field_view(schema_index[f.name], f, d, classes.get(level)))
     fields.sort(key=lambda v: v["index"])
-    key = model.schema.key
-    fast_locals = ["CHAIN", "new", "bisect_right", "bisect_left", "D"]
+    fast_locals = ["CHAIN", "new", "bisect_right", "bisect_left", "D", "MEMO_LIMIT"]
     # The levels some node tests, in diagram order, and how many classes each has: the
     # generated module fills in skipped levels so that a walk is one subscript per level.
     chain = sorted(by_level)
@@ -138,8 +137,6 @@ def view_model(model: ir.Model, diagram: OutcomeDiagram, source_file: str) -> di
         "chain_levels": py_literal(tuple(chain)),
         "chain_widths": py_literal(tuple(widths)),
         "root": "_build(_TABLE)" if order else f"_RESULTS[{result_index[diagram.root]}]",
-        "key_get": f"get({py_literal(key.name)})" if key else "None",
-        "key_value": "key" if key else "None",
         "fast_locals": fast_locals,
     }
 
@@ -185,20 +182,21 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
         "members": py_literal(frozenset(t.members)) if kind == "enum" else None,
         "dict": None, "dict_guard": None, "dict_subscript": False, "rest": None, "cuts": None, "cuts_after": None,
         "classes": None, "memo": None, "null_class": None, "cell_expr": "0", "fast_valid": "False",
-        "fast_cell": "0", "is_key": f.key, "constants": constants, "branches": [],
+        "fast_cell": "0", "constants": constants, "branches": [], "text_after_memo": None,
     }
     bounds = []
     if t.lo is not None:
         bounds.append("raw >= " + _number_literal(t.lo, f"LO_{n}", constants))
     if t.hi is not None:
         bounds.append("raw <= " + _number_literal(t.hi, f"HI_{n}", constants))
-    numeric = {"int": "raw.__class__ is int",
-               "decimal": "(raw.__class__ is int or raw.__class__ is {p}D and raw.is_finite())"}
+    # `type(raw) is X`, not `raw.__class__ is X`: CPython specializes the call to `type`.
+    numeric = {"int": "type(raw) is int",
+               "decimal": "(type(raw) is int or type(raw) is {p}D and raw.is_finite())"}
     valid = {
-        "string": "raw.__class__ is str",
-        "digits": f"raw.__class__ is str and len(raw) == {t.digits} and raw.isdigit() and raw.isascii()",
+        "string": "type(raw) is str",
+        "digits": f"type(raw) is str and len(raw) == {t.digits} and raw.isdigit() and raw.isascii()",
         "enum": f"raw in {{p}}MEMBERS_{n}",
-        "bool": "raw.__class__ is bool",
+        "bool": "type(raw) is bool",
     }
     if kind in numeric:
         valid[kind] = " and ".join([numeric[kind], *bounds])
@@ -218,7 +216,7 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
         table = {v: classes[d.cell_of(v)] for v in values}
         if kind == "bool":  # 1 == True in a dict: only bools and texts may look it up
             table.update({"false": table[False], "true": table[True]})
-            view["dict_guard"] = "raw.__class__ is bool or raw.__class__ is str or raw is None"
+            view["dict_guard"] = "type(raw) is bool or type(raw) is str or raw is None"
         else:
             view["dict_subscript"] = True  # members are str: any other value misses (KeyError)
         if f.optional:
@@ -255,28 +253,39 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
         view["cell_expr"] = wrap(f"_bisect_right(_CUTS_{n}, {key})")
         cuts_ge, cuts_gt = list(d.cuts), []
     if kind in numeric:
-        view["branches"] = _number_branches(n, t, kind, cuts_ge, cuts_gt, identity, constants)
+        view["branches"], view["text_after_memo"] = _number_branches(n, t, kind, cuts_ge, cuts_gt, classes,
+                                                                     constants)
     view["globals"] = {"MEMO": True, "CUTS": True, "CUTS_AFTER": kind == "decimal", "CLASS": not identity}
     return view
 
 
-def _number_branches(n: int, t: ir.FieldType, kind: str, cuts_ge: list, cuts_gt: list, identity: bool,
-                     constants: list) -> list[tuple[str, str]]:
-    """(test, class expression) pairs tried in order before the memo for a number field.
+def _number_branches(n: int, t: ir.FieldType, kind: str, cuts_ge: list, cuts_gt: list, classes: tuple,
+                     constants: list) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+    """The fast path of a number field: (test, class expression) pairs tried in order
+    before the memo, and the (test, class expression) of plain-digit texts when the memo
+    comes first for them.
 
-    A typed Decimal compares with Decimal constants and an int with int literals (mixed
-    comparisons are three times slower); a CSV text of plain digits becomes an int.
+    The tests see `raw` and `kind = type(raw)`. A typed Decimal compares with Decimal
+    constants, an int with int literals (mixed comparisons are three times slower). A
+    CSV text of plain digits becomes an int; of an int field, it is looked up in the memo
+    first, because counts repeat (employees, seats) where amounts of money rarely do, and
+    a dict hit is cheaper than `int()`. Digits are never negative, so a lower bound of 0
+    or less is not tested on them. A class of None (outside the bounds) makes the walk
+    raise TypeError, which sends the account down the careful path for its reason.
     `{p}` stands for the prefix of module names (`_` in `assign`, none in `assign_many`).
     """
+    identity = classes == tuple(range(len(classes)))
+
     def literal(value, name: str, as_decimal: bool) -> str:
         if as_decimal or value != int(value):
-            constants.append((name, py_literal(Decimal(value))))
+            if all(name != known for known, _ in constants):  # typed Decimals and dotted texts share them
+                constants.append((name, py_literal(Decimal(value))))
             return "{p}" + name
         return py_literal(int(value))
 
-    def tests(var: str, as_decimal: bool, tag: str) -> tuple[list[str], str]:
+    def tests(var: str, as_decimal: bool, tag: str, unsigned: bool = False) -> tuple[list[str], str]:
         bounds = []
-        if t.lo is not None:
+        if t.lo is not None and not (unsigned and t.lo <= 0):
             bounds.append(f"{var} >= " + literal(t.lo, f"LO_{tag}{n}", as_decimal))
         if t.hi is not None:
             bounds.append(f"{var} <= " + literal(t.hi, f"HI_{tag}{n}", as_decimal))
@@ -290,15 +299,31 @@ def _number_branches(n: int, t: ir.FieldType, kind: str, cuts_ge: list, cuts_gt:
         return bounds, count if identity else f"{{p}}CLASS_{n}[{count}]"
 
     branches = []
+    digits = "kind is str and raw.isascii() and raw.isdigit()"
     if kind == "decimal":
-        bounds, cell = tests("raw", True, "D")
-        branches.append((" and ".join(["raw.__class__ is {p}D", "raw.is_finite()", *bounds]), cell))
+        if t.lo is not None and t.hi is None and not cuts_gt:
+            # One bisect over [lower bound, cuts..., Infinity] both validates and classifies:
+            # below the bound, Infinity and NaN land on a None (or raise InvalidOperation).
+            constants.append((f"BOUNDS_{n}", py_literal((Decimal(t.lo), *map(Decimal, cuts_ge), Decimal("Infinity")))))
+            spans = classes[:len(cuts_ge) + 1]  # the value cells, from the lower bound up (not the null cell)
+            constants.append((f"SPAN_{n}", py_literal((None, *spans, None))))
+            branches.append(("kind is {p}D", f"{{p}}SPAN_{n}[{{p}}bisect_right({{p}}BOUNDS_{n}, raw)]"))
+        else:
+            bounds, cell = tests("raw", True, "D")
+            branches.append((" and ".join(["kind is {p}D", "raw.is_finite()", *bounds]), cell))
     bounds, cell = tests("raw", False, "")
-    branches.append((" and ".join(["raw.__class__ is int", *bounds]), cell))
-    bounds, cell = tests("number", False, "")
-    text = ["raw.__class__ is str", "len(raw) < 19", "raw.isdigit()", "raw.isascii()", "((number := int(raw)) or True)"]
-    branches.append((" and ".join(text + bounds), cell))
-    return branches
+    branches.append((" and ".join(["kind is int", *bounds]), cell))
+    bounds, cell = tests("number", False, "", unsigned=True)
+    text = " and ".join([digits, "((number := int(raw)) or True)", *bounds])
+    if kind == "int":
+        return branches, (text, cell)
+    branches.append((text, cell))
+    # Amounts with a decimal point ("1234.50"): digits, one inner point, then Decimal.
+    bounds, cell = tests("number", True, "D", unsigned=True)
+    dotted = ["kind is str", "raw.isascii()", 'raw.replace(".", "", 1).isdigit()', 'raw[0] != "." != raw[-1]',
+              "((number := {p}D(raw)) or True)", *bounds]
+    branches.append((" and ".join(dotted), cell))
+    return branches, None
 
 
 def _is_point(d, cell: int) -> bool:

@@ -3,8 +3,8 @@
     import terrl
     evaluator = terrl.load("examples/acme/fy28.terr")          # or compile_model(ir_model)
     result = evaluator.assign({"id": "A1", "country": "US", ...})
-    result.status, result.territories, result.titles, result.owners, result.reason, result.key
-    for result in evaluator.assign_many(rows): ...
+    result.status, result.territories, result.titles, result.owners, result.reason
+    for row, result in zip(rows, evaluator.assign_many(rows)): ...
 
 `compile_model` builds the model's outcome diagram, renders the same source as
 `terrl compile --target python` and executes it: the in-process evaluator and the
@@ -30,19 +30,19 @@ __all__ = ["Assignment", "Evaluator", "ModelError", "compile_model", "load", "AS
 
 
 class Assignment(NamedTuple):
-    """One account's result. A named tuple (not a dataclass) because one is made per
-    account and a tuple is the cheapest immutable record Python has."""
+    """One account's result. A named tuple (not a dataclass): immutable and cheap. Accounts
+    that end alike share one `Assignment` (only invalid accounts get their own, for the
+    reason), so results carry no account data: pair them with accounts by position."""
 
     status: str  # "assigned", "unassigned" or "invalid"
     territories: tuple[str, ...]  # paths below the model, e.g. ("na.west.west_ent",)
     titles: tuple[str, ...]  # each territory's title (its name when it has none)
     owners: tuple[str, ...]  # owner ids of those territories, in order, without repeats
     reason: str | None  # why unassigned or invalid; conflicts and gaps of assigned accounts
-    key: Any  # the account's key field, as given
 
     def as_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "status": self.status, "territories": list(self.territories),
-                "titles": list(self.titles), "owners": list(self.owners), "reason": self.reason}
+        return {"status": self.status, "territories": list(self.territories), "titles": list(self.titles),
+                "owners": list(self.owners), "reason": self.reason}
 
 
 class ModelError(Exception):

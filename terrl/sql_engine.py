@@ -56,7 +56,7 @@ class EngineError(Exception):
 
 @dataclass
 class DuckdbRun:
-    """An assignment ready to run: `results()` yields (row, Assignment) in input order."""
+    """An assignment ready to run: `results()` yields (row, key, Assignment) in input order."""
 
     model: ir.Model
     path: Path
@@ -66,7 +66,7 @@ class DuckdbRun:
     threads: int | None = None
     blank_lines: int = 0  # known once `results()` is exhausted (as the Python reader counts them)
 
-    def results(self) -> Iterator[tuple[int, object]]:
+    def results(self) -> Iterator[tuple[int, object, object]]:
         if self.format == "csv" and reads_alike(self.path, self.columns):
             direct = self._sql_results(self._source_select(), empty_is_missing=True)
             try:
@@ -84,14 +84,14 @@ class DuckdbRun:
             return
         yield from self._sql_results(self._source_select(), empty_is_missing=True)
 
-    def _sql_results(self, source: exp.Select, empty_is_missing: bool) -> Iterator[tuple[int, object]]:
+    def _sql_results(self, source: exp.Select, empty_is_missing: bool) -> Iterator[tuple[int, object, object]]:
         """Run the SQL over `source` (ROW_COLUMN and every schema field as text), in row order."""
         import duckdb
 
         from .evaluate import Assignment
 
         plan = sql.plan_model(self.model)
-        assignments = [Assignment(*fields, None) for fields in plan.results]  # key filled per row
+        assignments = [Assignment(*fields) for fields in plan.results]
         con = duckdb.connect()
         try:
             con.execute("SET enable_progress_bar = false")  # it would write to standard output, among the results
@@ -108,9 +108,9 @@ class DuckdbRun:
                     break
                 for row, key, result, reason in batch:
                     if result is None:
-                        yield row, Assignment(INVALID, (), (), (), reason, key)
+                        yield row, key, Assignment(INVALID, (), (), (), reason)
                     else:
-                        yield row, assignments[result]._replace(key=key)
+                        yield row, key, assignments[result]
         except duckdb.Error as exc:
             raise EngineError(f"DuckDB cannot assign {self.path}: {str(exc).splitlines()[0]}") from None
         finally:
@@ -139,13 +139,17 @@ class DuckdbRun:
 
     # --- read by terrl, assigned by DuckDB ------------------------------------------------
 
-    def _staged_results(self) -> Iterator[tuple[int, object]]:
+    def _staged_results(self) -> Iterator[tuple[int, object, object]]:
         """Stage the rows terrl's reader reads, run the SQL on them, and merge in input order
         the rows it reports as unreadable or invalid (the Python engine's results for them)."""
         from .accounts_io import AccountsError, open_accounts
         from .evaluate import Assignment, compile_model
 
         key_field = self.model.schema.key
+
+        def key_of(record):
+            return record.values.get(key_field.name) if key_field else None
+
         with tempfile.TemporaryDirectory(prefix="terrl-duckdb-") as tmp:
             staged = Path(tmp) / "accounts.csv"
             try:
@@ -166,15 +170,14 @@ class DuckdbRun:
                 for record in reader.records():
                     if pending is not None and pending[0] == record.row:
                         if typed_keys:  # the SQL gives the key as text; JSON may have typed it
-                            key = record.values.get(key_field.name) if key_field else None
-                            pending = record.row, pending[1]._replace(key=key)
+                            pending = record.row, key_of(record), pending[2]
                         yield pending
                         pending = next(from_sql, None)
                     elif record.problem is not None:
-                        yield record.row, Assignment(INVALID, (), (), (), record.problem, record.key)
+                        yield record.row, record.key, Assignment(INVALID, (), (), (), record.problem)
                     else:
                         evaluator = evaluator or compile_model(self.model)
-                        yield record.row, evaluator.assign(record.values)
+                        yield record.row, key_of(record), evaluator.assign(record.values)
             finally:
                 reader.stream.close()
             assert pending is None, "a staged row was not read back"
@@ -434,9 +437,9 @@ def assign_command(model: ir.Model, accounts: str, output: str, fmt: str | None,
     try:
         item = first
         while item is not None:
-            row, result = item
+            row, key, result = item
             counts[result.status] += 1
-            writer.write(row, result)
+            writer.write(row, key, result)
             item = next(results, None)
     except EngineError as exc:
         click.echo(f"terrl assign: {exc}", err=True)

@@ -22,6 +22,7 @@ SCHEMA = ir.Schema("Account", (
     ir.Field("code", ir.FieldType("digits", digits=3), optional=True),
     ir.Field("flag", ir.FieldType("bool"), optional=True),
     ir.Field("label", ir.FieldType("string"), optional=True),
+    ir.Field("price", ir.FieldType("decimal", lo=0), optional=True),  # bounded below only: one bisect
 ))
 
 INTS = (0, 1, 9, 10, 11, 50, 99, 100)
@@ -29,6 +30,7 @@ DECIMALS = (Decimal("-1"), Decimal("0"), Decimal("0.5"), Decimal("1"), Decimal("
 CODES = ("000", "099", "100", "123", "500", "999")
 LABELS = ("", "a", "ab", "abc", "b", "zz", "é")
 IDS = ("A1", "A2", "B7", "")
+PRICES = (Decimal("0"), Decimal("0.5"), Decimal("10"), Decimal("99.99"))
 
 
 def atoms():
@@ -46,7 +48,9 @@ def atoms():
         st.builds(ir.StartsWith, st.just("label"), st.sampled_from(["a", "ab", "b", ""])),
         st.builds(ir.Compare, st.just("label"), st.sampled_from(["==", "<", ">="]), st.sampled_from(LABELS)),
         st.builds(lambda vs: ir.InSet("id", frozenset(vs)), st.sets(st.sampled_from(IDS), min_size=1)),
-        st.builds(ir.IsNull, st.sampled_from(["amount", "code", "flag", "label"])),
+        st.builds(ir.Compare, st.just("price"), st.sampled_from(["<", ">="]), st.sampled_from(PRICES)),
+        st.builds(ir.Compare, st.just("price"), st.sampled_from(["<=", ">", "=="]), st.sampled_from(PRICES)),
+        st.builds(ir.IsNull, st.sampled_from(["amount", "code", "flag", "label", "price"])),
         st.builds(ir.Const, st.booleans()),
     )
 
@@ -95,10 +99,15 @@ def raw_values(field: str):
     typed = {
         "id": st.sampled_from(IDS + (None, 5)),
         "color": st.sampled_from(ENUM + ("purple", "", None, 3, "RED")),
-        "size": st.sampled_from(INTS + (-1, 101, "0", "10", "100", "101", "5,000", " 5", "1e2", "10.0", "10.5", True, None,
+        "size": st.sampled_from(INTS + (-1, 101, "0", "10", "100", "101", "0100", "0101", "5,000", " 5", "1e2", "10.0",
+                                        "10.5", "1_0", "+1", "9" * 5000, True, None,
                                         Decimal("10"), Decimal("10.5"), 10.0, 3.5, "", "٣")),
         "amount": st.sampled_from(DECIMALS + (None, "0.5", "1", "1.50", "-1", "abc", 0.5, 1, True, float("nan"),
-                                              Decimal("NaN"), "1,000", "")),
+                                              Decimal("NaN"), "1,000", "", "1.", ".5", "1.2.3", "-0.5", "0010.00")),
+        "price": st.sampled_from(PRICES + (None, Decimal("-0"), Decimal("-0.01"), Decimal("99.990"), Decimal("1E+1"),
+                                           Decimal("Infinity"), Decimal("-Infinity"), Decimal("NaN"), 0, 10, -1,
+                                           "0", "10", "99.99", "99.990", "0.50", "-0.5", "1.", ".5", "1.2.3",
+                                           "10.", "", "abc", 0.5, True)),
         "code": st.sampled_from(CODES + (None, "12", "1234", "12a", 123, "١٢٣", "")),
         "flag": st.sampled_from((True, False, None, "true", "false", "True", 1, 0, "")),
         "label": st.sampled_from(LABELS + (None, 7, "a" * 100)),

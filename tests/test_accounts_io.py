@@ -234,7 +234,7 @@ def test_jsonl_lone_surrogate_escapes_are_invalid_records_that_can_be_written(sc
     assert records[1].problem.startswith("field `name` holds") and records[1].key == "A2"
     assert records[2].values["name"] == "\U0001F600"  # a whole pair is one character
     out = io.StringIO()
-    ResultWriter(out, "csv").write(1, Assignment("invalid", (), (), (), records[0].problem, records[0].key))
+    ResultWriter(out, "csv").write(1, records[0].key, Assignment("invalid", (), (), (), records[0].problem))
     out.getvalue().encode("utf-8")
 
 
@@ -254,14 +254,14 @@ def test_unreadable_file_is_an_accounts_error(schema, tmp_path):
 
 # --- writers -------------------------------------------------------------------------------------
 
-RESULT = Assignment("assigned", ("a.b", "c"), ("A; B", "C"), ("x@y",), None, "K1")
+RESULT = Assignment("assigned", ("a.b", "c"), ("A; B", "C"), ("x@y",), None)
 
 
 def test_csv_writer_columns_and_joins():
     out = io.StringIO()
     w = ResultWriter(out, "csv", explain=True)
-    w.write(1, RESULT, "a: taken (true)")
-    w.write(2, Assignment("invalid", (), (), (), "bad, \"quoted\"", None))
+    w.write(1, "K1", RESULT, "a: taken (true)")
+    w.write(2, None, Assignment("invalid", (), (), (), "bad, \"quoted\""))
     assert out.getvalue() == "row,key,status,territories,titles,owners,reason,explain\r\n"  # held back
     w.flush()
     rows = list(csv.reader(io.StringIO(out.getvalue())))
@@ -273,8 +273,8 @@ def test_csv_writer_columns_and_joins():
 def test_jsonl_writer_objects():
     out = io.StringIO()
     w = ResultWriter(out, "jsonl")
-    w.write(7, RESULT._replace(key=Decimal("12")))
-    w.write(8, RESULT._replace(key="caf\udce9"))
+    w.write(7, Decimal("12"), RESULT)
+    w.write(8, "caf\udce9", RESULT)
     w.flush()
     first, second = (json.loads(line) for line in out.getvalue().splitlines())
     assert first == {"row": 7, "key": 12, "status": "assigned", "territories": ["a.b", "c"],

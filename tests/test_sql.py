@@ -129,7 +129,7 @@ def test_the_golden_view_runs_on_duckdb():
     con.execute((GOLDEN / "fy28.duckdb.sql").read_bytes().decode("utf-8"))
     rows = con.execute('SELECT * FROM "territory_assignment"').fetchall()
     r = compile_model(model).assign(accounts[0])
-    assert rows == [(r.key, r.status, ";".join(r.territories), ";".join(r.titles), ";".join(r.owners), r.reason)]
+    assert rows == [(accounts[0]["id"], r.status, ";".join(r.territories), ";".join(r.titles), ";".join(r.owners), r.reason)]
     assert r.status == "assigned"
 
 

@@ -36,6 +36,7 @@ TEXT_VALUES = {
     "code": CODES + ("12", "1234", "12a", "١٢٣", "", None, "1%3", "1_3", "0%", "9_9"),
     "flag": ("true", "false", "True", "1", "", None),
     "label": LABELS + (None, "a" * 100, "a%", "a_", "_", "%", "ab\n", "it's", "\\", "a\tb"),
+    "price": ("0", "0.5", "10", "99.99", "99.990", "-0", "-0.01", "0010.", "1.", ".5", "", None, "abc", "1e1"),
 }
 text_accounts = st.fixed_dictionaries({f.name: st.sampled_from(TEXT_VALUES[f.name]) for f in SCHEMA.fields})
 
@@ -48,6 +49,7 @@ TYPED_VALUES = {
     "code": CODES + ("12", "1234", "12a", "١٢٣", "", None, "1%3", "1_3"),
     "flag": (True, False, None),
     "label": LABELS + (None, "a" * 100, "a%", "a_", "%", "it's"),
+    "price": tuple(Decimal(v) for v in ("0", "0.5", "10", "99.99", "99.990", "-0.01", "1000000")) + (None,),
 }
 typed_accounts = st.fixed_dictionaries({f.name: st.sampled_from(TYPED_VALUES[f.name]) for f in SCHEMA.fields})
 

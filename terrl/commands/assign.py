@@ -93,15 +93,20 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
         if bar is not None:
             bar.__enter__()
         write = writer.write
+        key_name = model.schema.key.name if model.schema.key else None
         for result in evaluator.assign_many(values()):
             record = current[0]
             if record.problem is not None:
-                result = Assignment(INVALID, (), (), (), record.problem, record.key)
+                result = Assignment(INVALID, (), (), (), record.problem)
+                key = record.key
+            else:
+                key = record.values.get(key_name) if key_name else None
             counts[result.status] += 1
             if explain:
-                write(record.row, result, _explain(evaluator, record.values, out_format) if record.problem is None else None)
+                write(record.row, key, result,
+                      _explain(evaluator, record.values, out_format) if record.problem is None else None)
             else:
-                write(record.row, result)
+                write(record.row, key, result)
             if bar is not None and record.row % PROGRESS_EVERY == 0:
                 bar.update(reader.position() - bar.pos)
         if bar is not None:
