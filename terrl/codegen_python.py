@@ -289,10 +289,15 @@ def _number_branches(n: int, t: ir.FieldType, kind: str, cuts_ge: list, cuts_gt:
             bounds.append(f"{var} >= " + literal(t.lo, f"LO_{tag}{n}", as_decimal))
         if t.hi is not None:
             bounds.append(f"{var} <= " + literal(t.hi, f"HI_{tag}{n}", as_decimal))
-        if len(cuts_ge) + len(cuts_gt) <= INLINE_CUTS:  # a few cuts: compare inline
-            terms = [f"({var} >= {literal(v, f'CUT_{tag}{n}_{i}', as_decimal)})" for i, v in enumerate(cuts_ge)]
-            terms += [f"({var} > {literal(v, f'CUT_AFTER_{tag}{n}_{i}', as_decimal)})" for i, v in enumerate(cuts_gt)]
-            count = terms[0][1:-1] if len(terms) == 1 else " + ".join(terms) or "0"
+        if len(cuts_ge) + len(cuts_gt) <= INLINE_CUTS:
+            # A few cuts: `2 if v >= B else 1 if v >= A else 0`, highest first (an int, not a
+            # sum of bools: CPython's specialized compare-and-jump and int subscripts apply).
+            checks = [(v, 0, f"{var} >= {literal(v, f'CUT_{tag}{n}_{i}', as_decimal)}") for i, v in enumerate(cuts_ge)]
+            checks += [(v, 1, f"{var} > {literal(v, f'CUT_AFTER_{tag}{n}_{i}', as_decimal)}")
+                       for i, v in enumerate(cuts_gt)]
+            count = "0"
+            for j, (_, _, test) in enumerate(sorted(checks, key=lambda c: c[:2]), 1):
+                count = f"{j} if {test} else {count}"
         else:
             count = f"{{p}}bisect_right({{p}}CUTS_{n}, {var})" + \
                 (f" + {{p}}bisect_left({{p}}CUTS_AFTER_{n}, {var})" if cuts_gt else "")
