@@ -42,6 +42,7 @@ class FieldType:
     digits: int | None = None  # N of digits(N)
     members: tuple[str, ...] = ()  # enum members in declared order
     enum_name: str | None = None  # "us.UsState" for a named enum, None for an inline one
+    titles: tuple[str | None, ...] = field(default=(), compare=False)  # each member's title, for hints
 
     def describe(self) -> str:
         if self.kind == "digits":

@@ -273,7 +273,9 @@ class Lowerer:
                 raise _Failed
             ftype = ir.FieldType("digits", digits=int(n))
         elif isinstance(base, ast.InlineEnum):
-            ftype = ir.FieldType("enum", members=self._members(base.members))
+            members = self._members(base.members)
+            ftype = ir.FieldType("enum", members=tuple(members),
+                                 titles=tuple(m.title.value if m.title else None for m in members.values()))
         else:
             decl, where = self.lookup(scope, base.name, "enum", expect="type")
             ftype = self.enum_type(decl, where, base.name.text)
@@ -308,7 +310,7 @@ class Lowerer:
             return int(lit.value)
         return lit.value
 
-    def _members(self, members) -> tuple[str, ...]:
+    def _members(self, members) -> dict[str, ast.EnumMember]:
         seen: dict[str, ast.EnumMember] = {}
         for m in members:
             if m.name.name in seen:
@@ -318,12 +320,14 @@ class Lowerer:
             seen[m.name.name] = m
         if not seen:
             self.error("E117", "an enum needs at least one member", members[0].span if members else None)
-        return tuple(seen)
+        return seen
 
     def enum_type(self, decl: ast.EnumDecl, scope: Scope, shown_name: str) -> ir.FieldType:
         cached = self._enum_types.get(id(decl))
         if cached is None:
-            cached = ir.FieldType("enum", members=self._members(decl.members), enum_name=_enum_display(scope, decl))
+            members = self._members(decl.members)
+            cached = ir.FieldType("enum", members=tuple(members), enum_name=_enum_display(scope, decl),
+                                  titles=tuple(m.title.value if m.title else None for m in members.values()))
             self._enum_types[id(decl)] = cached
         return cached
 
@@ -396,9 +400,10 @@ class Lowerer:
             if isinstance(lit, ast.MemberLit):
                 if lit.name in ftype.members:
                     return lit.name
-                hint = did_you_mean(lit.name, ftype.members)
+                hint = _member_hint(lit.name, ftype)
+                big = len(ftype.members) > 12  # a long list helps less than the hint
                 self.error("E104", f"`{lit.name}` is not a member of `{ftype.describe()}`", lit.span,
-                           notes=[hint] if hint else [], help=_members_help(ftype))
+                           notes=[hint] if hint else [], help=None if hint and big else _members_help(ftype))
                 raise _Failed
             if isinstance(lit, ast.StringLit) and lit.value in ftype.members:
                 self.error("E103", f"enum members are written without quotes", lit.span, help=f"write `{lit.value}`")
@@ -630,6 +635,43 @@ def _show(lit) -> str:
     if isinstance(lit, ast.MemberLit):
         return f"`{lit.name}`"
     return "`null`"
+
+
+_MINOR_WORDS = {"and", "of", "the", "da", "de", "du", "del"}
+
+
+def _member_hint(name: str, ftype: ir.FieldType) -> str | None:
+    """"did you mean ...?" for a name that is not a member: a member spelled in another
+    case or close to it; or a member whose title the name spells, abbreviates by its
+    initials (`UK`: `GB`, "United Kingdom") or misspells (`Frnace`: `FR`, "France")."""
+    members, titles = ftype.members, ftype.titles or (None,) * len(ftype.members)
+
+    def normal(text: str) -> str:
+        return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+    def named(i: int) -> str:
+        return f"did you mean `{members[i]}` ({titles[i]})?"
+
+    for m in members:
+        if m.casefold() == name.casefold():
+            return f"did you mean `{m}`?"
+    titled = [(i, t) for i, t in enumerate(titles) if t]
+    for i, t in titled:
+        if normal(t) == normal(name):
+            return named(i)
+    if name.isalpha() and 2 <= len(name) <= 5:
+        for i, t in titled:
+            words = [w for w in t.replace("-", " ").split() if w.casefold() not in _MINOR_WORDS]
+            if len(words) >= 2 and "".join(w[0] for w in words).upper() == name.upper():
+                return named(i)
+    if len(name) > 3 and titled:
+        by_title = {normal(t): i for i, t in titled}
+        close = difflib.get_close_matches(normal(name), list(by_title), n=1, cutoff=0.75)
+        if close:
+            return named(by_title[close[0]])
+    by_folded = {m.casefold(): m for m in members}
+    close = difflib.get_close_matches(name.casefold(), list(by_folded), n=1, cutoff=0.6)
+    return f"did you mean `{by_folded[close[0]]}`?" if close else None
 
 
 def _members_help(ftype: ir.FieldType) -> str:
