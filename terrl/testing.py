@@ -26,10 +26,15 @@ class TestOutcome:
     passed: bool
     expected: str
     actual: str
-    location: str  # file:line of the first expectation for this model
+    file: str | None  # where the first expectation for this model is
+    line: int | None
     source_line: str  # that line's text
     diagnostic: Diagnostic | None = None  # E401 for a failure
     __test__ = False  # not a pytest class
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}" if self.file else ""
 
 
 def _describe(result) -> str:
@@ -62,14 +67,14 @@ def run_tests(program: ir.Program) -> list[TestOutcome]:
                 expected = ", ".join(dict.fromkeys(paths))
             actual = _describe(result)
             span = expectations[0].span or case.span
-            location, line_text = "", ""
+            file, line, line_text = None, None, ""
             if span is not None:
-                line, col = span.file.line_col(span.start)
-                location = f"{span.file.path}:{line}"
+                file = str(span.file.path)
+                line, _ = span.file.line_col(span.start)
                 line_text = span.file.line_text(line).strip()
             problem = None
             if not passed:
                 problem = diag("E401", f"test {json.dumps(case.name, ensure_ascii=False)}: model `{model_name}` expected {expected}, got {actual}", span,
                                help="fix the rules or the test's expectation", model=model_name)
-            outcomes.append(TestOutcome(case.name, model_name, passed, expected, actual, location, line_text, problem))
+            outcomes.append(TestOutcome(case.name, model_name, passed, expected, actual, file, line, line_text, problem))
     return outcomes

@@ -367,6 +367,49 @@ def test_terrl_test_on_a_folder_without_terr_files_names_it_like_check(project):
     assert result.stderr == "terrl: error: no .terr files found in `emptydir`, `other`\n"
 
 
+def test_terrl_test_json_lists_every_test_and_the_summary(project):
+    (project / "failing.terr").write_text(MODEL.replace("expect FY: na.west", "expect FY: na.east"), encoding="utf-8")
+    result = run(["test", "fy.terr", "failing.terr", "--format", "json"])
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["summary"] == {"passed": 1, "failed": 1, "errors": 0}
+    failing = [t for t in doc["tests"] if not t["passed"]]
+    assert failing == [{"name": "west", "model": "FY", "passed": False, "expected": "na.east", "actual": "na.west",
+                        "file": "failing.terr", "line": 24}]
+    assert [(d["code"], d["file"], d["line"]) for d in doc["diagnostics"]] == [("E401", "failing.terr", 24)]
+
+
+def test_terrl_test_github_and_sarif_annotate_failures_and_file_errors(project):
+    (project / "failing.terr").write_text(MODEL.replace("expect FY: na.west", "expect FY: na.east"), encoding="utf-8")
+    result = run(["test", "failing.terr", "broken.terr", "--format", "github"])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("::error file=failing.terr,line=24,") and "E401" in line for line in lines)
+    assert any(line.startswith("::error file=broken.terr,") and "E101" in line for line in lines)
+    result = run(["test", "failing.terr", "--format", "sarif", "-o", "tests.sarif"])
+    assert result.exit_code == 1 and result.stdout == ""
+    sarif = json.loads((project / "tests.sarif").read_text(encoding="utf-8"))
+    assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["E401"]
+
+
+def test_terrl_test_follows_the_configuration(project):
+    (project / "vendor").mkdir()
+    (project / "vendor" / "failing.terr").write_text(MODEL.replace("expect FY: na.west", "expect FY: na.east"),
+                                                    encoding="utf-8")
+    for name in ("broken.terr", "overlap.terr", "two.terr"):
+        (project / name).unlink()
+    assert run(["test"]).exit_code == 1  # vendor/failing.terr is found
+    (project / "terrl.toml").write_text('exclude = ["vendor/**"]\n', encoding="utf-8")
+    result = run(["test"])
+    assert result.exit_code == 0 and "1 passed, 0 failed" in result.stdout
+    assert run(["test", "--no-config"]).exit_code == 1
+    result = run(["test", "vendor/failing.terr"])  # named, but excluded: nothing to test
+    assert result.exit_code == 0 and "nothing to test" in result.stderr
+    (project / "bad.toml").write_text("exclude = 5\n", encoding="utf-8")
+    result = run(["test", "--config", "bad.toml"])
+    assert result.exit_code == 2 and result.stderr.startswith("terrl: error: bad.toml")
+
+
 # --- end to end against the reference ----------------------------------------------------------
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402

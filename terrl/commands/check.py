@@ -33,13 +33,12 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
     upwards) sets excludes, models, severity overrides and lint options.
     Exit status: 0 no errors, 1 errors found, 2 a path or the configuration cannot be read.
     """
-    from ..commands.fmt import _config
+    from ._selection import command_config, select_files
     from ..diagnostics import sort_diagnostics
     from ..lint import DEFAULT_OFF, lint_program
-    from ..pipeline import collect_files
     from ..render import render, use_color
 
-    config = _config(config_path, no_config)
+    config = command_config(config_path, no_config)
     all_excluded = False
     if Path("-") in paths and paths != (Path("-"),):
         raise click.UsageError("`-` (standard input) cannot be combined with other paths")
@@ -47,16 +46,8 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
         if paths == (Path("-"),):  # an editor or a script pipes one file in; imports resolve from here
             files = [Path("-")]
             result = check_source(sys.stdin.buffer.read(), "<stdin>", stop_after=stop_after)
-        elif paths:
-            given = collect_files(list(paths))
-            files = [f for f in given if not config.is_excluded(f)]
-            # pre-commit passes the changed files by name: when all of them are excluded there
-            # is nothing to check, which is success, not "no .terr files found".
-            all_excluded = bool(given) and not files
-        elif config.include:
-            files = config.included_files()
         else:
-            files = [f for f in collect_files([Path(".")]) if not config.is_excluded(f)]
+            files, all_excluded = select_files(paths, config)
         if files != [Path("-")]:
             result = check_paths(files, stop_after=stop_after)
     except UsageError as exc:

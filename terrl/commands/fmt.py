@@ -9,8 +9,7 @@ from pathlib import Path
 import click
 
 from ..cli import EXIT_ERRORS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UserError
-from ..config import Config, ConfigError, discover, load_config
-from ..pipeline import UsageError, collect_files
+from ._selection import command_config, select_files
 
 
 @click.command()
@@ -42,7 +41,7 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool, config_path:
     from ..render import render
     from ..source import display_path
 
-    config = _config(config_path, no_config)
+    config = command_config(config_path, no_config)
     if paths == (Path("-"),):
         # bytes in and out: text streams would turn `\r\n` into `\n` (and back on Windows),
         # and an editor piping a CRLF buffer must get its line endings back
@@ -73,15 +72,7 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool, config_path:
     if Path("-") in paths:
         raise click.UsageError("`-` (standard input) cannot be combined with other paths")
 
-    try:
-        if paths:
-            files = [f for f in collect_files(list(paths)) if not config.is_excluded(f)]
-        elif config.include:
-            files = config.included_files()
-        else:
-            files = [f for f in collect_files([Path(".")]) if not config.is_excluded(f)]
-    except UsageError as exc:
-        raise UserError(str(exc))
+    files, _ = select_files(paths, config)
 
     status = EXIT_OK
     changed_files, unchanged, broken, unreadable = [], 0, 0, 0
@@ -143,12 +134,3 @@ def _files(n: int) -> str:
 def _diff(before: str, after: str, shown: str) -> str:
     return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
                                         fromfile=f"{shown} (original)", tofile=f"{shown} (formatted)"))
-
-
-def _config(config_path: Path | None, no_config: bool) -> Config:
-    if no_config:
-        return Config()
-    try:
-        return load_config(config_path) if config_path is not None else discover()
-    except ConfigError as exc:
-        raise UserError(str(exc), help=exc.help)
