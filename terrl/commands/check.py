@@ -33,6 +33,7 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
     upwards) sets excludes, models, severity overrides and lint options.
     Exit status: 0 no errors, 1 errors found, 2 a path or the configuration cannot be read.
     """
+    from ._report import write_report
     from ._selection import command_config, select_files
     from ..diagnostics import sort_diagnostics
     from ..lint import DEFAULT_OFF, lint_program
@@ -72,15 +73,7 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
     stream = sys.stdout
     if color is None:
         color = output is None and use_color(stream)
-    text = render(diagnostics, fmt, color=color, summary=summary)
-    if output is not None:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            click.echo(f"terrl check: cannot write {output}: {exc.strerror or exc}", err=True)
-            sys.exit(EXIT_USAGE)
-    else:
-        click.echo(text, nl=not text.endswith("\n"), color=color)
+    write_report(render(diagnostics, fmt, color=color, summary=summary), output, "check", color)
     if any(d.code == "E001" for d in diagnostics):
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_ERRORS if summary["errors"] else EXIT_OK)

@@ -39,6 +39,7 @@ def test(paths: tuple[Path, ...], quiet: bool, fmt: str, output: Path | None, co
     from ..render import json_object, render
     from ..testing import run_tests
     from ._model import concise
+    from ._report import write_report
     from ._selection import command_config, select_files
 
     config = command_config(config_path, no_config)
@@ -88,14 +89,7 @@ def test(paths: tuple[Path, ...], quiet: bool, fmt: str, output: Path | None, co
                                  "summary": summary}, ensure_ascii=False, indent=2) + "\n"
         else:
             report = render(diagnostics, fmt)
-    if output is not None:
-        try:
-            output.write_text(report, encoding="utf-8")
-        except OSError as exc:
-            click.echo(f"terrl test: cannot write {output}: {exc.strerror or exc}", err=True)
-            sys.exit(EXIT_USAGE)
-    else:
-        click.echo(report, nl=False)
+    write_report(report, output, "test")
     if any(d.code == "E001" for d in errors):
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_ERRORS if failed or errors else EXIT_OK)
