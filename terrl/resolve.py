@@ -641,9 +641,9 @@ _MINOR_WORDS = {"and", "of", "the", "da", "de", "du", "del"}
 
 
 def _member_hint(name: str, ftype: ir.FieldType) -> str | None:
-    """"did you mean ...?" for a name that is not a member: a member spelled in another
-    case or close to it; or a member whose title the name spells, abbreviates by its
-    initials (`UK`: `GB`, "United Kingdom") or misspells (`Frnace`: `FR`, "France")."""
+    """The "did you mean ...?" note for a name that is not a member: a member spelled in
+    another case or close to it; or a member whose title the name spells, abbreviates by
+    its initials (`UK`: `GB`, "United Kingdom") or misspells (`Frnace`: `FR`, "France")."""
     members, titles = ftype.members, ftype.titles or (None,) * len(ftype.members)
 
     def normal(text: str) -> str:
