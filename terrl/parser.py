@@ -110,10 +110,13 @@ def decode_source(data: bytes, display: str) -> tuple[SourceFile | None, list[Di
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        prefix = data[: exc.start].decode("utf-8", errors="replace")
-        src = SourceFile(display, prefix)
+        prefix = data[: exc.start].decode("utf-8")
+        # the rest of that line with the bad bytes shown as U+FFFD, so the report shows the whole line
+        end = data.find(b"\n", exc.start)
+        rest = data[exc.start: len(data) if end < 0 else end].decode("utf-8", errors="replace")
+        src = SourceFile(display, prefix + rest)
         return None, [diag("E002", f"`{display}` is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} cannot be decoded",
-                           src.span(len(prefix), len(prefix)), help="save the file as UTF-8")]
+                           src.span(len(prefix), len(prefix) + 1), help="save the file as UTF-8")]
     if text.startswith("\ufeff"):
         text = text[1:]  # a BOM is harmless; editors on Windows add one
     return SourceFile(display, text), []

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from terrl.parser import MAX_FILE_CHARS, MAX_NESTING
 from terrl.pipeline import check_paths, check_source
+from terrl.render import render
 
 ACME = Path(__file__).resolve().parent.parent / "examples" / "acme" / "fy28.terr"
 
@@ -53,6 +54,8 @@ def test_invalid_utf8_points_at_the_byte(tmp_path):
     result = check_file(tmp_path, b"schema A {\n  id: string key\n  n\xff: int\n}\n")
     assert codes(result) == ["E002"]
     assert result.diagnostics[0].span.start_line_col == (3, 4)
+    report = render(result.diagnostics, "full")
+    assert "3 |   n\ufffd: int\n" in report  # the whole line, the byte shown as U+FFFD under the caret
 
 
 def test_empty_file_is_an_error_not_a_crash(tmp_path):
