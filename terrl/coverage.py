@@ -52,7 +52,7 @@ from typing import Any
 from . import ir
 from .dd import Manager, Node
 from .diagnostics import Diagnostic, Label, diag
-from .domain import FieldDomain, build_model_domains, field_order, format_number
+from .domain import FieldDomain, build_model_domains, field_order, format_number, range_mask, runs
 
 MAX_PAIR_FINDINGS = 50  # overlap findings listed per parent; existence is always decided
 REGION_LIMIT = 50  # boxes read from a diagram to describe a region
@@ -579,6 +579,24 @@ def gap_boxes(m: Manager, reach: Node, wheres: list[Node]) -> tuple[list[list[in
             found.append(region)
             continue
         if any(uncovered == 0 for _, uncovered in active):
+            continue
+        open_levels = 0
+        for _, uncovered in active:
+            open_levels |= uncovered
+        if open_levels & (open_levels - 1) == 0:
+            # Every rule covers the region but on one level: the gap there is what the union of
+            # their cells leaves, in one pass (splitting would cost a pass per split: flat
+            # models of thousands of siblings on one field).
+            level = open_levels.bit_length() - 1
+            covered = 0
+            for rule, _ in active:
+                covered |= rule[level]
+            for start, end in runs(region[level] & ~covered):
+                if len(found) >= MAX_GAP_BOXES:
+                    return found, False
+                box = list(region)
+                box[level] = range_mask(start, end)
+                found.append(box)
             continue
         # split on the level most active rules leave uncovered, at the median boundary inside the region
         counts = [0] * levels

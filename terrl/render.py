@@ -182,9 +182,11 @@ def _visible_char(ch: str) -> tuple[str, int]:
 
 def _visible_text(text: str) -> str:
     """User text for a terminal: control characters (except newlines) as symbols."""
+    if text.isascii() and text.isprintable():  # the common case, without a look at each character
+        return text
     out = []
     for ch in text:
-        if ch == "\n" or (ord(ch) >= 0xA0 and ch not in _BIDI):
+        if ch == "\n" or " " <= ch <= "~" or (ord(ch) >= 0xA0 and ch not in _BIDI):
             out.append(ch)
         else:
             out.append(_visible_char(ch)[0])
@@ -196,8 +198,14 @@ def _display_line(text: str, lo: int, hi: int) -> tuple[str, list[int]]:
     column at which each code point lo..hi (inclusive) starts."""
     out = ["..."] if lo > 0 else []
     col = 3 if lo > 0 else 0
+    piece = text[lo:hi]
+    if piece.isascii() and piece.isprintable():  # one column per character
+        out.append(piece)
+        if hi < len(text):
+            out.append("...")
+        return "".join(out), list(range(col, col + len(piece) + 1))
     starts = []
-    for ch in text[lo:hi]:
+    for ch in piece:
         starts.append(col)
         if ch == "\t":
             width = TAB_WIDTH - (col % TAB_WIDTH)
