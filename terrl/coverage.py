@@ -541,6 +541,9 @@ def gap_boxes(m: Manager, reach: Node, wheres: list[Node]) -> tuple[list[list[in
     rules that meet them. Every split is at a rule boundary inside the region, so both
     halves are non-empty and the search ends; the gap boxes are disjoint and exact.
     """
+    flat = _one_field_gap(m, reach, wheres)
+    if flat is not None:
+        return flat
     regions = diagram_boxes(m, reach, MAX_RULE_BOXES * max(1, len(wheres)))
     if regions is None:
         return None
@@ -630,6 +633,52 @@ def gap_boxes(m: Manager, reach: Node, wheres: list[Node]) -> tuple[list[list[in
                 if both:
                     kept.append((rule, (uncovered | bit) if both != part else (uncovered & ~bit)))
             stack.append((half, kept))
+    return found, True
+
+
+def _one_field_gap(m: Manager, reach: Node, wheres: list[Node]) -> tuple[list[list[int]], bool] | None:
+    """`gap_boxes` when `reach` and every `where` test at most one field, the same one (flat
+    groups such as thousands of `code == N`): one running union of the `where` cells, so no
+    cell mask per rule is kept (at 190,000 siblings those masks took gigabytes). None when
+    the diagrams test other or more fields."""
+    level = None
+
+    def cells(node: Node) -> int | None:
+        nonlocal level
+        if m.is_leaf(node):
+            return -1 if node == m.TRUE else 0  # -1: every cell
+        if level is not None and m.level(node) != level:
+            return None
+        mask = 0
+        for first, end, kid in m.pieces(node):
+            if not m.is_leaf(kid):
+                return None
+            if kid == m.TRUE:
+                mask |= range_mask(first, end)
+        level = m.level(node)
+        return mask
+
+    covered = 0
+    for w in wheres:
+        mask = cells(w)
+        if mask is None:
+            return None
+        if mask == -1:
+            return [], True
+        covered |= mask
+    within = cells(reach)
+    if within is None or level is None:
+        return None
+    full = [d.all_cells for d in m.domains]
+    if within == -1:
+        within = full[level]
+    found = []
+    for start, end in runs(within & ~covered):
+        if len(found) >= MAX_GAP_BOXES:
+            return found, False
+        box = list(full)
+        box[level] = range_mask(start, end)
+        found.append(box)
     return found, True
 
 
