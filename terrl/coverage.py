@@ -588,8 +588,8 @@ def gap_boxes(m: Manager, reach: Node, wheres: list[Node]) -> tuple[list[list[in
             open_levels |= uncovered
         if open_levels & (open_levels - 1) == 0:
             # Every rule covers the region but on one level: the gap there is what the union of
-            # their cells leaves, in one pass (splitting would cost a pass per split: flat
-            # models of thousands of siblings on one field).
+            # their cells leaves, in one pass (splitting would cost a pass over the rules per
+            # split; with several fields, regions often end up open on one).
             level = open_levels.bit_length() - 1
             covered = 0
             for rule, _ in active:
