@@ -594,12 +594,8 @@ def gap_boxes(m: Manager, reach: Node, wheres: list[Node]) -> tuple[list[list[in
             covered = 0
             for rule, _ in active:
                 covered |= rule[level]
-            for start, end in runs(region[level] & ~covered):
-                if len(found) >= MAX_GAP_BOXES:
-                    return found, False
-                box = list(region)
-                box[level] = range_mask(start, end)
-                found.append(box)
+            if not _add_gap_runs(found, region, level, region[level] & ~covered):
+                return found, False
             continue
         # split on the level most active rules leave uncovered, at the median boundary inside the region
         counts = [0] * levels
@@ -672,14 +668,20 @@ def _one_field_gap(m: Manager, reach: Node, wheres: list[Node]) -> tuple[list[li
     full = [d.all_cells for d in m.domains]
     if within == -1:
         within = full[level]
-    found = []
-    for start, end in runs(within & ~covered):
+    found: list[list[int]] = []
+    return found, _add_gap_runs(found, full, level, within & ~covered)
+
+
+def _add_gap_runs(found: list[list[int]], region: list[int], level: int, gap: int) -> bool:
+    """Append to `found` one box of `region` per run of `gap`'s cells on `level`; False when
+    MAX_GAP_BOXES stopped the list."""
+    for start, end in runs(gap):
         if len(found) >= MAX_GAP_BOXES:
-            return found, False
-        box = list(full)
+            return False
+        box = list(region)
         box[level] = range_mask(start, end)
         found.append(box)
-    return found, True
+    return True
 
 
 def analyze(model: ir.Model) -> list[Diagnostic]:
