@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from generators import ACCOUNT_COLUMNS, write_accounts_csv, zip_accounts, zip_model  # noqa: E402
 
-from terrl.coerce import coerce_account  # noqa: E402
-from terrl.evaluate import compile_model  # noqa: E402
+from terrl.semantics.coerce import coerce_account  # noqa: E402
+from terrl.targets.evaluate import compile_model  # noqa: E402
 from terrl.pipeline import check_source  # noqa: E402
-from terrl.reference import holds  # noqa: E402
+from terrl.targets.reference import holds  # noqa: E402
 
 
 def best_of(runs: int, fn) -> float:

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import generators  # noqa: E402  (the team's seeded models: bench/generators.py)
-from terrl import coverage  # noqa: E402
+from terrl.analysis import coverage
 from terrl.pipeline import check_source  # noqa: E402
 
 # Calvanese et al., Information Systems 2018, 1,500 rules (seconds): overlaps, missing rules.

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from terrl import docsgen  # noqa: E402
+from terrl.docs import docsgen
 from terrl.pipeline import load_program  # noqa: E402
 
 

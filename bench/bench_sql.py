@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 import duckdb  # noqa: E402
 from generators import ACCOUNT_COLUMNS, write_accounts_csv, zip_model  # noqa: E402
 
-from terrl import sql  # noqa: E402
-from terrl.evaluate import compile_model  # noqa: E402
+from terrl.targets import sql
+from terrl.targets.evaluate import compile_model  # noqa: E402
 from terrl.pipeline import check_source  # noqa: E402
 
 

@@ -40,7 +40,7 @@ def _dangling_symlink(folder: Path) -> None:
 
 
 def _oversized_file(folder: Path) -> None:
-    from terrl.parser import MAX_FILE_CHARS
+    from terrl.syntax.parser import MAX_FILE_CHARS
 
     padding = "# " + "x" * 98 + "\n"
     body = ('schema Account { id: string key  employees: int in 0.. }\n'

@@ -5,11 +5,11 @@ __version__ = "0.1.0"
 # The public API, imported on first use so that `terrl check` starts without the
 # evaluator's imports (jinja2, the decision diagrams).
 _LAZY = {
-    "Assignment": "terrl.evaluate",
-    "Evaluator": "terrl.evaluate",
-    "ModelError": "terrl.evaluate",
-    "compile_model": "terrl.evaluate",
-    "load": "terrl.evaluate",
+    "Assignment": "terrl.targets.evaluate",
+    "Evaluator": "terrl.targets.evaluate",
+    "ModelError": "terrl.targets.evaluate",
+    "compile_model": "terrl.targets.evaluate",
+    "load": "terrl.targets.evaluate",
 }
 __all__ = ["__version__", *_LAZY]
 

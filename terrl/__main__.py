@@ -1,3 +1,3 @@
-from .cli import main
+from terrl.cli.app import main
 
 main()

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ir
-from .diagnostics import Diagnostic, diag, has_errors, sort_diagnostics
-from .resolve import Loader, LoadedModule, Lowerer, lower_module
-from .source import display_path
+from terrl.semantics import ir
+from terrl.diagnostics.core import Diagnostic, diag, has_errors, sort_diagnostics
+from terrl.semantics.resolve import Loader, LoadedModule, Lowerer, lower_module
+from terrl.diagnostics.source import display_path
 
 STAGES = ("parse", "resolve", "analyze")
 
@@ -22,7 +22,7 @@ class CheckResult:
     programs: dict[str, ir.Program] = field(default_factory=dict)  # by displayed path of each root file
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
-    modules: dict = field(default_factory=dict)  # displayed path -> ast.Module of each root file (for terrl.lint)
+    modules: dict = field(default_factory=dict)  # displayed path -> ast.Module of each root file (for terrl.analysis.lint)
 
     @property
     def ok(self) -> bool:
@@ -100,8 +100,8 @@ def _finish(loader: Loader, roots, shown: list[str], stop_after: str) -> CheckRe
 
 
 def analyze_program(program: ir.Program) -> list[Diagnostic]:
-    """Coverage findings for every model (terrl.coverage)."""
-    from . import coverage  # imported here: fmt and the parser-only paths never pay for it
+    """Coverage findings for every model (terrl.analysis.coverage)."""
+    from terrl.analysis import coverage
     out: list[Diagnostic] = []
     for model in program.models:
         out.extend(coverage.analyze(model))

@@ -2,7 +2,7 @@
 predicates and models (hypothesis), every account of a small schema, and a
 deliberately plain interpreter of the meaning of a model used as the oracle.
 
-The interpreter is written here, independently of `terrl.reference` (the evaluator's),
+The interpreter is written here, independently of `terrl.targets.reference` (the evaluator's),
 so that the analysis is checked against a second, simple reading of the brief.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from terrl import ir
+from terrl.semantics import ir
 
 INT_LITERALS = list(range(-3, 7))
 DECIMAL_LITERALS = [Decimal(x) for x in ("-1", "0", "0.5", "1", "1.5", "2.5", "1000000")]

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
-from terrl import ir
+from terrl.semantics import ir
 
 ENUM = ("red", "green", "blue", "other")
 SCHEMA = ir.Schema("Account", (

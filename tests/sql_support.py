@@ -12,8 +12,9 @@ import os
 from decimal import Decimal
 from typing import Any, Sequence
 
-from terrl import ir, sql
-from terrl.evaluate import compile_model
+from terrl.semantics import ir
+from terrl.targets import sql
+from terrl.targets.evaluate import compile_model
 
 POSTGRES_DSN_VARIABLE = "TERRL_TEST_POSTGRES_DSN"
 DECIMAL_TYPE = "DECIMAL(38, 10)"  # typed DuckDB tables in the tests

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from terrl import accounts_io
-from terrl.accounts_io import AccountsError, ResultWriter, detect_format, open_accounts
-from terrl.evaluate import Assignment
+from terrl.io import accounts as accounts_io
+from terrl.io.accounts import AccountsError, ResultWriter, detect_format, open_accounts
+from terrl.targets.evaluate import Assignment
 from terrl.pipeline import check_source
 
 SCHEMA_TEXT = """

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from terrl.cli import cli
+from terrl.cli.app import cli
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -427,7 +427,7 @@ CELLS = {
 @given(rows=st.lists(st.fixed_dictionaries(CELLS), max_size=20))
 def test_cli_results_equal_the_reference_row_by_row(rows, tmp_path_factory):
     from terrl.pipeline import check_source
-    from terrl.reference import assign_reference
+    from terrl.targets.reference import assign_reference
 
     folder = tmp_path_factory.mktemp("e2e")
     (folder / "fy.terr").write_text(MODEL, encoding="utf-8")

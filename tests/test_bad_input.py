@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from terrl.parser import MAX_FILE_CHARS, MAX_NESTING
+from terrl.syntax.parser import MAX_FILE_CHARS, MAX_NESTING
 from terrl.pipeline import check_paths, check_source
-from terrl.render import render
+from terrl.diagnostics.render import render
 
 ACME = Path(__file__).resolve().parent.parent / "examples" / "acme" / "fy28.terr"
 

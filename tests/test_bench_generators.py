@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from terrl.coverage import MAX_PAIR_FINDINGS
-from terrl.evaluate import compile_model
+from terrl.analysis.coverage import MAX_PAIR_FINDINGS
+from terrl.targets.evaluate import compile_model
 from terrl.pipeline import check_source
 
 ROOT = Path(__file__).resolve().parent.parent

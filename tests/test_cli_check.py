@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from terrl.cli import cli, main
+from terrl.cli.app import cli, main
 
 REPO = Path(__file__).resolve().parent.parent
 CLEAN = "schema A { id: string key  n: int }\nmodel M { territory a { where n > 0 } territory b { else } }\n"
@@ -152,7 +152,7 @@ def test_python_dash_m_and_internal_error_exit_code(project):
 
 
 def test_internal_errors_say_so_and_exit_3(project, monkeypatch, capsys):
-    import terrl.commands.check as check_module
+    import terrl.cli.check as check_module
 
     def boom(*args, **kwargs):
         raise ValueError("synthetic failure")

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from terrl.codegen_json import FORMAT_VERSION, normalized_model
-from terrl.codegen_python import comment, py_literal, render_module
+from terrl.targets.codegen_json import FORMAT_VERSION, normalized_model
+from terrl.targets.codegen_python import comment, py_literal, render_module
 from terrl.pipeline import check_source
-from terrl.reference import assign_reference
+from terrl.targets.reference import assign_reference
 
 from model_strategies import accounts, models
 
@@ -181,8 +181,8 @@ def json_walk(doc: dict, values: dict) -> tuple:
 @settings(max_examples=40)
 @given(model=models(), batch=st.lists(accounts, min_size=1, max_size=15))
 def test_normalized_model_means_what_the_reference_means(model, batch):
-    from terrl.coerce import coerce_account
-    from terrl.reference import walk
+    from terrl.semantics.coerce import coerce_account
+    from terrl.targets.reference import walk
 
     doc = json.loads(json.dumps(normalized_model(model, "m.terr")))  # through real JSON text
     assert doc["version"] == FORMAT_VERSION

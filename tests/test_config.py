@@ -1,4 +1,4 @@
-"""Project configuration (terrl.config) and the `terrl check` options that use it."""
+"""Project configuration (terrl.project.config) and the `terrl check` options that use it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from terrl.cli import cli
-from terrl.config import Config, ConfigError, discover, find_config, glob_match, load_config
+from terrl.cli.app import cli
+from terrl.project.config import Config, ConfigError, discover, find_config, glob_match, load_config
 
 MODEL = """schema A { id: string key  n: int }
 model M {
@@ -265,7 +265,7 @@ def test_stop_after_parse_skips_lint(project):
 
 
 def test_config_apply_directly():
-    from terrl.diagnostics import diag
+    from terrl.diagnostics.core import diag
     d = diag("W301", "territory `a` has no owner", None, model="M")
     assert Config(severity={"W301": "error"}).apply([d])[0].severity == "error"
     assert d.severity == "warning"  # not mutated

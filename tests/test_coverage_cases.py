@@ -61,7 +61,7 @@ model M {
 
 
 def test_overlap_pairs_beyond_the_cap_are_counted_on_the_first_finding(monkeypatch, tmp_path: Path) -> None:
-    from terrl import coverage
+    from terrl.analysis import coverage
 
     monkeypatch.setattr(coverage, "MAX_PAIR_FINDINGS", 2)
     text = ("schema A { id: string key  n: int in 0..9 }\n"

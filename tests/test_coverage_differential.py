@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 
-from terrl import coverage
-from terrl.coverage import analyze
+from terrl.analysis import coverage
+from terrl.analysis.coverage import analyze
 
 from coverage_support import KIND, all_accounts, brute_force_findings, check_witness, models
 

@@ -6,7 +6,7 @@ from hypothesis import given, strategies as st
 
 import pytest
 
-from terrl.coverage import _overlapping_hulls_bitsets, _overlapping_hulls_sweep, overlapping_hulls
+from terrl.analysis.coverage import _overlapping_hulls_bitsets, _overlapping_hulls_sweep, overlapping_hulls
 
 
 def _brute_force(hulls, levels):

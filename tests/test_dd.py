@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from terrl import ir
-from terrl.dd import Manager
-from terrl.domain import build_domains
+from terrl.semantics import ir
+from terrl.analysis.dd import Manager
+from terrl.analysis.domain import build_domains
 
 from coverage_support import all_accounts, holds, predicates, schemas
 

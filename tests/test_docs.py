@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from terrl import docsgen, english
-from terrl.cli import cli
+from terrl.docs import docsgen
+from terrl.docs import english
+from terrl.cli.app import cli
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden" / "docs"
@@ -199,7 +200,7 @@ model M {
 def test_control_characters_are_shown_as_symbols(tmp_path) -> None:
     path = write_terr(tmp_path, SALES_SCHEMA + 'model M { territory a { where big } }\n')
     loaded = docsgen.load_docs([path], analyse=False)
-    from terrl.diagnostics import diag
+    from terrl.diagnostics.core import diag
     loaded.analysed = True
     loaded.findings = [diag("E202", "a gap", loaded.roots[0][2].models[0].territory("a").name_span, model="M",
                             territories=[], witness={"id": "A\x00"}, region='id >= "A\x00"')]
@@ -210,7 +211,7 @@ def test_control_characters_are_shown_as_symbols(tmp_path) -> None:
 
 
 def test_findings_are_shown_with_witnesses(tmp_path) -> None:
-    from terrl.diagnostics import diag
+    from terrl.diagnostics.core import diag
 
     path = write_terr(tmp_path, SALES_SCHEMA + 'model M { territory a "A" { where big } territory b { where region == west } }\n')
     loaded = docsgen.load_docs([path])
@@ -633,7 +634,7 @@ def test_svg_text_is_escaped_and_shortened(tmp_path) -> None:
     ("line one\nline two", 200, False, "line one line two"),
 ])
 def test_fit_shortens_text_to_its_room(text, room, keep_end, expected) -> None:
-    from terrl.hierarchy_diagram import fit
+    from terrl.docs.hierarchy_diagram import fit
     assert fit(text, 13, 0.6, room, keep_end) == expected
 
 

@@ -25,7 +25,7 @@ def test_cli_reference_is_up_to_date():
 
 
 def test_error_index_is_up_to_date_with_an_anchor_per_code():
-    from terrl.diagnostics import CODES
+    from terrl.diagnostics.core import CODES
 
     text = _generator().error_index()
     assert (REPO / "docs" / "errors.md").read_text(encoding="utf-8") == text, "run python docs/generate.py"
@@ -50,7 +50,7 @@ def test_check_mode_reports_stale_pages(tmp_path, monkeypatch):
 def test_getting_started_example_behaves_as_the_page_says(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from terrl.cli import cli
+    from terrl.cli.app import cli
 
     page = (REPO / "docs" / "getting-started.md").read_text(encoding="utf-8")
     example = re.search(r"```terr\n(.*?)```", page, re.S).group(1)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from terrl import docsgen
+from terrl.docs import docsgen
 
 from test_docs import GOLDEN, HOSTILE, REPO, check_mermaid_structure, generate, large_model_text, mermaid_blocks, write_terr
 

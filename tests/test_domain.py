@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from terrl import ir
-from terrl.domain import FieldDomain, build_domains, next_prefix, runs
+from terrl.semantics import ir
+from terrl.analysis.domain import FieldDomain, build_domains, next_prefix, runs
 
 from coverage_support import atoms, field_values, holds, schemas
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import terrl.lint  # noqa: F401  (registers nothing today, but the page documents its rules)
-from terrl.diagnostics import CODES
+import terrl.analysis.lint  # noqa: F401  (registers nothing today, but the page documents its rules)
+from terrl.diagnostics.core import CODES
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -75,7 +75,7 @@ def test_fixed_example_is_clean(example):
 
 def test_codes_no_file_triggers_are_really_not_reported_from_input():
     """E901 (an internal limit of the analysis) is emitted in one place only, which no example reaches."""
-    sources = {p: p.read_text(encoding="utf-8") for p in (REPO / "terrl").rglob("*.py") if p.name != "diagnostics.py"}
+    sources = {p: p.read_text(encoding="utf-8") for p in (REPO / "terrl").rglob("*.py") if p.name != "core.py"}
     assert [p.name for p, text in sources.items() if '"E901"' in text] == ["coverage.py"]
 
 

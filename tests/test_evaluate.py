@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 
 import terrl
-from terrl import coverage
-from terrl.coerce import InvalidValue, coerce_account, coerce_value
-from terrl.evaluate import compile_model
+from terrl.analysis import coverage
+from terrl.semantics.coerce import InvalidValue, coerce_account, coerce_value
+from terrl.targets.evaluate import compile_model
 from terrl.pipeline import check_source
-from terrl.reference import assign_reference
+from terrl.targets.reference import assign_reference
 
 from model_strategies import models
 

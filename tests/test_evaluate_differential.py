@@ -13,9 +13,9 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from terrl import ir
-from terrl.evaluate import compile_model
-from terrl.reference import assign_reference
+from terrl.semantics import ir
+from terrl.targets.evaluate import compile_model
+from terrl.targets.reference import assign_reference
 
 from model_strategies import PRICES, SCHEMA, accounts, models, raw_values
 
@@ -89,7 +89,7 @@ def test_number_fast_paths_agree_with_the_reference(model, batch, tmp_path):
 @given(model=models())
 def test_every_outcome_of_the_diagram_is_the_reference_outcome_on_a_witness(model):
     """Each terminal of the outcome diagram, fed a witness account, is what the reference says."""
-    from terrl.reference import walk
+    from terrl.targets.reference import walk
 
     evaluator = compile_model(model)
     mgr = evaluator.diagram.manager

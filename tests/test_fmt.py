@@ -21,11 +21,11 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from terrl import ast
-from terrl.cli import cli
-from terrl.fmt import format_module, format_source, verify
-from terrl.parser import RESERVED, parse
-from terrl.source import SourceFile
+from terrl.syntax import ast
+from terrl.cli.app import cli
+from terrl.syntax.fmt import format_module, format_source, verify
+from terrl.syntax.parser import RESERVED, parse
+from terrl.diagnostics.source import SourceFile
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = REPO / "tests" / "cases" / "fmt"
@@ -116,7 +116,7 @@ def test_verify_catches_a_changed_meaning() -> None:
 
 
 def test_a_formatter_bug_is_an_internal_error_and_nothing_is_written(tmp_path, monkeypatch) -> None:
-    import terrl.fmt as fmt_module
+    import terrl.syntax.fmt as fmt_module
 
     target = tmp_path / "a.terr"
     target.write_text("segment a = x == 1\n", encoding="utf-8")

@@ -1,12 +1,12 @@
-"""Lint rules (terrl.lint): each rule fires where it should and stays quiet where it should not."""
+"""Lint rules (terrl.analysis.lint): each rule fires where it should and stays quiet where it should not."""
 
 from __future__ import annotations
 
 import pytest
 
-from terrl.config import LintOptions
-from terrl.diagnostics import CODES
-from terrl.lint import DEFAULT_OFF, lint_program, owner_problem
+from terrl.project.config import LintOptions
+from terrl.diagnostics.core import CODES
+from terrl.analysis.lint import DEFAULT_OFF, lint_program, owner_problem
 from terrl.pipeline import check_source
 
 SCHEMA = """
@@ -181,7 +181,7 @@ def test_escapes_and_other_unicode_are_fine():
 def test_bidi_warning_through_check_and_its_severity_override(tmp_path, monkeypatch):
     from click.testing import CliRunner
     import json
-    from terrl.cli import cli
+    from terrl.cli.app import cli
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m.terr").write_text(SCHEMA + 'model M "M" {\n  territory a "A" { where id == "x\u202e" owner "k@x.io" }\n'
                                      '  territory b "B" { else  owner "l@x.io" }\n}\n', encoding="utf-8")

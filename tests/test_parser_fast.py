@@ -1,6 +1,6 @@
 """The parser's fast LALR driver agrees with Lark's own parser loop.
 
-`terrl.parser` runs Lark's tables with its own loop (`_fast_parse`) and falls back to
+`terrl.syntax.parser` runs Lark's tables with its own loop (`_fast_parse`) and falls back to
 Lark (`_lark_parse`) on anything it does not expect. For every input both must give the
 same AST, spans and comments included, or the fast driver must give up exactly where
 Lark reports a syntax error.
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, strategies as st
 from lark.exceptions import UnexpectedInput
 
-from terrl import parser
-from terrl.source import SourceFile, Span
+from terrl.syntax import parser
+from terrl.diagnostics.source import SourceFile, Span
 
 REPO = Path(__file__).resolve().parent.parent
 

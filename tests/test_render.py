@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 
 import terrl
-from terrl import render as render_module
-from terrl.diagnostics import CODES, Diagnostic, Label, diag, sort_diagnostics
-from terrl.render import (FORMATS, github_escape_data, github_escape_property, json_object, position, render,
+from terrl.diagnostics import render as render_module
+from terrl.diagnostics.core import CODES, Diagnostic, Label, diag, sort_diagnostics
+from terrl.diagnostics.render import (FORMATS, github_escape_data, github_escape_property, json_object, position, render,
                           summary_line, use_color)
-from terrl.source import SourceFile
+from terrl.diagnostics.source import SourceFile
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden" / "render"
@@ -108,7 +108,7 @@ def normalized_sarif(text: str) -> dict:
     rules = run["tool"]["driver"]["rules"]
     for result in run["results"]:
         assert rules[result.pop("ruleIndex")]["id"] == result["ruleId"]
-    from terrl.diagnostics import CODES
+    from terrl.diagnostics.core import CODES
 
     assert len(rules) == len(CODES)
     run["tool"]["driver"]["rules"] = "<one rule per registered code>"

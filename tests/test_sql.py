@@ -20,9 +20,10 @@ import pytest
 import sqlglot
 from click.testing import CliRunner
 
-from terrl import ir, sql
-from terrl.cli import cli
-from terrl.evaluate import compile_model, pick_model
+from terrl.semantics import ir
+from terrl.targets import sql
+from terrl.cli.app import cli
+from terrl.targets.evaluate import compile_model, pick_model
 from terrl.pipeline import load_program
 
 from sql_support import (create_table, expected_rows, insert, postgres_dsn, read_back, run_query, run_spark,

@@ -82,7 +82,7 @@ def test_duckdb_text_input_equals_the_evaluator(duck, model, batch):
     expected = expected_rows(model, [csv_view(a) for a in batch])
     assert_same(run_query(duck, model, "duckdb", "accounts", "text"), expected, batch)
     # the projection `terrl assign --engine duckdb` reads: result index (or NULL) and the invalid reason
-    from terrl.sql import plan_model
+    from terrl.targets.sql import plan_model
 
     plan = plan_model(model)
     compact = run_query(duck, model, "duckdb", "accounts", "text", compact=True)

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from terrl import sql_engine
-from terrl.cli import cli
+from terrl.targets import sql_engine
+from terrl.cli.app import cli
 
 REPO = Path(__file__).resolve().parent.parent
 FY28 = str(REPO / "examples" / "acme" / "fy28.terr")

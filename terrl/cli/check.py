@@ -1,0 +1,79 @@
+"""`terrl check PATH...`: parse, type-check and analyze; print diagnostics."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from terrl.cli.errors import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UserError, no_terr_files
+from terrl.pipeline import STAGES, UsageError, check_paths, check_source
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["full", "concise", "json", "github", "sarif"]), default="full",
+              show_default=True, help="How to print diagnostics.")
+@click.option("--color/--no-color", default=None, help="Colour the full format (default: only on a terminal, never with NO_COLOR).")
+@click.option("--stop-after", type=click.Choice(STAGES), default="analyze", show_default=True,
+              help="Stop after this pass (parse, resolve, analyze).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the report to this file instead of standard output.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Read this configuration file instead of looking for terrl.toml / pyproject.toml.")
+@click.option("--no-config", is_flag=True, help="Ignore configuration files (built-in defaults).")
+def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str, output: Path | None,
+          config_path: Path | None, no_config: bool) -> None:
+    """Check `.terr` files: syntax, names, types, gaps, overlaps, lint rules.
+
+    PATHS are files or directories (searched for *.terr), or `-` for standard input;
+    the default is the configuration's `include` globs, else the current directory. The configuration
+    (terrl.toml or [tool.terrl] in pyproject.toml, found from the current directory
+    upwards) sets excludes, models, severity overrides and lint options.
+    Exit status: 0 no errors, 1 errors found, 2 a path or the configuration cannot be read.
+    """
+    from terrl.cli._report import write_report
+    from terrl.cli._selection import command_config, select_files
+    from terrl.diagnostics.core import sort_diagnostics
+    from terrl.analysis.lint import DEFAULT_OFF, lint_program
+    from terrl.diagnostics.render import render, use_color
+
+    config = command_config(config_path, no_config)
+    all_excluded = False
+    if Path("-") in paths and paths != (Path("-"),):
+        raise click.UsageError("`-` (standard input) cannot be combined with other paths")
+    try:
+        if paths == (Path("-"),):  # an editor or a script pipes one file in; imports resolve from here
+            files = [Path("-")]
+            result = check_source(sys.stdin.buffer.read(), "<stdin>", stop_after=stop_after)
+        else:
+            files, all_excluded = select_files(paths, config)
+        if files != [Path("-")]:
+            result = check_paths(files, stop_after=stop_after)
+    except UsageError as exc:
+        raise UserError(str(exc))
+    if all_excluded:
+        click.echo(f"nothing to check: {', '.join(str(p) for p in paths)} excluded by {config.path}", err=True)
+    elif not result.files:
+        raise no_terr_files(paths or (Path("."),))
+    diagnostics = result.diagnostics
+    understood = not any(d.is_error and d.code.startswith(("E0", "E1")) for d in diagnostics)
+    if stop_after != "parse" and understood:
+        for name, program in result.programs.items():
+            diagnostics = diagnostics + lint_program(program, result.modules.get(name), config.lint)
+    diagnostics = sort_diagnostics(config.apply(diagnostics, default_off=DEFAULT_OFF))
+    summary = {
+        "files": len(result.files),
+        "models": len(result.models),
+        "errors": sum(d.severity == "error" for d in diagnostics),
+        "warnings": sum(d.severity == "warning" for d in diagnostics),
+        "notes": sum(d.severity == "note" for d in diagnostics),
+    }
+    stream = sys.stdout
+    if color is None:
+        color = output is None and use_color(stream)
+    write_report(render(diagnostics, fmt, color=color, summary=summary), output, "check", color)
+    if any(d.code == "E001" for d in diagnostics):
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_ERRORS if summary["errors"] else EXIT_OK)

@@ -1,0 +1,668 @@
+"""Documentation for people who sell: checked models -> one view-model -> Markdown and HTML.
+
+`load_docs` runs the pipeline (keeping the loaded modules, whose AST still has the
+names of sets and segments and the titles of enum members), `build_site` turns the
+result into plain frozen dataclasses, and `render_site` feeds those to the Jinja2
+templates in `terrl/docs/templates/`. The hierarchy diagrams (Mermaid for Markdown,
+inline SVG for HTML) come from `hierarchy_diagram`. Output is deterministic: no
+timestamps, every list in source or declared order.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import markupsafe
+
+from terrl import __version__
+from terrl.syntax import ast
+from terrl.semantics import ir
+from terrl.diagnostics.core import Diagnostic, has_errors, sort_diagnostics
+from terrl.docs.english import (FieldInfo, Link, NamedRef, Phrase, Text, Values, clause, doc_label, format_number, plain,
+                      sentence, set_description, values, visible)
+from terrl.docs.hierarchy_diagram import DIAGRAM_MAX_NODES  # noqa: F401  (part of this module's API: the diagram size)
+from terrl.docs.hierarchy_diagram import SvgDiagram, collapse, mermaid_text, svg_layout, territory_anchor
+from terrl.pipeline import analyze_program, collect_files
+from terrl.semantics.resolve import LoadedModule, Loader, Lowerer, lower_module
+from terrl.diagnostics.source import display_path
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+SCOPE_MAX_SIBLING_LINKS = 5
+
+
+# --- loading --------------------------------------------------------------------------
+
+@dataclass
+class LoadedDocs:
+    roots: list[tuple[str, LoadedModule, ir.Program]] = field(default_factory=list)  # (shown path, module, program)
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # parse and type errors and warnings
+    findings: list[Diagnostic] = field(default_factory=list)  # coverage analysis
+    analysed: bool = False  # False when this terrl has no coverage analysis
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+
+def coverage_available() -> bool:
+    return importlib.util.find_spec("terrl.analysis.coverage") is not None
+
+
+def load_docs(paths: list[Path], *, analyse: bool = True) -> LoadedDocs:
+    """Parse, resolve and (unless told not to) analyze like `terrl check`, keeping the modules for their names."""
+    files = collect_files(paths)
+    loader = Loader()
+    out = LoadedDocs(analysed=analyse and coverage_available())
+    loaded = [(display_path(f), loader.load(f)) for f in files]
+    diagnostics = list(loader.diagnostics)
+    for shown, module in loaded:
+        if module is None or module.module is None:
+            continue
+        program = lower_module(module, diagnostics, lowerer=Lowerer(diagnostics))
+        out.roots.append((shown, module, program))
+    out.diagnostics = sort_diagnostics(diagnostics)
+    if out.ok and out.analysed:
+        out.findings = sort_diagnostics(d for _, _, p in out.roots for d in analyze_program(p))
+    return out
+
+
+# --- the view-model -------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class OwnerView:
+    id: str
+    role: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MetaView:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeStep:
+    source: Link | None  # the territory (or model) this condition comes from
+    phrase: Phrase
+
+
+@dataclass(frozen=True, slots=True)
+class TerritoryView:
+    path: str
+    name: str
+    label: str  # title, or name when untitled
+    title: str | None
+    anchor: str  # "t-na.west"
+    depth: int  # 0 for top-level
+    doc: tuple[str, ...]  # paragraphs
+    owners: tuple[OwnerView, ...]
+    meta: tuple[MetaView, ...]
+    own: Phrase  # its own `where`
+    scope: tuple[ScopeStep, ...]  # everything an account must satisfy to reach it
+    parent: Link
+    children: tuple[Link, ...]
+    is_leaf: bool
+    keep: bool
+    is_else: bool
+    policy: str  # among its children
+    search_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TreeNode:
+    anchor: str
+    label: str
+    path: str
+    children: tuple["TreeNode", ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GlossaryEntry:
+    kind: str  # "segment" or "set"
+    name: str  # canonical: "us.west", "accounts.enterprise"
+    label: str
+    anchor: str
+    doc: tuple[str, ...]
+    definition: Phrase
+    values: Values | None  # a set's members, in full behind the summary
+
+
+@dataclass(frozen=True, slots=True)
+class WitnessValue:
+    field: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class FindingView:
+    code: str
+    name: str
+    severity: str
+    message: str
+    location: str  # "examples/acme/acme.terr:37"
+    territories: tuple[Link, ...]
+    witness: tuple[WitnessValue, ...]
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class Diagram:
+    caption: str
+    mermaid: str  # for Markdown
+    svg: SvgDiagram  # for HTML: the same territories
+    collapsed: bool  # some territories are not drawn
+
+
+@dataclass(frozen=True, slots=True)
+class FieldView:
+    name: str
+    type: str
+    optional: bool
+    key: bool
+    doc: tuple[str, ...]  # the field's `##` doc
+    type_doc: str | None  # first line of its named enum's `##` doc
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaView:
+    name: str
+    file: str | None  # where it is declared (None for the standard library)
+    doc: tuple[str, ...]
+    fields: tuple[FieldView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceView:
+    path: str  # as given on the command line
+    doc: tuple[str, ...]  # the file's `##` header (before its first import)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelView:
+    name: str
+    slug: str  # file stem of its pages
+    title: str
+    file: str
+    doc: tuple[str, ...]
+    file_doc: tuple[str, ...]  # the `##` header of the file the model is in
+    effective: str | None
+    status: str | None
+    policy: str
+    policy_text: str
+    keep: bool
+    universe: Phrase
+    schema: SchemaView
+    territories: tuple[TerritoryView, ...]  # depth first, source order
+    tree: tuple[TreeNode, ...]
+    leaf_count: int
+    diagrams: tuple[Diagram, ...]
+    glossary: tuple[GlossaryEntry, ...]
+    analysed: bool
+    findings: tuple[FindingView, ...]
+
+    @property
+    def error_count(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteView:
+    version: str
+    sources: tuple[SourceView, ...]
+    models: tuple[ModelView, ...]
+
+
+POLICY_TEXT = {
+    "unique": "unique: sibling territories must never both match an account",
+    "first": "first: sibling territories are tried in order and the first match wins",
+    "all": "all: an account goes to every sibling territory that matches",
+}
+
+
+def paragraphs(doc: str | None) -> tuple[str, ...]:
+    """A `##` doc block as paragraphs: lines joined, blank lines separate."""
+    if not doc:
+        return ()
+    out, current = [], []
+    for line in doc.splitlines():
+        if line.strip():
+            current.append(line.strip())
+        elif current:
+            out.append(" ".join(current))
+            current = []
+    if current:
+        out.append(" ".join(current))
+    return tuple(out)
+
+
+def build_site(docs: LoadedDocs) -> SiteView:
+    models: list[ModelView] = []
+    slugs: set[str] = set()
+    for shown, module, program in docs.roots:
+        for model in program.models:
+            slug = _unique_slug(model.name, slugs)
+            findings = [d for d in docs.findings if d.extra.get("model") == model.name
+                        and d.span is not None and d.span.file.path == model.file]
+            models.append(_ModelBuilder(model, module, slug, docs.analysed, findings).build())
+    sources = tuple(SourceView(shown, paragraphs(module.module.doc)) for shown, module, _ in docs.roots)
+    return SiteView(__version__, sources, tuple(models))
+
+
+def _unique_slug(name: str, taken: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_-]", "_", name) or "model"
+    slug, n = base, 2
+    while slug.lower() in taken or slug.lower() in ("index", "readme"):
+        slug, n = f"{base}-{n}", n + 1
+    taken.add(slug.lower())
+    return slug
+
+
+# --- names in the AST ---------------------------------------------------------------------
+
+def _find_decl(loaded: LoadedModule, name: ast.QualName, kind: type):
+    """A set, segment or enum by the name one module uses for it: (decl, module it lives in)."""
+    parts = [p.name for p in name.parts]
+    target = loaded if len(parts) == 1 else loaded.imports.get(parts[0])
+    if target is None or target.module is None:
+        raise KeyError(name.text)
+    for decl in target.module.decls:
+        if isinstance(decl, kind) and decl.name.name == parts[-1]:
+            return decl, target
+    raise KeyError(name.text)
+
+
+def _canonical(loaded: LoadedModule, root: LoadedModule, name: str) -> str:
+    """`us.west` for a stdlib or imported module's name, the bare name for the model's own file."""
+    return name if loaded is root else f"{loaded.path.stem}.{name}"
+
+
+def _enum_titles(members: tuple[ast.EnumMember, ...]) -> dict[str, str]:
+    return {m.name.name: m.title.value for m in members if m.title is not None}
+
+
+def _named_enum_doc(texpr: ast.TypeExpr, loaded: LoadedModule) -> str | None:
+    """The first line of a field's named enum type's `##` doc (as for sets: later lines are often notes)."""
+    if isinstance(texpr.base, (ast.SimpleType, ast.DigitsType, ast.InlineEnum)):
+        return None
+    try:
+        decl, _ = _find_decl(loaded, texpr.base.name, ast.EnumDecl)
+    except KeyError:
+        return None
+    lines = [line.strip() for line in (decl.doc or "").splitlines() if line.strip()]
+    return lines[0] if lines else None
+
+
+def _type_info(texpr: ast.TypeExpr, loaded: LoadedModule) -> tuple[str, dict[str, str], tuple[str, ...]]:
+    """(ir kind, enum titles, enum members in order) of a declared type."""
+    base = texpr.base
+    if isinstance(base, ast.SimpleType):
+        return base.kind, {}, ()
+    if isinstance(base, ast.DigitsType):
+        return "digits", {}, ()
+    if isinstance(base, ast.InlineEnum):
+        return "enum", _enum_titles(base.members), tuple(m.name.name for m in base.members)
+    decl, _ = _find_decl(loaded, base.name, ast.EnumDecl)
+    return "enum", _enum_titles(decl.members), tuple(m.name.name for m in decl.members)
+
+
+class _Lookup:
+    """english.Lookup for predicates written in one module, registering glossary entries as it goes."""
+
+    def __init__(self, builder: "_ModelBuilder", loaded: LoadedModule) -> None:
+        self.builder = builder
+        self.loaded = loaded
+
+    def field(self, name: str) -> FieldInfo:
+        return self.builder.fields[name]
+
+    def named_set(self, name: ast.QualName) -> NamedRef:
+        decl, where = _find_decl(self.loaded, name, ast.SetDecl)
+        return self.builder.register("set", decl, where)
+
+    def segment(self, name: ast.QualName) -> NamedRef:
+        decl, where = _find_decl(self.loaded, name, ast.SegmentDecl)
+        return self.builder.register("segment", decl, where)
+
+
+def _find_schema_decl(root: LoadedModule, schema: ir.Schema) -> tuple[ast.SchemaDecl, LoadedModule] | None:
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        loaded = todo.pop()
+        if id(loaded) in seen or loaded.module is None:
+            continue
+        seen.add(id(loaded))
+        for decl in loaded.module.decls:
+            if (isinstance(decl, ast.SchemaDecl) and decl.name.name == schema.name and schema.span is not None
+                    and decl.span is not None and decl.span.start == schema.span.start
+                    and decl.span.file.path == schema.span.file.path):
+                return decl, loaded
+        todo.extend(loaded.imports.values())
+    return None
+
+
+# --- one model ---------------------------------------------------------------------------
+
+class _ModelBuilder:
+    def __init__(self, model: ir.Model, root: LoadedModule, slug: str, analysed: bool,
+                 findings: list[Diagnostic]) -> None:
+        self.model = model
+        self.root = root
+        self.slug = slug
+        self.analysed = analysed
+        self.findings = findings
+        self.fields = self._field_infos()
+        self.glossary: dict[tuple[int, str, str], GlossaryEntry | None] = {}
+        self.glossary_order: list[tuple[int, str, str]] = []
+        self.refs: dict[tuple[int, str, str], NamedRef] = {}
+        self.lookup = _Lookup(self, root)
+        self.decl = next(d for d in root.module.decls
+                         if isinstance(d, ast.ModelDecl) and d.name.name == model.name)
+
+    def _field_infos(self) -> dict[str, FieldInfo]:
+        found = _find_schema_decl(self.root, self.model.schema)
+        titles: dict[str, dict[str, str]] = {}
+        if found is not None:
+            decl, where = found
+            for f in decl.fields:
+                titles[f.name.name] = _type_info(f.type, where)[1]
+        return {f.name: FieldInfo(f.name, f.type.kind, f.optional, titles.get(f.name, {}))
+                for f in self.model.schema.fields}
+
+    def _schema_view(self) -> SchemaView:
+        """The schema with its own doc and each field's, read from its declaration."""
+        schema = self.model.schema
+        field_docs: dict[str, tuple[str, ...]] = {}
+        type_docs: dict[str, str] = {}
+        file = None
+        found = _find_schema_decl(self.root, schema)
+        if found is not None:
+            decl, where = found
+            file = None if where.is_stdlib else where.display
+            for f in decl.fields:
+                field_docs[f.name.name] = paragraphs(f.doc)
+                enum_doc = _named_enum_doc(f.type, where)
+                if enum_doc:
+                    type_docs[f.name.name] = enum_doc
+        fields = tuple(FieldView(f.name, f.type.describe(), f.optional, f.key, field_docs.get(f.name, ()),
+                                 type_docs.get(f.name)) for f in schema.fields)
+        return SchemaView(schema.name, file, paragraphs(schema.doc), fields)
+
+    # glossary -------------------------------------------------------------------------
+    def register(self, kind: str, decl, where: LoadedModule) -> NamedRef:
+        key = (id(where), kind, decl.name.name)
+        if key in self.refs:
+            return self.refs[key]
+        name = _canonical(where, self.root, decl.name.name)
+        anchor = ("set-" if kind == "set" else "seg-") + name
+        if kind == "set":
+            stype, titles, members = _type_info(decl.type, where)
+            raw = self._set_values(decl.expr, where)
+            ordered = [m for m in members if m in raw] if stype == "enum" else sorted(raw)
+            ref = NamedRef(doc_label(decl.doc, name), "#" + anchor, tuple(ordered))
+        else:
+            ref = NamedRef(name.rsplit(".", 1)[-1], "#" + anchor)
+        self.refs[key] = ref
+        self.glossary_order.append(key)
+        self.glossary[key] = None
+        # The entry's own definition may register further names; build it after the ref exists.
+        if kind == "set":
+            info = FieldInfo(name, stype, False, titles)
+            # A literal set is its values; only a set built from others gets a definition line.
+            literal = isinstance(decl.expr, ast.SetLiteral)
+            definition = () if literal else set_description(decl.expr, info, _Lookup(self, where))
+            shown = values([info.show(v) for v in ref.values], "and")
+            entry = GlossaryEntry("set", name, ref.label, anchor, paragraphs(decl.doc), definition, shown)
+        else:
+            definition = sentence(decl.pred, _Lookup(self, where))
+            entry = GlossaryEntry("segment", name, ref.label, anchor, paragraphs(decl.doc), definition, None)
+        self.glossary[key] = entry
+        return ref
+
+    def _set_values(self, expr, where: LoadedModule) -> set:
+        if isinstance(expr, ast.SetParen):
+            return self._set_values(expr.inner, where)
+        if isinstance(expr, ast.SetLiteral):
+            from terrl.docs.english import literal_value
+            return {literal_value(v) for v in expr.values}
+        if isinstance(expr, ast.SetOp):
+            left, right = self._set_values(expr.left, where), self._set_values(expr.right, where)
+            return left | right if expr.op == "+" else left - right
+        decl, there = _find_decl(where, expr.name, ast.SetDecl)
+        return self._set_values(decl.expr, there)
+
+    # territories ----------------------------------------------------------------------
+    def _link(self, t: ir.Territory) -> Link:
+        return Link(t.title or t.name, "#" + _anchor(t))
+
+    def build(self) -> ModelView:
+        model = self.model
+        model_link = Link(model.title or model.name, "#top")
+        ast_of = self._ast_territories()
+        views: list[TerritoryView] = []
+
+        def visit(t: ir.Territory, siblings: tuple[ir.Territory, ...], parent_policy: str, parent: Link,
+                  inherited: tuple[ScopeStep, ...], depth: int) -> None:
+            decl = ast_of[t.path]
+            where = _where_pred(decl)
+            index = siblings.index(t)
+            steps = list(inherited)
+            if t.is_else:
+                others = [s for s in siblings if s is not t]
+                own = _merge(Text("Accounts that reach "), parent, Text(" and that no sibling takes"))
+                steps.append(ScopeStep(self._link(t), self._not_taken("not taken by ", others, parent, "siblings")))
+            elif where is None:
+                own = _merge(Text("All accounts that reach "), parent)
+            else:
+                own = sentence(where, self.lookup)
+                steps.append(ScopeStep(self._link(t), _step(where, self.lookup)))
+            if parent_policy == "first" and index > 0 and not t.is_else:
+                steps.append(ScopeStep(self._link(t), self._not_taken(
+                    "not taken by an earlier sibling (first match wins): ", list(siblings[:index]), parent,
+                    "earlier siblings")))
+            owners = tuple(OwnerView(o.id, o.role) for o in t.owners)
+            meta = tuple(MetaView(k, _show_meta(v)) for k, v in t.meta)
+            search = " ".join([t.path, t.title or "", *(o.id for o in t.owners), *(o.role or "" for o in t.owners)])
+            views.append(TerritoryView(
+                path=t.path, name=t.name, label=t.title or t.name, title=t.title, anchor=_anchor(t), depth=depth,
+                doc=paragraphs(t.doc), owners=owners, meta=meta, own=own, scope=tuple(steps), parent=parent,
+                children=tuple(self._link(c) for c in t.children), is_leaf=t.is_leaf, keep=t.keep,
+                is_else=t.is_else, policy=t.policy, search_text=search.lower()))
+            for child in t.children:
+                visit(child, t.children, t.policy, self._link(t), tuple(steps), depth + 1)
+
+        universe_steps: tuple[ScopeStep, ...] = ()
+        model_where = _where_pred(self.decl)
+        universe = sentence(model_where, self.lookup)
+        if model_where is not None:
+            universe_steps = (ScopeStep(model_link, _step(model_where, self.lookup)),)
+        for t in model.territories:
+            visit(t, model.territories, model.policy, model_link, universe_steps, 0)
+
+        glossary = tuple(self.glossary[k] for k in self.glossary_order)
+        return ModelView(
+            name=model.name, slug=self.slug, title=model.title or model.name, file=model.file,
+            doc=paragraphs(model.doc), file_doc=paragraphs(self.root.module.doc),
+            effective=model.effective.isoformat() if model.effective else None,
+            status=model.status, policy=model.policy, policy_text=POLICY_TEXT[model.policy], keep=model.keep,
+            universe=universe, schema=self._schema_view(),
+            territories=tuple(views), tree=tuple(_tree(t) for t in model.territories),
+            leaf_count=sum(1 for t in model.walk() if t.is_leaf), diagrams=self._diagrams(),
+            glossary=glossary, analysed=self.analysed, findings=tuple(self._finding(d) for d in self.findings))
+
+    def _not_taken(self, head: str, others: list[ir.Territory], parent: Link, what: str) -> Phrase:
+        if len(others) <= SCOPE_MAX_SIBLING_LINKS:
+            parts: list = [Text(head)]
+            for i, o in enumerate(others):
+                if i:
+                    parts.append(Text(", " if i < len(others) - 1 else " or "))
+                parts.append(self._link(o))
+            return _merge(*parts)
+        return _merge(Text(f"{head}any of the {len(others):,} {what} (see "), parent, Text(")"))
+
+    def _ast_territories(self) -> dict[str, ast.TerritoryDecl]:
+        out: dict[str, ast.TerritoryDecl] = {}
+
+        def walk(items, prefix: str) -> None:
+            for item in items:
+                if isinstance(item, ast.TerritoryDecl):
+                    path = prefix + item.name.name
+                    out.setdefault(path, item)
+                    walk(item.items, path + ".")
+
+        walk(self.decl.items, "")
+        return out
+
+    # check results ----------------------------------------------------------------------
+    def _finding(self, d: Diagnostic) -> FindingView:
+        paths = list(d.extra.get("territories") or [])
+        links = []
+        for path in paths:
+            try:
+                links.append(self._link(self.model.territory(path)))
+            except KeyError:
+                links.append(Link(path, "#top"))
+        witness = []
+        raw = d.extra.get("witness") or {}
+        for f in self.model.schema.fields:
+            if f.name in raw:
+                witness.append(WitnessValue(f.name, _show_witness(self.fields[f.name], raw[f.name])))
+        location = ""
+        if d.span is not None:
+            line, _ = d.span.file.line_col(d.span.start)
+            location = f"{d.span.file.path}:{line}"
+        return FindingView(d.code, d.name, d.severity, d.message, location, tuple(links), tuple(witness),
+                           str(d.extra.get("region") or ""))
+
+    # diagrams ---------------------------------------------------------------------------
+    def _diagrams(self) -> tuple[Diagram, ...]:
+        """One diagram of the whole model; when that is collapsed, one more per top-level territory."""
+        model = self.model
+        title = model.title or model.name
+        overview, collapsed = collapse(title, model.name, "#top", (), model.territories)
+        caption = "All territories" if not collapsed else "Overview (large branches collapsed)"
+        out = [Diagram(caption, mermaid_text(overview), svg_layout(overview, f"Hierarchy of {title}", collapsed),
+                       collapsed)]
+        if collapsed:
+            for t in model.territories:
+                if t.children:
+                    tree, more = collapse(t.title or t.name, t.path, "#" + _anchor(t), t.owners, t.children)
+                    caption = f"{t.title or t.name} ({t.path})"
+                    out.append(Diagram(caption, mermaid_text(tree), svg_layout(tree, f"Hierarchy of {caption}", more),
+                                       more))
+        return tuple(out)
+
+
+def _merge(*parts) -> Phrase:
+    from terrl.docs.english import _merge as merge
+    return merge(parts)
+
+
+def _step(where: ast.Pred, lookup: _Lookup) -> Phrase:
+    """A condition in a scope list: the criteria without the leading "Accounts "."""
+    return clause(where, lookup) if not isinstance(where, ast.BoolPred) else sentence(where, lookup)
+
+
+def _anchor(t: ir.Territory) -> str:
+    return territory_anchor(t)
+
+
+def _where_pred(decl) -> ast.Pred | None:
+    for item in decl.items:
+        if isinstance(item, ast.WhereItem):
+            return item.pred
+    return None
+
+
+def _tree(t: ir.Territory) -> TreeNode:
+    return TreeNode(_anchor(t), t.title or t.name, t.path, tuple(_tree(c) for c in t.children))
+
+
+def _show_meta(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, Decimal)):
+        return format_number(value)
+    return str(value)
+
+
+def _show_witness(info: FieldInfo, value: Any) -> str:
+    if value is None:
+        return "missing"
+    if info.kind in ("int", "decimal") and isinstance(value, (int, float, str, Decimal)) and not isinstance(value, bool):
+        try:
+            return format_number(Decimal(str(value)))
+        except ArithmeticError:
+            return str(value)
+    if info.kind == "enum" and value in info.titles:
+        return f"{info.titles[value]} ({value})"
+    return info.show(value)
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
+
+
+def md_escape(text: Any) -> str:
+    """Text from a `.terr` file as literal Markdown text on one line (GitHub flavour)."""
+    text = visible(re.sub(r"\s+", " ", str(text)))  # one line: newlines would end a table row or a list item
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def md_link_target(anchor: str) -> str:
+    return anchor.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+
+
+def _environment(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                             autoescape=autoescape, keep_trailing_newline=True, trim_blocks=True,
+                             lstrip_blocks=True, finalize=_finalize)
+    env.filters["md"] = md_escape
+    env.filters["md_target"] = md_link_target
+    env.filters["plain"] = plain
+    env.filters["thousands"] = lambda n: f"{n:,}"
+    # Inside <!-- ... --> a `--` (as in a file named `a-->b.terr`) would end the comment early.
+    env.filters["in_comment"] = lambda text: str(text).replace("--", "-\u2010")
+    return env
+
+
+def _finalize(value: Any) -> Any:
+    # Every printed string: control characters shown as symbols (our own Markup assets pass through).
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return visible(value)
+    return value
+
+
+def render_site(site: SiteView, formats: tuple[str, ...] = ("markdown", "html")) -> dict[str, str]:
+    """File name -> text for every page."""
+    files: dict[str, str] = {}
+    if "markdown" in formats:
+        env = _environment(autoescape=False)
+        files["README.md"] = env.get_template("index.md.j2").render(site=site)
+        page = env.get_template("model.md.j2")
+        for m in site.models:
+            files[f"{m.slug}.md"] = page.render(site=site, model=m)
+    if "html" in formats:
+        env = _environment(autoescape=True)
+        # Our own assets, inlined so the site makes no requests; they are not user input.
+        env.globals["style"] = markupsafe.Markup((TEMPLATES / "style.css").read_text(encoding="utf-8"))
+        env.globals["script"] = markupsafe.Markup((TEMPLATES / "search.js").read_text(encoding="utf-8"))
+        files["index.html"] = env.get_template("index.html.j2").render(site=site)
+        page = env.get_template("model.html.j2")
+        for m in site.models:
+            files[f"{m.slug}.html"] = page.render(site=site, model=m)
+    return files
+
+
+def write_site(files: dict[str, str], out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in sorted(files):
+        (out_dir / name).write_text(files[name], encoding="utf-8", newline="\n")

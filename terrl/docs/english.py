@@ -1,0 +1,374 @@
+"""Plain-English criteria: an AST predicate as a sentence people who sell can read.
+
+The renderer works on the AST, not the IR, because the IR has sets and segments
+expanded: "whose state is in the West census region" needs the set's name and doc.
+It returns a *phrase*, a tuple of parts (text, links, value lists), so that the
+Markdown and HTML templates each render links and long lists their own way.
+
+Choices (see docs/docs-command.md):
+- numbers get thousands separators; round millions and billions are written out
+  ("500 million"); no currency is ever shown, since the schema does not say one;
+- enum members appear by their title (`CA "California"`), else by name;
+- a negated atom on an optional field says "or is missing", because `not` is true
+  for a missing value (two-valued logic);
+- long value lists show the first few and "N others" (the full list behind it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol, Union
+
+from terrl.syntax import ast
+
+LIST_PREVIEW = 3  # values shown before "and N others"
+LIST_INLINE_MAX = 6  # lists up to this length are shown whole
+
+
+# --- phrases --------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+    kind: str = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    text: str
+    anchor: str  # "#seg-enterprise" or "FY27.html#t-na"; templates add nothing
+    kind: str = "link"
+
+
+@dataclass(frozen=True, slots=True)
+class Values:
+    """A list of values joined by `conj`, shortened when long."""
+
+    shown: tuple[str, ...]
+    rest: tuple[str, ...]
+    conj: str  # "or" / "and"
+    kind: str = "values"
+
+    @property
+    def total(self) -> int:
+        return len(self.shown) + len(self.rest)
+
+
+Part = Union[Text, Link, Values]
+Phrase = tuple[Part, ...]
+
+
+def values(items: list[str], conj: str = "or") -> Values:
+    if len(items) <= LIST_INLINE_MAX:
+        return Values(tuple(items), (), conj)
+    return Values(tuple(items[:LIST_PREVIEW]), tuple(items[LIST_PREVIEW:]), conj)
+
+
+def plain(phrase: Phrase) -> str:
+    """The phrase as plain text (lists in full): for search indexes and tests."""
+    out = []
+    for part in phrase:
+        if isinstance(part, Values):
+            out.append(join_words(list(part.shown + part.rest), part.conj))
+        else:
+            out.append(part.text)
+    return "".join(out)
+
+
+def visible(text: str) -> str:
+    """Control characters (a witness string may end in NUL) as visible symbols: "\\x00" -> "␀"."""
+    if not any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        return text
+    return "".join(chr(0x2400 + ord(ch)) if ord(ch) < 32 and ch not in "\t\n\r" else "␡" if ord(ch) == 127 else ch
+                   for ch in text)
+
+
+def join_words(items: list[str], conj: str = "and") -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {conj} " + items[-1]
+
+
+def _merge(parts) -> Phrase:
+    out: list[Part] = []
+    for part in parts:
+        if isinstance(part, str):
+            part = Text(part)
+        if isinstance(part, Text) and out and isinstance(out[-1], Text):
+            out[-1] = Text(out[-1].text + part.text)
+        elif not (isinstance(part, Text) and not part.text):
+            out.append(part)
+    return tuple(out)
+
+
+# --- values ---------------------------------------------------------------------
+
+def format_number(value: Decimal | int) -> str:
+    """1000 -> "1,000"; 500000000 -> "500 million"; 2.5 -> "2.5" (never a currency)."""
+    value = Decimal(value)
+    sign = "-" if value < 0 else ""
+    mag = abs(value)
+    for unit, word in ((Decimal(10) ** 9, "billion"), (Decimal(10) ** 6, "million")):
+        if mag >= unit and (mag * 10 / unit) == (mag * 10 / unit).to_integral_value():
+            scaled = mag / unit
+            return f"{sign}{_plain_decimal(scaled)} {word}"
+    return sign + _plain_decimal(mag)
+
+
+def _plain_decimal(value: Decimal) -> str:
+    if value == value.to_integral_value():
+        return f"{int(value):,}"
+    text = format(value.normalize(), "f")
+    whole, _, frac = text.partition(".")
+    return f"{int(whole):,}.{frac}"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    name: str
+    kind: str  # ir kind: bool, int, decimal, string, digits, enum
+    optional: bool = False
+    titles: dict[str, str] = field(default_factory=dict)  # enum member -> title
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ")
+
+    @property
+    def is_count(self) -> bool:
+        """An int field named like a plural ("employees", "seats") reads "1,000 or more employees"."""
+        return self.kind == "int" and self.name.endswith("s") and not self.name.endswith("ss")
+
+    def show(self, value) -> str:
+        """One raw value (Decimal, str, bool, member name) as a reader sees it."""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if self.kind == "enum":
+            return self.titles.get(value, value)
+        if isinstance(value, (int, Decimal)) and self.kind in ("int", "decimal"):
+            return format_number(value)
+        if self.kind == "digits":
+            return str(value)
+        return f"“{value}”"
+
+
+def literal_value(lit):
+    """The raw value of an AST literal (None for `null`)."""
+    if isinstance(lit, ast.NumberLit):
+        return lit.value
+    if isinstance(lit, (ast.StringLit, ast.BoolLit)):
+        return lit.value
+    if isinstance(lit, ast.MemberLit):
+        return lit.name
+    return None
+
+
+def show_literal(info: FieldInfo, lit) -> str:
+    if isinstance(lit, ast.NumberLit) and info.kind not in ("int", "decimal"):
+        return lit.text
+    return info.show(literal_value(lit))
+
+
+# --- names the renderer needs looked up ---------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class NamedRef:
+    label: str  # "the West census region", "enterprise"
+    anchor: str
+    values: tuple = ()  # a set's raw values, in display order
+
+
+class Lookup(Protocol):
+    """What the renderer needs to know about names, relative to the module a predicate is in."""
+
+    def field(self, name: str) -> FieldInfo: ...
+
+    def named_set(self, name: ast.QualName) -> NamedRef: ...
+
+    def segment(self, name: ast.QualName) -> NamedRef: ...
+
+
+# --- predicates -------------------------------------------------------------------
+
+def sentence(pred: ast.Pred | None, lookup: Lookup, subject: str = "Accounts") -> Phrase:
+    """"Accounts whose country is United States or Canada"; `None` and `true` are "All accounts"."""
+    pred = _unparen(pred) if pred is not None else None
+    if pred is None or (isinstance(pred, ast.BoolPred) and pred.value):
+        return (Text(f"All {subject.lower()}"),)
+    if isinstance(pred, ast.BoolPred):
+        return (Text(f"No {subject.lower()}"),)
+    return _merge([subject + " ", *clause(pred, lookup)])
+
+
+def clause(pred: ast.Pred, lookup: Lookup) -> Phrase:
+    """A relative clause that follows "Accounts ": "whose state is California"."""
+    pred = _unparen(pred)
+    if isinstance(pred, (ast.AndPred, ast.OrPred)):
+        conj = " and " if isinstance(pred, ast.AndPred) else " or "
+        other = ast.OrPred if isinstance(pred, ast.AndPred) else ast.AndPred
+        parts: list = []
+        for i, operand in enumerate(pred.operands):
+            if i:
+                parts.append(conj)
+            inner = clause(operand, lookup)
+            if isinstance(_unparen(operand), other):
+                parts += ["(", *inner, ")"]
+            else:
+                parts += inner
+        return _merge(parts)
+    if isinstance(pred, ast.NotPred):
+        return _negated(_unparen(pred.operand), lookup)
+    return _atom(pred, lookup, negated=False)
+
+
+def _unparen(pred):
+    while isinstance(pred, ast.ParenPred):
+        pred = pred.inner
+    return pred
+
+
+def _negated(inner, lookup: Lookup) -> Phrase:
+    if isinstance(inner, ast.NotPred):
+        return clause(inner.operand, lookup)
+    if isinstance(inner, (ast.AndPred, ast.OrPred, ast.BoolPred)):
+        return _merge(["that do not match (", *sentence(inner, lookup), ")"])
+    return _atom(inner, lookup, negated=True)
+
+
+def _missing_note(info: FieldInfo, negated: bool) -> str:
+    # `not (state in X)` is true for a missing state: say so where the field may be missing.
+    return " or is missing" if negated and info.optional else ""
+
+
+def _atom(pred, lookup: Lookup, *, negated: bool) -> Phrase:
+    if isinstance(pred, ast.BoolPred):
+        return (Text("of any kind" if pred.value != negated else "of no kind"),)
+    if isinstance(pred, ast.SegmentRef):
+        ref = lookup.segment(pred.name)
+        return (Text("that are not " if negated else "that are "), Link(ref.label, ref.anchor))
+    info = lookup.field(pred.field.name)
+    whose = f"whose {info.label} "
+    if isinstance(pred, ast.NullPred):
+        missing = pred.negated == negated  # `is null`, or `not (is not null)`
+        return (Text(f"with no {info.label}" if missing else f"with a {info.label}"),)
+    if isinstance(pred, ast.StartsWithPred):
+        verb = "does not start with" if negated else "starts with"
+        prefix = pred.prefix.value if info.kind == "digits" else f"“{pred.prefix.value}”"
+        return (Text(f"{whose}{verb} {prefix}{_missing_note(info, negated)}"),)
+    if isinstance(pred, ast.Comparison):
+        return _comparison(pred, info, negated)
+    if isinstance(pred, ast.InRangePred):
+        return _range(pred.range, info, negated != pred.negated)
+    if isinstance(pred, ast.InSetPred):
+        neg = negated != pred.negated
+        target = pred.target
+        while isinstance(target, ast.SetParen):
+            target = target.inner
+        if isinstance(target, ast.SetLiteral):
+            shown = [show_literal(info, v) for v in target.values]
+            if not neg or len(shown) == 1:
+                head, conj = ("is not " if neg else "is "), "or"
+            else:
+                head, conj = ("is neither ", "nor") if len(shown) == 2 else ("is none of ", "or")
+            return _merge([whose + head, values(shown, conj), _missing_note(info, neg)])
+        union = isinstance(target, ast.SetOp)
+        head = ("is in none of " if union else "is not in ") if neg else "is in "
+        return _merge([whose + head, *_set_phrase(target, info, lookup, preview=not union),
+                       _missing_note(info, neg)])
+    raise AssertionError(f"unhandled predicate {type(pred).__name__}")  # pragma: no cover
+
+
+_FLIP = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
+
+
+def _comparison(pred: ast.Comparison, info: FieldInfo, negated: bool) -> Phrase:
+    op = _FLIP[pred.op] if negated else pred.op
+    # `not (x < 5)` flips to `x >= 5` only for a present value; a missing one makes it true too.
+    missing = _missing_note(info, negated and pred.op != "!=") or (
+        " or is missing" if not negated and pred.op == "!=" and info.optional else "")
+    v = show_literal(info, pred.value)
+    if op in ("==", "!="):
+        verb = "is" if op == "==" else "is not"
+        return (Text(f"whose {info.label} {verb} {v}{missing}"),)
+    if info.is_count:
+        text = {">=": f"with {v} or more {info.label}", ">": f"with more than {v} {info.label}",
+                "<=": f"with at most {v} {info.label}", "<": f"with fewer than {v} {info.label}"}[op]
+    elif info.kind in ("int", "decimal"):
+        text = {">=": f"with {info.label} of at least {v}", ">": f"with {info.label} above {v}",
+                "<=": f"with {info.label} of at most {v}", "<": f"with {info.label} below {v}"}[op]
+    else:
+        text = {">=": f"whose {info.label} is {v} or later", ">": f"whose {info.label} comes after {v}",
+                "<=": f"whose {info.label} is {v} or earlier", "<": f"whose {info.label} comes before {v}"}[op]
+        if info.kind == "enum":
+            text = text.replace("later", "after in the list").replace("earlier", "before in the list")
+    return (Text(text + missing),)
+
+
+def _range(rng: ast.RangeExpr, info: FieldInfo, negated: bool) -> Phrase:
+    lo = show_literal(info, rng.lo) if rng.lo is not None else None
+    hi = show_literal(info, rng.hi) if rng.hi is not None else None
+    subject = f"with {info.label}" if info.kind in ("int", "decimal") else f"whose {info.label} is"
+    if lo is not None and hi is not None:
+        body = f"{'not ' if negated else ''}between {lo} and {hi}"
+    elif lo is not None:
+        body = f"below {lo}" if negated else f"of at least {lo}" if subject.startswith("with") else f"{lo} or later"
+    elif hi is not None:
+        body = f"above {hi}" if negated else f"of at most {hi}" if subject.startswith("with") else f"{hi} or earlier"
+    else:
+        body = "of no value" if negated else "of any value"
+    return (Text(f"{subject} {body}{_missing_note(info, negated)}"),)
+
+
+def _set_phrase(expr, info: FieldInfo, lookup: Lookup, *, preview: bool) -> Phrase:
+    if isinstance(expr, ast.SetParen):
+        return _set_phrase(expr.inner, info, lookup, preview=preview)
+    if isinstance(expr, ast.SetLiteral):
+        return (values([show_literal(info, v) for v in expr.values]),)
+    if isinstance(expr, ast.SetOp):
+        if expr.op == "-":
+            left = _set_phrase(expr.left, info, lookup, preview=preview)
+            right = _set_phrase(expr.right, info, lookup, preview=preview)
+            return _merge([*left, " but not ", *right])
+        parts: list = []
+        operands = _union_operands(expr)
+        for i, operand in enumerate(operands):
+            if i:
+                parts.append(" or " if i == len(operands) - 1 else ", ")
+            parts += _set_phrase(operand, info, lookup, preview=preview)
+        return _merge(parts)
+    ref = lookup.named_set(expr.name)
+    parts: list = [Link(ref.label, ref.anchor)]
+    if preview and ref.values:
+        shown = [info.show(v) for v in ref.values]
+        head = shown[:LIST_PREVIEW]
+        tail = ", …" if len(shown) > LIST_PREVIEW else ""
+        parts.append(f" ({', '.join(head)}{tail})")
+    return _merge(parts)
+
+
+def _union_operands(expr) -> list:
+    """`a + b + c` (however grouped) as [a, b, c]."""
+    while isinstance(expr, ast.SetParen):
+        expr = expr.inner
+    if isinstance(expr, ast.SetOp) and expr.op == "+":
+        return _union_operands(expr.left) + _union_operands(expr.right)
+    return [expr]
+
+
+def set_description(expr, info: FieldInfo, lookup: Lookup) -> Phrase:
+    """A set declaration's definition in words (for the glossary)."""
+    return _set_phrase(expr, info, lookup, preview=False)
+
+
+def doc_label(doc: str | None, fallback: str) -> str:
+    """A set's name in criteria: its doc's first line ("The West census region." -> "the West census region")."""
+    if not doc:
+        return fallback
+    first = doc.strip().splitlines()[0].strip().rstrip(".").strip()
+    if not first:
+        return fallback
+    word, _, rest = first.partition(" ")
+    if word in ("The", "A", "An") and rest:
+        first = word.lower() + " " + rest
+    return first

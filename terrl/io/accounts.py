@@ -1,0 +1,423 @@
+"""Streaming readers of account files and writers of assignment results.
+
+Readers take CSV (a header row, then one account per row) or JSON Lines (one object
+per line) and yield one `Record` per account, in input order, holding memory flat:
+rows are read one at a time and never collected. A row that cannot be read (ragged,
+not UTF-8, not JSON, a field larger than `MAX_FIELD_BYTES`) is still a record: it
+carries a `problem` and becomes an `invalid` result; no row is ever dropped.
+Blank lines are not records (a CSV blank line has no cells to give); the reader
+counts them so the command can say how many it passed over.
+
+Problems with the whole file (empty, no header, required columns missing, duplicate
+columns) raise `AccountsError` before the first record, so nothing is assigned from a
+file that cannot be right.
+
+CSV conventions (the design brief's "Assignment results"): UTF-8 with or without a
+byte-order mark, an empty cell is a missing value (None), every other cell is passed
+as text to the evaluator, which coerces it per the schema.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import sys
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any, Iterator, Mapping, NamedTuple
+
+from terrl.semantics import ir
+
+MAX_FIELD_BYTES = 256 * 1024 * 1024  # a single cell larger than this is a problem row, not a memory blow-up
+FORMATS = ("csv", "jsonl")
+RESULT_COLUMNS = ("row", "key", "status", "territories", "titles", "owners", "reason")
+LIST_SEPARATOR = ";"
+
+
+class AccountsError(Exception):
+    """The account file as a whole cannot be used (a message for the user, not a bug)."""
+
+
+class Record(NamedTuple):
+    """One account read from the file (a named tuple: one is made per row, cheaply)."""
+
+    row: int  # 1-based number of the account in the file
+    line: int  # 1-based line where it starts
+    values: Mapping[str, Any] | None  # field -> raw value; None when the row cannot be read
+    problem: str | None = None  # why the row cannot be read
+    key: Any = None  # the raw key value when it could be read, for problem rows
+
+
+def detect_format(name: str | None, head: bytes = b"") -> str:
+    """`csv` or `jsonl`, from the file name's extension or else from its first bytes."""
+    if name:
+        suffix = Path(name).suffix.lower()
+        if suffix in (".jsonl", ".ndjson", ".json"):
+            return "jsonl"
+        if suffix in (".csv", ".txt"):
+            return "csv"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return "jsonl" if stripped.startswith(b"{") else "csv"
+
+
+@dataclass
+class AccountReader:
+    """An open account file; iterate `records()` once."""
+
+    stream: IO[bytes]
+    schema: ir.Schema
+    format: str
+    name: str = "<stdin>"
+    columns: tuple[str, ...] = ()
+    warnings: list[str] = field(default_factory=list)
+    blank_lines: int = 0
+    _rows: Iterator[Record] | None = None
+
+    def records(self) -> Iterator[Record]:
+        assert self._rows is not None
+        return self._rows
+
+    def position(self) -> int:
+        """Bytes consumed so far (approximately), for a progress bar."""
+        try:
+            return self.stream.tell()
+        except (OSError, ValueError):
+            return 0
+
+
+def open_accounts(source: str | Path | IO[bytes], schema: ir.Schema, fmt: str | None = None) -> AccountReader:
+    """Open `source` (a path, `-` for stdin, or a binary stream) and read its header.
+
+    Raises AccountsError for an unreadable or unusable file.
+    """
+    if isinstance(source, (str, Path)) and str(source) == "-":
+        stream, name = sys.stdin.buffer, "<stdin>"
+    elif isinstance(source, (str, Path)):
+        name = str(source)
+        try:
+            stream = open(source, "rb")
+        except OSError as exc:
+            raise AccountsError(f"cannot read {name}: {exc.strerror or exc}") from None
+    else:
+        stream, name = source, getattr(source, "name", "<stream>")
+    if fmt is None:
+        if not hasattr(stream, "peek"):  # a pipe-like stream: read ahead, then put the bytes back in front
+            head = stream.read(64)
+            stream = io.BufferedReader(_Rewound(head, stream))
+        fmt = detect_format(None if name.startswith("<") else name, stream.peek(64)[:64])
+    if fmt not in FORMATS:
+        raise AccountsError(f"unknown account format `{fmt}`; use one of: {', '.join(FORMATS)}")
+    reader = AccountReader(stream, schema, fmt, name)
+    if fmt == "csv":
+        _open_csv(reader)
+    else:
+        reader._rows = _jsonl_records(reader)
+    return reader
+
+
+class _Rewound(io.RawIOBase):
+    """`head` followed by the rest of `stream`: lets a stream without `peek` be sniffed."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        self.head, self.stream = head, stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        data = self.stream.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+# --- CSV ----------------------------------------------------------------------------
+
+def _open_csv(reader: AccountReader) -> None:
+    text = io.TextIOWrapper(reader.stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    csv.field_size_limit(MAX_FIELD_BYTES)
+    lines = _Lines(text)
+    rows = csv.reader(lines, strict=False)
+    try:
+        header = next(rows, None)
+    except csv.Error as exc:
+        raise AccountsError(f"{reader.name}: the header row cannot be read: {exc}") from None
+    if header is None:
+        raise AccountsError(f"{reader.name} is empty: expected a header row naming the columns "
+                            f"({', '.join(f.name for f in reader.schema.fields)})")
+    if not _is_utf8("".join(header)):
+        raise AccountsError(f"{reader.name}: the header row is not UTF-8 text; save the file as UTF-8")
+    reader.columns = tuple(header)
+    index = _column_index(reader, header)
+    reader._rows = _csv_records(reader, lines, rows, header, index)
+
+
+def _column_index(reader: AccountReader, header: list[str]) -> dict[str, int]:
+    schema = reader.schema
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(header):
+        positions.setdefault(name, []).append(i)
+    duplicated = [f.name for f in schema.fields if len(positions.get(f.name, ())) > 1]
+    if duplicated:
+        raise AccountsError(f"{reader.name}: column(s) {_names(duplicated)} appear more than once in the header; "
+                            "keep one column per field")
+    missing = [f for f in schema.fields if f.name not in positions]
+    required = [f.name for f in missing if not f.optional]
+    if required:
+        hints = []
+        for name in required:
+            close = [c for c in header if c.strip().lower() == name.lower()] or \
+                difflib.get_close_matches(name, header, n=1, cutoff=0.7)
+            if close:
+                hints.append(f"`{name}` (found `{close[0]}`)")
+        message = (f"{reader.name}: missing required column(s) {_names(required)} of schema `{schema.name}`; "
+                   f"the header has {_names(header) if header else 'no columns'}")
+        if hints:
+            message += "; did you mean: " + ", ".join(hints)
+        raise AccountsError(message)
+    for f in missing:
+        reader.warnings.append(f"{reader.name} has no column `{f.name}`: every account is read with no `{f.name}`")
+    return {f.name: positions[f.name][0] for f in schema.fields if f.name in positions}
+
+
+def _names(names) -> str:
+    return ", ".join(f"`{n}`" for n in names)
+
+
+def _is_utf8(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates stand for bytes that were not UTF-8
+        return False
+    return True
+
+
+class _Lines:
+    """The physical lines of the text, as csv.reader reads them, keeping those of the record
+    being read: a record that a misplaced quote ran across can be read again line by line."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self.source = iter(text)
+        self.again: list[str] = []  # lines to give again (reversed), before the rest of the text
+        self.taken: list[str] = []  # the lines of the current record
+        self.count = 0  # physical lines given out so far
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        line = self.again.pop() if self.again else next(self.source)
+        self.taken.append(line)
+        self.count += 1
+        return line
+
+    def give_again(self, lines: list[str]) -> None:
+        self.again.extend(reversed(lines))
+        self.count -= len(lines)
+
+
+def _csv_records(reader: AccountReader, lines: _Lines, rows, header: list[str],
+                 index: dict[str, int]) -> Iterator[Record]:
+    width = len(header)
+    items = tuple(index.items())
+    key_field = reader.schema.key
+    key_at = index.get(key_field.name) if key_field else None
+    row_number = 0
+    while True:
+        line = lines.count + 1
+        lines.taken.clear()
+        try:
+            cells = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            row_number += 1
+            yield Record(row_number, line, None, f"row cannot be read as CSV: {exc}")
+            continue
+        if not cells:
+            if width != 1:
+                reader.blank_lines += 1
+                continue
+            cells = [""]
+        row_number += 1
+        spanned = lines.taken
+        if len(spanned) > 1 or len(cells) != width:
+            key = _printable(cells[key_at]) if key_at is not None and key_at < len(cells) else None
+            misquoted = _misquoted(spanned) if len(spanned) > 1 else None
+            if misquoted:
+                # A quote that was never closed (or closed by the next row's quote) made csv
+                # take the following lines into this row. Report this line; read the lines
+                # after it again, as rows of their own.
+                lines.give_again(spanned[1:])
+                rows = csv.reader(lines, strict=False)
+                more = len(spanned) - 1
+                yield Record(row_number, line, None,
+                             f"{misquoted}: read as one row it would take in the {more} line{'s' if more > 1 else ''} "
+                             'after it; close the quote, or write a quote inside a cell as ""', key)
+                continue
+            if len(cells) != width:
+                yield Record(row_number, line, None, f"ragged row: {len(cells)} cells where the header has {width}", key)
+                continue
+        joined = "".join(cells)
+        if not joined.isascii() and not _is_utf8(joined):
+            bad = next(header[i] for i, c in enumerate(cells) if not _is_utf8(c))
+            yield Record(row_number, line, None, f"column `{bad}` holds bytes that are not UTF-8 text",
+                         _printable(cells[key_at]) if key_at is not None else None)
+            continue
+        yield Record(row_number, line, {name: (cells[i] or None) for name, i in items})
+
+
+def _misquoted(lines: list[str]) -> str | None:
+    """What is wrong with the quotes of a row that spans these lines, read strictly (RFC 4180),
+    or None when they are right (a quoted cell that holds line breaks)."""
+    try:
+        for _ in csv.reader(lines, strict=True):
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            return "a quoted cell is never closed"
+        return f"a quoted cell is closed in the wrong place ({exc})"
+    return None
+
+
+def _printable(value: Any) -> Any:
+    """The value, with bytes that were not UTF-8 shown as U+FFFD and lone surrogates from
+    JSON escapes as `\\udXXX`, so that it can be written out."""
+    if isinstance(value, str) and not _is_utf8(value):
+        try:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:  # a lone surrogate that does not stand for a byte
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
+# --- JSON Lines -----------------------------------------------------------------------
+
+def _jsonl_records(reader: AccountReader) -> Iterator[Record]:
+    key_field = reader.schema.key
+    row_number = 0
+    for line_number, raw in enumerate(reader.stream, start=1):
+        if line_number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if not raw.strip():
+            reader.blank_lines += 1
+            continue
+        row_number += 1
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield Record(row_number, line_number, None, f"the line is not UTF-8 text (byte {exc.start + 1})")
+            continue
+        try:
+            value = json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            yield Record(row_number, line_number, None, f"the line is not valid JSON: {exc.msg} (column {exc.colno})")
+            continue
+        except RecursionError:
+            yield Record(row_number, line_number, None, "the line is not valid JSON: nested too deeply")
+            continue
+        except ValueError as exc:  # e.g. an integer with more digits than Python reads
+            yield Record(row_number, line_number, None, f"the line cannot be read: {exc}")
+            continue
+        if not isinstance(value, dict):
+            kind = {list: "an array", str: "a string", bool: "a boolean"}.get(type(value), "a number" if value is not None else "null")
+            yield Record(row_number, line_number, None, f"expected a JSON object (one account per line), got {kind}")
+            continue
+        key = value.get(key_field.name) if key_field else None
+        if b"\\u" in raw:  # a JSON escape may spell half of a UTF-16 pair: not Unicode text
+            bad = next((name for name, v in value.items() if isinstance(v, str) and not _is_utf8(v)), None)
+            if bad is not None:
+                yield Record(row_number, line_number, None,
+                             f"field `{_printable(bad)}` holds a lone UTF-16 surrogate escape (such as \\ud800), "
+                             "which is not Unicode text", _printable(key))
+                continue
+        yield Record(row_number, line_number, value, key=key)
+
+
+# --- writers ----------------------------------------------------------------------------
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _csv_field(text: str) -> str:
+    """One CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break."""
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+class ResultWriter:
+    """Writes one line per result in CSV or JSON Lines (columns: `RESULT_COLUMNS`, then `explain`).
+
+    CSV lines end in CRLF (RFC 4180). The columns after the key depend only on the
+    outcome, and results of one outcome share their tuples, so their text is cached.
+    """
+
+    CACHE_LIMIT = 100_000
+    BATCH = 2048  # lines joined per write to the stream
+
+    def __init__(self, stream: IO[str], fmt: str, *, explain: bool = False) -> None:
+        if fmt not in FORMATS:
+            raise AccountsError(f"unknown output format `{fmt}`; use one of: {', '.join(FORMATS)}")
+        self.stream, self.format, self.explain = stream, fmt, explain
+        self._tails: dict[tuple, str] = {}
+        self._lines: list[str] = []
+        if fmt == "csv":
+            stream.write(",".join(RESULT_COLUMNS + (("explain",) if explain else ())) + "\r\n")
+
+    def flush(self) -> None:
+        """Write the lines held back; call once at the end (and whenever the output must be current)."""
+        if self._lines:
+            self.stream.write("".join(self._lines))
+            self._lines.clear()
+        self.stream.flush()
+
+    def _csv_tail(self, result) -> str:
+        key = (result.status, result.territories, result.titles, result.owners, result.reason)
+        tail = self._tails.get(key)
+        if tail is None:
+            tail = ",".join(_csv_field(x) for x in (
+                result.status, LIST_SEPARATOR.join(result.territories), LIST_SEPARATOR.join(result.titles),
+                LIST_SEPARATOR.join(result.owners), result.reason or ""))
+            if len(self._tails) < self.CACHE_LIMIT:
+                self._tails[key] = tail
+        return tail
+
+    def write(self, row: int, key: Any, result, explain: Any = None) -> None:
+        """One output row: the input row number, the account's key as given, its result."""
+        if isinstance(key, str) and not key.isascii():
+            key = _printable(key)
+        if self.format == "csv":
+            key_text = "" if key is None else _csv_field(key if isinstance(key, str) else _text_of(key))
+            line = f"{row},{key_text},{self._csv_tail(result)}"
+            if self.explain:
+                line += "," + _csv_field(explain or "")
+            self._lines.append(line + "\r\n")
+        else:
+            obj = {"row": row, "key": key, "status": result.status, "territories": list(result.territories),
+                   "titles": list(result.titles), "owners": list(result.owners), "reason": result.reason}
+            if self.explain:
+                obj["explain"] = explain
+            self._lines.append(json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n")
+        if len(self._lines) >= self.BATCH:
+            self.stream.write("".join(self._lines))
+            self._lines.clear()
+
+
+def _text_of(value: Any) -> str:
+    """A typed key (JSON input) as CSV text: JSON spelling for booleans and structures."""
+    if isinstance(value, (bool, list, dict)):
+        return json.dumps(value, ensure_ascii=False, default=_json_default)
+    return str(value)

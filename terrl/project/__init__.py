@@ -1,0 +1,1 @@
+"""The project: `terrl.toml` / `[tool.terrl]` settings and where a project's root is."""

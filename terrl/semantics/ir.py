@@ -1,0 +1,267 @@
+"""The checked program: what every back end consumes.
+
+The resolver lowers the AST into these nodes. Names are resolved, sets and segments
+expanded, literals typed, `!=` and `not in` rewritten as `Not(...)`. Spans point back
+to the source for diagnostics; they never take part in equality.
+
+Value representation (the same in predicates, test accounts and coerced input):
+
+| field kind | Python value |
+|------------|--------------|
+| bool       | bool         |
+| int        | int          |
+| decimal    | decimal.Decimal (exact, never float) |
+| string     | str          |
+| digits     | str of exactly N ASCII digits |
+| enum       | str (the member name) |
+| missing    | None         |
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal, Union
+
+from terrl.diagnostics.source import Span
+
+Value = Union[bool, int, Decimal, str]
+Kind = Literal["bool", "int", "decimal", "string", "digits", "enum"]
+Policy = Literal["unique", "first", "all"]
+ORDERED_KINDS = frozenset({"int", "decimal", "string", "digits", "enum"})
+
+
+# --- schema ---------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class FieldType:
+    kind: Kind
+    lo: int | Decimal | None = None  # inclusive lower bound (int, decimal) or None
+    hi: int | Decimal | None = None  # inclusive upper bound (int, decimal) or None
+    digits: int | None = None  # N of digits(N)
+    members: tuple[str, ...] = ()  # enum members in declared order
+    enum_name: str | None = None  # "us.UsState" for a named enum, None for an inline one
+    titles: tuple[str | None, ...] = field(default=(), compare=False)  # each member's title, for hints
+
+    def describe(self) -> str:
+        if self.kind == "digits":
+            return f"digits({self.digits})"
+        if self.kind == "enum":
+            return self.enum_name or "enum {" + ", ".join(self.members) + "}"
+        if self.lo is not None or self.hi is not None:
+            lo = "" if self.lo is None else str(self.lo)
+            hi = "" if self.hi is None else str(self.hi)
+            return f"{self.kind} in {lo}..{hi}"
+        return self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    type: FieldType
+    optional: bool = False
+    key: bool = False
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    name: str
+    fields: tuple[Field, ...]
+    span: Span | None = field(default=None, compare=False)
+    doc: str | None = None
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def key(self) -> Field | None:
+        return next((f for f in self.fields if f.key), None)
+
+
+# --- predicates -----------------------------------------------------------------
+# Two-valued logic: every atom is false when its field is missing (None), except
+# IsNull; Not inverts. `field != v` is Not(Compare(field, "==", v)).
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: bool
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    field: str
+    op: Literal["==", "<", "<=", ">", ">="]
+    value: Value
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class InSet:
+    field: str
+    values: frozenset[Value]
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class InRange:
+    """`field in LO..HI`, both ends inclusive; None is an open end."""
+
+    field: str
+    lo: Value | None
+    hi: Value | None
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class StartsWith:
+    field: str
+    prefix: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class IsNull:
+    field: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    operand: "Pred"
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    operands: tuple["Pred", ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    operands: tuple["Pred", ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+Pred = Union[Const, Compare, InSet, InRange, StartsWith, IsNull, Not, And, Or]
+TRUE = Const(True)
+FALSE = Const(False)
+ATOMS = (Compare, InSet, InRange, StartsWith, IsNull)
+
+
+def pred_fields(pred: Pred) -> set[str]:
+    """The fields a predicate reads."""
+    if isinstance(pred, ATOMS):
+        return {pred.field}
+    if isinstance(pred, Not):
+        return pred_fields(pred.operand)
+    if isinstance(pred, (And, Or)):
+        out: set[str] = set()
+        for p in pred.operands:
+            out |= pred_fields(p)
+        return out
+    return set()
+
+
+# --- models ---------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    id: str
+    role: str | None = None
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Territory:
+    name: str
+    path: str  # dotted path below the model: "na.west.west_ent"
+    title: str | None
+    where: Pred | None  # None: no `where` (matches all that reaches the parent) or `else`
+    is_else: bool
+    policy: Policy  # effective policy among this territory's children (inherited)
+    keep: bool
+    owners: tuple[Owner, ...] = ()
+    meta: tuple[tuple[str, Value], ...] = ()
+    doc: str | None = None
+    children: tuple["Territory", ...] = ()
+    span: Span | None = field(default=None, compare=False)  # the whole declaration
+    name_span: Span | None = field(default=None, compare=False)
+    where_span: Span | None = field(default=None, compare=False)  # the `where ...` / `else` item
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+    def walk(self):
+        """This territory and every descendant, depth first in source order."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    name: str
+    title: str | None
+    schema: Schema
+    universe: Pred | None  # the model's own `where`, or None for every valid account
+    policy: Policy  # policy among top-level territories
+    keep: bool
+    territories: tuple[Territory, ...]
+    effective: datetime.date | None = None
+    status: Literal["planning", "active", "archived"] | None = None
+    doc: str | None = None
+    file: str = ""
+    span: Span | None = field(default=None, compare=False)
+    name_span: Span | None = field(default=None, compare=False)
+    where_span: Span | None = field(default=None, compare=False)
+
+    def walk(self):
+        for t in self.territories:
+            yield from t.walk()
+
+    def territory(self, path: str) -> Territory:
+        for t in self.walk():
+            if t.path == path:
+                return t
+        raise KeyError(path)
+
+
+# --- tests ----------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    model: str
+    outcome: str  # a territory path, "unassigned" or "invalid"
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TestCase:
+    name: str
+    account: tuple[tuple[str, Value | None], ...]  # as written: field -> typed literal (enum members as str)
+    expectations: tuple[Expectation, ...]
+    span: Span | None = field(default=None, compare=False)
+    __test__ = False  # not a pytest class
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """Everything checked from the files given to terrl (imports included)."""
+
+    models: tuple[Model, ...]
+    tests: tuple[TestCase, ...] = ()
+    schemas: tuple[Schema, ...] = ()
+
+    def model(self, name: str) -> Model:
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise KeyError(name)

@@ -1,0 +1,350 @@
+"""`--target python`: a stand-alone Python module that assigns accounts like terrl does.
+
+The model is compiled to one outcome diagram (`terrl.targets.outcome_dd`); this module flattens
+it into a view-model of Python literals (each field's cuts, the diagram's nodes, the
+results table) and renders `templates/python/module.py.j2`. The in-process evaluator
+(`terrl.targets.evaluate`) executes exactly this source, so the two cannot disagree.
+
+Safety: every value from the source reaches the output through `py_literal` (built on
+`repr`) or `comment` (one escaped line); user text is never spliced into code.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from terrl import __version__
+from terrl.semantics import ir
+from terrl.targets.outcome import result_fields
+from terrl.targets.outcome_dd import OutcomeDiagram, build_outcome_diagram
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                          autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+
+
+def py_literal(value: Any) -> str:
+    """Python source for a constant: str, int, bool, None, Decimal, and tuples/lists/dicts of them."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return repr(value)
+    if isinstance(value, Decimal):
+        return f"_D({str(value)!r})"
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(py_literal(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, frozenset):
+        return "frozenset((" + "".join(py_literal(v) + ", " for v in sorted(value)) + "))"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"no Python literal for {type(value).__name__}")
+
+
+def comment(text: str) -> str:
+    """Text safe inside a `#` comment or a docstring line: one line, escapes shown."""
+    return repr(text)[1:-1].replace('"""', '\\"\\"\\"')
+
+
+def view_model(model: ir.Model, diagram: OutcomeDiagram, source_file: str) -> dict[str, Any]:
+    mgr = diagram.manager
+    schema_index = {f.name: i for i, f in enumerate(model.schema.fields)}
+
+    # Inner nodes listed children first (an explicit stack: diagrams can be deep).
+    order: list[int] = []
+    seen: set[int] = set()
+    leaves: list[int] = []
+    stack: list[tuple[int, bool]] = [(diagram.root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        if mgr.is_leaf(node):
+            leaves.append(node)
+            continue
+        stack.append((node, True))
+        for _, _, kid in reversed(mgr.pieces(node)):
+            if kid not in seen:
+                stack.append((kid, False))
+    result_index = {leaf: i for i, leaf in enumerate(leaves)}
+    by_path = {t.path: t for t in model.walk()}
+    results = [result_fields(model, mgr.value(leaf), by_path) for leaf in leaves]
+    position = {node: k for k, node in enumerate(order)}
+
+    # Cells that no node at their level tells apart share a class; kids are indexed by class.
+    by_level: dict[int, list[int]] = {}
+    for node in order:
+        by_level.setdefault(mgr.level(node), []).append(node)
+    classes: dict[int, list[int]] = {}
+    dense_kids: dict[int, list[int]] = {}
+    for level, nodes in by_level.items():
+        cells = diagram.domains[level].cells
+        per_node = [[kid for first, end, kid in mgr.pieces(n) for _ in range(first, end)] for n in nodes]
+        signature_class: dict[tuple, int] = {}
+        of_cell = []
+        for cell in range(cells):
+            signature = tuple(kids[cell] for kids in per_node)
+            of_cell.append(signature_class.setdefault(signature, len(signature_class)))
+        classes[level] = of_cell
+        representative = {}
+        for cell, c in enumerate(of_cell):
+            representative.setdefault(c, cell)
+        for n, kids in zip(nodes, per_node):
+            dense_kids[n] = [kids[representative[c]] for c in range(len(signature_class))]
+
+    def ref(kid: int) -> int:
+        return result_index[kid] if mgr.is_leaf(kid) else ~position[kid]
+
+    table = [(mgr.level(n), tuple(ref(k) for k in dense_kids[n])) for n in order]
+    fields = []
+    for level, d in enumerate(diagram.domains):
+        f = model.schema.field(d.name)
+        fields.append(_field_view(schema_index[f.name], f, d, classes.get(level)))
+    fields.sort(key=lambda v: v["index"])
+    fast_locals = ["CHAIN", "new", "bisect_right", "bisect_left", "D", "MEMO_LIMIT"]
+    # The levels some node tests, in diagram order, and how many classes each has: the
+    # generated module fills in skipped levels so that a walk is one subscript per level.
+    chain = sorted(by_level)
+    widths = [max(len(dense_kids[n]) for n in by_level[level]) for level in chain]
+    for v in fields:
+        fast_locals.append(f"cell_{v['index']}")
+        for prefix in ("DICT", "MEMO", "CUTS", "CUTS_AFTER", "CLASS", "MEMBERS"):
+            if v["globals"].get(prefix):
+                fast_locals.append(f"{prefix}_{v['index']}")
+        fast_locals += [name for name, _ in v["constants"]]
+    return {
+        "terrl_version": comment(__version__),
+        "terrl_version_lit": py_literal(__version__),
+        "source_file": py_literal(source_file),
+        "source_file_comment": comment(source_file),
+        "model_name": py_literal(model.name),
+        "model_title": py_literal(model.title),
+        "model_name_comment": comment(model.name + (f" ({model.title})" if model.title else "")),
+        "field_names": py_literal(tuple(f.name for f in model.schema.fields)),
+        "fields": fields,
+        "level_names": comment(", ".join(d.name for d in diagram.domains)),
+        "level_fields": [schema_index[d.name] for d in diagram.domains],
+        "results": _lines(results),
+        "table": _lines(table),
+        "tested_levels": bool(order),
+        "chain_fields": [schema_index[diagram.domains[level].name] for level in chain],
+        "chain_levels": py_literal(tuple(chain)),
+        "chain_widths": py_literal(tuple(widths)),
+        "root": "_build(_TABLE)" if order else f"_RESULTS[{result_index[diagram.root]}]",
+        "fast_locals": fast_locals,
+    }
+
+
+def _lines(items: list) -> str:
+    """A tuple literal with one item per line (readable diffs of generated code)."""
+    if not items:
+        return "()"
+    return "(\n" + "".join(f"    {py_literal(item)},\n" for item in items) + ")"
+
+
+INLINE_CUTS = 4  # up to this many cuts, the typed fast path compares inline instead of calling bisect
+
+
+def _number_literal(value, name: str, constants: list) -> str:
+    """An int literal when the number is whole (fast to compare with ints and Decimals), else a
+    module constant (a Decimal built once)."""
+    if value == int(value):
+        return py_literal(int(value))
+    constants.append((name, py_literal(Decimal(value))))
+    return "{p}" + name
+
+
+def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[str, Any]:
+    """How the generated code validates a field and finds its class, fast and slow.
+
+    Modes: `unused` (no node tests the field: validate only), `dict` (enum and bool,
+    and strings compared only for equality: one dict lookup), `ordered` (int, decimal,
+    digits, string ranges: a typed fast path for numbers, a memo of texts, then bisect).
+    Fast paths may raise KeyError / TypeError / ArithmeticError on unusual values; the
+    generated `assign` then takes the careful path (`_walk`), which never does.
+    """
+    t = f.type
+    kind = t.kind
+    n = index
+    constants: list[tuple[str, str]] = []
+    view: dict[str, Any] = {
+        "index": n, "name": py_literal(f.name), "kind": kind, "optional": f.optional,
+        "comment": comment(f"{f.name}: {t.describe()}{'?' if f.optional else ''} ({d.cells} cells)"),
+        "lo": py_literal(t.lo if kind != "decimal" or t.lo is None else Decimal(t.lo)),
+        "hi": py_literal(t.hi if kind != "decimal" or t.hi is None else Decimal(t.hi)),
+        "digits": t.digits, "described": py_literal(t.describe()),
+        "members": py_literal(frozenset(t.members)) if kind == "enum" else None,
+        "dict": None, "dict_guard": None, "dict_subscript": False, "rest": None, "cuts": None, "cuts_after": None,
+        "classes": None, "memo": None, "null_class": None, "cell_expr": "0", "fast_valid": "False",
+        "fast_cell": "0", "constants": constants, "branches": [], "text_after_memo": None,
+    }
+    bounds = []
+    if t.lo is not None:
+        bounds.append("raw >= " + _number_literal(t.lo, f"LO_{n}", constants))
+    if t.hi is not None:
+        bounds.append("raw <= " + _number_literal(t.hi, f"HI_{n}", constants))
+    # `type(raw) is X`, not `raw.__class__ is X`: CPython specializes the call to `type`.
+    numeric = {"int": "type(raw) is int",
+               "decimal": "(type(raw) is int or type(raw) is {p}D and raw.is_finite())"}
+    valid = {
+        "string": "type(raw) is str",
+        "digits": f"type(raw) is str and len(raw) == {t.digits} and raw.isdigit() and raw.isascii()",
+        "enum": f"raw in {{p}}MEMBERS_{n}",
+        "bool": "type(raw) is bool",
+    }
+    if kind in numeric:
+        valid[kind] = " and ".join([numeric[kind], *bounds])
+    if of_cell is None:
+        view["mode"] = "unused"
+        view["null_class"] = 0 if f.optional else None
+        test = valid[kind]
+        view["fast_valid"] = f"raw is None or {test}" if f.optional and " or " not in test else \
+            f"raw is None or ({test})" if f.optional else test
+        view["globals"] = {"MEMBERS": kind == "enum"}
+        return view
+    classes = tuple(of_cell)
+    if f.optional:
+        view["null_class"] = classes[d.null_cell]
+    if kind in ("enum", "bool"):
+        values = list(t.members) if kind == "enum" else [False, True]
+        table = {v: classes[d.cell_of(v)] for v in values}
+        if kind == "bool":  # 1 == True in a dict: only bools and texts may look it up
+            table.update({"false": table[False], "true": table[True]})
+            view["dict_guard"] = "type(raw) is bool or type(raw) is str or raw is None"
+        else:
+            view["dict_subscript"] = True  # members are str: any other value misses (KeyError)
+        if f.optional:
+            table[None] = classes[d.null_cell]
+        view.update(mode="dict", dict=py_literal(table), cell_expr=f"_DICT_{n}[value]")
+        view["globals"] = {"DICT": True, "MEMBERS": kind == "enum"}
+        return view
+    if kind == "string" and _points_only(d, classes):
+        rest = next(classes[c] for c in range(d.value_cells) if not _is_point(d, c))
+        table = {d.interval(c).lo: classes[c] for c in range(d.value_cells) if _is_point(d, c) and classes[c] != rest}
+        if f.optional:
+            table[None] = classes[d.null_cell]
+        view.update(mode="dict", dict=py_literal(table), rest=rest, cell_expr=f"_DICT_{n}.get(value, {rest})")
+        view["globals"] = {"DICT": True}
+        return view
+
+    view["mode"] = "ordered"
+    # The memo maps texts (and None) to classes; no other value can equal a key.
+    view["memo"] = py_literal({None: classes[d.null_cell]} if f.optional else {})
+    identity = classes == tuple(range(len(classes)))
+    view["classes"] = None if identity else py_literal(classes)
+    wrap = (lambda e: e) if identity else (lambda e: f"_CLASS_{n}[{e}]")
+    if kind == "decimal":
+        before = [c[0] for c in d.cuts if c[1] == 0]
+        after = [c[0] for c in d.cuts if c[1] == 1]
+        view["cuts"] = py_literal(tuple(int(v) if v == int(v) else v for v in before))
+        view["cuts_after"] = py_literal(tuple(int(v) if v == int(v) else v for v in after))
+        count = "_bisect_right(_CUTS_{n}, value)".format(n=n) + (f" + _bisect_left(_CUTS_AFTER_{n}, value)" if after else "")
+        view["cell_expr"] = wrap(count)
+        cuts_ge, cuts_gt = before, after
+    else:
+        view["cuts"] = py_literal(tuple(d.cuts))
+        key = {"digits": "int(value)"}.get(kind, "value")
+        view["cell_expr"] = wrap(f"_bisect_right(_CUTS_{n}, {key})")
+        cuts_ge, cuts_gt = list(d.cuts), []
+    if kind in numeric:
+        view["branches"], view["text_after_memo"] = _number_branches(n, t, kind, cuts_ge, cuts_gt, classes,
+                                                                     constants)
+    view["globals"] = {"MEMO": True, "CUTS": True, "CUTS_AFTER": kind == "decimal", "CLASS": not identity}
+    return view
+
+
+def _number_branches(n: int, t: ir.FieldType, kind: str, cuts_ge: list, cuts_gt: list, classes: tuple,
+                     constants: list) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+    """The fast path of a number field: (test, class expression) pairs tried in order
+    before the memo, and the (test, class expression) of plain-digit texts when the memo
+    comes first for them.
+
+    The tests see `raw` and `kind = type(raw)`. A typed Decimal compares with Decimal
+    constants, an int with int literals (mixed comparisons are three times slower). A
+    CSV text of plain digits becomes an int; of an int field, it is looked up in the memo
+    first, because counts repeat (employees, seats) where amounts of money rarely do, and
+    a dict hit is cheaper than `int()`. Digits are never negative, so a lower bound of 0
+    or less is not tested on them. A class of None (outside the bounds) makes the walk
+    raise TypeError, which sends the account down the careful path for its reason.
+    `{p}` stands for the prefix of module names (`_` in `assign`, none in `assign_many`).
+    """
+    identity = classes == tuple(range(len(classes)))
+
+    def literal(value, name: str, as_decimal: bool) -> str:
+        if as_decimal or value != int(value):
+            if all(name != known for known, _ in constants):  # typed Decimals and dotted texts share them
+                constants.append((name, py_literal(Decimal(value))))
+            return "{p}" + name
+        return py_literal(int(value))
+
+    def tests(var: str, as_decimal: bool, tag: str, unsigned: bool = False) -> tuple[list[str], str]:
+        bounds = []
+        if t.lo is not None and not (unsigned and t.lo <= 0):
+            bounds.append(f"{var} >= " + literal(t.lo, f"LO_{tag}{n}", as_decimal))
+        if t.hi is not None:
+            bounds.append(f"{var} <= " + literal(t.hi, f"HI_{tag}{n}", as_decimal))
+        if len(cuts_ge) + len(cuts_gt) <= INLINE_CUTS:
+            # A few cuts: `2 if v >= B else 1 if v >= A else 0`, highest first (an int, not a
+            # sum of bools: CPython's specialized compare-and-jump and int subscripts apply).
+            checks = [(v, 0, f"{var} >= {literal(v, f'CUT_{tag}{n}_{i}', as_decimal)}") for i, v in enumerate(cuts_ge)]
+            checks += [(v, 1, f"{var} > {literal(v, f'CUT_AFTER_{tag}{n}_{i}', as_decimal)}")
+                       for i, v in enumerate(cuts_gt)]
+            count = "0"
+            for j, (_, _, test) in enumerate(sorted(checks, key=lambda c: c[:2]), 1):
+                count = f"{j} if {test} else {count}"
+        else:
+            count = f"{{p}}bisect_right({{p}}CUTS_{n}, {var})" + \
+                (f" + {{p}}bisect_left({{p}}CUTS_AFTER_{n}, {var})" if cuts_gt else "")
+        return bounds, count if identity else f"{{p}}CLASS_{n}[{count}]"
+
+    branches = []
+    digits = "kind is str and raw.isascii() and raw.isdigit()"
+    if kind == "decimal":
+        if t.lo is not None and t.hi is None and not cuts_gt:
+            # One bisect over [lower bound, cuts..., Infinity] both validates and classifies:
+            # below the bound, Infinity and NaN land on a None (or raise InvalidOperation).
+            constants.append((f"BOUNDS_{n}", py_literal((Decimal(t.lo), *map(Decimal, cuts_ge), Decimal("Infinity")))))
+            spans = classes[:len(cuts_ge) + 1]  # the value cells, from the lower bound up (not the null cell)
+            constants.append((f"SPAN_{n}", py_literal((None, *spans, None))))
+            branches.append(("kind is {p}D", f"{{p}}SPAN_{n}[{{p}}bisect_right({{p}}BOUNDS_{n}, raw)]"))
+        else:
+            bounds, cell = tests("raw", True, "D")
+            branches.append((" and ".join(["kind is {p}D", "raw.is_finite()", *bounds]), cell))
+    bounds, cell = tests("raw", False, "")
+    branches.append((" and ".join(["kind is int", *bounds]), cell))
+    bounds, cell = tests("number", False, "", unsigned=True)
+    text = " and ".join([digits, "((number := int(raw)) or True)", *bounds])
+    if kind == "int":
+        return branches, (text, cell)
+    branches.append((text, cell))
+    # Amounts with a decimal point ("1234.50"): digits, one inner point, then Decimal.
+    bounds, cell = tests("number", True, "D", unsigned=True)
+    dotted = ["kind is str", "raw.isascii()", 'raw.replace(".", "", 1).isdigit()', 'raw[0] != "." != raw[-1]',
+              "((number := {p}D(raw)) or True)", *bounds]
+    branches.append((" and ".join(dotted), cell))
+    return branches, None
+
+
+def _is_point(d, cell: int) -> bool:
+    """A string cell holding exactly one value: [v, v + NUL)."""
+    iv = d.interval(cell)
+    return iv.hi is not None and iv.lo is not None and iv.hi == iv.lo + "\0"
+
+
+def _points_only(d, classes: tuple[int, ...]) -> bool:
+    """Whether every value cell that is not a single point falls in one class (plain equality tests)."""
+    rest = {classes[c] for c in range(d.value_cells) if not _is_point(d, c)}
+    return len(rest) == 1
+
+
+def render_module(model: ir.Model, source_file: str, diagram: OutcomeDiagram | None = None) -> str:
+    """The generated module's source for one model."""
+    diagram = diagram or build_outcome_diagram(model)
+    return _env.get_template("module.py.j2").render(**view_model(model, diagram, source_file))

@@ -1,0 +1,111 @@
+"""The in-process evaluator: compile a model once, then assign accounts.
+
+    import terrl
+    evaluator = terrl.load("examples/acme/fy28.terr")          # or compile_model(ir_model)
+    result = evaluator.assign({"id": "A1", "country": "US", ...})
+    result.status, result.territories, result.titles, result.owners, result.reason
+    for row, result in zip(rows, evaluator.assign_many(rows)): ...
+
+`compile_model` builds the model's outcome diagram, renders the same source as
+`terrl compile --target python` and executes it: the in-process evaluator and the
+generated module are one code path, so their results are identical and equally fast.
+Per account the work is: read and validate each field, find its cell (a dict hit or a
+bisect), walk the diagram (one subscript per tested field); the number of territories
+does not enter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
+
+from terrl.semantics import ir
+from terrl.targets.codegen_python import render_module
+from terrl.diagnostics.core import Diagnostic
+from terrl.targets.outcome import ASSIGNED, INVALID, UNASSIGNED
+from terrl.targets.outcome_dd import OutcomeDiagram, build_outcome_diagram
+
+__all__ = ["Assignment", "Evaluator", "ModelError", "compile_model", "load", "ASSIGNED", "UNASSIGNED", "INVALID"]
+
+
+class Assignment(NamedTuple):
+    """One account's result. A named tuple (not a dataclass): immutable and cheap. Accounts
+    that end alike share one `Assignment` (only invalid accounts get their own, for the
+    reason), so results carry no account data: pair them with accounts by position."""
+
+    status: str  # "assigned", "unassigned" or "invalid"
+    territories: tuple[str, ...]  # paths below the model, e.g. ("na.west.west_ent",)
+    titles: tuple[str, ...]  # each territory's title (its name when it has none)
+    owners: tuple[str, ...]  # owner ids of those territories, in order, without repeats
+    reason: str | None  # why unassigned or invalid; conflicts and gaps of assigned accounts
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "territories": list(self.territories), "titles": list(self.titles),
+                "owners": list(self.owners), "reason": self.reason}
+
+
+class ModelError(Exception):
+    """`load` could not produce an evaluator; `diagnostics` says why."""
+
+    def __init__(self, message: str, diagnostics: list[Diagnostic] | None = None) -> None:
+        super().__init__(message)
+        self.diagnostics = diagnostics or []
+
+
+@dataclass
+class Evaluator:
+    model: ir.Model
+    source: str  # the generated module's text
+    diagram: OutcomeDiagram = field(repr=False)
+    assign: Callable[[Mapping[str, Any]], Assignment] = field(repr=False)
+    assign_many: Callable[[Iterable[Mapping[str, Any]]], Iterator[Assignment]] = field(repr=False)
+
+    @property
+    def diagram_size(self) -> int:
+        return self.diagram.manager.size(self.diagram.root)
+
+    def explain(self, account: Mapping[str, Any]):
+        """(result tuple, steps) by the reference interpreter: which `where` matched at each level."""
+        from terrl.targets.reference import explain
+        return explain(self.model, account)
+
+
+def compile_model(model: ir.Model, source_file: str | None = None) -> Evaluator:
+    diagram = build_outcome_diagram(model)
+    source = render_module(model, source_file or model.file or "<model>", diagram)
+    namespace: dict[str, Any] = {"__name__": f"terrl_model_{model.name}", "Assignment": Assignment}
+    exec(compile(source, f"<terrl model {model.name}>", "exec"), namespace)
+    return Evaluator(model, source, diagram, namespace["assign"], namespace["assign_many"])
+
+
+def pick_model(program: ir.Program, name: str | None) -> ir.Model:
+    """The model called `name`, or the only one; raises ModelError otherwise."""
+    names = [m.name for m in program.models]
+    if name is not None:
+        if name not in names:
+            raise ModelError(f"no model `{name}`; the file has " + (", ".join(f"`{n}`" for n in names) or "none"))
+        return program.model(name)
+    if len(names) == 1:
+        return program.models[0]
+    if not names:
+        raise ModelError("the file declares no model")
+    raise ModelError("the file has several models (" + ", ".join(f"`{n}`" for n in names) + "); pick one with `model=`")
+
+
+def load(path: str | Path, model: str | None = None) -> Evaluator:
+    """Read, check and compile one model of a `.terr` file.
+
+    Raises ModelError (with the diagnostics) when the file has parse or type errors.
+    Coverage findings (gaps, overlaps) do not stop it: the evaluator reports such
+    accounts as documented in docs/assign.md.
+    """
+    from terrl.diagnostics.core import has_errors
+    from terrl.pipeline import load_program
+
+    program, diagnostics = load_program(Path(path))
+    if program is None or has_errors(diagnostics):
+        errors = [d for d in diagnostics if d.severity == "error"]
+        first = errors[0].message if errors else "it cannot be read"
+        raise ModelError(f"{path} has {len(errors)} error(s); the first: {first}", diagnostics)
+    return compile_model(pick_model(program, model))
