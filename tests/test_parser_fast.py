@@ -34,33 +34,30 @@ def _shape(node):
 
 
 def _run(parse, text: str):
-    parser._LOWER.reset(SourceFile("t.terr", text), [])
+    lower = parser._Lower(SourceFile("t.terr", text), [])
     try:
-        return "ok", _shape(parse(text))
+        return "ok", _shape(parse(lower, text))
     except parser._Fallback:
         return "fallback", None
     except UnexpectedInput as exc:
         return "syntax error", type(exc).__name__
     except parser._LiteralError as exc:
         return "literal error", (exc.diagnostic.code, exc.diagnostic.message, exc.diagnostic.span.start)
-    finally:
-        parser._LOWER.reset(None, [])
 
 
-def _fast(text: str):
-    parser._LOWER.comments_tokens = []
-    return parser._fast_parse(text, parser._LOWER.comments_tokens)
+def _public(lower, text: str):
+    return parser._parse_text(lower.source, lower.diagnostics)
 
 
 def _agree(text: str) -> None:
-    fast = _run(_fast, text)
+    fast = _run(parser._fast_parse, text)
     slow = _run(parser._lark_parse, text)
     if slow[0] == "syntax error":
         assert fast[0] in ("fallback", "literal error"), text  # a literal error may come first
     else:
         assert fast == slow, text
     # What callers see: the public parse gives Lark's result.
-    assert _run(parser._parse_text, text) == (slow if fast[0] != "literal error" else fast)
+    assert _run(_public, text) == (slow if fast[0] != "literal error" else fast)
 
 
 def _sources():
@@ -86,7 +83,7 @@ def test_fast_driver_matches_lark_on_truncated_files(text: str) -> None:
 def test_the_fast_driver_is_used() -> None:
     assert parser._tables() is not None
     text = (REPO / "examples" / "acme" / "acme.terr").read_text(encoding="utf-8")
-    assert _run(_fast, text)[0] == "ok"
+    assert _run(parser._fast_parse, text)[0] == "ok"
 
 
 # Words and symbols of the language, soft keywords used as names, and near misses.

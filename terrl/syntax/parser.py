@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import threading
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 from functools import cache, partial
 
 from lark import Lark, Token, Transformer, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from terrl.syntax import ast
 from terrl.diagnostics.core import Diagnostic, Label, diag
@@ -45,28 +47,32 @@ _TOKEN_NAMES = {
 }
 
 
-class _CommentSink:
-    """Lark calls the lexer callback for every comment; the current parse collects them."""
-
-    def __init__(self) -> None:
-        self.comments: list[Token] = []
-
-    def __call__(self, token: Token) -> Token:
-        self.comments.append(token)
-        return token
+# Parsing is re-entrant: everything one parse changes lives in its own `_Lower` (source,
+# diagnostics, comments, doc blocks), passed along explicitly on the fast path. Lark's
+# lexer callback is fixed when the grammar is built, so on Lark's path the comments of
+# the running parse are reached through a context variable (one per thread).
+_LARK_COMMENTS: ContextVar[list | None] = ContextVar("terrl_lark_comments", default=None)
+_BUILD_LOCK = threading.Lock()
 
 
-_SINK = _CommentSink()
+def _comment_sink(token: Token) -> Token:
+    """Lark calls this lexer callback for every comment; the running Lark parse collects them."""
+    comments = _LARK_COMMENTS.get()
+    if comments is not None:
+        comments.append(token)
+    return token
 
 
 @cache
 def _lark() -> Lark:
-    # The lowering runs inside the LALR parser (no intermediate tree), and spans come
-    # from the kept tokens rather than Lark's propagate_positions: together 3x faster.
-    grammar = grammar_path().read_text(encoding="utf-8")
-    options = dict(parser="lalr", lexer="contextual", maybe_placeholders=False,
-                   lexer_callbacks={"COMMENT": _SINK}, transformer=_LOWER)
-    return Lark(grammar, cache=_grammar_cache_file(grammar), **options)
+    # Spans come from the kept tokens rather than Lark's propagate_positions. The fast
+    # driver runs the lowering inside its LALR loop; Lark's own path (errors, reference)
+    # builds a tree and lowers it afterwards with a per-parse `_Lower`.
+    with _BUILD_LOCK:  # one build (and one write of the grammar cache) even when threads race
+        grammar = grammar_path().read_text(encoding="utf-8")
+        options = dict(parser="lalr", lexer="contextual", maybe_placeholders=False,
+                       lexer_callbacks={"COMMENT": _comment_sink})
+        return Lark(grammar, cache=_grammar_cache_file(grammar), **options)
 
 
 def _grammar_cache_file(grammar: str) -> str | bool:
@@ -135,41 +141,40 @@ def parse(source: SourceFile) -> tuple[ast.Module | None, list[Diagnostic]]:
         return None, [diag("E003", "unexpected NUL character: this looks like a binary file, not a `.terr` file",
                            source.span(at, at + 1))]
     diagnostics: list[Diagnostic] = []
-    _LOWER.reset(source, diagnostics)
     try:
-        module = _parse_text(text)
+        module = _parse_text(source, diagnostics)
     except UnexpectedInput:
         return None, _collect_syntax_errors(source)
     except _LiteralError as exc:  # a literal the lowering rejected
         return None, [exc.diagnostic]
-    finally:
-        _LOWER.reset(None, [])
     if not module.decls and not diagnostics:
         diagnostics.append(diag("E007", "this file holds no declarations", source.span(0, 0),
                                 help="a `.terr` file declares a `schema`, `model`s, `segment`s, `set`s, `enum`s or `test`s"))
     return module, diagnostics
 
 
-def _parse_text(text: str):
+def _parse_text(source: SourceFile, diagnostics: list[Diagnostic]):
     """Parse with the fast driver; on any syntax error, again with Lark's parser for its exceptions."""
-    _LOWER.comments_tokens = []
-    _LOWER.doc_blocks = _DocBlocks(text)
     try:
-        return _fast_parse(text, _LOWER.comments_tokens)
+        return _fast_parse(_Lower(source, diagnostics), source.text)
     except _Fallback:
         pass
-    return _lark_parse(text)
+    return _lark_parse(_Lower(source, diagnostics), source.text)
 
 
-def _lark_parse(text: str):
+def _lark_parse(lower: "_Lower", text: str):
     """Lark's own LALR loop: the reference the fast driver must agree with, and the error path."""
-    _SINK.comments = []
-    _LOWER.comments_tokens = _SINK.comments
-    _LOWER.doc_blocks = _DocBlocks(text)
+    comments: list = []
+    token = _LARK_COMMENTS.set(comments)
     try:
-        return _lark().parse(text)
+        tree = _lark().parse(text)
     finally:
-        _SINK.comments = []
+        _LARK_COMMENTS.reset(token)
+    lower.comments_tokens = comments
+    try:
+        return lower.transform(tree)
+    except VisitError as exc:  # Lark wraps what a rule raised
+        raise exc.orig_exc from None
 
 
 # --- the fast driver: Lark's own tables, a leaner loop ----------------------------------
@@ -240,7 +245,8 @@ class _Tables:
         if inline:
             handler = None
         else:
-            handler = getattr(_LOWER, name, None) or partial(Tree, name)  # as Lark does (`?rule`s)
+            # unbound: the driver passes the parse's own `_Lower`
+            handler = getattr(_Lower, name, None) or partial(_tree, name)  # as Lark does (`?rule`s)
         expand1 = bool(rule.options.expand1 and not rule.alias)
         return len(expansion), rule.origin.name, include if needs_filter else None, expand1, handler
 
@@ -249,7 +255,7 @@ class _Tables:
         scanner = basic.scanner  # builds `basic.callback` too
         retype: dict[str, dict[str, str]] = {}
         for type_, callback in basic.callback.items():
-            if type_ == "COMMENT" and callback is _SINK:
+            if type_ == "COMMENT" and callback is _comment_sink:
                 continue
             strings = getattr(callback, "scanner", None)
             if strings is None or any(t.pattern.flags or t.pattern.type != "str" for t in strings.terminals):
@@ -266,7 +272,11 @@ def _tables() -> _Tables | None:
         return None
 
 
-def _fast_parse(text: str, comments: list):
+def _tree(name: str, _lower, children: list) -> Tree:
+    return Tree(name, children)
+
+
+def _fast_parse(lower: "_Lower", text: str):
     tables = _tables()
     if tables is None:
         raise _Fallback
@@ -274,6 +284,7 @@ def _fast_parse(text: str, comments: list):
     state_stack = [tables.start_state]
     value_stack: list = []
     pos, n = 0, len(text)
+    comments = lower.comments_tokens
     while True:
         mres, ignore, retype = lexers[state_stack[-1]]
         token = None
@@ -332,7 +343,7 @@ def _fast_parse(text: str, comments: list):
             elif expand1 and len(children) == 1:
                 value = children[0]
             else:
-                value = handler(children)
+                value = handler(lower, children)
             state_stack.append(goto[state_stack[-1]][origin])
             value_stack.append(value)
             if token is None and state_stack[-1] == end_state:
@@ -373,7 +384,7 @@ def _collect_syntax_errors(source: SourceFile) -> list[Diagnostic]:
         repaired_up_to = -1  # the last line changed to get past an error
         for _ in range(MAX_ERRORS_PER_DECLARATION):
             try:
-                _parse_text(piece)
+                _parse_text(SourceFile(source.path, piece), [])  # only its exception matters
             except _LiteralError:
                 break
             except UnexpectedInput as exc:
@@ -389,7 +400,7 @@ def _collect_syntax_errors(source: SourceFile) -> list[Diagnostic]:
                 break
     if not out:  # the pieces parse alone but not together; report the whole-file error
         try:
-            _parse_text(text)
+            _parse_text(source, [])
         except _LiteralError:
             pass
         except UnexpectedInput as exc:
@@ -651,17 +662,17 @@ def _rule(method):
 
 
 class _Lower(Transformer):
-    """Called by the LALR parser as it reduces each rule (see `_lark`)."""
+    """The lowering of each rule: called by the fast driver as it reduces, or over Lark's tree.
 
-    def __init__(self) -> None:
+    One instance per parse: it holds everything that parse accumulates.
+    """
+
+    def __init__(self, source: SourceFile, diagnostics: list[Diagnostic]) -> None:
         super().__init__()
-        self.reset(None, [])
-        self.comments_tokens: list[Token] = []
-
-    def reset(self, source: SourceFile | None, diagnostics: list[Diagnostic]) -> None:
-        self.source = source or SourceFile("<none>", "")
+        self.source = source
         self.diagnostics = diagnostics
-        self.doc_blocks = _DocBlocks(self.source.text)
+        self.comments_tokens: list = []
+        self.doc_blocks = _DocBlocks(source.text)
 
     # helpers
     def _tspan(self, tok: Token) -> Span:
@@ -984,5 +995,3 @@ class _Lower(Transformer):
     def test_decl(self, span, kids, raw):
         return ast.TestDecl(self._string(kids[0]), tuple(kids[1:]), span, self._doc(span))
 
-
-_LOWER = _Lower()
