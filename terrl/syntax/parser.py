@@ -265,11 +265,23 @@ class _Tables:
 
 
 @cache
-def _tables() -> _Tables | None:
+def _tables_built() -> tuple[_Tables | None, str | None]:
+    """The fast driver's tables, or why this Lark's internals could not be read.
+
+    The driver reads Lark internals (`parse_table`, `scanner._mres`, lexer callbacks); the
+    `lark` pin in pyproject.toml is the range it was tested with. A Lark arranged otherwise
+    is not parsed wrongly: every parse goes through Lark's own loop (correct, slower), and
+    tests/test_parser_fast.py::test_the_fast_driver_is_used fails with this reason.
+    """
     try:
-        return _Tables(_lark())
-    except (_Fallback, AttributeError, KeyError):  # a Lark release arranged differently: use Lark's loop
-        return None
+        return _Tables(_lark()), None
+    except (_Fallback, AttributeError, KeyError, TypeError, ValueError) as exc:
+        import lark
+        return None, f"lark {lark.__version__}: {type(exc).__name__}: {exc}"
+
+
+def _tables() -> _Tables | None:
+    return _tables_built()[0]
 
 
 def _tree(name: str, _lower, children: list) -> Tree:
