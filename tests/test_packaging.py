@@ -31,13 +31,19 @@ def test_wheel_carries_grammar_and_stdlib_and_works(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "terrl/_data/grammar/terr.lark" in names
     assert any(n.startswith("terrl/_data/stdlib/geo/") and n.endswith(".terr") for n in names)
-    # Install it into a fresh venv that sees this interpreter's site-packages (for lark,
-    # click, jinja2) but not the checkout, and check a file that imports the stdlib.
+    # Install it with its dependencies into a fresh venv that sees neither the checkout nor
+    # any other site-packages (with system_site_packages, inside the README's .venv, the
+    # base interpreter's packages showed instead of the venv's: no lark). This pip installs
+    # into it, so the dependencies come from the index and find-links pip is configured with.
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(system_site_packages=False, with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
-                   check=True, capture_output=True)
+    install = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", str(wheel)],
+                             capture_output=True, text=True)
+    assert install.returncode == 0, install.stdout + install.stderr
+    site = subprocess.run([str(python), "-c", "import site, sys; print('\\n'.join(site.getsitepackages()))"],
+                          capture_output=True, text=True, check=True).stdout.split()
+    assert site and all(p.startswith(str(env_dir)) for p in site), site  # no other site-packages seen
     work = tmp_path / "work"
     work.mkdir()
     (work / "m.terr").write_text(
