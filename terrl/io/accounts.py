@@ -20,7 +20,6 @@ as text to the evaluator, which coerces it per the schema.
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import json
 import sys
@@ -29,6 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Iterator, Mapping, NamedTuple
 
+from terrl.diagnostics.suggest import closest
 from terrl.semantics import ir
 
 MAX_FIELD_BYTES = 256 * 1024 * 1024  # a single cell larger than this is a problem row, not a memory blow-up
@@ -173,10 +173,10 @@ def _column_index(reader: AccountReader, header: list[str]) -> dict[str, int]:
     if required:
         hints = []
         for name in required:
-            close = [c for c in header if c.strip().lower() == name.lower()] or \
-                difflib.get_close_matches(name, header, n=1, cutoff=0.7)
+            close = next((c for c in header if c.strip().lower() == name.lower()), None) or \
+                closest(name, header, cutoff=0.7)
             if close:
-                hints.append(f"`{name}` (found `{close[0]}`)")
+                hints.append(f"`{name}` (found `{close}`)")
         message = (f"{reader.name}: missing required column(s) {_names(required)} of schema `{schema.name}`; "
                    f"the header has {_names(header) if header else 'no columns'}")
         if hints:

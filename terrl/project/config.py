@@ -29,7 +29,6 @@ the key and the problem; the CLI prints it as one line `terrl: error: terrl.toml
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import re
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ except ImportError:  # pragma: no cover - Python 3.10
 
 from terrl.diagnostics.core import CODES, CODES_BY_NAME, Diagnostic
 from terrl.diagnostics.source import display_path
+from terrl.diagnostics.suggest import closest
 
 SEVERITIES = ("error", "warning", "note", "off")
 # Reading, syntax, name and type errors mean terrl did not understand the input (and
@@ -197,8 +197,8 @@ def parse_config(data: Mapping[str, Any], path: Path, prefix: str = "", *, text:
         return ConfigError(shown, problem, key=dotted, line=line, help=help)
 
     def unknown(key: str, known: Iterable[str], what: str) -> str:
-        guess = difflib.get_close_matches(key, list(known), n=1)
-        return (f"did you mean `{guess[0]}`? " if guess else "") + f"known {what}: " + ", ".join(sorted(known))
+        guess = closest(key, known)
+        return (f"did you mean `{guess}`? " if guess else "") + f"known {what}: " + ", ".join(sorted(known))
 
     for key in data:
         if key not in _TOP_KEYS:
@@ -267,8 +267,8 @@ def parse_config(data: Mapping[str, Any], path: Path, prefix: str = "", *, text:
 
 
 def _guess(key: str, known: list[str]) -> str:
-    guess = difflib.get_close_matches(key, known, n=1)
-    return f"did you mean `{guess[0]}`? " if guess else ""
+    guess = closest(key, known)
+    return f"did you mean `{guess}`? " if guess else ""
 
 
 def _toml_type(value: Any) -> str:

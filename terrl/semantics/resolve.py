@@ -9,7 +9,6 @@ All problems become diagnostics; lowering goes on past them so one run reports a
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,6 +18,7 @@ from typing import Callable, Iterator
 from terrl.syntax import ast
 from terrl.semantics import ir
 from terrl.diagnostics.core import Diagnostic, Label, diag
+from terrl.diagnostics.suggest import closest
 from terrl.syntax.parser import decode_source, parse, read_source
 from terrl.resources import stdlib_dir
 from terrl.diagnostics.source import Span, display_path
@@ -40,8 +40,8 @@ def did_you_mean(name: str, candidates) -> str | None:
     for c in candidates:
         if c.lower() == name.lower():
             return f"did you mean `{c}`?"
-    matches = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    return f"did you mean `{matches[0]}`?" if matches else None
+    match = closest(name, candidates, cutoff=0.6)
+    return f"did you mean `{match}`?" if match else None
 
 
 # --- loading ------------------------------------------------------------------------
@@ -667,12 +667,12 @@ def _member_hint(name: str, ftype: ir.FieldType) -> str | None:
                 return named(i)
     if len(name) > 3 and titled:
         by_title = {normal(t): i for i, t in titled}
-        close = difflib.get_close_matches(normal(name), list(by_title), n=1, cutoff=0.75)
+        close = closest(normal(name), by_title, cutoff=0.75)
         if close:
-            return named(by_title[close[0]])
+            return named(by_title[close])
     by_folded = {m.casefold(): m for m in members}
-    close = difflib.get_close_matches(name.casefold(), list(by_folded), n=1, cutoff=0.6)
-    return f"did you mean `{by_folded[close[0]]}`?" if close else None
+    close = closest(name.casefold(), by_folded, cutoff=0.6)
+    return f"did you mean `{by_folded[close]}`?" if close else None
 
 
 def _members_help(ftype: ir.FieldType) -> str:
