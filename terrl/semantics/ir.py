@@ -42,7 +42,8 @@ class FieldType:
     digits: int | None = None  # N of digits(N)
     members: tuple[str, ...] = ()  # enum members in declared order
     enum_name: str | None = None  # "us.UsState" for a named enum, None for an inline one
-    titles: tuple[str | None, ...] = field(default=(), compare=False)  # each member's title, for hints
+    titles: tuple[str | None, ...] = field(default=(), compare=False)  # each member's title, for hints and docs
+    doc: str | None = field(default=None, compare=False)  # a named enum's `##` doc, for docs
 
     def describe(self) -> str:
         if self.kind == "digits":
@@ -63,6 +64,7 @@ class Field:
     optional: bool = False
     key: bool = False
     span: Span | None = field(default=None, compare=False)
+    doc: str | None = field(default=None, compare=False)  # the field's `##` doc, for docs
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,9 @@ class Schema:
     fields: tuple[Field, ...]
     span: Span | None = field(default=None, compare=False)
     doc: str | None = None
+    # Provenance for docs: the declaring file as shown to the user, and whether it is in the stdlib.
+    file: str = field(default="", compare=False)
+    stdlib: bool = field(default=False, compare=False)
 
     def field(self, name: str) -> Field:
         for f in self.fields:

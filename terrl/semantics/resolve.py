@@ -328,7 +328,8 @@ class Lowerer:
         if cached is None:
             members = self._members(decl.members)
             cached = ir.FieldType("enum", members=tuple(members), enum_name=_enum_display(scope, decl),
-                                  titles=tuple(m.title.value if m.title else None for m in members.values()))
+                                  titles=tuple(m.title.value if m.title else None for m in members.values()),
+                                  doc=decl.doc)
             self._enum_types[id(decl)] = cached
         return cached
 
@@ -355,8 +356,10 @@ class Lowerer:
             except _Failed:
                 ftype = ir.FieldType("string")
                 poisoned.append(f.name.name)
-            fields.append(ir.Field(f.name.name, ftype, optional=f.type.optional, key=f.key and key is f, span=f.span))
-        result = ir.Schema(decl.name.name, tuple(fields), decl.span, decl.doc)
+            fields.append(ir.Field(f.name.name, ftype, optional=f.type.optional, key=f.key and key is f, span=f.span,
+                                   doc=f.doc))
+        result = ir.Schema(decl.name.name, tuple(fields), decl.span, decl.doc,
+                           file=scope.loaded.display, stdlib=scope.loaded.is_stdlib)
         self._poisoned.update((id(result), name) for name in poisoned)
         self._schemas[id(decl)] = result
         return result
