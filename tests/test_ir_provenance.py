@@ -117,3 +117,48 @@ def test_the_import_scan_sees_both_import_forms(tmp_path):
     probe = tmp_path / "probe.py"
     probe.write_text("from terrl.syntax import ast\nimport terrl.semantics.resolve\n", encoding="utf-8")
     assert set(FORBIDDEN_IN_DOCS) <= _imported_modules(probe)
+
+
+# --- named sets ----------------------------------------------------------------------
+
+SET_SOURCES = SOURCES + [REPO / "tests" / "data" / "ir_provenance_sets.terr"]  # int, decimal, digits sets
+
+
+def _reference_values(loader: Loader, loaded, expr) -> set:
+    """Set algebra on the AST, from the literals as written (the reference for Program.sets)."""
+    if isinstance(expr, ast.SetParen):
+        return _reference_values(loader, loaded, expr.inner)
+    if isinstance(expr, ast.SetLiteral):
+        return {v.name if isinstance(v, ast.MemberLit) else v.value for v in expr.values}
+    if isinstance(expr, ast.SetOp):
+        left, right = _reference_values(loader, loaded, expr.left), _reference_values(loader, loaded, expr.right)
+        return left | right if expr.op == "+" else left - right
+    parts = [p.name for p in expr.name.parts]
+    target = loaded if len(parts) == 1 else loaded.imports[parts[0]]
+    decl = next(d for d in target.module.decls if isinstance(d, ast.SetDecl) and d.name.name == parts[-1])
+    return _reference_values(loader, target, decl.expr)
+
+
+@pytest.mark.parametrize("path", SET_SOURCES, ids=lambda p: str(p.relative_to(REPO)))
+def test_program_sets_match_the_declarations(path):
+    loader, program = _lowered(path)
+    declared = {(loaded.display, d.name.name): (d, loaded) for loaded in loader.modules.values()
+                for d in (loaded.module.decls if loaded.module else ()) if isinstance(d, ast.SetDecl)}
+    assert len({(s.file, s.name) for s in program.sets}) == len(program.sets)  # each set once
+    for named in program.sets:
+        decl, loaded = declared[(named.file, named.name)]
+        assert named.doc == decl.doc and program.named_set(named.file, named.name) is named
+        # Decimal(5) == 5 and hashes alike, so the written literals compare with the typed values.
+        assert named.values == _reference_values(loader, loaded, decl.expr)
+    # every set the root file declares was evaluated (the checker checks unused ones too)
+    root = loader.modules[path.resolve()]
+    own = {d.name.name for d in root.module.decls if isinstance(d, ast.SetDecl)}
+    assert own <= {s.name for s in program.sets if s.file == root.display}
+
+
+def test_program_sets_take_no_part_in_equality():
+    program = ir.Program(models=())
+    named = ir.NamedSet("s", "f.terr", ir.FieldType("int"), frozenset({1}))
+    assert dataclasses.replace(program, sets=(named,)) == program
+    with pytest.raises(KeyError):
+        program.named_set("f.terr", "s")

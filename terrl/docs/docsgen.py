@@ -249,7 +249,7 @@ def build_site(docs: LoadedDocs) -> SiteView:
             slug = _unique_slug(model.name, slugs)
             findings = [d for d in docs.findings if d.extra.get("model") == model.name
                         and d.span is not None and d.span.file.path == model.file]
-            models.append(_ModelBuilder(model, module, slug, docs.analysed, findings).build())
+            models.append(_ModelBuilder(model, program, module, slug, docs.analysed, findings).build())
     sources = tuple(SourceView(shown, paragraphs(module.module.doc)) for shown, module, _ in docs.roots)
     return SiteView(__version__, sources, tuple(models))
 
@@ -297,19 +297,6 @@ def _first_doc_line(doc: str | None) -> str | None:
     return lines[0] if lines else None
 
 
-def _type_info(texpr: ast.TypeExpr, loaded: LoadedModule) -> tuple[str, dict[str, str], tuple[str, ...]]:
-    """(ir kind, enum titles, enum members in order) of a declared type."""
-    base = texpr.base
-    if isinstance(base, ast.SimpleType):
-        return base.kind, {}, ()
-    if isinstance(base, ast.DigitsType):
-        return "digits", {}, ()
-    if isinstance(base, ast.InlineEnum):
-        return "enum", _enum_titles(base.members), tuple(m.name.name for m in base.members)
-    decl, _ = _find_decl(loaded, base.name, ast.EnumDecl)
-    return "enum", _enum_titles(decl.members), tuple(m.name.name for m in decl.members)
-
-
 class _Lookup:
     """english.Lookup for predicates written in one module, registering glossary entries as it goes."""
 
@@ -332,9 +319,10 @@ class _Lookup:
 # --- one model ---------------------------------------------------------------------------
 
 class _ModelBuilder:
-    def __init__(self, model: ir.Model, root: LoadedModule, slug: str, analysed: bool,
+    def __init__(self, model: ir.Model, program: ir.Program, root: LoadedModule, slug: str, analysed: bool,
                  findings: list[Diagnostic]) -> None:
         self.model = model
+        self.program = program
         self.root = root
         self.slug = slug
         self.analysed = analysed
@@ -367,10 +355,11 @@ class _ModelBuilder:
         name = _canonical(where, self.root, decl.name.name)
         anchor = ("set-" if kind == "set" else "seg-") + name
         if kind == "set":
-            stype, titles, members = _type_info(decl.type, where)
-            raw = self._set_values(decl.expr, where)
-            ordered = [m for m in members if m in raw] if stype == "enum" else sorted(raw)
-            ref = NamedRef(doc_label(decl.doc, name), "#" + anchor, tuple(ordered))
+            named = self.program.named_set(where.display, decl.name.name)
+            stype, titles = named.type.kind, _member_titles(named.type)
+            ordered = ([m for m in named.type.members if m in named.values] if stype == "enum"
+                       else sorted(named.values))
+            ref = NamedRef(doc_label(named.doc, name), "#" + anchor, tuple(ordered))
         else:
             ref = NamedRef(name.rsplit(".", 1)[-1], "#" + anchor)
         self.refs[key] = ref
@@ -389,18 +378,6 @@ class _ModelBuilder:
             entry = GlossaryEntry("segment", name, ref.label, anchor, paragraphs(decl.doc), definition, None)
         self.glossary[key] = entry
         return ref
-
-    def _set_values(self, expr, where: LoadedModule) -> set:
-        if isinstance(expr, ast.SetParen):
-            return self._set_values(expr.inner, where)
-        if isinstance(expr, ast.SetLiteral):
-            from terrl.docs.english import literal_value
-            return {literal_value(v) for v in expr.values}
-        if isinstance(expr, ast.SetOp):
-            left, right = self._set_values(expr.left, where), self._set_values(expr.right, where)
-            return left | right if expr.op == "+" else left - right
-        decl, there = _find_decl(where, expr.name, ast.SetDecl)
-        return self._set_values(decl.expr, there)
 
     # territories ----------------------------------------------------------------------
     def _link(self, t: ir.Territory) -> Link:

@@ -257,6 +257,20 @@ class TestCase:
     __test__ = False  # not a pytest class
 
 
+# --- symbols (provenance for docs; never part of equality) ------------------------
+
+@dataclass(frozen=True, slots=True)
+class NamedSet:
+    """A declared `set`, as the resolver evaluated it."""
+
+    name: str  # as declared, unqualified
+    file: str  # the declaring file as shown to the user
+    type: FieldType
+    values: frozenset[Value]
+    doc: str | None = None
+    span: Span | None = field(default=None, compare=False)
+
+
 @dataclass(frozen=True, slots=True)
 class Program:
     """Everything checked from the files given to terrl (imports included)."""
@@ -264,6 +278,14 @@ class Program:
     models: tuple[Model, ...]
     tests: tuple[TestCase, ...] = ()
     schemas: tuple[Schema, ...] = ()
+    # Every named set the resolver evaluated (imported ones included), for docs.
+    sets: tuple[NamedSet, ...] = field(default=(), compare=False)
+
+    def named_set(self, file: str, name: str) -> NamedSet:
+        for s in self.sets:
+            if s.file == file and s.name == name:
+                return s
+        raise KeyError(f"{file}:{name}")
 
     def model(self, name: str) -> Model:
         for m in self.models:

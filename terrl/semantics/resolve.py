@@ -217,6 +217,7 @@ class Lowerer:
         self._enum_types: dict[int, ir.FieldType] = {}
         self._sets: dict[int, tuple[ir.FieldType, frozenset] | None] = {}
         self._sets_in_progress: set[int] = set()
+        self.set_symbols: list[ir.NamedSet] = []  # every set evaluated, in order: Program.sets
         self._schemas: dict[int, ir.Schema | None] = {}
         self._segments_in_progress: list[int] = []
         self._segment_names: list[str] = []
@@ -441,6 +442,7 @@ class Lowerer:
         finally:
             self._sets_in_progress.discard(id(decl))
         self._sets[id(decl)] = result
+        self.set_symbols.append(ir.NamedSet(decl.name.name, scope.loaded.display, ftype, values, decl.doc, decl.span))
         return result
 
     def set_values(self, expr: ast.SetExpr, ftype: ir.FieldType, field_name: str, scope: Scope) -> frozenset:
@@ -752,7 +754,7 @@ def lower_module(loaded: LoadedModule, diagnostics: list[Diagnostic], lowerer: L
                 tests.append(test)
     if any(isinstance(d, ast.ModelDecl) for d in module.decls) and not any(d.is_error for d in diagnostics):
         _report_unused(lw, loaded, scope)
-    return ir.Program(models=tuple(models), tests=tuple(tests), schemas=tuple(schemas))
+    return ir.Program(models=tuple(models), tests=tuple(tests), schemas=tuple(schemas), sets=tuple(lw.set_symbols))
 
 
 def _report_unused(lw: Lowerer, loaded: LoadedModule, scope: Scope) -> None:
