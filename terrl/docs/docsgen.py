@@ -249,7 +249,7 @@ def build_site(docs: LoadedDocs) -> SiteView:
             slug = _unique_slug(model.name, slugs)
             findings = [d for d in docs.findings if d.extra.get("model") == model.name
                         and d.span is not None and d.span.file.path == model.file]
-            models.append(_ModelBuilder(model, module, slug, docs.analysed, findings).build())
+            models.append(_ModelBuilder(model, program, module, slug, docs.analysed, findings).build())
     sources = tuple(SourceView(shown, paragraphs(module.module.doc)) for shown, module, _ in docs.roots)
     return SiteView(__version__, sources, tuple(models))
 
@@ -286,29 +286,15 @@ def _enum_titles(members: tuple[ast.EnumMember, ...]) -> dict[str, str]:
     return {m.name.name: m.title.value for m in members if m.title is not None}
 
 
-def _named_enum_doc(texpr: ast.TypeExpr, loaded: LoadedModule) -> str | None:
-    """The first line of a field's named enum type's `##` doc (as for sets: later lines are often notes)."""
-    if isinstance(texpr.base, (ast.SimpleType, ast.DigitsType, ast.InlineEnum)):
-        return None
-    try:
-        decl, _ = _find_decl(loaded, texpr.base.name, ast.EnumDecl)
-    except KeyError:
-        return None
-    lines = [line.strip() for line in (decl.doc or "").splitlines() if line.strip()]
+def _member_titles(ftype: ir.FieldType) -> dict[str, str]:
+    """An enum field's titled members: member -> title."""
+    return {m: t for m, t in zip(ftype.members, ftype.titles) if t is not None}
+
+
+def _first_doc_line(doc: str | None) -> str | None:
+    """The first line of a named enum's `##` doc (as for sets: later lines are often notes)."""
+    lines = [line.strip() for line in (doc or "").splitlines() if line.strip()]
     return lines[0] if lines else None
-
-
-def _type_info(texpr: ast.TypeExpr, loaded: LoadedModule) -> tuple[str, dict[str, str], tuple[str, ...]]:
-    """(ir kind, enum titles, enum members in order) of a declared type."""
-    base = texpr.base
-    if isinstance(base, ast.SimpleType):
-        return base.kind, {}, ()
-    if isinstance(base, ast.DigitsType):
-        return "digits", {}, ()
-    if isinstance(base, ast.InlineEnum):
-        return "enum", _enum_titles(base.members), tuple(m.name.name for m in base.members)
-    decl, _ = _find_decl(loaded, base.name, ast.EnumDecl)
-    return "enum", _enum_titles(decl.members), tuple(m.name.name for m in decl.members)
 
 
 class _Lookup:
@@ -330,29 +316,13 @@ class _Lookup:
         return self.builder.register("segment", decl, where)
 
 
-def _find_schema_decl(root: LoadedModule, schema: ir.Schema) -> tuple[ast.SchemaDecl, LoadedModule] | None:
-    seen: set[int] = set()
-    todo = [root]
-    while todo:
-        loaded = todo.pop()
-        if id(loaded) in seen or loaded.module is None:
-            continue
-        seen.add(id(loaded))
-        for decl in loaded.module.decls:
-            if (isinstance(decl, ast.SchemaDecl) and decl.name.name == schema.name and schema.span is not None
-                    and decl.span is not None and decl.span.start == schema.span.start
-                    and decl.span.file.path == schema.span.file.path):
-                return decl, loaded
-        todo.extend(loaded.imports.values())
-    return None
-
-
 # --- one model ---------------------------------------------------------------------------
 
 class _ModelBuilder:
-    def __init__(self, model: ir.Model, root: LoadedModule, slug: str, analysed: bool,
+    def __init__(self, model: ir.Model, program: ir.Program, root: LoadedModule, slug: str, analysed: bool,
                  findings: list[Diagnostic]) -> None:
         self.model = model
+        self.program = program
         self.root = root
         self.slug = slug
         self.analysed = analysed
@@ -366,33 +336,16 @@ class _ModelBuilder:
                          if isinstance(d, ast.ModelDecl) and d.name.name == model.name)
 
     def _field_infos(self) -> dict[str, FieldInfo]:
-        found = _find_schema_decl(self.root, self.model.schema)
-        titles: dict[str, dict[str, str]] = {}
-        if found is not None:
-            decl, where = found
-            for f in decl.fields:
-                titles[f.name.name] = _type_info(f.type, where)[1]
-        return {f.name: FieldInfo(f.name, f.type.kind, f.optional, titles.get(f.name, {}))
+        return {f.name: FieldInfo(f.name, f.type.kind, f.optional, _member_titles(f.type))
                 for f in self.model.schema.fields}
 
     def _schema_view(self) -> SchemaView:
-        """The schema with its own doc and each field's, read from its declaration."""
+        """The schema with its own doc and each field's, as the IR carries them."""
         schema = self.model.schema
-        field_docs: dict[str, tuple[str, ...]] = {}
-        type_docs: dict[str, str] = {}
-        file = None
-        found = _find_schema_decl(self.root, schema)
-        if found is not None:
-            decl, where = found
-            file = None if where.is_stdlib else where.display
-            for f in decl.fields:
-                field_docs[f.name.name] = paragraphs(f.doc)
-                enum_doc = _named_enum_doc(f.type, where)
-                if enum_doc:
-                    type_docs[f.name.name] = enum_doc
-        fields = tuple(FieldView(f.name, f.type.describe(), f.optional, f.key, field_docs.get(f.name, ()),
-                                 type_docs.get(f.name)) for f in schema.fields)
-        return SchemaView(schema.name, file, paragraphs(schema.doc), fields)
+        fields = tuple(FieldView(f.name, f.type.describe(), f.optional, f.key, paragraphs(f.doc),
+                                 _first_doc_line(f.type.doc) if f.type.enum_name else None)
+                       for f in schema.fields)
+        return SchemaView(schema.name, None if schema.stdlib else schema.file, paragraphs(schema.doc), fields)
 
     # glossary -------------------------------------------------------------------------
     def register(self, kind: str, decl, where: LoadedModule) -> NamedRef:
@@ -402,10 +355,11 @@ class _ModelBuilder:
         name = _canonical(where, self.root, decl.name.name)
         anchor = ("set-" if kind == "set" else "seg-") + name
         if kind == "set":
-            stype, titles, members = _type_info(decl.type, where)
-            raw = self._set_values(decl.expr, where)
-            ordered = [m for m in members if m in raw] if stype == "enum" else sorted(raw)
-            ref = NamedRef(doc_label(decl.doc, name), "#" + anchor, tuple(ordered))
+            named = self.program.named_set(where.display, decl.name.name)
+            stype, titles = named.type.kind, _member_titles(named.type)
+            ordered = ([m for m in named.type.members if m in named.values] if stype == "enum"
+                       else sorted(named.values))
+            ref = NamedRef(doc_label(named.doc, name), "#" + anchor, tuple(ordered))
         else:
             ref = NamedRef(name.rsplit(".", 1)[-1], "#" + anchor)
         self.refs[key] = ref
@@ -424,18 +378,6 @@ class _ModelBuilder:
             entry = GlossaryEntry("segment", name, ref.label, anchor, paragraphs(decl.doc), definition, None)
         self.glossary[key] = entry
         return ref
-
-    def _set_values(self, expr, where: LoadedModule) -> set:
-        if isinstance(expr, ast.SetParen):
-            return self._set_values(expr.inner, where)
-        if isinstance(expr, ast.SetLiteral):
-            from terrl.docs.english import literal_value
-            return {literal_value(v) for v in expr.values}
-        if isinstance(expr, ast.SetOp):
-            left, right = self._set_values(expr.left, where), self._set_values(expr.right, where)
-            return left | right if expr.op == "+" else left - right
-        decl, there = _find_decl(where, expr.name, ast.SetDecl)
-        return self._set_values(decl.expr, there)
 
     # territories ----------------------------------------------------------------------
     def _link(self, t: ir.Territory) -> Link:

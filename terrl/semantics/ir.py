@@ -42,7 +42,8 @@ class FieldType:
     digits: int | None = None  # N of digits(N)
     members: tuple[str, ...] = ()  # enum members in declared order
     enum_name: str | None = None  # "us.UsState" for a named enum, None for an inline one
-    titles: tuple[str | None, ...] = field(default=(), compare=False)  # each member's title, for hints
+    titles: tuple[str | None, ...] = field(default=(), compare=False)  # each member's title, for hints and docs
+    doc: str | None = field(default=None, compare=False)  # a named enum's `##` doc, for docs
 
     def describe(self) -> str:
         if self.kind == "digits":
@@ -63,6 +64,7 @@ class Field:
     optional: bool = False
     key: bool = False
     span: Span | None = field(default=None, compare=False)
+    doc: str | None = field(default=None, compare=False)  # the field's `##` doc, for docs
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,9 @@ class Schema:
     fields: tuple[Field, ...]
     span: Span | None = field(default=None, compare=False)
     doc: str | None = None
+    # Provenance for docs: the declaring file as shown to the user, and whether it is in the stdlib.
+    file: str = field(default="", compare=False)
+    stdlib: bool = field(default=False, compare=False)
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -252,6 +257,20 @@ class TestCase:
     __test__ = False  # not a pytest class
 
 
+# --- symbols (provenance for docs; never part of equality) ------------------------
+
+@dataclass(frozen=True, slots=True)
+class NamedSet:
+    """A declared `set`, as the resolver evaluated it."""
+
+    name: str  # as declared, unqualified
+    file: str  # the declaring file as shown to the user
+    type: FieldType
+    values: frozenset[Value]
+    doc: str | None = None
+    span: Span | None = field(default=None, compare=False)
+
+
 @dataclass(frozen=True, slots=True)
 class Program:
     """Everything checked from the files given to terrl (imports included)."""
@@ -259,6 +278,14 @@ class Program:
     models: tuple[Model, ...]
     tests: tuple[TestCase, ...] = ()
     schemas: tuple[Schema, ...] = ()
+    # Every named set the resolver evaluated (imported ones included), for docs.
+    sets: tuple[NamedSet, ...] = field(default=(), compare=False)
+
+    def named_set(self, file: str, name: str) -> NamedSet:
+        for s in self.sets:
+            if s.file == file and s.name == name:
+                return s
+        raise KeyError(f"{file}:{name}")
 
     def model(self, name: str) -> Model:
         for m in self.models:

@@ -217,6 +217,7 @@ class Lowerer:
         self._enum_types: dict[int, ir.FieldType] = {}
         self._sets: dict[int, tuple[ir.FieldType, frozenset] | None] = {}
         self._sets_in_progress: set[int] = set()
+        self.set_symbols: list[ir.NamedSet] = []  # every set evaluated, in order: Program.sets
         self._schemas: dict[int, ir.Schema | None] = {}
         self._segments_in_progress: list[int] = []
         self._segment_names: list[str] = []
@@ -328,7 +329,8 @@ class Lowerer:
         if cached is None:
             members = self._members(decl.members)
             cached = ir.FieldType("enum", members=tuple(members), enum_name=_enum_display(scope, decl),
-                                  titles=tuple(m.title.value if m.title else None for m in members.values()))
+                                  titles=tuple(m.title.value if m.title else None for m in members.values()),
+                                  doc=decl.doc)
             self._enum_types[id(decl)] = cached
         return cached
 
@@ -355,8 +357,10 @@ class Lowerer:
             except _Failed:
                 ftype = ir.FieldType("string")
                 poisoned.append(f.name.name)
-            fields.append(ir.Field(f.name.name, ftype, optional=f.type.optional, key=f.key and key is f, span=f.span))
-        result = ir.Schema(decl.name.name, tuple(fields), decl.span, decl.doc)
+            fields.append(ir.Field(f.name.name, ftype, optional=f.type.optional, key=f.key and key is f, span=f.span,
+                                   doc=f.doc))
+        result = ir.Schema(decl.name.name, tuple(fields), decl.span, decl.doc,
+                           file=scope.loaded.display, stdlib=scope.loaded.is_stdlib)
         self._poisoned.update((id(result), name) for name in poisoned)
         self._schemas[id(decl)] = result
         return result
@@ -438,6 +442,7 @@ class Lowerer:
         finally:
             self._sets_in_progress.discard(id(decl))
         self._sets[id(decl)] = result
+        self.set_symbols.append(ir.NamedSet(decl.name.name, scope.loaded.display, ftype, values, decl.doc, decl.span))
         return result
 
     def set_values(self, expr: ast.SetExpr, ftype: ir.FieldType, field_name: str, scope: Scope) -> frozenset:
@@ -749,7 +754,7 @@ def lower_module(loaded: LoadedModule, diagnostics: list[Diagnostic], lowerer: L
                 tests.append(test)
     if any(isinstance(d, ast.ModelDecl) for d in module.decls) and not any(d.is_error for d in diagnostics):
         _report_unused(lw, loaded, scope)
-    return ir.Program(models=tuple(models), tests=tuple(tests), schemas=tuple(schemas))
+    return ir.Program(models=tuple(models), tests=tuple(tests), schemas=tuple(schemas), sets=tuple(lw.set_symbols))
 
 
 def _report_unused(lw: Lowerer, loaded: LoadedModule, scope: Scope) -> None:
