@@ -347,7 +347,9 @@ def _jsonl_records(reader: AccountReader) -> Iterator[Record]:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else str(value)
+        if value.is_finite() and abs(value.adjusted()) < 1000 and value == value.to_integral_value():
+            return int(value)
+        return str(value)  # not converted to int in full: 1E+999999999 would take minutes
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
