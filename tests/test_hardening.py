@@ -95,3 +95,117 @@ def test_a_long_digit_cell_is_invalid_alike_in_both_engines(tmp_path):
     text = runs["python"][1].decode()
     assert text.count(TOO_LONG) == 2, text
     assert "\n3,L3,assigned," in text.replace("\r\n", "\n")
+
+
+# --- items 3, 4: text that no encoder writes ---------------------------------------------------
+
+STRING_MODEL = """\
+schema A {{
+  id: string key
+  s:  string?
+}}
+
+model M {{
+  keep
+  territory t {{ where {where} owner "o@example.com" as AE }}
+}}
+"""
+
+
+@pytest.mark.parametrize("text", [r'"x\ud800"', r'"\udc00"', r'"a\ude00b"'])
+def test_a_lone_surrogate_escape_is_rejected_where_it_is_written(text):
+    source = STRING_MODEL.format(where=f"s == {text}")
+    result = check_source(source, "m.terr")
+    assert [d.code for d in result.diagnostics] == ["E006"]
+    d = result.diagnostics[0]
+    assert "surrogate" in d.message and d.span.start_line_col == (8, 28)
+
+
+def test_a_surrogate_pair_escape_is_one_character_and_compiles(tmp_path):
+    path = tmp_path / "m.terr"
+    path.write_text(STRING_MODEL.format(where=r's == "\ud83d\ude00"'), encoding="utf-8")
+    for args in (["check"], ["compile", "--target", "json"], ["compile", "--target", "sql"]):
+        result = CliRunner().invoke(cli, [*args, str(path)])
+        assert result.exit_code == 0, (args, result.output)
+
+
+def test_a_test_name_with_a_lone_surrogate_is_rejected():
+    result = check_source('schema A {\n  id: string key\n}\nmodel M { keep }\n'
+                          'test "t\\udc00" { account { id: "x" } expect M: unassigned }\n', "m.terr")
+    assert [d.code for d in result.diagnostics] == ["E006"]
+
+
+def test_startswith_the_last_character_before_the_surrogates(tmp_path):
+    """Item 4: the next prefix after U+D7FF is U+E000 (U+D800 is no character)."""
+    path = tmp_path / "m.terr"
+    path.write_text(STRING_MODEL.format(where=r's startswith "\ud7ff"'), encoding="utf-8")
+    for args in (["compile", "--target", "json"], ["compile", "--target", "sql"], ["compile", "--target", "python"],
+                 ["docs", "-o", str(tmp_path / "docs")]):
+        result = CliRunner().invoke(cli, [*args, str(path)])
+        assert result.exit_code == 0, (args, result.output)
+    model = _model(STRING_MODEL.format(where=r's startswith "\ud7ff"'))
+    evaluator = compile_model(model)
+    for s, status in [("\ud7ff", "assigned"), ("\ud7ffz", "assigned"), ("\ud7fe\U0010ffff", "unassigned"),
+                      ("\ue000", "unassigned"), (None, "unassigned")]:
+        assert evaluator.assign({"id": "A", "s": s}).status == status, s
+        assert assign_reference(model, {"id": "A", "s": s})[0] == status, s
+
+
+# --- item 8: a FIFO named like a source file ----------------------------------------------------
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_named_terr_is_reported_not_read(tmp_path):
+    import os
+    (tmp_path / "ok.terr").write_text(MODEL)
+    os.mkfifo(tmp_path / "x.terr")  # opening it for reading would wait for a writer forever
+    result = CliRunner().invoke(cli, ["check", str(tmp_path)])
+    assert result.exit_code == 2 and "x.terr`: not a regular file" in result.output, result.output
+
+
+# --- item 10: JSON Lines read like CSV -----------------------------------------------------------
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+@pytest.mark.parametrize("data", [b"", b"\xef\xbb\xbf"], ids=["empty", "bom-only"])
+def test_an_empty_json_lines_file_is_a_usage_error_like_an_empty_csv(tmp_path, engine, data):
+    (tmp_path / "m.terr").write_text(MODEL)
+    (tmp_path / "a.jsonl").write_bytes(data)
+    (tmp_path / "a.csv").write_bytes(data)
+    for name in ("a.jsonl", "a.csv"):
+        result = CliRunner().invoke(cli, ["assign", str(tmp_path / "m.terr"), str(tmp_path / name), "--engine", engine])
+        assert result.exit_code == 2 and "is empty" in result.output, (name, result.output)
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+@pytest.mark.parametrize("end", [b"\r", b"\r\n", b"\n"], ids=["cr", "crlf", "lf"])
+def test_json_lines_take_every_line_end_the_csv_reader_takes(tmp_path, engine, end):
+    (tmp_path / "m.terr").write_text(MODEL)
+    lines = [b'{"id":"a","n":1}', b'{"id":"b","s\\r":"x\\ry"}', b"", b'{"id":"c"}']
+    (tmp_path / "a.jsonl").write_bytes(end.join(lines) + end)
+    (tmp_path / "a.csv").write_bytes(end.join([b"id,n", b"a,1", b"b,", b"", b"c,"]) + end)
+    outputs = {}
+    for name in ("a.jsonl", "a.csv"):
+        result = CliRunner().invoke(cli, ["assign", str(tmp_path / "m.terr"), str(tmp_path / name), "--engine", engine])
+        assert result.exit_code == 0, result.output
+        outputs[name] = result.output
+    summary = "3 accounts: 0 assigned, 3 unassigned, 0 invalid; 1 blank line skipped"
+    assert outputs["a.csv"].splitlines()[-1] == outputs["a.jsonl"].splitlines()[-1] == summary, outputs
+    rows = [json.loads(line) for line in outputs["a.jsonl"].splitlines()[:-1]]
+    assert [(r["row"], r["key"], r["status"]) for r in rows] == [(1, "a", "unassigned"), (2, "b", "unassigned"),
+                                                                 (3, "c", "unassigned")]
+
+
+# --- item 12: messages that say what is meant ----------------------------------------------------
+
+def test_an_empty_digits_prefix_asks_for_one_digit_or_more():
+    result = check_source('schema A {\n  id: string key\n  z: digits(3)?\n}\nmodel M { keep\n'
+                          '  territory t { where z startswith "" owner "o@x" as AE }\n}\n', "m.terr")
+    assert [d.code for d in result.diagnostics] == ["E103"]
+    assert 'a prefix of it is 1 to 3 digits, not ""' in result.diagnostics[0].message
+
+
+def test_e120_says_it_covers_unassigned_expectations():
+    from terrl.diagnostics.core import CODES
+    result = check_source('schema A {\n  id: string key\n  n: int\n}\nmodel M { keep }\n'
+                          'test "t" { account { id: "x" } expect M: unassigned }\n', "m.terr")
+    assert [d.code for d in result.diagnostics] == ["E120"]
+    assert "`unassigned`" in CODES["E120"].summary

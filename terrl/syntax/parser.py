@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import stat
 from decimal import Decimal, InvalidOperation
 from functools import cache, partial
 
@@ -35,6 +36,7 @@ RESERVED = frozenset("""
 
 _SUFFIX = {"K": Decimal(1_000), "M": Decimal(1_000_000), "B": Decimal(1_000_000_000)}
 _TOP_LEVEL = re.compile(r"^(?:import|enum|set|segment|schema|model|test)\b", re.M)
+_SURROGATE = re.compile("[\ud800-\udfff]")  # lone halves of UTF-16 pairs (json.loads leaves them)
 
 _TOKEN_NAMES = {
     "NAME": "a name", "STRING": "a string", "NUMBER": "a number", "DATE": "a date (YYYY-MM-DD)",
@@ -94,13 +96,19 @@ def _grammar_cache_file(grammar: str) -> str | bool:
 def read_source(path, display: str) -> tuple[SourceFile | None, list[Diagnostic]]:
     """Read a file as UTF-8; unreadable, binary or oversized files become diagnostics."""
     try:
-        data = path.read_bytes()
+        # A FIFO or device named `x.terr` would block the read (or never end): only regular files,
+        # checked before opening (opening a FIFO waits for a writer), and read no further than the limit.
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return None, [diag("E001", f"cannot read `{display}`: not a regular file", None, notes=[f"file: {display}"])]
+        with path.open("rb") as stream:
+            data = stream.read(MAX_FILE_CHARS + 1)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         return None, [diag("E001", f"cannot read `{display}`: {reason.lower()}", None, notes=[f"file: {display}"])]
     if len(data) > MAX_FILE_CHARS:
         src = SourceFile(display, "")
-        return None, [diag("E008", f"`{display}` is {len(data):,} bytes; terrl reads files up to {MAX_FILE_CHARS:,} bytes",
+        return None, [diag("E008", f"`{display}` is {max(len(data), info.st_size):,} bytes; terrl reads files up to {MAX_FILE_CHARS:,} bytes",
                            src.span(0, 0), help="split the rules into several files joined by `import`")]
     return decode_source(data, display)
 
@@ -686,6 +694,10 @@ class _Lower(Transformer):
         except ValueError:
             raise _LiteralError(diag("E006", "this string has an invalid escape sequence", self._tspan(tok),
                                      help=r'escapes are `\"`, `\\`, `\n`, `\t` and `\uXXXX`'))
+        if _SURROGATE.search(value):  # `\ud800` alone: no encoder, SQL or JSON writer can take it
+            raise _LiteralError(diag("E006", "this string spells half of a UTF-16 surrogate pair, which is not Unicode text",
+                                     self._tspan(tok),
+                                     help=r"write the character itself, or both halves of the pair (`\ud83d\ude00`)"))
         return ast.StringLit(value, self._tspan(tok))
 
     def _number(self, tok: Token) -> ast.NumberLit:
