@@ -209,3 +209,32 @@ def test_e120_says_it_covers_unassigned_expectations():
                           'test "t" { account { id: "x" } expect M: unassigned }\n', "m.terr")
     assert [d.code for d in result.diagnostics] == ["E120"]
     assert "`unassigned`" in CODES["E120"].summary
+
+
+# --- item 5: number literals are bounded where they are written ----------------------------------
+
+def test_a_huge_number_literal_is_rejected_at_the_literal():
+    from terrl.syntax.parser import MAX_NUMBER_DIGITS
+    source = STRING_MODEL.replace("s:  string?", "n:  int?").format(where="n > 1" + "0" * 4400)
+    result = check_source(source, "m.terr")
+    assert [d.code for d in result.diagnostics] == ["E006"]
+    assert result.diagnostics[0].span.start_line_col == (8, 27)  # the literal after `n > `
+    assert f"up to {MAX_NUMBER_DIGITS} digits" in result.diagnostics[0].message
+
+
+def test_the_longest_number_literal_is_exact_and_every_engine_takes_it(tmp_path):
+    """36 digits (with a suffix too) are read exactly, not rounded to Decimal's default 28."""
+    from terrl.syntax.parser import MAX_NUMBER_DIGITS
+    big = "9" * (MAX_NUMBER_DIGITS - 1) + "8"
+    path = tmp_path / "m.terr"
+    path.write_text(STRING_MODEL.replace("s:  string?", "n:  decimal?").format(where=f"n > {big} or n < -{big[:-9]}B"))
+    model = _model(path.read_text())
+    for n, status in [(big, "unassigned"), (big[:-1] + "9", "assigned"), ("-" + big[:-9] + "000000000", "unassigned"),
+                      ("-" + big[:-9] + "000000000.1", "assigned")]:
+        assert compile_model(model).assign({"id": "A", "n": n}).status == status, n
+        assert assign_reference(model, {"id": "A", "n": n})[0] == status, n
+    (tmp_path / "a.csv").write_text(f"id,n\nA,{big}\nB,{big[:-1]}9\n")
+    outs = [CliRunner().invoke(cli, ["assign", str(path), str(tmp_path / "a.csv"), "--engine", e]) for e in ("python", "duckdb")]
+    assert outs[0].exit_code == outs[1].exit_code == 0 and outs[0].output == outs[1].output, outs[1].output
+    for args in (["compile", "--target", "json"], ["compile", "--target", "sql"], ["docs", "-o", str(tmp_path / "d")]):
+        assert CliRunner().invoke(cli, [*args, str(path)]).exit_code == 0, args

@@ -12,7 +12,7 @@ import datetime
 import json
 import re
 import stat
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from functools import cache, partial
 
 from lark import Lark, Token, Transformer, Tree
@@ -23,6 +23,7 @@ from terrl.diagnostics.core import Diagnostic, Label, diag
 from terrl.resources import grammar_path
 from terrl.diagnostics.source import SourceFile, Span
 
+MAX_NUMBER_DIGITS = 36  # digits in a number literal: SQL targets hold DECIMAL(38) with room to round
 MAX_FILE_CHARS = 8 * 1024 * 1024  # a 10,000-territory model is about 2 MB
 MAX_NESTING = 100  # parentheses and braces; keeps every recursive pass far from Python's stack limit
 MAX_ERRORS_PER_FILE = 25
@@ -710,8 +711,15 @@ class _Lower(Transformer):
         if digits[-1] in _SUFFIX:
             factor = _SUFFIX[digits[-1]]
             digits = digits[:-1]
+        count = sum(c.isdigit() for c in digits)
+        if count > MAX_NUMBER_DIGITS:  # every later pass and target stays exact and fast (docs/limits.md)
+            raise _LiteralError(diag("E006", f"this number has {count:,} digits; terrl reads number literals of up to "
+                                     f"{MAX_NUMBER_DIGITS} digits", self._tspan(tok),
+                                     help="a bound this large is no bound: leave the range open (`in 0..`)"))
         try:
-            value = Decimal(digits) * factor
+            with localcontext() as exact:  # the default 28 digits would round a long literal
+                exact.prec = 2 * MAX_NUMBER_DIGITS
+                value = Decimal(digits) * factor
         except InvalidOperation:  # pragma: no cover - the token pattern admits only valid numbers
             raise _LiteralError(diag("E006", f"`{text}` is not a number", self._tspan(tok)))
         return ast.NumberLit(value, text, self._tspan(tok))
