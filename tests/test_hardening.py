@@ -238,3 +238,16 @@ def test_the_longest_number_literal_is_exact_and_every_engine_takes_it(tmp_path)
     assert outs[0].exit_code == outs[1].exit_code == 0 and outs[0].output == outs[1].output, outs[1].output
     for args in (["compile", "--target", "json"], ["compile", "--target", "sql"], ["docs", "-o", str(tmp_path / "d")]):
         assert CliRunner().invoke(cli, [*args, str(path)]).exit_code == 0, args
+
+
+# --- item 7: fmt and a comment inside a field type ------------------------------------------------
+
+@pytest.mark.parametrize("field, comment", [("f0: int in # c\n 0..5?", "# c"), ("f0: int in 0.. # c\n 5?", "# c"),
+                                            ("f0: int in 0..# c\n5 ?", "# c"), ("f0: int## doc\n in 0..5?", "## doc")])
+def test_fmt_keeps_a_comment_inside_a_field_type(tmp_path, field, comment):
+    path = tmp_path / "m.terr"
+    path.write_text(f"schema A {{\n  id: string key\n  {field}\n}}\n\nmodel M {{ keep }}\n")
+    first = CliRunner().invoke(cli, ["fmt", str(path)])
+    assert first.exit_code == 0, first.output
+    assert path.read_text() == f"schema A {{\n  id: string key\n  f0: int? in 0..5  {comment}\n}}\n\nmodel M {{ keep }}\n"
+    assert CliRunner().invoke(cli, ["fmt", "--check", str(path)]).exit_code == 0
