@@ -23,8 +23,8 @@ from model_strategies import accounts, models
 
 NASTY = [
     'He said "hi"', "back\\slash", "line\nbreak", "tab\there", "\"\"\"; import os; os.system('x') #",
-    "{{ jinja }} {% if %}", "ünïcödé ✓ 東京", "\u2028sep\u2029", "nul\u0000", "\ud800 lone surrogate", "'); x = ('",
-]
+    "{{ jinja }} {% if %}", "ünïcödé ✓ 東京", "\u2028sep\u2029", "nul\u0000", "\U0001f600 astral", "'); x = ('",
+]  # a lone surrogate (`"\ud800"`) is rejected by check (E006, tests/test_hardening.py)
 
 
 def terr_string(text: str) -> str:

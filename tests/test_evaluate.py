@@ -182,7 +182,7 @@ model Overlay {
     ({"flag": 1}, "`flag`: expected true or false, got 1"),
     ({"id": 7}, "`id`: expected a string, got number 7"),
     ({"employees": "x" * 1000}, "`employees`: '" + "x" * 40 + "...' is not a number"),
-    ({"employees": -(10 ** 5000)}, "`employees`: a number of 5001 digits is below the lower bound 0"),
+    ({"employees": -(10 ** 5000)}, "`employees`: a number of 5001 digits is too long for a number"),
 ])
 def test_invalid_values_name_the_field(acme, fields, reason):
     r = acme.assign(account(**fields))
@@ -200,7 +200,7 @@ def test_every_invalid_field_is_named_in_schema_order(acme):
 
 @pytest.mark.parametrize("raw, value", [
     ("5000", 5000), (5000, 5000), ("5000.0", 5000), (Decimal("5000"), 5000), (5000.0, 5000), ("-0", 0),
-    ("1" * 5000, "as text"),
+    ("1" * 1000, "as text"),  # the longest number text (terrl.semantics.coerce.MAX_NUMBER_CHARS)
 ])
 def test_int_coercion(raw, value):
     if value == "as text":

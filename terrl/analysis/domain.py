@@ -54,7 +54,10 @@ def next_prefix(prefix: str) -> str | None:
         chars.pop()
     if not chars:
         return None
-    chars[-1] = chr(ord(chars[-1]) + 1)
+    following = ord(chars[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are not text (no reader takes them, no encoder writes them)
+        following = 0xE000
+    chars[-1] = chr(following)
     return "".join(chars)
 
 

@@ -141,7 +141,7 @@ register("E116", "several-keys", "error", "a schema marks more than one field `k
 register("E117", "bad-type", "error", "a type is malformed (e.g. `digits(0)`, bounds on a string)")
 register("E118", "duplicate-item", "error", "a body item that may appear once appears twice (policy, where, effective, status)")
 register("E119", "unknown-field", "error", "a test account names a field the schema does not have")
-register("E120", "bad-test-value", "error", "a test that expects a territory gives an account the schema rejects (a value that does not fit, a required field missing)")
+register("E120", "bad-test-value", "error", "a test that expects a territory or `unassigned` gives an account the schema rejects (a value that does not fit, a required field missing)")
 register("E121", "segment-cycle", "error", "segments refer to each other in a cycle")
 register("E122", "out-of-bounds", "error", "a literal lies outside the field's declared bounds")
 register("E123", "else-at-model", "error", "`else` is not allowed directly in a model")

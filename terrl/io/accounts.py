@@ -114,6 +114,8 @@ def open_accounts(source: str | Path | IO[bytes], schema: ir.Schema, fmt: str | 
     if fmt == "csv":
         _open_csv(reader)
     else:
+        if not _peek(stream, 4).removeprefix(b"\xef\xbb\xbf"):  # as an empty CSV: a usage error, not 0 accounts
+            raise AccountsError(f"{name} is empty: expected one JSON object (an account) per line")
         reader._rows = _jsonl_records(reader)
     return reader
 
@@ -302,10 +304,35 @@ def _printable(value: Any) -> Any:
 
 # --- JSON Lines -----------------------------------------------------------------------
 
+def _peek(stream: IO[bytes], n: int) -> bytes:
+    """Up to `n` bytes ahead, left in the stream (b"" at its end)."""
+    if hasattr(stream, "peek"):
+        return stream.peek(n)[:n]
+    position = stream.tell()  # a seekable stream without peek (BytesIO)
+    head = stream.read(n)
+    stream.seek(position)
+    return head
+
+
+def _json_lines(stream: IO[bytes]) -> Iterator[bytes]:
+    """Lines ended by LF, CRLF or a lone CR, as the CSV reader takes them (a CR is never inside
+    a JSON value: strings spell it `\\r`)."""
+    for raw in stream:
+        body = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1] if raw.endswith(b"\n") else raw
+        if b"\r" not in body:
+            yield raw
+            continue
+        pieces = body.split(b"\r")
+        if raw.endswith(b"\r") and not raw.endswith(b"\n"):
+            pieces.pop()  # the last CR ends the last line: no empty line after it
+        for piece in pieces:
+            yield piece + b"\n"
+
+
 def _jsonl_records(reader: AccountReader) -> Iterator[Record]:
     key_field = reader.schema.key
     row_number = 0
-    for line_number, raw in enumerate(reader.stream, start=1):
+    for line_number, raw in enumerate(_json_lines(reader.stream), start=1):
         if line_number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         if not raw.strip():
@@ -347,7 +374,9 @@ def _jsonl_records(reader: AccountReader) -> Iterator[Record]:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else str(value)
+        if value.is_finite() and abs(value.adjusted()) < 1000 and value == value.to_integral_value():
+            return int(value)
+        return str(value)  # not converted to int in full: 1E+999999999 would take minutes
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 

@@ -34,6 +34,22 @@ from terrl.semantics import ir
 
 NUMBER_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 SHOWN_CHARS = 40  # raw values in reasons are cut to this many characters
+# A number value has at most this many characters (text) or digits written out (typed):
+# longer ones are invalid, so reading one is linear and bounded (docs/limits.md).
+MAX_NUMBER_CHARS = 1000
+_TOO_LONG = 10 ** MAX_NUMBER_CHARS  # the smallest int written with more characters than allowed
+_TOO_LONG_NEG = -(10 ** (MAX_NUMBER_CHARS - 1))  # the largest negative one (its `-` counts)
+
+
+def number_too_long(raw: int | Decimal) -> bool:
+    """Whether a typed number's plain text (`str(int)`, `format(d, "f")`) has more than
+    MAX_NUMBER_CHARS characters: the bound CSV text has, so typed and text input agree."""
+    if isinstance(raw, int):
+        return not _TOO_LONG_NEG < raw < _TOO_LONG
+    exponent = raw.as_tuple().exponent
+    if exponent < -MAX_NUMBER_CHARS or (exponent > MAX_NUMBER_CHARS and not raw.is_zero()):
+        return True  # decided without writing the digits out (1E+999999999)
+    return len(format(raw, "f")) > MAX_NUMBER_CHARS
 
 
 class InvalidValue(Exception):
@@ -84,8 +100,12 @@ def _number(name: str, raw: Any) -> int | Decimal:
     if isinstance(raw, bool):
         raise InvalidValue(f"`{name}`: expected a number, got {show(raw)}")
     if isinstance(raw, int):
+        if number_too_long(raw):
+            raise InvalidValue(too_long(name, raw))
         return raw
     if isinstance(raw, str):
+        if len(raw) > MAX_NUMBER_CHARS:
+            raise InvalidValue(too_long(name, raw))
         if not NUMBER_TEXT.fullmatch(raw):
             raise InvalidValue(f"`{name}`: {show(raw)} is not a number (write digits with `.` as the decimal point)")
         return Decimal(raw) if "." in raw else _int_text(name, raw)
@@ -96,8 +116,15 @@ def _number(name: str, raw: Any) -> int | Decimal:
     if isinstance(raw, Decimal):
         if not raw.is_finite():
             raise InvalidValue(f"`{name}`: {show(raw)} is not a finite number")
+        if number_too_long(raw):
+            raise InvalidValue(too_long(name, raw))
         return raw
     raise InvalidValue(f"`{name}`: expected a number, got {described(raw)}")
+
+
+def too_long(name: str, raw: Any) -> str:
+    """The reason for a number longer than MAX_NUMBER_CHARS (the same words in every engine)."""
+    return f"`{name}`: {show(raw)} is too long for a number (more than {MAX_NUMBER_CHARS} characters or digits)"
 
 
 def _int_text(name: str, raw: str) -> int:

@@ -530,7 +530,7 @@ class Lowerer:
             prefix = p.prefix.value
             if ftype.kind == "digits":
                 if not (prefix.isascii() and prefix.isdigit()) or len(prefix) > ftype.digits:
-                    self.error("E103", f"`{f.name}` holds {ftype.digits} digits; a prefix of it is up to {ftype.digits} digits, not {_show(p.prefix)}",
+                    self.error("E103", f"`{f.name}` holds {ftype.digits} digits; a prefix of it is 1 to {ftype.digits} digits, not {_show(p.prefix)}",
                                p.prefix.span, help=f'write 1 to {ftype.digits} digits in quotes, e.g. `{f.name} startswith "9"`')
                     raise _Failed
             elif ftype.kind != "string":

@@ -295,6 +295,10 @@ def _significant(text: str) -> int:
     return sum(1 for ch in text if not (ch.isspace() or ch == ","))
 
 
+def _significant_text(text: str) -> str:
+    return "".join(ch for ch in text if not (ch.isspace() or ch == ","))
+
+
 def _index_after(text: str, count: int) -> int:
     """The index just past the `count`-th significant character of `text` and a comma after it."""
     i = 0
@@ -397,14 +401,16 @@ class _Printer:
         if item and not self.block_start and self._blank_before(pos):
             self.blank()
 
-    def trailing(self, end: int | None) -> str | None:
-        """The comment that follows `end` with only spaces between (the end of its line)."""
+    def trailing(self, end: int | None, peek: bool = False) -> str | None:
+        """The comment that follows `end` with only spaces between (the end of its line);
+        `peek`: without taking it."""
         if end is None:
             return None
         c = self._next()
         gap = self.text[end:c.span.start] if c is not None and end <= c.span.start else None
         if gap is not None and gap.strip() == "" and "\n" not in gap:
-            self.cursor += 1
+            if not peek:
+                self.cursor += 1
             return c.text.rstrip()
         return None
 
@@ -424,14 +430,20 @@ class _Printer:
 
         A line explodes its `{}` lists when it does not fit, or when a list holds a comment."""
         notes = self._notes(start, end) if start is not None and end is not None else []
-        if notes and _significant(self.text[start:end]) - sum(_significant(self.text[c.span.start:c.span.end])
-                                                                 for c in self._taken(len(notes))) \
-                != sum(_significant(flat(parts)) for _, parts in logical):
-            # cannot happen while formatting only moves whitespace and commas; the comments
-            # then go above the item (order kept), and the self-check still guards the meaning
-            for note in notes:
-                self.emit(logical[0][0], "", note.text)
-            notes = []
+        if notes and self._significant_without_comments(start, end, self._taken(len(notes))) \
+                != "".join(_significant_text(flat(parts)) for _, parts in logical):
+            # the layout moved code across a comment (a field type's `?` is written before
+            # `in LO..HI` however the source placed it): the comments then go above the item
+            # (order kept), and the self-check still guards the meaning
+            if len(notes) == 1 and self.trailing(end, peek=True) is None:
+                # one comment: it ends the item's last line, where a `##` stays a plain comment
+                # (on a line of its own above the item it would become the item's doc)
+                total = sum(_significant(flat(parts)) for _, parts in logical)
+                notes = [_Note(total, notes[0].text, own_line=False)]
+            else:
+                for note in notes:
+                    self.emit(logical[0][0], "", note.text)
+                notes = []
         lines = self._layout(logical, [n.after for n in notes])
         woven = _weave(lines, notes)
         for line in woven:
@@ -444,6 +456,14 @@ class _Printer:
                 last.comment = comment
             else:  # not reachable: a comment inside an item always has code after it
                 self.emit(last.depth, "", comment)
+
+    def _significant_without_comments(self, start: int, end: int, comments) -> str:
+        pieces, at = [], start
+        for c in comments:
+            pieces.append(_significant_text(self.text[at:c.span.start]))
+            at = c.span.end
+        pieces.append(_significant_text(self.text[at:end]))
+        return "".join(pieces)
 
     def _taken(self, n: int):
         return self.comments[self.cursor - n:self.cursor]

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import stat
 import threading
 from contextvars import ContextVar
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from functools import cache, partial
 
 from lark import Lark, Token, Transformer, Tree
@@ -24,6 +25,7 @@ from terrl.diagnostics.core import Diagnostic, Label, diag
 from terrl.resources import grammar_path
 from terrl.diagnostics.source import SourceFile, Span
 
+MAX_NUMBER_DIGITS = 36  # digits in a number literal: SQL targets hold DECIMAL(38) with room to round
 MAX_FILE_CHARS = 8 * 1024 * 1024  # a 10,000-territory model is about 2 MB
 MAX_NESTING = 100  # parentheses and braces; keeps every recursive pass far from Python's stack limit
 MAX_ERRORS_PER_FILE = 25
@@ -37,6 +39,7 @@ RESERVED = frozenset("""
 
 _SUFFIX = {"K": Decimal(1_000), "M": Decimal(1_000_000), "B": Decimal(1_000_000_000)}
 _TOP_LEVEL = re.compile(r"^(?:import|enum|set|segment|schema|model|test)\b", re.M)
+_SURROGATE = re.compile("[\ud800-\udfff]")  # lone halves of UTF-16 pairs (json.loads leaves them)
 
 _TOKEN_NAMES = {
     "NAME": "a name", "STRING": "a string", "NUMBER": "a number", "DATE": "a date (YYYY-MM-DD)",
@@ -100,13 +103,19 @@ def _grammar_cache_file(grammar: str) -> str | bool:
 def read_source(path, display: str) -> tuple[SourceFile | None, list[Diagnostic]]:
     """Read a file as UTF-8; unreadable, binary or oversized files become diagnostics."""
     try:
-        data = path.read_bytes()
+        # A FIFO or device named `x.terr` would block the read (or never end): only regular files,
+        # checked before opening (opening a FIFO waits for a writer), and read no further than the limit.
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return None, [diag("E001", f"cannot read `{display}`: not a regular file", None, notes=[f"file: {display}"])]
+        with path.open("rb") as stream:
+            data = stream.read(MAX_FILE_CHARS + 1)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         return None, [diag("E001", f"cannot read `{display}`: {reason.lower()}", None, notes=[f"file: {display}"])]
     if len(data) > MAX_FILE_CHARS:
         src = SourceFile(display, "")
-        return None, [diag("E008", f"`{display}` is {len(data):,} bytes; terrl reads files up to {MAX_FILE_CHARS:,} bytes",
+        return None, [diag("E008", f"`{display}` is {max(len(data), info.st_size):,} bytes; terrl reads files up to {MAX_FILE_CHARS:,} bytes",
                            src.span(0, 0), help="split the rules into several files joined by `import`")]
     return decode_source(data, display)
 
@@ -709,6 +718,10 @@ class _Lower(Transformer):
         except ValueError:
             raise _LiteralError(diag("E006", "this string has an invalid escape sequence", self._tspan(tok),
                                      help=r'escapes are `\"`, `\\`, `\n`, `\t` and `\uXXXX`'))
+        if _SURROGATE.search(value):  # `\ud800` alone: no encoder, SQL or JSON writer can take it
+            raise _LiteralError(diag("E006", "this string spells half of a UTF-16 surrogate pair, which is not Unicode text",
+                                     self._tspan(tok),
+                                     help=r"write the character itself, or both halves of the pair (`\ud83d\ude00`)"))
         return ast.StringLit(value, self._tspan(tok))
 
     def _number(self, tok: Token) -> ast.NumberLit:
@@ -721,8 +734,15 @@ class _Lower(Transformer):
         if digits[-1] in _SUFFIX:
             factor = _SUFFIX[digits[-1]]
             digits = digits[:-1]
+        count = sum(c.isdigit() for c in digits)
+        if count > MAX_NUMBER_DIGITS:  # every later pass and target stays exact and fast (docs/limits.md)
+            raise _LiteralError(diag("E006", f"this number has {count:,} digits; terrl reads number literals of up to "
+                                     f"{MAX_NUMBER_DIGITS} digits", self._tspan(tok),
+                                     help="a bound this large is no bound: leave the range open (`in 0..`)"))
         try:
-            value = Decimal(digits) * factor
+            with localcontext() as exact:  # the default 28 digits would round a long literal
+                exact.prec = 2 * MAX_NUMBER_DIGITS
+                value = Decimal(digits) * factor
         except InvalidOperation:  # pragma: no cover - the token pattern admits only valid numbers
             raise _LiteralError(diag("E006", f"`{text}` is not a number", self._tspan(tok)))
         return ast.NumberLit(value, text, self._tspan(tok))

@@ -108,7 +108,8 @@ def view_model(model: ir.Model, diagram: OutcomeDiagram, source_file: str) -> di
         f = model.schema.field(d.name)
         fields.append(_field_view(schema_index[f.name], f, d, classes.get(level)))
     fields.sort(key=lambda v: v["index"])
-    fast_locals = ["CHAIN", "new", "bisect_right", "bisect_left", "D", "MEMO_LIMIT"]
+    fast_locals = ["CHAIN", "new", "bisect_right", "bisect_left", "D", "MEMO_LIMIT", "MAX_NUMBER", "TOO_LONG",
+                   "TOO_LONG_NEG", "too_long_number"]
     # The levels some node tests, in diagram order, and how many classes each has: the
     # generated module fills in skipped levels so that a walk is one subscript per level.
     chain = sorted(by_level)
@@ -191,8 +192,10 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
     if t.hi is not None:
         bounds.append("raw <= " + _number_literal(t.hi, f"HI_{n}", constants))
     # `type(raw) is X`, not `raw.__class__ is X`: CPython specializes the call to `type`.
-    numeric = {"int": "type(raw) is int",
-               "decimal": "(type(raw) is int or type(raw) is {p}D and raw.is_finite())"}
+    # Numbers longer than coerce.MAX_NUMBER_CHARS leave the fast paths for the careful one (its reason).
+    numeric = {"int": "type(raw) is int and {p}TOO_LONG_NEG < raw < {p}TOO_LONG",
+               "decimal": "(type(raw) is int and {p}TOO_LONG_NEG < raw < {p}TOO_LONG"
+                          " or type(raw) is {p}D and raw.is_finite() and not {p}too_long_number(raw))"}
     valid = {
         "string": "type(raw) is str",
         "digits": f"type(raw) is str and len(raw) == {t.digits} and raw.isdigit() and raw.isascii()",
@@ -305,7 +308,7 @@ def _number_branches(n: int, t: ir.FieldType, kind: str, cuts_ge: list, cuts_gt:
         return bounds, count if identity else f"{{p}}CLASS_{n}[{count}]"
 
     branches = []
-    digits = "kind is str and raw.isascii() and raw.isdigit()"
+    digits = "kind is str and len(raw) <= {p}MAX_NUMBER and raw.isascii() and raw.isdigit()"
     if kind == "decimal":
         if t.lo is not None and t.hi is None and not cuts_gt:
             # One bisect over [lower bound, cuts..., Infinity] both validates and classifies:
@@ -313,12 +316,13 @@ def _number_branches(n: int, t: ir.FieldType, kind: str, cuts_ge: list, cuts_gt:
             constants.append((f"BOUNDS_{n}", py_literal((Decimal(t.lo), *map(Decimal, cuts_ge), Decimal("Infinity")))))
             spans = classes[:len(cuts_ge) + 1]  # the value cells, from the lower bound up (not the null cell)
             constants.append((f"SPAN_{n}", py_literal((None, *spans, None))))
-            branches.append(("kind is {p}D", f"{{p}}SPAN_{n}[{{p}}bisect_right({{p}}BOUNDS_{n}, raw)]"))
+            branches.append(("kind is {p}D and not {p}too_long_number(raw)",
+                             f"{{p}}SPAN_{n}[{{p}}bisect_right({{p}}BOUNDS_{n}, raw)]"))
         else:
             bounds, cell = tests("raw", True, "D")
-            branches.append((" and ".join(["kind is {p}D", "raw.is_finite()", *bounds]), cell))
+            branches.append((" and ".join(["kind is {p}D", "raw.is_finite()", "not {p}too_long_number(raw)", *bounds]), cell))
     bounds, cell = tests("raw", False, "")
-    branches.append((" and ".join(["kind is int", *bounds]), cell))
+    branches.append((" and ".join(["kind is int", "{p}TOO_LONG_NEG < raw < {p}TOO_LONG", *bounds]), cell))
     bounds, cell = tests("number", False, "", unsigned=True)
     text = " and ".join([digits, "((number := int(raw)) or True)", *bounds])
     if kind == "int":
@@ -326,7 +330,7 @@ def _number_branches(n: int, t: ir.FieldType, kind: str, cuts_ge: list, cuts_gt:
     branches.append((text, cell))
     # Amounts with a decimal point ("1234.50"): digits, one inner point, then Decimal.
     bounds, cell = tests("number", True, "D", unsigned=True)
-    dotted = ["kind is str", "raw.isascii()", 'raw.replace(".", "", 1).isdigit()', 'raw[0] != "." != raw[-1]',
+    dotted = ["kind is str", "len(raw) <= {p}MAX_NUMBER", "raw.isascii()", 'raw.replace(".", "", 1).isdigit()', 'raw[0] != "." != raw[-1]',
               "((number := {p}D(raw)) or True)", *bounds]
     branches.append((" and ".join(dotted), cell))
     return branches, None

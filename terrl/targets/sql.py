@@ -52,6 +52,7 @@ DENSE_LIMIT = 200_000
 DENSE_FACTOR = 4
 PRECISION = 38  # widest DECIMAL in duckdb, spark and snowflake
 SHOWN_CHARS = 40  # as terrl.coerce.SHOWN_CHARS
+MAX_NUMBER_CHARS = 1000  # as terrl.semantics.coerce.MAX_NUMBER_CHARS
 
 
 class SqlUnsupported(Exception):
@@ -404,7 +405,10 @@ class _Field:
             whens.append((exp.Is(this=self.value(), expression=exp.null()),
                           _concat([_str(f"{name}expected true or false, got "), self.py_repr(self.raw)])))
         elif k in ("int", "decimal"):
-            if text_input:
+            if text_input:  # too long first, as terrl.semantics.coerce checks it before the syntax
+                whens.append((exp.GT(this=_length(self.raw.copy()), expression=exp.Literal.number(MAX_NUMBER_CHARS)),
+                              _concat([_str(name), self.py_repr(self.raw),
+                                       _str(f" is too long for a number (more than {MAX_NUMBER_CHARS} characters or digits)")])))
                 whens.append((_not(_col(self.helper("ok"))),
                               _concat([_str(name), self.py_repr(self.raw),
                                        _str(" is not a number (write digits with `.` as the decimal point)")])))
