@@ -263,3 +263,49 @@ def test_cli_dmn_boxes_match_the_model(tmp_path):
     table = gen.dmn_table(20, 3)
     assert [tuple(map(tuple, b)) for b in data["rules"]] == list(table.rules)
     assert len(data["perturbations"]) == 2
+
+
+# --- Salesforce-like overlays (issue 14) ----------------------------------------
+
+def test_salesforce_model_checks_without_errors_and_is_deterministic():
+    text = gen.salesforce_model(40, seed=2, zips_per_leaf=30, excluded=6)
+    result, program = _check(text)
+    assert result.ok, [d for d in result.diagnostics if d.severity == "error"][:3]
+    model = program.models[0]
+    assert "\n  policy all\n" in text and model.name == "SalesforceLike"
+    assert text.count("territory ") == 40
+    assert "zip not in {" in text and text.count('"') > 40 * 30 * 2
+    assert gen.salesforce_model(40, seed=2, zips_per_leaf=30, excluded=6) == text
+    assert gen.salesforce_model(40, seed=3, zips_per_leaf=30, excluded=6) != text
+    with pytest.raises(ValueError):
+        gen.salesforce_model(4)
+
+
+def test_salesforce_model_overlaps_on_purpose_and_the_evaluator_agrees_with_the_reference():
+    """Accounts built from the model's own ZIP codes land on several leaves at once (`policy all`),
+    and the in-process evaluator gives the reference interpreter's answer on each."""
+    import random
+    import re
+
+    from terrl.targets.reference import assign_reference
+
+    text = gen.salesforce_model(24, seed=5, zips_per_leaf=12, excluded=4)
+    _, program = _check(text)
+    model = program.models[0]
+    evaluator = compile_model(model)
+    zips = sorted(set(re.findall(r'"(\d{5})"', text)))
+    rng = random.Random(7)
+    region_states = [members for _, (_, members) in gen.CENSUS_REGIONS.items()]
+    leaves_hit = []
+    for i in range(1500):
+        zip_code = rng.choice(zips)  # region r draws its codes from first digits 2r and 2r+1
+        state = rng.choice(region_states[int(zip_code[0]) // 2])
+        account = {"id": f"a{i}", "country": "US", "state": state, "zip": zip_code,
+                   "industry": rng.choice(gen.INDUSTRIES), "employees": rng.choice((5, 150, 300, 2500)),
+                   "revenue": Decimal("10")}
+        got = evaluator.assign(account)
+        expected = assign_reference(model, account)
+        assert (got.status, tuple(got.territories)) == expected[:2], account
+        leaves_hit.append(len(got.territories))
+    assert max(leaves_hit) >= 2  # the overlay really overlaps
+    assert min(leaves_hit) == 1  # and some accounts rest on the region only (keep)
