@@ -20,7 +20,7 @@ from terrl.semantics.coerce import MAX_NUMBER_CHARS, coerce_account
 from terrl.targets.evaluate import compile_model
 from terrl.targets.reference import assign_reference
 
-from tests.test_sql_engine import SMALL_MODEL, run_engines
+from test_sql_engine import SMALL_MODEL, run_engines
 
 MODEL = """\
 schema Account {
