@@ -255,3 +255,27 @@ def test_both_engines_agree_on_messy_csv(data):
         model.write_text(SMALL_MODEL, encoding="utf-8")
         runs = run_engines(workdir, str(model), data)
     assert runs["duckdb"] == runs["python"]
+
+
+WIDE_MODEL = """schema A { id: string key  n: decimal? }
+model M { keep
+  territory big { where n > 1000000000000000000000000000000 owner "a@x" as AE }
+  territory tiny { where n < 0.000000000000000000000000000001 and n > 0 owner "b@x" as AE }
+}
+"""
+
+
+def test_a_model_sql_cannot_hold_is_a_usage_error_in_duckdb_and_compile(tmp_path):
+    """Boundaries needing more than DECIMAL(38) digits: `check` accepts the model (the Python
+    engine assigns it), the SQL paths say why they cannot and exit 2, never a traceback."""
+    model = tmp_path / "wide.terr"
+    model.write_text(WIDE_MODEL, encoding="utf-8")
+    data = tmp_path / "a.csv"
+    data.write_text("id,n\nA,5\nB,2000000000000000000000000000000\n", encoding="utf-8")
+    duck = CliRunner().invoke(cli, ["assign", str(model), str(data), "--engine", "duckdb"])
+    assert duck.exit_code == 2
+    assert "`--engine duckdb` cannot assign with model `M`" in duck.output and "use `--engine python`" in duck.output
+    python = CliRunner().invoke(cli, ["assign", str(model), str(data), "--engine", "python"])
+    assert python.exit_code == 0 and ",assigned,big," in python.output
+    compiled = CliRunner().invoke(cli, ["compile", str(model), "--target", "sql"])
+    assert compiled.exit_code == 2 and "cannot compile model `M` to SQL" in compiled.output

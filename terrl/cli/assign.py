@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator, NoReturn
 
 import click
 
 from terrl.cli.errors import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
 from terrl.cli._model import load_checked_program, pick
+from terrl.targets.outcome import ASSIGNED, INVALID, UNASSIGNED
 
 PROGRESS_EVERY = 8192  # rows between progress bar updates
-_UNREADABLE: dict = {}  # stands in for a row that could not be read (its result is replaced)
 
 
 @click.command()
@@ -39,91 +41,103 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
     --fail-on-invalid and some row is invalid, 2 the account file cannot be used
     (unreadable, empty, required columns missing).
     """
-    from terrl.io.accounts import AccountsError, ResultWriter, detect_format, open_accounts
-    from terrl.targets.evaluate import Assignment, compile_model
-    from terrl.targets.outcome import ASSIGNED, INVALID, UNASSIGNED
+    from terrl.io.accounts import FORMATS, AccountsError, ResultWriter, detect_format
 
     program, shown = load_checked_program(model_file, "assign")
     model = pick(program, model_name)
-    if engine == "duckdb":
-        from terrl.targets.sql_engine import assign_command
-
-        assign_command(model, accounts, output, fmt, input_format, explain, fail_on_invalid)  # exits
-    evaluator = compile_model(model, shown)
+    if engine == "duckdb" and explain:
+        raise click.UsageError("--explain needs `--engine python` (it traces the reference interpreter)")
     try:
-        reader = open_accounts(accounts, model.schema, input_format)
-    except AccountsError as exc:
-        click.echo(f"terrl assign: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    try:
-        records = reader.records()
-        first = next(records, None)  # whole-file problems surface before any output is written
-    except AccountsError as exc:
-        click.echo(f"terrl assign: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    out_format = fmt or (detect_format(output, b"") if output != "-" and Path(output).suffix else reader.format)
-    for warning in reader.warnings:
+        # Both engines give the same stream: (row, key, Assignment, explain steps or None).
+        run = _duckdb_run(model, accounts, input_format) if engine == "duckdb" else \
+            _python_run(model, shown, accounts, input_format, explain)
+        first = next(run.results, None)  # whole-file problems surface before any output is written
+    except AccountsError as exc:  # the DuckDB engine's EngineError is one too
+        _usage_error(str(exc))
+    # from the output's extension, else the input's format (Parquet: CSV)
+    out_format = fmt or (detect_format(output, b"") if output != "-" and Path(output).suffix
+                         else run.format if run.format in FORMATS else "csv")
+    for warning in run.warnings:
         click.echo(f"warning: {warning}", err=True)
 
     if output == "-":
         out_stream = sys.stdout
-        close = False
     else:
         try:
             out_stream = open(output, "w", encoding="utf-8", newline="")
         except OSError as exc:
-            click.echo(f"terrl assign: cannot write {output}: {exc.strerror or exc}", err=True)
-            sys.exit(EXIT_USAGE)
-        close = True
+            _usage_error(f"cannot write {output}: {exc.strerror or exc}")
     writer = ResultWriter(out_stream, out_format, explain=explain)
     counts = {ASSIGNED: 0, UNASSIGNED: 0, INVALID: 0}
     show_progress = progress if progress is not None else _stderr_is_terminal()
-    total = _size(accounts)
+    total = _size(accounts) if run.position is not None else None
     bar = click.progressbar(length=total, file=sys.stderr, label="assigning") if show_progress and total else None
-    current: list = [None]  # the record whose result assign_many yields next (it pulls one at a time)
-
-    def values():
-        record = first
-        while record is not None:
-            current[0] = record
-            yield record.values if record.problem is None else _UNREADABLE
-            record = next(records, None)
-
     try:
         if bar is not None:
             bar.__enter__()
         write = writer.write
-        key_name = model.schema.key.name if model.schema.key else None
-        for result in evaluator.assign_many(values()):
-            record = current[0]
-            if record.problem is not None:
-                result = Assignment(INVALID, (), (), (), record.problem)
-                key = record.key
-            else:
-                key = record.values.get(key_name) if key_name else None
+        item = first
+        while item is not None:
+            row, key, result, steps = item
             counts[result.status] += 1
             if explain:
-                write(record.row, key, result,
-                      _explain(evaluator, record.values, out_format) if record.problem is None else None)
+                write(row, key, result, _explain(steps, out_format) if steps is not None else None)
             else:
-                write(record.row, key, result)
-            if bar is not None and record.row % PROGRESS_EVERY == 0:
-                bar.update(reader.position() - bar.pos)
+                write(row, key, result)
+            if bar is not None and row % PROGRESS_EVERY == 0:
+                bar.update(run.position() - bar.pos)
+            item = next(run.results, None)
         if bar is not None:
             bar.update(total - bar.pos)
+    except AccountsError as exc:  # DuckDB may fail part-way (it reads in batches)
+        _usage_error(str(exc))
     finally:
-        writer.flush()
+        writer.flush()  # the writer keeps lines in batches
         if bar is not None:
             bar.__exit__(None, None, None)
-        if close:
+        if output == "-":
+            out_stream.flush()
+        else:
             out_stream.close()
-    summarize_and_exit(counts, reader.blank_lines, output, fail_on_invalid)
+    summarize_and_exit(counts, run.blank_lines(), output, fail_on_invalid)
+
+
+@dataclass
+class _Run:
+    """One engine's results over one account file, and what the summary needs of it."""
+
+    results: Iterator[tuple]  # (row, key, Assignment, steps | None), in input order
+    format: str  # the input's format: the output's default
+    warnings: list[str]
+    blank_lines: Callable[[], int]  # known once `results` is exhausted
+    position: Callable[[], int] | None  # bytes read so far, for the progress bar
+
+
+def _python_run(model, shown: str, accounts: str, input_format: str | None, explain: bool) -> _Run:
+    from terrl.io.accounts import open_accounts
+    from terrl.targets.evaluate import assign_records, compile_model
+
+    evaluator = compile_model(model, shown)
+    reader = open_accounts(accounts, model.schema, input_format)
+    return _Run(assign_records(evaluator, reader.records(), explain=explain), reader.format, reader.warnings,
+                lambda: reader.blank_lines, reader.position)
+
+
+def _duckdb_run(model, accounts: str, input_format: str | None) -> _Run:
+    from terrl.targets.sql_engine import prepare
+
+    run = prepare(model, accounts, input_format)
+    results = ((row, key, result, None) for row, key, result in run.results())
+    return _Run(results, run.format, run.warnings, lambda: run.blank_lines, None)
+
+
+def _usage_error(message: str) -> NoReturn:
+    click.echo(f"terrl assign: {message}", err=True)
+    sys.exit(EXIT_USAGE)
 
 
 def summarize_and_exit(counts: dict, blank_lines: int, output: str, fail_on_invalid: bool) -> None:
     """The summary line on stderr and the exit status, the same for every engine."""
-    from terrl.targets.outcome import ASSIGNED, INVALID, UNASSIGNED
-
     rows = sum(counts.values())
     blank = f"; {blank_lines} blank line{'s' if blank_lines != 1 else ''} skipped" if blank_lines else ""
     where = "" if output == "-" else f" -> {output}"
@@ -132,8 +146,7 @@ def summarize_and_exit(counts: dict, blank_lines: int, output: str, fail_on_inva
     sys.exit(EXIT_ERRORS if fail_on_invalid and counts[INVALID] else EXIT_OK)
 
 
-def _explain(evaluator, values, out_format: str):
-    _, steps = evaluator.explain(values)
+def _explain(steps, out_format: str):
     if out_format == "jsonl":
         return [{"territory": s.path, "where": s.condition, "matched": s.matched, "taken": s.taken} for s in steps]
     return "; ".join(f"{s.path}: {'taken' if s.taken else 'matched' if s.matched else 'no'} ({s.condition})" for s in steps)

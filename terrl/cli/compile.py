@@ -44,7 +44,10 @@ def compile(model_file: Path, target: str, output: str, model_name: str | None, 
     model = pick(program, model_name)
     module, function = TARGETS[target].split(":")
     emit = getattr(importlib.import_module(module), function)
-    text = emit(model, shown, **{k: v for k, v in options.items() if v is not None})
+    try:
+        text = emit(model, shown, **{k: v for k, v in options.items() if v is not None})
+    except ValueError as exc:  # a target that cannot express this model (e.g. sql.SqlUnsupported)
+        raise click.UsageError(str(exc)) from None
     if output == "-":
         click.echo(text, nl=not text.endswith("\n"))
     else:

@@ -26,7 +26,7 @@ from terrl.diagnostics.core import Diagnostic
 from terrl.targets.outcome import ASSIGNED, INVALID, UNASSIGNED
 from terrl.targets.outcome_dd import OutcomeDiagram, build_outcome_diagram
 
-__all__ = ["Assignment", "Evaluator", "ModelError", "compile_model", "load", "ASSIGNED", "UNASSIGNED", "INVALID"]
+__all__ = ["Assignment", "Evaluator", "ModelError", "assign_records", "compile_model", "load", "ASSIGNED", "UNASSIGNED", "INVALID"]
 
 
 class Assignment(NamedTuple):
@@ -69,6 +69,31 @@ class Evaluator:
         """(result tuple, steps) by the reference interpreter: which `where` matched at each level."""
         from terrl.targets.reference import explain
         return explain(self.model, account)
+
+
+def assign_records(evaluator: Evaluator, records: Iterable, *, explain: bool = False) -> Iterator[tuple]:
+    """The Python engine's stream over an account file's records (`terrl.io.accounts`):
+    `(row, key, Assignment, steps)` per record, in order, the same shape as the DuckDB
+    engine's (`sql_engine.DuckdbRun.results`, with no steps). A record that could not be read
+    is `invalid` with its problem; `steps` is the reference interpreter's trace when `explain`."""
+    key_name = evaluator.model.schema.key.name if evaluator.model.schema.key else None
+    current: list = [None]  # the record whose result assign_many yields next (it pulls one at a time)
+
+    def values():
+        for record in records:
+            current[0] = record
+            yield record.values if record.problem is None else _UNREADABLE
+
+    for result in evaluator.assign_many(values()):
+        record = current[0]
+        if record.problem is not None:
+            yield record.row, record.key, Assignment(INVALID, (), (), (), record.problem), None
+            continue
+        steps = evaluator.explain(record.values)[1] if explain else None
+        yield record.row, record.values.get(key_name) if key_name else None, result, steps
+
+
+_UNREADABLE: dict = {}  # stands in for a row that could not be read (its result is replaced)
 
 
 def compile_model(model: ir.Model, source_file: str | None = None) -> Evaluator:

@@ -55,7 +55,7 @@ SHOWN_CHARS = 40  # as terrl.coerce.SHOWN_CHARS
 MAX_NUMBER_CHARS = 1000  # as terrl.semantics.coerce.MAX_NUMBER_CHARS
 
 
-class SqlUnsupported(Exception):
+class SqlUnsupported(ValueError):
     """The model uses a value that the chosen SQL dialect cannot hold exactly."""
 
 
@@ -673,13 +673,12 @@ def render_sql(model: ir.Model, source_file: str, dialect: str = "duckdb", table
 
 def render_sql_target(model: ir.Model, source_file: str, dialect: str = "duckdb", table: str = "accounts",
                       view: str | None = None, **_ignored: Any) -> str:
-    """The entry of `terrl compile --target sql` (options --dialect, --table, --view)."""
-    import click
-
+    """The entry of `terrl compile --target sql` (options --dialect, --table, --view).
+    Raises `SqlUnsupported` with the model named when the dialect cannot hold a value exactly."""
     try:
         return render_sql(model, source_file, dialect=dialect, table=table, view=view)
     except SqlUnsupported as exc:
-        raise click.UsageError(f"cannot compile model `{model.name}` to SQL: {exc}") from None
+        raise SqlUnsupported(f"cannot compile model `{model.name}` to SQL: {exc}") from None
 
 
 def _one_line(text: str) -> str:

@@ -40,6 +40,7 @@ from typing import Iterator
 
 from sqlglot import exp
 
+from terrl.io.accounts import AccountsError
 from terrl.semantics import ir
 from terrl.targets import sql
 from terrl.targets.outcome import INVALID
@@ -51,8 +52,9 @@ SCAN_BYTES = 1 << 20  # chunk size when looking for blank lines
 STAGED_LINE_CHARS = 500_000  # longer staged lines could pass DuckDB's 2 MB line limit: Python assigns those rows
 
 
-class EngineError(Exception):
-    """The file cannot be assigned by the DuckDB engine (a message for the user)."""
+class EngineError(AccountsError):
+    """The file cannot be assigned by the DuckDB engine (a message for the user; an
+    `AccountsError`, so the command reports both engines' file problems alike)."""
 
 
 @dataclass
@@ -99,9 +101,13 @@ class DuckdbRun:
             if self.threads:
                 con.execute(f"SET threads = {int(self.threads)}")
             con.execute(f'CREATE VIEW "terrl_accounts" AS {source.sql("duckdb")}')
-            query = sql.build_query(self.model, dialect="duckdb", table=exp.to_table("terrl_accounts", quoted=True),
-                                    input_types="text", carry=(ROW_COLUMN,), compact=True, plan=plan,
-                                    empty_is_missing=empty_is_missing)
+            try:
+                query = sql.build_query(self.model, dialect="duckdb", table=exp.to_table("terrl_accounts", quoted=True),
+                                        input_types="text", carry=(ROW_COLUMN,), compact=True, plan=plan,
+                                        empty_is_missing=empty_is_missing)
+            except sql.SqlUnsupported as exc:  # e.g. boundaries wider than DECIMAL(38): use `--engine python`
+                raise EngineError(f"`--engine duckdb` cannot assign with model `{self.model.name}`: {exc}; "
+                                  "use `--engine python`") from None
             cursor = con.execute(sql.to_text(query, "duckdb") + f' ORDER BY "{ROW_COLUMN}"')
             while True:
                 batch = cursor.fetchmany(FETCH_ROWS)
@@ -396,59 +402,3 @@ def prepare(model: ir.Model, path: str, input_format: str | None) -> DuckdbRun:
     warnings = [f"{path} has no column `{f.name}`: every account is read with no `{f.name}`"
                 for f in model.schema.fields if f.name not in names]
     return DuckdbRun(model, Path(path), fmt, tuple(names), warnings)
-
-
-def assign_command(model: ir.Model, accounts: str, output: str, fmt: str | None, input_format: str | None,
-                   explain: bool, fail_on_invalid: bool) -> None:
-    """`terrl assign --engine duckdb`: the same output, summary and exit codes as the Python engine."""
-    import sys
-
-    import click
-
-    from terrl.io.accounts import FORMATS, ResultWriter, detect_format
-    from terrl.cli.errors import EXIT_USAGE
-    from terrl.cli.assign import summarize_and_exit
-    from terrl.targets.outcome import ASSIGNED, UNASSIGNED
-
-    if explain:
-        raise click.UsageError("--explain needs `--engine python` (it traces the reference interpreter)")
-    try:
-        run = prepare(model, accounts, input_format)
-    except EngineError as exc:
-        click.echo(f"terrl assign: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    # as the Python engine: from the output's extension, else the input's format (Parquet: CSV)
-    out_format = fmt or (detect_format(output, b"") if output != "-" and Path(output).suffix
-                         else run.format if run.format in FORMATS else "csv")
-    for warning in run.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    results = run.results()
-    counts = {ASSIGNED: 0, UNASSIGNED: 0, INVALID: 0}
-    try:
-        first = next(results, None)  # DuckDB reads the whole file before the first row: errors surface here
-    except EngineError as exc:
-        click.echo(f"terrl assign: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    try:
-        out_stream = sys.stdout if output == "-" else open(output, "w", encoding="utf-8", newline="")
-    except OSError as exc:
-        click.echo(f"terrl assign: cannot write {output}: {exc.strerror or exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    writer = ResultWriter(out_stream, out_format)
-    try:
-        item = first
-        while item is not None:
-            row, key, result = item
-            counts[result.status] += 1
-            writer.write(row, key, result)
-            item = next(results, None)
-    except EngineError as exc:
-        click.echo(f"terrl assign: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    finally:
-        writer.flush()  # the writer keeps lines in batches
-        if output == "-":
-            out_stream.flush()
-        else:
-            out_stream.close()
-    summarize_and_exit(counts, run.blank_lines, output, fail_on_invalid)
