@@ -3,7 +3,7 @@
 Input arrives as text (a CSV cell) or typed (a JSON value, a Python value from an
 embedding service). Both are coerced to the IR's value representation (see
 `terrl.semantics.ir`), or rejected with a reason that names the field. This module is the
-reference for what is valid; the generated evaluator (`terrl/{targets,docs}/templates/`) implements
+reference for what is valid; the generated evaluator (`terrl/targets/templates/module.py.j2`) implements
 the same rules for speed and the differential tests hold the two together.
 
 Rules, per field kind:
