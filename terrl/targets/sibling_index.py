@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from terrl.analysis.domain import FieldDomain, build_model_domains, runs
+from terrl.analysis.domain import FieldDomain, build_model_domains, model_preds
 from terrl.semantics import ir
 
 FIRST, UNIQUE, ALL = 0, 1, 2
@@ -98,10 +98,13 @@ def _test_size(test: Test) -> int:
 def build_plan(model: ir.Model) -> Plan:
     """The model's plan (see the module docstring). Linear in the size of the rules."""
     by_name = {d.name: d for d in build_model_domains(model)}
-    tested = [f.name for f in model.schema.fields if by_name[f.name].cuts or _reads(model, f.name)]
+    read: set[str] = set()
+    for pred in model_preds(model):
+        read |= ir.pred_fields(pred)
+    tested = [f.name for f in model.schema.fields if f.name in read]
     slots = {name: i for i, name in enumerate(tested)}
     domains = tuple(by_name[n] for n in tested)
-    masks = _Masks(by_name)
+    factors = _Factors(by_name)
 
     territories = list(model.walk())
     ids = {id(t): i for i, t in enumerate(territories)}
@@ -109,60 +112,49 @@ def build_plan(model: ir.Model) -> Plan:
     below = [-1] * len(territories)
 
     def group_of(children: tuple[ir.Territory, ...], policy: str) -> int:
-        index = len(groups)
-        groups.append(None)  # type: ignore[arg-type]  # reserve: the top level is group 0
         kids = [c for c in children if not c.is_else]
         else_kid = next((ids[id(c)] for c in children if c.is_else), -1)
-        groups[index] = _group(kids, ids, policy, else_kid, masks, slots)
-        return index
+        groups.append(_group(kids, ids, policy, else_kid, factors, slots))
+        return len(groups) - 1
 
-    # Breadth first over territories with children; group ids follow, leaves stay -1.
-    group_of(model.territories, model.policy)
+    group_of(model.territories, model.policy)  # the top level is group 0
     for t in territories:
         if t.children:
             below[ids[id(t)]] = group_of(t.children, t.policy)
-    universe = None if model.universe is None else masks.test(model.universe, slots)
+    universe = None if model.universe is None else factors.test(model.universe, slots)
     return Plan(tuple(tested), domains, universe, tuple(groups), tuple(t.path for t in territories), tuple(below),
                 tuple(t.keep for t in territories), model.keep)
 
 
-def _reads(model: ir.Model, name: str) -> bool:
-    """Whether any rule reads the field (an IsNull test adds no cut but still needs the cell)."""
-    preds = ([model.universe] if model.universe is not None else []) + [t.where for t in model.walk() if t.where]
-    return any(name in ir.pred_fields(p) for p in preds)
-
-
-class _Masks:
-    """One-field conditions as bitmasks over the field's global cells."""
+class _Factors:
+    """One-field conditions as flips over the field's global cells: the sorted cells where the
+    condition's truth changes, starting false at cell 0 (so runs are consecutive pairs). Every
+    operation is a merge, linear in the flips: no bitmask as wide as the field."""
 
     def __init__(self, domains: dict[str, FieldDomain]) -> None:
         self.domains = domains
 
-    def of(self, pred: ir.Pred, field: str) -> int:
-        """The cells of `field` where a predicate that reads only that field holds (iterative)."""
+    def of(self, pred: ir.Pred, field: str) -> tuple[int, ...]:
+        """Where a predicate that reads only `field` holds (post-order with a stack: deep `where`s are fine)."""
         d = self.domains[field]
-        # post-order evaluation with an explicit stack: deep `where`s are fine
-        out: list[int] = []
+        out: list[tuple[int, ...]] = []
         stack: list[tuple[ir.Pred, bool]] = [(pred, False)]
         while stack:
             p, done = stack.pop()
             if isinstance(p, ir.Const):
-                out.append(d.all_cells if p.value else 0)
+                out.append((0, d.cells) if p.value else ())
             elif isinstance(p, ir.ATOMS):
-                out.append(d.atom_cells(p))
+                out.append(tuple(c for run in d.atom_runs(p) for c in run))
             elif not done:
                 stack.append((p, True))
                 operands = (p.operand,) if isinstance(p, ir.Not) else p.operands
                 stack.extend((o, False) for o in reversed(operands))
             elif isinstance(p, ir.Not):
-                out.append(d.all_cells & ~out.pop())
+                out.append(_complement(out.pop(), d.cells))
             else:
                 k = len(p.operands)
                 values, out[-k:] = out[-k:], []
-                acc = values[0]
-                for v in values[1:]:
-                    acc = acc & v if isinstance(p, ir.And) else acc | v
-                out.append(acc)
+                out.append(_union(values) if isinstance(p, ir.Or) else _intersection(values))
         return out[0]
 
     def test(self, pred: ir.Pred, slots: dict[str, int]) -> Test:
@@ -172,11 +164,62 @@ class _Masks:
             return ("const", _constant(pred))
         if len(fields) == 1:
             (name,) = fields
-            return ("in", slots[name], _flips(self.of(pred, name)))
+            return ("in", slots[name], self.of(pred, name))
         if isinstance(pred, ir.Not):
             return ("not", self.test(pred.operand, slots))
         tag = "and" if isinstance(pred, ir.And) else "or"
         return (tag, *(self.test(o, slots) for o in pred.operands))
+
+
+def _complement(flips: tuple[int, ...], cells: int) -> tuple[int, ...]:
+    out = list(flips)
+    if out and out[0] == 0:
+        out.pop(0)
+    else:
+        out.insert(0, 0)
+    if out and out[-1] == cells:
+        out.pop()
+    else:
+        out.append(cells)
+    return tuple(out)
+
+
+def _union(operands: list[tuple[int, ...]]) -> tuple[int, ...]:
+    runs_ = sorted((f[i], f[i + 1]) for f in operands for i in range(0, len(f), 2))
+    merged: list[int] = []
+    for a, b in runs_:
+        if merged and a <= merged[-1]:
+            merged[-1] = max(merged[-1], b)
+        else:
+            merged += [a, b]
+    return tuple(merged)
+
+
+def _intersection(operands: list[tuple[int, ...]]) -> tuple[int, ...]:
+    acc = operands[0]
+    for other in operands[1:]:
+        acc = _both(acc, other)
+    return acc
+
+
+def _both(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """Where both hold: a sweep over the two flip lists."""
+    out: list[int] = []
+    i = j = 0
+    in_a = in_b = current = False
+    while i < len(a) or j < len(b):
+        at = min(a[i] if i < len(a) else _END, b[j] if j < len(b) else _END)
+        while i < len(a) and a[i] == at:
+            in_a, i = not in_a, i + 1
+        while j < len(b) and b[j] == at:
+            in_b, j = not in_b, j + 1
+        if (in_a and in_b) != current:
+            current = not current
+            out.append(at)
+    return tuple(out)
+
+
+_END = float("inf")
 
 
 def _constant(pred: ir.Pred) -> bool:
@@ -186,14 +229,6 @@ def _constant(pred: ir.Pred) -> bool:
         return not _constant(pred.operand)
     values = [_constant(o) for o in pred.operands]  # type: ignore[union-attr]
     return all(values) if isinstance(pred, ir.And) else any(values)
-
-
-def _flips(mask: int) -> tuple[int, ...]:
-    """The cells where membership changes, from "not in" at cell 0."""
-    out: list[int] = []
-    for start, end in runs(mask):
-        out += [start, end]
-    return tuple(out)
 
 
 def conjuncts(pred: ir.Pred) -> list[ir.Pred]:
@@ -213,51 +248,48 @@ def conjuncts(pred: ir.Pred) -> list[ir.Pred]:
     return out
 
 
-def _group(kids: list[ir.Territory], ids: dict[int, int], policy: str, else_kid: int, masks: _Masks,
+def _group(kids: list[ir.Territory], ids: dict[int, int], policy: str, else_kid: int, factors: _Factors,
            slots: dict[str, int]) -> Group:
     possible = 0
-    factors: dict[str, dict[int, int]] = {}  # field -> bit -> cells where that sibling's factor holds
+    per_field: dict[str, dict[int, tuple[int, ...]]] = {}  # field -> bit -> flips of that sibling's factor
     residuals: list[tuple[int, Test]] = []
     for bit, kid in enumerate(kids):
         rest: list[ir.Pred] = []
+        mine: dict[str, list[ir.Pred]] = {}
         never = False
         for c in ([] if kid.where is None else conjuncts(kid.where)):
             fields = ir.pred_fields(c)
             if not fields:
                 never = never or not _constant(c)
             elif len(fields) == 1:
-                (name,) = fields
-                mine = factors.setdefault(name, {})
-                mine[bit] = mine.get(bit, -1) & masks.of(c, name)
+                mine.setdefault(next(iter(fields)), []).append(c)
             else:
                 rest.append(c)
         if never:
             continue
         possible |= 1 << bit
+        for name, parts in mine.items():
+            per_field.setdefault(name, {})[bit] = factors.of(parts[0] if len(parts) == 1 else ir.And(tuple(parts)), name)
         if rest:
-            test = masks.test(rest[0] if len(rest) == 1 else ir.And(tuple(rest)), slots)
-            residuals.append((bit, test))
-    indexes = [_sweep(slots[name], masks.domains[name], per_bit, possible) for name, per_bit in factors.items()]
+            residuals.append((bit, factors.test(rest[0] if len(rest) == 1 else ir.And(tuple(rest)), slots)))
+    indexes = [_sweep(slots[name], factors.domains[name], flips, possible) for name, flips in per_field.items()]
     indexes.sort(key=lambda f: -len(f.cuts))
     return Group(POLICY_CODES[policy], tuple(ids[id(k)] for k in kids), possible, tuple(indexes), tuple(residuals),
                  else_kid)
 
 
-def _sweep(slot: int, domain: FieldDomain, per_bit: dict[int, int], possible: int) -> FieldIndex:
+def _sweep(slot: int, domain: FieldDomain, per_bit: dict[int, tuple[int, ...]], possible: int) -> FieldIndex:
     """Candidates per cell interval of one field: siblings that do not constrain the field are
     candidates everywhere; the others where their factor holds."""
     unconstrained = possible
     toggles: dict[int, int] = {}
-    for bit, cells in per_bit.items():
+    for bit, flips in per_bit.items():
         unconstrained &= ~(1 << bit)
-        if not (possible >> bit) & 1:
-            continue
-        for start, end in runs(cells & domain.all_cells):
-            toggles[start] = toggles.get(start, 0) ^ (1 << bit)
-            toggles[end] = toggles.get(end, 0) ^ (1 << bit)
+        for at in flips:
+            toggles[at] = toggles.get(at, 0) ^ (1 << bit)
     cuts: list[int] = []
-    out: list[int] = [unconstrained | toggles.pop(0, 0)]
-    current = out[0] & ~unconstrained
+    current = toggles.pop(0, 0)
+    out: list[int] = [unconstrained | current]
     for at in sorted(toggles):
         if at >= domain.cells or not toggles[at]:
             continue
