@@ -202,7 +202,7 @@ def test_control_characters_are_shown_as_symbols(tmp_path) -> None:
     loaded = docsgen.load_docs([path], analyse=False)
     from terrl.diagnostics.core import diag
     loaded.analysed = True
-    loaded.findings = [diag("E202", "a gap", loaded.roots[0][2].models[0].territory("a").name_span, model="M",
+    loaded.findings = [diag("E202", "a gap", loaded.roots[0][1].models[0].territory("a").name_span, model="M",
                             territories=[], witness={"id": "A\x00"}, region='id >= "A\x00"')]
     files = docsgen.render_site(docsgen.build_site(loaded))
     for name, text in files.items():
@@ -215,7 +215,7 @@ def test_findings_are_shown_with_witnesses(tmp_path) -> None:
 
     path = write_terr(tmp_path, SALES_SCHEMA + 'model M { territory a "A" { where big } territory b { where region == west } }\n')
     loaded = docsgen.load_docs([path])
-    model = loaded.roots[0][2].models[0]
+    model = loaded.roots[0][1].models[0]
     loaded.analysed = True
     loaded.findings = [diag("E201", "`a` and `b` overlap", model.territory("a").name_span, model="M",
                             territories=["a", "b"], witness={"id": "X", "region": "west", "employees": 1000,

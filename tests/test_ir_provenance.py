@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast as pyast
 import dataclasses
 from pathlib import Path
 
@@ -14,12 +13,7 @@ from terrl.semantics.resolve import Loader, Lowerer, lower_module
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = [p for d in ("examples", "stdlib", "tests/golden/docs") for p in sorted((REPO / d).rglob("*.terr"))]
-DOCS_PACKAGE = REPO / "terrl" / "docs"
-# Docs read meaning from the IR only; these modules would let them re-derive it from the AST.
-FORBIDDEN_IN_DOCS = ("terrl.syntax.ast", "terrl.semantics.resolve")
-# Docs modules that still read the AST (issue 13, part 3, not finished). This list may only shrink:
-# the test below fails if a module leaves it without being removed, and if any other module joins.
-STILL_READING_AST = {"docsgen.py", "english.py"}
+# That docs read only the IR is an import-linter contract (pyproject.toml; tests/test_layers.py).
 
 
 def _lowered(path: Path):
@@ -93,30 +87,6 @@ def test_provenance_takes_no_part_in_equality():
     other = dataclasses.replace(schema, fields=(other_field,), file="x.terr", stdlib=True)
     assert other == schema and hash(other) == hash(schema)
     assert dataclasses.replace(schema, doc="a schema doc") != schema  # the schema's own doc always took part
-
-
-def _imported_modules(path: Path) -> set[str]:
-    out: set[str] = set()
-    for node in pyast.walk(pyast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, pyast.Import):
-            out.update(alias.name for alias in node.names)
-        elif isinstance(node, pyast.ImportFrom) and node.module:
-            out.add(node.module)
-            out.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return out
-
-
-def test_docs_modules_do_not_import_the_ast_or_the_resolver():
-    reading = {p.name for p in sorted(DOCS_PACKAGE.glob("*.py"))
-               if _imported_modules(p) & set(FORBIDDEN_IN_DOCS)}
-    assert reading == STILL_READING_AST, (
-        "terrl/docs must read the IR only; if a module stopped importing the AST, drop it from STILL_READING_AST")
-
-
-def test_the_import_scan_sees_both_import_forms(tmp_path):
-    probe = tmp_path / "probe.py"
-    probe.write_text("from terrl.syntax import ast\nimport terrl.semantics.resolve\n", encoding="utf-8")
-    assert set(FORBIDDEN_IN_DOCS) <= _imported_modules(probe)
 
 
 # --- named sets ----------------------------------------------------------------------
