@@ -171,6 +171,42 @@ model M {
     assert page.count('id="seg-big"') == 1 and page.count('href="#seg-big"') >= 2
 
 
+def test_same_names_from_two_files_get_their_own_glossary_entries(tmp_path) -> None:
+    # Two imported files with the same stem both declare `bigco` and `west`: each use links to its own entry.
+    for folder, n in (("a", 5000), ("b", 7000)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "lib.terr").write_text(
+            f"enum R {{ west, east, north, south, mid, far, near, deep }}\nset west: R = {{west}}\n"
+            f"segment bigco = employees >= {n}\n", encoding="utf-8")
+    text = SALES_SCHEMA.replace("enum Region", 'import "./a/lib.terr" as la\nimport "./b/lib.terr" as lb\nenum Region') + """
+model M {
+  territory a { where la.bigco and region in la.west }
+  territory b { where lb.bigco and region in lb.west }
+}
+"""
+    site = docsgen.build_site(docsgen.load_docs([write_terr(tmp_path, text)], analyse=False))
+    glossary = {(g.kind, g.anchor): g for g in site.models[0].glossary}
+    assert sorted(glossary) == [("segment", "seg-lib.bigco"), ("segment", "seg-lib.bigco-2"),
+                                ("set", "set-lib.west"), ("set", "set-lib.west-2")]
+    assert english.plain(glossary["segment", "seg-lib.bigco"].definition) == "Accounts with 5,000 or more employees"
+    assert english.plain(glossary["segment", "seg-lib.bigco-2"].definition) == "Accounts with 7,000 or more employees"
+    assert glossary["segment", "seg-lib.bigco-2"].name.endswith("b/lib.terr)")  # the heading names the file
+    a, b = site.models[0].territories
+    assert [p.anchor for p in a.own if isinstance(p, english.Link)] == ["#seg-lib.bigco", "#set-lib.west"]
+    assert [p.anchor for p in b.own if isinstance(p, english.Link)] == ["#seg-lib.bigco-2", "#set-lib.west-2"]
+    md = docsgen.render_site(site, ("markdown",))["M.md"]
+    assert md.count('<a id="seg-lib.bigco"></a>') == 1 and md.count('<a id="seg-lib.bigco-2"></a>') == 1
+
+
+def test_a_parenthesized_literal_set_is_listed_like_a_literal(tmp_path) -> None:
+    # Parentheses are syntax: `({west, east})` is a literal set, shown by its members with no definition line.
+    text = SALES_SCHEMA + "set pair: Region = ({west, east})\nmodel M { territory t { where region in pair } }\n"
+    site = docsgen.build_site(docsgen.load_docs([write_terr(tmp_path, text)], analyse=False))
+    (entry,) = site.models[0].glossary
+    assert entry.name == "pair" and entry.definition == ()
+    assert english.plain((entry.values,)) == "The West and The East"
+
+
 def test_effective_scope_lists_inherited_criteria_and_earlier_siblings(tmp_path) -> None:
     text = SALES_SCHEMA + """
 model M {

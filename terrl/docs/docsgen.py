@@ -285,7 +285,7 @@ class _ModelBuilder:
         self.glossary: dict[tuple[str, str, str], GlossaryEntry | None] = {}
         self.glossary_order: list[tuple[str, str, str]] = []
         self.refs: dict[tuple[str, str, str], NamedRef] = {}
-        self.lookup = self
+        self.anchors: set[str] = set()
 
     def _field_infos(self) -> dict[str, FieldInfo]:
         return {f.name: FieldInfo(f.name, f.type.kind, f.optional, _member_titles(f.type))
@@ -320,13 +320,22 @@ class _ModelBuilder:
             return self.refs[key]
         name = self._canonical(named)
         anchor = ("set-" if kind == "set" else "seg-") + name
+        label = doc_label(named.doc, name) if isinstance(named, ir.NamedSet) else named.name
+        if anchor in self.anchors:
+            # The same name from another file (two `regions.terr` in different folders): its own anchor,
+            # and the file in its heading.
+            n = 2
+            while f"{anchor}-{n}" in self.anchors:
+                n += 1
+            name, anchor = f"{name} ({named.file})", f"{anchor}-{n}"
+        self.anchors.add(anchor)
         if isinstance(named, ir.NamedSet):
             stype, titles = named.type.kind, _member_titles(named.type)
             ordered = ([m for m in named.type.members if m in named.values] if stype == "enum"
                        else sorted(named.values))
-            ref = NamedRef(doc_label(named.doc, name), "#" + anchor, tuple(ordered))
+            ref = NamedRef(label, "#" + anchor, tuple(ordered))
         else:
-            ref = NamedRef(named.name, "#" + anchor)
+            ref = NamedRef(label, "#" + anchor)
         self.refs[key] = ref
         self.glossary_order.append(key)
         self.glossary[key] = None
@@ -365,8 +374,8 @@ class _ModelBuilder:
             elif where is None:
                 own = _merge(Text("All accounts that reach "), parent)
             else:
-                own = sentence(where, self.lookup)
-                steps.append(ScopeStep(self._link(t), _step(where, self.lookup)))
+                own = sentence(where, self)
+                steps.append(ScopeStep(self._link(t), _step(where, self)))
             if parent_policy == "first" and index > 0 and not t.is_else:
                 steps.append(ScopeStep(self._link(t), self._not_taken(
                     "not taken by an earlier sibling (first match wins): ", list(siblings[:index]), parent,
@@ -384,9 +393,9 @@ class _ModelBuilder:
 
         universe_steps: tuple[ScopeStep, ...] = ()
         model_where = model.universe
-        universe = sentence(model_where, self.lookup)
+        universe = sentence(model_where, self)
         if model_where is not None:
-            universe_steps = (ScopeStep(model_link, _step(model_where, self.lookup)),)
+            universe_steps = (ScopeStep(model_link, _step(model_where, self)),)
         for t in model.territories:
             visit(t, model.territories, model.policy, model_link, universe_steps, 0)
 
