@@ -4,9 +4,10 @@
 frozen dataclasses, and `render_site` feeds those to the Jinja2 templates in
 `terrl/docs/templates/`. Everything comes from the IR: the names, docs and definitions
 of sets and segments, enum member titles and the files' headers are its provenance
-(see `terrl.semantics.ir`); docs never read the AST or resolve a name again. The hierarchy diagrams (Mermaid for Markdown,
-inline SVG for HTML) come from `hierarchy_diagram`. Output is deterministic: no
-timestamps, every list in source or declared order.
+(see `terrl.semantics.ir`); docs never read the AST or resolve a name again. The
+hierarchy diagrams (Mermaid for Markdown, inline SVG for HTML) come from
+`hierarchy_diagram`. Output is deterministic: no timestamps, every list in source or
+declared order.
 """
 
 from __future__ import annotations
