@@ -258,15 +258,7 @@ class _Field:
         return f"terrl_{what}_{self.index}"
 
     def _scale(self) -> int:
-        """Fractional digits that every boundary and bound of this field fits in."""
-        if self.kind == "int":
-            return 0
-        values = [c[0] for c in self.domain.cuts] + [v for v in (self.field.type.lo, self.field.type.hi) if v is not None]
-        scale = max([0] + [-Decimal(v).as_tuple().exponent for v in values])
-        digits = max([1] + [len(str(abs(int(Decimal(v))))) for v in values])
-        if scale + digits > PRECISION - 2:
-            raise SqlUnsupported(f"field `{self.field.name}`: boundaries need more than {PRECISION - 2} digits")
-        return scale
+        return 0 if self.kind == "int" else decimal_scale(self.field, self.domain)
 
     def text(self, e: exp.Expression) -> exp.Expression:
         """A string expression in code-point order (postgres compares by its locale otherwise)."""
@@ -654,9 +646,20 @@ def to_text(statement: exp.Expression, dialect: str, pretty: bool = False) -> st
                                                           unsupported_level=sqlglot.ErrorLevel.RAISE)
 
 
+def decimal_scale(f: ir.Field, domain) -> int:
+    """Fractional digits that every boundary and bound of a decimal field fits in."""
+    values = [c[0] for c in domain.cuts] + [v for v in (f.type.lo, f.type.hi) if v is not None]
+    scale = max([0] + [-Decimal(v).as_tuple().exponent for v in values])
+    digits = max([1] + [len(str(abs(int(Decimal(v))))) for v in values])
+    if scale + digits > PRECISION - 2:
+        raise SqlUnsupported(f"field `{f.name}`: boundaries need more than {PRECISION - 2} digits")
+    return scale
+
+
 def column_types(model: ir.Model, dialect: str) -> list[tuple[str, str]]:
     """The column type each schema field expects in the account table, per dialect."""
     out = []
+    domains = {d.name: d for d in build_model_domains(model)}
     for f in model.schema.fields:
         t = f.type
         if t.kind == "bool":
@@ -664,8 +667,13 @@ def column_types(model: ir.Model, dialect: str) -> list[tuple[str, str]]:
         elif t.kind == "int":
             sql_type = "BIGINT"
         elif t.kind == "decimal":
+            # The scale is the data's (a column with fewer fraction digits than the data rounds it,
+            # and a rounded value can cross a boundary); the boundaries need at least `least`.
+            least = decimal_scale(f, domains[f.name])
             sql_type = {"postgres": "NUMERIC", "bigquery": "NUMERIC or BIGNUMERIC",
                         "snowflake": "NUMBER(38, s)"}.get(dialect, "DECIMAL(38, s)")
+            if dialect not in ("postgres", "bigquery"):
+                sql_type += f", s = the data's fraction digits, at least {least}"
         else:
             sql_type = "TEXT" if dialect == "postgres" else "STRING" if dialect in ("spark", "bigquery") else "VARCHAR"
         out.append((f.name, sql_type + ("" if f.optional else "  -- required")))
@@ -698,11 +706,15 @@ def render_sql(model: ir.Model, source_file: str, dialect: str = "duckdb", table
 
 
 def render_sql_target(model: ir.Model, source_file: str, dialect: str = "duckdb", table: str = "accounts",
-                      view: str | None = None, **_ignored: Any) -> str:
-    """The entry of `terrl compile --target sql` (options --dialect, --table, --view).
-    Raises `SqlUnsupported` with the model named when the dialect cannot hold a value exactly."""
+                      view: str | None = None, input: str = "typed", **_ignored: Any) -> str:
+    """The entry of `terrl compile --target sql` (options --dialect, --table, --view, --input).
+    Raises `SqlUnsupported` with the model named when the dialect cannot hold a value exactly,
+    or when text input is asked of a dialect other than DuckDB."""
+    if input == "text" and dialect != "duckdb":
+        raise SqlUnsupported(f"`--input text` parses values with DuckDB functions: use `--dialect duckdb`, or give "
+                             f"the {dialect} table typed columns (`--input typed`, docs/sql.md)")
     try:
-        return render_sql(model, source_file, dialect=dialect, table=table, view=view)
+        return render_sql(model, source_file, dialect=dialect, table=table, view=view, input_types=input)
     except SqlUnsupported as exc:
         raise SqlUnsupported(f"cannot compile model `{model.name}` to SQL: {exc}") from None
 
