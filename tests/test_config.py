@@ -271,3 +271,33 @@ def test_config_apply_directly():
     assert d.severity == "warning"  # not mutated
     assert Config(models=("N",)).apply([d]) == []
     assert Config().apply([diag("W304", "x", None)], default_off={"W304"}) == []
+
+
+# --- the one root search (terrl.diagnostics.source.find_upwards) -------------------------
+
+def test_one_search_answers_the_three_roots(tmp_path, monkeypatch):
+    from terrl.diagnostics.render import render
+    from terrl.diagnostics.source import find_project_root, find_upwards
+
+    (tmp_path / ".git").write_text("gitdir: elsewhere\n", encoding="utf-8")  # a worktree: .git is a file
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    deep = tmp_path / "sub" / "a" / "b"
+    deep.mkdir(parents=True)
+    # imports: the nearest of terrl.toml, pyproject.toml (with or without [tool.terrl]) or .git
+    assert find_project_root(deep) == tmp_path / "sub"
+    # configuration: a pyproject.toml counts only with [tool.terrl]
+    assert find_config(deep) is None
+    # GitHub and SARIF paths: the git repository's top folder
+    assert find_upwards(deep, (".git",)) == tmp_path / ".git"
+    # markers are tried in order within one folder before going up
+    (tmp_path / "sub" / "terrl.toml").write_text("", encoding="utf-8")
+    assert find_upwards(deep, ("terrl.toml", "pyproject.toml")) == tmp_path / "sub" / "terrl.toml"
+    assert find_upwards(deep, ("nothing-here",)) is None
+    assert find_project_root(tmp_path / "sub") == tmp_path / "sub"
+    # the github renderer shows paths from the repository's top, wherever terrl runs
+    from terrl.diagnostics.core import diag
+    from terrl.diagnostics.source import SourceFile
+    source = SourceFile(str(deep / "m.terr"), "x\n")
+    monkeypatch.chdir(deep)
+    assert "file=sub/a/b/m.terr," in render([diag("E003", "bad", source.span(0, 1))], "github")

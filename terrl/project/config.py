@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 from terrl.diagnostics.core import CODES, CODES_BY_NAME, Diagnostic
-from terrl.diagnostics.source import display_path
+from terrl.diagnostics.source import display_path, find_upwards
 from terrl.diagnostics.suggest import closest
 
 SEVERITIES = ("error", "warning", "note", "off")
@@ -121,20 +121,19 @@ class Config:
 
 def find_config(start: Path | None = None) -> Path | None:
     """The nearest `terrl.toml`, or `pyproject.toml` with `[tool.terrl]`, at or above `start`."""
-    start = (start or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        candidate = folder / "terrl.toml"
-        if candidate.is_file():
-            return candidate
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                continue  # not ours to judge unless it is meant for terrl
-            if isinstance(data.get("tool"), dict) and "terrl" in data["tool"]:
-                return pyproject
-    return None
+    return find_upwards(start or Path.cwd(), ("terrl.toml", "pyproject.toml"), accept=_is_config)
+
+
+def _is_config(candidate: Path) -> bool:
+    if not candidate.is_file():
+        return False
+    if candidate.name == "terrl.toml":
+        return True
+    try:
+        data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False  # not ours to judge unless it is meant for terrl
+    return isinstance(data.get("tool"), dict) and "terrl" in data["tool"]
 
 
 def discover(start: Path | None = None) -> Config:
