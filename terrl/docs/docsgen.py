@@ -1,7 +1,8 @@
 """Documentation for people who sell: checked models -> one view-model -> Markdown and HTML.
 
-`load_docs` runs the pipeline (keeping the loaded modules, whose AST still has the
-names of sets and segments and the titles of enum members), `build_site` turns the
+`docs_input` takes what the docs need from a `terrl.pipeline.Compilation` (`load_docs`
+makes one from paths): the programs, the loaded modules (whose AST still has the names of
+sets and segments and the titles of enum members) and the findings; `build_site` turns the
 result into plain frozen dataclasses, and `render_site` feeds those to the Jinja2
 templates in `terrl/docs/templates/`. The hierarchy diagrams (Mermaid for Markdown,
 inline SVG for HTML) come from `hierarchy_diagram`. Output is deterministic: no
@@ -23,14 +24,12 @@ import markupsafe
 from terrl import __version__
 from terrl.syntax import ast
 from terrl.semantics import ir
-from terrl.diagnostics.core import Diagnostic, has_errors, sort_diagnostics
+from terrl.diagnostics.core import Diagnostic, has_errors
 from terrl.docs.english import (FieldInfo, Link, NamedRef, Phrase, Text, Values, clause, doc_label, format_number, plain,
                       sentence, set_description, values, visible)
 from terrl.docs.hierarchy_diagram import DIAGRAM_MAX_NODES  # noqa: F401  (part of this module's API: the diagram size)
 from terrl.docs.hierarchy_diagram import SvgDiagram, collapse, mermaid_text, svg_layout, territory_anchor
-from terrl.pipeline import analyze_program, collect_files
-from terrl.semantics.resolve import LoadedModule, Loader, Lowerer, lower_module
-from terrl.diagnostics.source import display_path
+from terrl.pipeline import Compilation, LoadedModule  # a Unit's module: the AST and its imports
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SCOPE_MAX_SIBLING_LINKS = 5
@@ -56,19 +55,16 @@ def coverage_available() -> bool:
 
 def load_docs(paths: list[Path], *, analyse: bool = True) -> LoadedDocs:
     """Parse, resolve and (unless told not to) analyze like `terrl check`, keeping the modules for their names."""
-    files = collect_files(paths)
-    loader = Loader()
+    return docs_input(Compilation.from_paths(paths), analyse=analyse)
+
+
+def docs_input(compilation: Compilation, *, analyse: bool = True) -> LoadedDocs:
+    """What the docs need of a compilation; the analysis runs only when every file is free of errors."""
     out = LoadedDocs(analysed=analyse and coverage_available())
-    loaded = [(display_path(f), loader.load(f)) for f in files]
-    diagnostics = list(loader.diagnostics)
-    for shown, module in loaded:
-        if module is None or module.module is None:
-            continue
-        program = lower_module(module, diagnostics, lowerer=Lowerer(diagnostics))
-        out.roots.append((shown, module, program))
-    out.diagnostics = sort_diagnostics(diagnostics)
+    out.roots = [(u.shown, u.loaded, u.program) for u in compilation.units]
+    out.diagnostics = compilation.diagnostics
     if out.ok and out.analysed:
-        out.findings = sort_diagnostics(d for _, _, p in out.roots for d in analyze_program(p))
+        out.findings = compilation.findings
     return out
 
 

@@ -40,14 +40,14 @@ try:
 except ImportError:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-from terrl.diagnostics.core import CODES, CODES_BY_NAME, Diagnostic
+from terrl.diagnostics.core import CODES, CODES_BY_NAME, NOT_UNDERSTOOD_PREFIXES, Diagnostic
 from terrl.diagnostics.source import display_path, find_upwards
 from terrl.diagnostics.suggest import closest
 
 SEVERITIES = ("error", "warning", "note", "off")
-# Reading, syntax, name and type errors mean terrl did not understand the input (and
-# the analysis did not run): they cannot be silenced or downgraded.
-FIXED_PREFIXES = ("E0", "E1", "E9")
+# What terrl did not understand (reading, syntax, name and type errors) and its own
+# internal errors cannot be silenced or downgraded.
+FIXED_PREFIXES = NOT_UNDERSTOOD_PREFIXES + ("E9",)
 
 
 class ConfigError(Exception):
