@@ -45,9 +45,10 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 try:
     import tomllib
@@ -392,4 +393,6 @@ def _relative(path: Path, root: Path) -> str | None:
 @functools.lru_cache(maxsize=64)
 def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
     """gitignore semantics, as git applies them (pathspec's GitIgnoreSpec)."""
+    import pathspec  # only when a configuration has patterns: it costs `terrl check` tens of ms to start
+
     return pathspec.GitIgnoreSpec.from_lines(patterns)
