@@ -95,6 +95,48 @@ def models(draw):
                     tuple(draw(territories("", 0, policy))))
 
 
+# Wide sibling groups, as in real CRM models (a Salesforce-like model has hundreds of
+# territories under `policy all`, each a product of a state-like list, a size band and a
+# long ZIP list minus exclusions): where the evaluator's per-group indexes do their work.
+ALL_CODES = tuple(f"{i:03d}" for i in range(1000))
+
+
+def wide_where():
+    code_list = st.sets(st.sampled_from(ALL_CODES), min_size=1, max_size=120)
+    return st.lists(st.one_of(
+        st.builds(lambda vs: ir.InSet("code", frozenset(vs)), code_list),
+        st.builds(lambda vs: ir.Not(ir.InSet("code", frozenset(vs))), code_list),
+        st.builds(ir.StartsWith, st.just("code"), st.sampled_from(["0", "1", "12", "9", "99"])),
+        st.builds(lambda vs: ir.InSet("color", frozenset(vs)), st.sets(st.sampled_from(ENUM), min_size=1)),
+        st.builds(lambda a, b: ir.InRange("size", min(a, b), max(a, b)), st.sampled_from(INTS), st.sampled_from(INTS)),
+        st.builds(ir.Compare, st.just("amount"), st.sampled_from(["<", ">="]), st.sampled_from(DECIMALS)),
+        st.builds(ir.IsNull, st.sampled_from(["code", "label"])),
+        preds,  # sometimes a condition over several fields at once (a residual test)
+    ), min_size=1, max_size=4).map(lambda ps: ps[0] if len(ps) == 1 else ir.And(tuple(ps)))
+
+
+@st.composite
+def wide_models(draw):
+    """Up to 40 siblings with long code lists under each policy, sometimes one level deeper."""
+    policy = draw(POLICIES)
+    count = draw(st.integers(2, 40))
+    kids = []
+    for i in range(count):
+        children = ()
+        if draw(st.integers(0, 9)) == 0:
+            inner = draw(POLICIES)
+            children = tuple(ir.Territory(f"u{j}", f"t{i}.u{j}", None, draw(wide_where()), False, inner, False, ())
+                             for j in range(draw(st.integers(1, 12))))
+        where = draw(st.one_of(st.none(), wide_where(), wide_where(), wide_where()))
+        kids.append(ir.Territory(f"t{i}", f"t{i}", None, where, False, policy,
+                                 draw(st.booleans()) if children else False, (ir.Owner(f"o{i % 3}@x"),),
+                                 children=children))
+    if draw(st.booleans()):
+        kids.append(ir.Territory("rest", "rest", None, None, True, policy, False, ()))
+    return ir.Model("W", None, SCHEMA, draw(st.one_of(st.none(), st.none(), preds)), policy, draw(st.booleans()),
+                    tuple(kids))
+
+
 def raw_values(field: str):
     typed = {
         "id": st.sampled_from(IDS + (None, 5)),
@@ -108,7 +150,8 @@ def raw_values(field: str):
                                            Decimal("Infinity"), Decimal("-Infinity"), Decimal("NaN"), 0, 10, -1,
                                            "0", "10", "99.99", "99.990", "0.50", "-0.5", "1.", ".5", "1.2.3",
                                            "10.", "", "abc", 0.5, True)),
-        "code": st.sampled_from(CODES + (None, "12", "1234", "12a", 123, "١٢٣", "")),
+        "code": st.one_of(st.sampled_from(CODES + (None, "12", "1234", "12a", 123, "١٢٣", "")),
+                          st.sampled_from(ALL_CODES)),
         "flag": st.sampled_from((True, False, None, "true", "false", "True", 1, 0, "")),
         "label": st.sampled_from(LABELS + (None, 7, "a" * 100)),
     }
