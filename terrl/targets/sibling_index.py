@@ -203,23 +203,22 @@ def _intersection(operands: list[tuple[int, ...]]) -> tuple[int, ...]:
 
 
 def _both(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
-    """Where both hold: a sweep over the two flip lists."""
+    """Where both hold: the runs [a[i], a[i+1]) and [b[j], b[j+1]) intersected pairwise, in order."""
     out: list[int] = []
     i = j = 0
-    in_a = in_b = current = False
-    while i < len(a) or j < len(b):
-        at = min(a[i] if i < len(a) else _END, b[j] if j < len(b) else _END)
-        while i < len(a) and a[i] == at:
-            in_a, i = not in_a, i + 1
-        while j < len(b) and b[j] == at:
-            in_b, j = not in_b, j + 1
-        if (in_a and in_b) != current:
-            current = not current
-            out.append(at)
+    while i < len(a) and j < len(b):
+        lo = a[i] if a[i] > b[j] else b[j]
+        hi = a[i + 1] if a[i + 1] < b[j + 1] else b[j + 1]
+        if lo < hi:
+            if out and out[-1] == lo:
+                out[-1] = hi
+            else:
+                out += (lo, hi)
+        if a[i + 1] < b[j + 1]:
+            i += 2
+        else:
+            j += 2
     return tuple(out)
-
-
-_END = float("inf")
 
 
 def _constant(pred: ir.Pred) -> bool:
@@ -285,6 +284,8 @@ def _sweep(slot: int, domain: FieldDomain, per_bit: dict[int, tuple[int, ...]], 
     toggles: dict[int, int] = {}
     for bit, flips in per_bit.items():
         unconstrained &= ~(1 << bit)
+        if not (possible >> bit) & 1:  # a sibling whose `where` can never hold is no candidate
+            continue
         for at in flips:
             toggles[at] = toggles.get(at, 0) ^ (1 << bit)
     cuts: list[int] = []
