@@ -11,6 +11,7 @@ Safety: every value from the source reaches the output through `py_literal` (bui
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -92,24 +93,33 @@ def view_model(model: ir.Model, plan: Plan, source_file: str) -> dict[str, Any]:
         "fields": fields,
         "slot_fields": slot_fields,
         "slot_names": comment(", ".join(plan.fields) or "none"),
-        "paths": _lines([t.path for t in territories]),
-        "titles": _lines([t.title or t.name for t in territories]),
-        "owners": _lines(owners),
-        "below": py_literal(plan.below),
-        "keep": py_literal(plan.keep),
+        "paths": json_table([t.path for t in territories]),
+        "titles": json_table([t.title or t.name for t in territories]),
+        "owners": json_table(owners),
+        "below": json_table(plan.below, per_line=False),
+        "keep": json_table(plan.keep, per_line=False),
         "top_keep": py_literal(plan.top_keep),
-        "groups": _lines(groups),
-        "universe": py_literal(plan.universe),
+        "groups": json_table(groups),
+        "universe": "None" if plan.universe is None else json_table(plan.universe, per_line=False),
         "reasons": {name: py_literal(text.replace("{model}", model.name)) for name, text in REASONS.items()},
         "fast_locals": fast_locals,
     }
 
 
-def _lines(items: list) -> str:
-    """A tuple literal with one item per line (readable diffs of generated code)."""
-    if not items:
-        return "()"
-    return "(\n" + "".join(f"    {py_literal(item)},\n" for item in items) + ")"
+def json_table(items, per_line: bool = True) -> str:
+    """Python source that loads a table of texts, ints, bools and nested lists of them from JSON.
+
+    The territory tables of a large model (paths, titles, owners, indexes) are megabytes: as
+    Python literals, `compile()` alone took a second for 13,000 territories; a JSON text is one
+    string constant, parsed at import by the C decoder. It is written as a raw string, one item
+    per line (readable diffs): with `ensure_ascii`, JSON text has no line break, no non-ASCII
+    character and no three quotes in a row, and never ends in a backslash, so the raw string
+    holds it verbatim."""
+    if per_line and items:
+        body = "[\n" + ",\n".join(json.dumps(item, ensure_ascii=True) for item in items) + "\n]"
+    else:
+        body = json.dumps(items, ensure_ascii=True)
+    return f'_json.loads(r"""{body}""")'
 
 
 INLINE_CUTS = 4  # up to this many cuts, the typed fast path compares inline instead of calling bisect
