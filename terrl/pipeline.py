@@ -9,10 +9,12 @@ server, `terrl diff`) start from a `Compilation`:
     c.files             # the root files, as shown to the user
     c.diagnostics       # reading, syntax, name and type problems, sorted
     c.programs          # shown path -> ir.Program (each root file with its imports)
+    c.units             # per root file that parsed: shown path, loaded module (AST), program
     c.understood        # no reading, syntax, name or type error: analysis and lint can run
     c.findings          # the coverage analysis (gaps, overlaps, ...), computed on first use
     c.lint(options)     # the lint rules, computed on first use (per options)
     c.check(config=...) # everything `terrl check` reports, configuration applied
+    c.blocking_errors() # what stops `assign`, `compile`, `explain` and `terrl.load`
 
 Reading and parsing (with every import) happen when the compilation is made; resolving
 on first use of `diagnostics`, `programs` or `modules`; the analysis and lint only when
@@ -20,7 +22,8 @@ asked for, once each. Each stage is a pure function of the one before
 (`terrl.semantics.resolve`, `terrl.analysis.coverage`, `terrl.analysis.lint`), so a
 `Compilation` is the one place where they are wired together and where the rule lives
 that reading, syntax, name and type errors (`terrl.diagnostics.core.not_understood`)
-stop the later stages.
+stop the later stages. A compilation is a snapshot of the files when it was made (edit a
+file: make a new one); its lazy stages are not locked, so give each thread its own.
 """
 
 from __future__ import annotations
@@ -135,8 +138,8 @@ class Compilation:
     @cached_property
     def _resolved(self) -> tuple[list[Unit], list[Diagnostic]]:
         diagnostics = list(self._loader.diagnostics)
-        # Imported modules are lowered too (their problems surface through the files that
-        # use them), so a module that breaks the resolver breaks it whoever imports it.
+        # Imported modules are checked too, once each; their diagnostics are dropped here
+        # because they surface through the root files that use what is wrong.
         for loaded in self._loader.modules.values():
             if loaded.module is None or loaded in self._roots:
                 continue
