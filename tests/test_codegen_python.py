@@ -124,6 +124,27 @@ model M { territory small { where n < 500 } territory big { where n >= 500 } }
         assert module.assign({"id": str(n), "n": n}).territories == expected
 
 
+def test_a_full_walk_memo_starts_again_and_results_stay_right(tmp_path):
+    """More cell combinations than the memo holds: it is emptied when full, never outgrows it."""
+    bands = "\n".join(f"  territory b{i} {{ where n in {i * 10}..{i * 10 + 9} and k == {i % 3} }}" for i in range(40))
+    model = program(f"""
+schema A {{ id: string key  n: int in 0..  k: int in 0..2 }}
+model M {{
+  policy first
+{bands}
+  territory rest {{ else }}
+}}
+""").models[0]
+    source = render_module(model, "m.terr").replace("_MEMO_LIMIT = 100_000", "_MEMO_LIMIT = 10")
+    module = import_source(source, tmp_path)
+    for rounds in range(2):
+        for n in range(400):
+            for k in range(3):
+                account = {"id": "x", "n": n, "k": k}
+                assert tuple(module.assign(account)[:5]) == assign_reference(model, account)
+                assert len(module._WALKED) <= 10
+
+
 # --- the normalized model (--target json) -------------------------------------------------------
 
 def json_holds(pred, values: dict, fields: dict) -> bool:
