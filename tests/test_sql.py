@@ -24,7 +24,7 @@ from terrl.semantics import ir
 from terrl.targets import sql
 from terrl.cli.app import cli
 from terrl.targets.evaluate import compile_model, pick_model
-from terrl.pipeline import load_program
+from terrl.pipeline import Compilation
 
 from sql_support import (create_table, expected_rows, insert, postgres_dsn, read_back, run_query, run_spark,
                          spark_session, spark_table)
@@ -36,7 +36,7 @@ EXAMPLES = ("acme", "fy28")
 
 
 def example_model(name: str) -> ir.Model:
-    program, _ = load_program(REPO / "examples" / "acme" / f"{name}.terr")
+    program = Compilation.from_paths([REPO / "examples" / "acme" / f"{name}.terr"]).units[0].program
     return pick_model(program, None)
 
 

@@ -103,6 +103,17 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.severity == "error" for d in diagnostics)
 
 
+# Reading, syntax, name and type errors (E0xx, E1xx) mean terrl did not understand the
+# input: the analysis and lint do not run past them (terrl.pipeline), and the
+# configuration cannot silence or downgrade them (terrl.project.config).
+NOT_UNDERSTOOD_PREFIXES = ("E0", "E1")
+
+
+def not_understood(d: Diagnostic) -> bool:
+    """Whether `d` says terrl did not understand the input (see NOT_UNDERSTOOD_PREFIXES)."""
+    return d.is_error and d.code.startswith(NOT_UNDERSTOOD_PREFIXES)
+
+
 # --- reading and syntax -------------------------------------------------------
 register("E001", "unreadable-file", "error", "a file cannot be read",
          "The file does not exist, is a directory, or cannot be opened.")

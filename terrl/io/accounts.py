@@ -28,6 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Iterator, Mapping, NamedTuple
 
+from terrl.diagnostics.json_values import json_default
 from terrl.diagnostics.suggest import closest
 from terrl.semantics import ir
 
@@ -372,12 +373,7 @@ def _jsonl_records(reader: AccountReader) -> Iterator[Record]:
 
 # --- writers ----------------------------------------------------------------------------
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        if value.is_finite() and abs(value.adjusted()) < 1000 and value == value.to_integral_value():
-            return int(value)
-        return str(value)  # not converted to int in full: 1E+999999999 would take minutes
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+_JSON_DEFAULT = json_default("int-or-text")  # a key read from JSON: docs/assign.md
 
 
 def _csv_field(text: str) -> str:
@@ -441,7 +437,7 @@ class ResultWriter:
                    "titles": list(result.titles), "owners": list(result.owners), "reason": result.reason}
             if self.explain:
                 obj["explain"] = explain
-            self._lines.append(json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n")
+            self._lines.append(json.dumps(obj, ensure_ascii=False, default=_JSON_DEFAULT) + "\n")
         if len(self._lines) >= self.BATCH:
             self.stream.write("".join(self._lines))
             self._lines.clear()
@@ -450,5 +446,5 @@ class ResultWriter:
 def _text_of(value: Any) -> str:
     """A typed key (JSON input) as CSV text: JSON spelling for booleans and structures."""
     if isinstance(value, (bool, list, dict)):
-        return json.dumps(value, ensure_ascii=False, default=_json_default)
+        return json.dumps(value, ensure_ascii=False, default=_JSON_DEFAULT)
     return str(value)

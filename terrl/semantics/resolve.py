@@ -22,19 +22,7 @@ from terrl.diagnostics.core import Diagnostic, Label, diag
 from terrl.diagnostics.suggest import closest
 from terrl.syntax.parser import decode_source, parse, read_source
 from terrl.resources import stdlib_dir
-from terrl.diagnostics.source import Span, display_path
-
-ROOT_MARKERS = ("terrl.toml", "pyproject.toml", ".git")
-
-
-def find_project_root(start: Path) -> Path:
-    """The nearest folder above `start` holding terrl.toml, pyproject.toml or .git."""
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        if any((folder / marker).exists() for marker in ROOT_MARKERS):
-            return folder
-    return start
-
+from terrl.diagnostics.source import Span, display_path, find_project_root
 
 def did_you_mean(name: str, candidates) -> str | None:
     candidates = list(candidates)
