@@ -370,7 +370,9 @@ class _Analysis:
                           _where_span(b), both, [a.path, b.path], labels=labels, notes=tuple(notes),
                           witness_node=only_these, **({"unlisted_overlaps": unlisted} if unlisted else {}),
                           help=f"make their `where` clauses exclusive (e.g. add `and not (...)` to one), "
-                               f"or write `policy first` in {parent_name} so that the earlier one wins")
+                               f"or write `policy first` in {parent_name} so that the earlier one wins; the "
+                               f"policy is inherited, so overlaps further down would then be settled by order "
+                               f"too (write `policy unique` in a child to keep them checked)")
 
 
 def _position(span) -> tuple:

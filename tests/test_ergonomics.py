@@ -1,0 +1,46 @@
+"""Issue 18 (ergonomics): what a newcomer meets, item by item."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from terrl.diagnostics.source import SourceFile
+from terrl.pipeline import check_source
+from terrl.syntax.fmt import format_source
+
+REPO = Path(__file__).resolve().parent.parent
+
+OVERLAP = """
+schema A { id: string key  n: int in 0..99 }
+model M {
+  territory a { where n < 10  owner "a@x" as AE
+    territory x { where n < 5  owner "x@x" as AE }
+    territory y { where n < 7  owner "y@x" as AE }
+    territory z { else  owner "z@x" as AE }
+  }
+  territory b { else  owner "b@x" as AE }
+}
+"""
+
+
+def _codes(text: str) -> list:
+    return [d for d in check_source(text, "m.terr").diagnostics if d.severity == "error"]
+
+
+def test_the_overlap_help_says_that_policy_first_is_inherited():
+    (e201,) = [d for d in _codes(OVERLAP) if d.code == "E201"]
+    assert "write `policy first` in `a`" in e201.help and "inherited" in e201.help
+    assert "write `policy unique` in a child" in e201.help
+
+
+def test_policy_unique_in_a_child_keeps_its_overlaps_checked_under_an_inherited_policy_first():
+    settled = OVERLAP.replace("model M {", "model M {\n  policy first")
+    assert not [d for d in _codes(settled) if d.code == "E201"]  # the order settles x and y silently
+    rechecked = settled.replace("territory a { where n < 10", "territory a { where n < 10  policy unique")
+    assert [d.code for d in _codes(rechecked) if d.code == "E201"] == ["E201"]
+
+
+def test_the_language_reference_shows_optional_bounds_as_fmt_writes_them():
+    formatted = format_source(SourceFile("s.terr", "schema A { id: string key  n: int in 0..100? }\n")).text
+    assert "n:  int? in 0..100" in formatted
+    assert "`int? in 0..100`" in (REPO / "docs" / "language.md").read_text(encoding="utf-8")
