@@ -44,3 +44,17 @@ def test_the_language_reference_shows_optional_bounds_as_fmt_writes_them():
     formatted = format_source(SourceFile("s.terr", "schema A { id: string key  n: int in 0..100? }\n")).text
     assert "n:  int? in 0..100" in formatted
     assert "`int? in 0..100`" in (REPO / "docs" / "language.md").read_text(encoding="utf-8")
+
+
+def test_the_docs_stand_alone():
+    """No page sends the reader to a brief that is not in the repository, or to a package that
+    is not published; placeholders say what to put in their place."""
+    for page in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        assert "design brief" not in text, page.name
+        assert "pip install terrl " not in text and "pip install terrl\n" not in text, page.name
+    language = (REPO / "docs" / "language.md").read_text(encoding="utf-8")
+    assert "An account **reaches** a top-level territory" in language and "**overlap**" in language
+    actions = (REPO / "docs" / "github-actions.md").read_text(encoding="utf-8")
+    assert actions.count("OWNER/terrl") == actions.count("# OWNER: the")  # every use says what OWNER is
+    assert "repo: local" in actions
