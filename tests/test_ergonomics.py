@@ -58,3 +58,15 @@ def test_the_docs_stand_alone():
     actions = (REPO / "docs" / "github-actions.md").read_text(encoding="utf-8")
     assert actions.count("OWNER/terrl") == actions.count("# OWNER: the")  # every use says what OWNER is
     assert "repo: local" in actions
+
+
+def test_a_short_code_one_letter_off_gets_the_members_one_letter_away():
+    text = """import geo.us
+schema A { id: string key  state: us.UsState }
+model M { territory t { where state == IO  owner "a@x" as AE } territory u { else  owner "a@x" as AE } }
+"""
+    (e104,) = [d for d in _codes(text) if d.code == "E104"]
+    note = " ".join(e104.notes)
+    assert note == "did you mean `ID` (Idaho), `IL` (Illinois), `IN` (Indiana) or `IA` (Iowa)?"
+    swapped = [d for d in _codes(text.replace("== IO", "== YW")) if d.code == "E104"]
+    assert "did you mean `WY` (Wyoming)?" in " ".join(swapped[0].notes)

@@ -679,7 +679,25 @@ def _member_hint(name: str, ftype: ir.FieldType) -> str | None:
             return named(by_title[close])
     by_folded = {m.casefold(): m for m in members}
     close = closest(name.casefold(), by_folded, cutoff=0.6)
-    return f"did you mean `{by_folded[close]}`?" if close else None
+    if close:
+        return f"did you mean `{by_folded[close]}`?"
+    # Short codes are too short for a similarity ratio (`IO` and `IA` share half their letters):
+    # the members one letter away (a later letter changed, or two swapped; a first letter is
+    # rarely the typo, and allowing it would suggest half the alphabet), when they are few.
+    near = [i for i, m in enumerate(members) if _one_letter_away(name.casefold(), m.casefold())]
+    if 1 <= len(near) <= 5:
+        shown = [f"`{members[i]}`" + (f" ({titles[i]})" if titles[i] else "") for i in near]
+        return "did you mean " + (", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]) + "?"
+    return None
+
+
+def _one_letter_away(a: str, b: str) -> bool:
+    """A letter after the first changed, or two neighbours swapped."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return (len(diff) == 1 and diff[0] > 0) or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+                                 and a[diff[1]] == b[diff[0]])
 
 
 def _members_help(ftype: ir.FieldType) -> str:
