@@ -70,3 +70,19 @@ model M { territory t { where state == IO  owner "a@x" as AE } territory u { els
     assert note == "did you mean `ID` (Idaho), `IL` (Illinois), `IN` (Indiana) or `IA` (Iowa)?"
     swapped = [d for d in _codes(text.replace("== IO", "== YW")) if d.code == "E104"]
     assert "did you mean `WY` (Wyoming)?" in " ".join(swapped[0].notes)
+
+
+def test_the_body_of_a_duplicated_territory_is_checked_too():
+    text = """schema A { id: string key  n: int }
+model M {
+  territory east { where n > 1  owner "a@x" as AE }
+  territory east { where nosuch  owner "a@x" as AE
+    territory inner { where n > unknown_segment }
+  }
+}
+"""
+    errors = _codes(text)
+    assert [d.code for d in errors].count("E102") == 1
+    messages = " ".join(d.message for d in errors)
+    assert "unknown segment `nosuch`" in messages  # no longer hidden behind the E102
+    assert "unknown_segment" in messages  # nor what its children say

@@ -937,6 +937,7 @@ def _lower_children(lw: Lowerer, items, schema: ir.Schema, scope: Scope, prefix:
             lw.error("E102", f"`{prefix}{name}` is declared twice among its siblings", item.name.span,
                      labels=[Label(seen[name].name.span, "first declared here")], help="rename one of them")
             ok = False
+            _lower_territory(lw, item, schema, scope, prefix, policy)  # for the errors in its body, then dropped
             continue
         seen[name] = item
         t = _lower_territory(lw, item, schema, scope, prefix, policy)
