@@ -86,7 +86,7 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
             row, key, result, steps = item
             counts[result.status] += 1
             if explain:
-                write(row, key, result, _explain(steps, out_format) if steps is not None else None)
+                write(row, key, result, _explain(model, steps, out_format) if steps is not None else None)
             else:
                 write(row, key, result)
             if bar is not None and row % PROGRESS_EVERY == 0:
@@ -151,10 +151,15 @@ def summarize_and_exit(counts: dict, blank_lines: int, output: str, fail_on_inva
     sys.exit(EXIT_ERRORS if fail_on_invalid and counts[INVALID] else EXIT_OK)
 
 
-def _explain(steps, out_format: str):
+def _explain(model, steps, out_format: str):
+    """The `explain` column: the decisions in `terrl explain`'s order and words."""
+    from terrl.targets.reference import decisions
+
+    shown = decisions(model, steps)
     if out_format == "jsonl":
-        return [{"territory": s.path, "where": s.condition, "matched": s.matched, "taken": s.taken} for s in steps]
-    return "; ".join(f"{s.path}: {'taken' if s.taken else 'matched' if s.matched else 'no'} ({s.condition})" for s in steps)
+        return [{"territory": s.path, "verdict": verdict, "where": s.condition, "matched": s.matched, "taken": s.taken}
+                for s, verdict in shown]
+    return "; ".join(f"{s.path}: {verdict} ({s.condition})" for s, verdict in shown)
 
 
 def _stderr_is_terminal() -> bool:
