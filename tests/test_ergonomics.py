@@ -86,3 +86,24 @@ model M {
     messages = " ".join(d.message for d in errors)
     assert "unknown segment `nosuch`" in messages  # no longer hidden behind the E102
     assert "unknown_segment" in messages  # nor what its children say
+
+
+def test_field_names_read_as_words_in_the_docs():
+    from terrl.docs.english import humanize
+
+    assert humanize("Clinical_Type__c") == "clinical type"  # a Salesforce custom field
+    assert humanize("BillingPostalCode") == "billing postal code"
+    assert humanize("annual_revenue") == "annual revenue" and humanize("SIC_code") == "SIC code"
+
+
+def test_the_check_section_counts_findings_by_severity(tmp_path):
+    from click.testing import CliRunner
+
+    from terrl.cli.app import cli
+
+    model = tmp_path / "m.terr"
+    model.write_text(OVERLAP, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["docs", str(model), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "out" / "M.md").read_text(encoding="utf-8")
+    assert "`terrl check` found 1 error:" in page and "problem" not in page

@@ -207,6 +207,17 @@ class ModelView:
     def error_count(self) -> int:
         return sum(f.severity == "error" for f in self.findings)
 
+    @property
+    def findings_summary(self) -> str:
+        """"2 errors and 31 warnings", "33 warnings": what `check` found, by severity (a page that
+        says "33 problems" when all are warnings alarms its readers for nothing)."""
+        counts = []
+        for severity in ("error", "warning", "info"):
+            n = sum(f.severity == severity for f in self.findings)
+            if n:
+                counts.append(f"{n:,} {severity}{'s' if n != 1 else ''}")
+        return " and ".join([", ".join(counts[:-1]), counts[-1]] if len(counts) > 1 else counts)
+
 
 @dataclass(frozen=True, slots=True)
 class SiteView:
