@@ -251,3 +251,147 @@ def test_fmt_keeps_a_comment_inside_a_field_type(tmp_path, field, comment):
     assert first.exit_code == 0, first.output
     assert path.read_text() == f"schema A {{\n  id: string key\n  f0: int? in 0..5  {comment}\n}}\n\nmodel M {{ keep }}\n"
     assert CliRunner().invoke(cli, ["fmt", "--check", str(path)]).exit_code == 0
+
+
+# --- item 6: chains of segments and sets, nesting through names --------------------------------
+
+from terrl.semantics.resolve import MAX_CHAIN  # noqa: E402
+from terrl.syntax.parser import MAX_NESTING  # noqa: E402
+
+CHAIN_HEAD = "schema A {\n  id: string key\n  n: int?\n}\n\n"
+
+
+def _chain_model(decls: list[str], where: str, n: int) -> str:
+    """A model with one territory `t` taking `where`, and a test that an account with `n` lands on it."""
+    return (CHAIN_HEAD + "".join(decls) + '\nmodel M {\n  keep\n\n  territory t {\n    where ' + where +
+            '\n    owner "o@example.com" as AE\n  }\n}\n\n'
+            f'test "deep" {{\n  account {{ id: "x", n: {n} }}\n  expect M: t\n}}\n')
+
+
+def _segment_chain(length: int, first: str = "n > 0") -> list[str]:
+    return [f"segment s1 = {first}\n"] + [f"segment s{i} = s{i - 1} and n > {i}\n" for i in range(2, length + 1)]
+
+
+def _set_chain(length: int) -> list[str]:
+    return ["set t1: int = {1}\n"] + [f"set t{i}: int = t{i - 1} + {{{i}}}\n" for i in range(2, length + 1)]
+
+
+def _deepest_expression() -> str:
+    """MAX_NESTING - 1 parentheses, each around an `and` (the most nodes per level)."""
+    depth = MAX_NESTING - 1
+    return "".join(f"(n > {k} and " for k in range(depth)) + "n > 0" + ")" * depth
+
+
+def _every_command(tmp_path: Path, path: Path) -> dict[str, object]:
+    """Every command that reads a model, on `path`: name -> click Result."""
+    (tmp_path / "a.csv").write_text(f"id,n\nx,{10 ** 6}\ny,\n")
+    runs = {"check": ["check", str(path)], "test": ["test", str(path)],
+            "docs": ["docs", str(path), "-o", str(tmp_path / "docs")],
+            "explain": ["explain", str(path), "--account", '{"id": "x", "n": 1000000}']}
+    for target in ("python", "json"):
+        runs[f"compile-{target}"] = ["compile", str(path), "--target", target, "-o", str(tmp_path / "out")]
+    for dialect in ("duckdb", "postgres", "spark", "bigquery", "snowflake"):
+        runs[f"sql-{dialect}"] = ["compile", str(path), "--target", "sql", "--dialect", dialect,
+                                  "-o", str(tmp_path / "out.sql")]
+    for engine in ("python", "duckdb"):
+        runs[f"assign-{engine}"] = ["assign", str(path), str(tmp_path / "a.csv"), "--engine", engine,
+                                    "-o", str(tmp_path / f"r-{engine}.csv")]
+    return {name: CliRunner().invoke(cli, args) for name, args in runs.items()}
+
+
+@pytest.mark.parametrize("shape", ["segments", "sets", "segments-deepest", "segments-then-sets"])
+def test_a_chain_at_the_limit_works_in_every_command(tmp_path, shape):
+    """MAX_CHAIN names in a chain, with as many levels as allowed: exit 0 everywhere (400 crashed before)."""
+    if shape == "segments":
+        source = _chain_model(_segment_chain(MAX_CHAIN), f"s{MAX_CHAIN}", 10 ** 6)
+    elif shape == "sets":
+        source = _chain_model(_set_chain(MAX_CHAIN), f"n in t{MAX_CHAIN}", MAX_CHAIN)
+    elif shape == "segments-deepest":  # the chain and the nesting both at their limits
+        source = _chain_model(_segment_chain(MAX_CHAIN, _deepest_expression()), f"s{MAX_CHAIN}", 10 ** 6)
+    else:  # half segments, then half sets: the chain counts both
+        half = MAX_CHAIN // 2
+        decls = _set_chain(half) + _segment_chain(half, f"n in t{half} or n > 1000")
+        source = _chain_model(decls, f"s{half}", 10 ** 6)
+    path = tmp_path / "m.terr"
+    path.write_text(source)
+    fmt = CliRunner().invoke(cli, ["fmt", str(path)])
+    assert fmt.exit_code == 0, fmt.output
+    for name, result in _every_command(tmp_path, path).items():
+        assert result.exit_code == 0, (name, result.output[-500:])
+    assert "1 passed" in CliRunner().invoke(cli, ["test", str(path)]).output
+    assert (tmp_path / "r-python.csv").read_bytes() == (tmp_path / "r-duckdb.csv").read_bytes()
+
+
+@pytest.mark.parametrize("shape", ["segments", "sets", "sets-declared-last-first"])
+def test_one_name_past_the_limit_is_e128_at_the_reference(tmp_path, shape):
+    n = MAX_CHAIN + 1
+    if shape == "segments":
+        source = _chain_model(_segment_chain(n), f"s{n}", 10 ** 6)
+        # resolved from the territory down: the 51st name is `s1`, used in `s2`
+        expected = (f"segment `s{n}` is defined through more than {MAX_CHAIN} segments; the limit is {MAX_CHAIN}",
+                    "segment s2 = s1", "s1")
+    elif shape == "sets":
+        source = _chain_model(_set_chain(n), f"n in t{n}", 5)
+        # sets are resolved in declaration order: `t{n}` reuses `t{n-1}`, whose chain is known
+        expected = (f"set `t{n}` is defined through {n} sets; the limit is {MAX_CHAIN}", f"set t{n}: int", f"t{n - 1}")
+    else:
+        source = _chain_model(list(reversed(_set_chain(n))), f"n in t{n}", 5)
+        expected = (f"set `t{n}` is defined through more than {MAX_CHAIN} sets; the limit is {MAX_CHAIN}",
+                    "set t2: int", "t1")
+    result = check_source(source, "m.terr")
+    assert [d.code for d in result.diagnostics] == ["E128"], result.diagnostics
+    d = result.diagnostics[0]
+    message, line_start, reference = expected
+    assert d.message == message
+    line = source.splitlines()[d.span.start_line_col[0] - 1]
+    assert line.startswith(line_start) and d.span.text == reference, (line, d.span.text)
+    assert "chain: " in d.notes[0]
+
+
+def test_one_name_past_the_limit_stops_every_command_with_the_diagnostic(tmp_path):
+    path = tmp_path / "m.terr"
+    path.write_text(_chain_model(_segment_chain(MAX_CHAIN + 1), f"s{MAX_CHAIN + 1}", 10 ** 6))
+    for name, result in _every_command(tmp_path, path).items():
+        assert result.exit_code == 1 and "E128" in result.output, (name, result.exit_code, result.output[-500:])
+    assert CliRunner().invoke(cli, ["fmt", str(path)]).exit_code == 0  # fmt does not resolve names
+
+
+def test_the_400_segment_and_3000_set_chains_of_the_issue_are_e128(tmp_path):
+    for source in (_chain_model(_segment_chain(400), "s400", 10 ** 6), _chain_model(_set_chain(3000), "n in t3000", 5)):
+        path = tmp_path / "m.terr"
+        path.write_text(source)
+        for name in ("check", "docs"):
+            args = [name, str(path)] + (["-o", str(tmp_path / "docs")] if name == "docs" else [])
+            result = CliRunner().invoke(cli, args)
+            assert result.exit_code == 1 and "E128" in result.output, (name, result.output[-300:])
+
+
+def test_nesting_through_names_is_bounded_like_nesting_in_one_expression():
+    """`not not (s and ...)` adds 3 levels per name: 34 names nest 99 levels, 35 go past MAX_NESTING."""
+    def chain(length: int) -> str:
+        decls = ["segment s1 = n > 0\n"] + [f"segment s{i} = not not (s{i - 1} and n > {i})\n" for i in range(2, length + 1)]
+        return _chain_model(decls, f"s{length}", 10 ** 6)
+
+    assert check_source(chain(34), "m.terr").ok
+    result = check_source(chain(35), "m.terr")
+    assert [d.code for d in result.diagnostics] == ["E128"]
+    assert result.diagnostics[0].message == (f"through segment `s2`, segment `s35` is nested more than {MAX_NESTING} "
+                                             f"levels deep; the limit is {MAX_NESTING}")
+
+
+@pytest.mark.parametrize("where", [
+    "(" + ("not " * 60 + "(") + "not " * 60 + "n > 0))",      # 122 levels of `not` and `(`: crashed every command
+    "n in " + " + ".join("{%d}" % i for i in range(MAX_NESTING + 2)),  # 101 set operators in a row
+    "(" * 30 + "not " * 80 + "n > 0" + ")" * 30,
+], ids=["nots-in-parens", "set-operators", "parens-and-nots"])
+def test_an_expression_nested_too_deep_is_e005_and_fmt_says_so(tmp_path, where):
+    source = _chain_model([], where, 1)
+    result = check_source(source, "m.terr")
+    assert [d.code for d in result.diagnostics] == ["E005"], result.diagnostics
+    assert f"nested more than {MAX_NESTING} levels deep" in result.diagnostics[0].message
+    assert result.diagnostics[0].span.start_line_col[0] == 11  # the `where` line
+    path = tmp_path / "m.terr"
+    path.write_text(source)
+    for args in (["fmt", str(path)], ["docs", str(path), "-o", str(tmp_path / "d")]):
+        out = CliRunner().invoke(cli, args)
+        assert out.exit_code == 1 and "E005" in out.output, (args, out.output[-300:])
