@@ -395,3 +395,80 @@ def test_an_expression_nested_too_deep_is_e005_and_fmt_says_so(tmp_path, where):
     for args in (["fmt", str(path)], ["docs", str(path), "-o", str(tmp_path / "d")]):
         out = CliRunner().invoke(cli, args)
         assert out.exit_code == 1 and "E005" in out.output, (args, out.output[-300:])
+
+
+# --- item 11: formulas in CSV output -------------------------------------------------------------
+
+FORMULA_MODEL = """\
+schema A {
+  id: string key
+  n:  int?
+}
+
+model M {
+  keep
+
+  territory t "=HYPERLINK(\\"http://x.example\\",\\"x\\")" {
+    where n > 0
+    owner "@evil" as AE
+    owner "-sub@x.example" as SE
+  }
+
+  territory u "+Plus" {
+    where n < 0
+    owner "\\tx@x.example" as AE
+  }
+}
+"""
+
+FORMULA_KEYS = ["=1+1", "+cmd", "-5", "@SUM(A1)", "\tk", "\rk", "safe", "5"]
+
+
+def _formula_runs(tmp_path: Path, *flags: str, fmt: str = "csv", suffix: str = "csv") -> dict[str, bytes]:
+    (tmp_path / "m.terr").write_text(FORMULA_MODEL)
+    if suffix == "csv":
+        rows = "".join(f'"{k}",{n}\r\n' for k, n in zip(FORMULA_KEYS, [1, -1, 1, -1, 1, 0, 1, 0]))
+        (tmp_path / "a.csv").write_bytes(("id,n\r\n" + rows).encode())
+    else:
+        lines = [{"id": k, "n": n} for k, n in zip(FORMULA_KEYS, [1, -1, 1, -1, 1, 0, 1, 0])] + [{"id": -5, "n": 1}]
+        (tmp_path / "a.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    out = {}
+    for engine in ("python", "duckdb"):
+        target = tmp_path / f"r-{engine}.{fmt}"
+        result = CliRunner().invoke(cli, ["assign", str(tmp_path / "m.terr"), str(tmp_path / f"a.{suffix}"),
+                                          "--engine", engine, "--format", fmt, "-o", str(target), *flags])
+        assert result.exit_code == 0, result.output
+        out[engine] = target.read_bytes()
+    assert out["python"] == out["duckdb"]
+    return out
+
+
+def test_csv_output_escapes_cells_a_spreadsheet_would_run(tmp_path):
+    text = _formula_runs(tmp_path)["python"].decode()
+    lines = text.split("\r\n")
+    assert lines[1] == ("1,'=1+1,assigned,t,\"'=HYPERLINK(\"\"http://x.example\"\",\"\"x\"\")\","
+                        "'@evil;-sub@x.example,")
+    assert lines[2] == "2,'+cmd,assigned,u,'+Plus,'\tx@x.example,"
+    assert lines[3].startswith("3,'-5,assigned,")  # OWASP: a leading `-` too, a negative number included
+    assert lines[4].startswith("4,'@SUM(A1),assigned,u,'+Plus,")
+    assert lines[5].startswith("5,'\tk,assigned,")
+    assert lines[6].startswith("6,\"'\rk\",unassigned,")
+    assert lines[7].startswith("7,safe,assigned,") and lines[8].startswith("8,5,unassigned,")
+
+
+def test_no_escape_formulas_writes_cells_verbatim(tmp_path):
+    text = _formula_runs(tmp_path, "--no-escape-formulas")["python"].decode()
+    lines = text.split("\r\n")
+    assert lines[1] == '1,=1+1,assigned,t,"=HYPERLINK(""http://x.example"",""x"")",@evil;-sub@x.example,'
+    assert lines[3].startswith("3,-5,assigned,") and lines[6].startswith('6,"\rk",unassigned,')
+    assert "'" not in text
+
+
+def test_json_lines_output_never_changes_and_a_json_number_key_is_not_text(tmp_path):
+    escaped = _formula_runs(tmp_path, fmt="jsonl", suffix="jsonl")["python"]
+    verbatim = _formula_runs(tmp_path, "--no-escape-formulas", fmt="jsonl", suffix="jsonl")["python"]
+    assert escaped == verbatim
+    rows = [json.loads(line) for line in escaped.decode().splitlines()]
+    assert [r["key"] for r in rows] == [*FORMULA_KEYS, -5] and rows[0]["titles"][0].startswith("=")
+    csv_text = _formula_runs(tmp_path, suffix="jsonl")["python"].decode()
+    assert csv_text.split("\r\n")[9].startswith("9,-5,invalid,")  # a number (invalid for `id`), not a text cell
