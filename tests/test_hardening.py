@@ -472,3 +472,76 @@ def test_json_lines_output_never_changes_and_a_json_number_key_is_not_text(tmp_p
     assert [r["key"] for r in rows] == [*FORMULA_KEYS, -5] and rows[0]["titles"][0].startswith("=")
     csv_text = _formula_runs(tmp_path, suffix="jsonl")["python"].decode()
     assert csv_text.split("\r\n")[9].startswith("9,-5,invalid,")  # a number (invalid for `id`), not a text cell
+
+
+# --- item 9: reasons quote raw values alike in SQL and Python -------------------------------------
+
+import csv as _csv  # noqa: E402
+import io as _io  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from terrl.semantics.coerce import SHOWN_CHARS  # noqa: E402
+
+REASON_MODEL = """\
+schema A {
+  id: string key
+  b:  bool?
+  n:  int?
+  z:  digits(3)?
+  e:  enum { x, y }?
+}
+
+model M { keep }
+"""
+
+# What repr() escapes or quotes specially, and what it shows as is (non-BMP, combining, Latin-1).
+_AWKWARD = ["\r", "\n", "\t", "\x00", "\x1b", "\x7f", "\x85", "\xa0", "\xad", "\u200b", "\u200d", "\u2028", "\u2060",
+            "\ufeff", "\u0378", "\ue000", "'", '"', "\\", "é", "e\u0301", "\U0001F600", "\U000E0001", "\U000F0000",
+            "\U0010FFFD", "\U0003FFFF", "a", "7", " ", "\u3000"]
+_RAW = st.one_of(
+    st.lists(st.sampled_from(_AWKWARD), min_size=1, max_size=SHOWN_CHARS + 8).map("".join),
+    st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=SHOWN_CHARS + 8),
+)
+
+
+def _reason_csv(values: list[str]) -> bytes:
+    out = _io.StringIO(newline="")
+    writer = _csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["id", "b", "n", "z", "e"])
+    for i, v in enumerate(values):
+        writer.writerow([f"k{i}", v, v, v, v])
+    return out.getvalue().encode("utf-8")
+
+
+def _both_engines(tmp_path: Path, data: bytes) -> dict[str, bytes]:
+    (tmp_path / "m.terr").write_text(REASON_MODEL)
+    (tmp_path / "a.csv").write_bytes(data)
+    outs = {}
+    for engine in ("python", "duckdb"):
+        target = tmp_path / f"r-{engine}.csv"
+        result = CliRunner().invoke(cli, ["assign", str(tmp_path / "m.terr"), str(tmp_path / "a.csv"),
+                                          "--engine", engine, "-o", str(target)])
+        assert result.exit_code == 0, result.output
+        outs[engine] = target.read_bytes()
+    return outs
+
+
+def test_sql_reasons_escape_what_repr_escapes(tmp_path):
+    """Item 9: DuckDB printed CR, NBSP and U+200B raw where the Python engine escapes them."""
+    values = ["a\rb", "x\xa0y", "\u200bq", "both '\"", "back\\slash", "\U000F0000\U0001F600", "\x00z",
+              "\u200b" * (SHOWN_CHARS + 5), "\U0001F600" * (SHOWN_CHARS + 1)]
+    outs = _both_engines(tmp_path, _reason_csv(values))
+    assert outs["python"] == outs["duckdb"]
+    text = outs["python"].decode()
+    for shown in ["'a\\rb'", "'x\\xa0y'", "'\\u200bq'", "'both \\'\"\"'", "'back\\\\slash'", "'\\U000f0000\U0001F600'",
+                  "'\\x00z'", "'" + "\\u200b" * SHOWN_CHARS + "...'", "'" + "\U0001F600" * SHOWN_CHARS + "...'"]:
+        assert f"got {shown}" in text, shown
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(_RAW, min_size=1, max_size=8))
+def test_sql_and_python_reasons_are_byte_identical(tmp_path, values):
+    outs = _both_engines(tmp_path, _reason_csv(values))
+    assert outs["python"] == outs["duckdb"]

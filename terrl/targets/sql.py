@@ -29,6 +29,8 @@ Documented differences from the Python evaluator: docs/sql.md.
 
 from __future__ import annotations
 
+import functools
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from typing import Any, Sequence
@@ -455,13 +457,59 @@ class _Field:
     def py_repr(self, raw: exp.Expression) -> exp.Expression:
         """repr() of text cut to 40 characters, as `terrl.coerce.show` quotes raw values.
 
-        Backslash, newline, carriage return, tab and quotes are escaped as Python does;
-        other control characters are shown as they are (docs/sql.md)."""
+        DuckDB escapes every character as Python does (`_duckdb_escapes`). The other
+        dialects escape backslash, newline, carriage return, tab and quotes, and show other
+        non-printable characters as they are (docs/sql.md)."""
         s = _cut(raw)
-        escaped = _replace(_replace(_replace(_replace(s, "\\", "\\\\"), "\n", "\\n"), "\r", "\\r"), "\t", "\\t")
+        if self.gen.dialect == "duckdb":
+            escaped = _duckdb_escapes(s.copy())
+        else:
+            escaped = _replace(_replace(_replace(_replace(s, "\\", "\\\\"), "\n", "\\n"), "\r", "\\r"), "\t", "\\t")
         double = _and(_contains(s.copy(), "'"), _not(_contains(s.copy(), '"')))
         return _case([(double, _concat([_str('"'), escaped, _str('"')]))],
                      _concat([_str("'"), _replace(escaped, "'", "\\'"), _str("'")]))
+
+
+@functools.cache
+def _unprintable_class() -> str:
+    """A regular expression class (RE2) of the characters Python's repr() escapes: those for
+    which `str.isprintable()` is false in this Python's Unicode database, the one
+    `terrl.semantics.coerce.show` uses. Ranges written out, so DuckDB's own Unicode tables
+    play no part."""
+    ranges: list[str] = []
+    start = None
+    for cp in range(sys.maxunicode + 2):
+        printable = cp > sys.maxunicode or chr(cp).isprintable()
+        if not printable and start is None:
+            start = cp
+        elif printable and start is not None:
+            end = cp - 1
+            ranges.append(f"\\x{{{start:x}}}" + (f"-\\x{{{end:x}}}" if end > start else ""))
+            start = None
+    return "[" + "".join(ranges) + "]"
+
+
+def _duckdb_escapes(text: exp.Expression) -> exp.Expression:
+    """`text` with each character written as Python's repr() writes it inside quotes (the
+    quotes themselves aside): a backslash doubled, `\\t`, `\\n`, `\\r`, and `\\xhh`,
+    `\\uhhhh` or `\\Uhhhhhhhh` for a character that is not printable (`_unprintable_class`)."""
+    # chr(92) is the backslash: none in the SQL text but the class's, in a literal read as is
+    template = sqlglot.parse_one(
+        "array_to_string(list_transform(string_split(terrl_text, ''), lambda c: CASE"
+        " WHEN c = chr(92) THEN chr(92) || chr(92) WHEN c = chr(9) THEN chr(92) || 't'"
+        " WHEN c = chr(10) THEN chr(92) || 'n' WHEN c = chr(13) THEN chr(92) || 'r'"
+        " WHEN NOT regexp_full_match(c, terrl_class) THEN c"
+        " WHEN unicode(c) < 256 THEN chr(92) || 'x' || printf('%02x', unicode(c))"
+        " WHEN unicode(c) < 65536 THEN chr(92) || 'u' || printf('%04x', unicode(c))"
+        " ELSE chr(92) || 'U' || printf('%08x', unicode(c)) END), '')", read="duckdb")
+
+    def fill(node):
+        if isinstance(node, exp.Column) and node.name == "terrl_text":
+            return text.copy()
+        if isinstance(node, exp.Column) and node.name == "terrl_class":
+            return _str(_unprintable_class())
+        return node
+    return template.transform(fill)
 
 
 def _cut(text: exp.Expression) -> exp.Expression:
