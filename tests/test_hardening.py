@@ -545,3 +545,57 @@ def test_sql_reasons_escape_what_repr_escapes(tmp_path):
 def test_sql_and_python_reasons_are_byte_identical(tmp_path, values):
     outs = _both_engines(tmp_path, _reason_csv(values))
     assert outs["python"] == outs["duckdb"]
+
+
+TYPED_REASON_MODEL = """\
+schema A {
+  id: string key
+  z:  digits(3)?
+  e:  enum { x, y }?
+}
+
+model M { keep }
+"""
+
+
+def _typed_reason_rows(cursor, dialect: str, values: list[str]):
+    from sql_support import create_table, expected_rows, insert, read_back, run_query
+
+    model = _model(TYPED_REASON_MODEL)
+    accounts = [{"id": f"k{i}", "z": v, "e": v} for i, v in enumerate(values)]
+    create_table(cursor, dialect, model.schema, "terrl_reason_accounts", text=False)
+    insert(cursor, dialect, model.schema, "terrl_reason_accounts", accounts)
+    stored = read_back(cursor, model.schema, "terrl_reason_accounts")
+    got = [row[-1] for row in run_query(cursor, model, dialect, "terrl_reason_accounts", "typed")]
+    return got, [row[-1] for row in expected_rows(model, stored)]
+
+
+_TYPED_RAW = _RAW.map(lambda v: v.replace("\x00", "")).filter(bool)  # PostgreSQL text holds no NUL
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(_TYPED_RAW, min_size=1, max_size=8))
+def test_duckdb_view_reasons_on_typed_input_are_pythons(values):
+    import duckdb
+    got, expected = _typed_reason_rows(duckdb.connect().cursor(), "duckdb", values)
+    assert got == expected
+
+
+@pytest.fixture(scope="module")
+def pg_cursor():
+    from sql_support import postgres_dsn
+    dsn = postgres_dsn()
+    if dsn is None:
+        pytest.skip("no PostgreSQL server: set TERRL_TEST_POSTGRES_DSN (.ci/run starts one on loopback)")
+    psycopg = pytest.importorskip("psycopg")
+    con = psycopg.connect(dsn, autocommit=True, connect_timeout=5)
+    yield con.cursor()
+    con.close()
+
+
+@pytest.mark.postgres
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(_TYPED_RAW, min_size=1, max_size=8))
+def test_postgres_view_reasons_are_pythons(pg_cursor, values):
+    got, expected = _typed_reason_rows(pg_cursor, "postgres", values)
+    assert got == expected
