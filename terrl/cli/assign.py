@@ -31,9 +31,14 @@ PROGRESS_EVERY = 8192  # rows between progress bar updates
               help="python: the in-process evaluator; duckdb: the SQL target on embedded DuckDB (CSV, Parquet; docs/sql.md).")
 @click.option("--explain", is_flag=True, help="Add a column saying which `where` matched at each level.")
 @click.option("--fail-on-invalid", is_flag=True, help="Exit 1 when any row is invalid.")
+@click.option("--escape-formulas/--no-escape-formulas", default=True, show_default=True,
+              help="CSV output: put a ' before every text cell (key, titles, owners, ...) starting with =, +, -, @, "
+                   "a tab or a carriage return, so that a spreadsheet shows it rather than running it as a formula "
+                   "(a text key -5 becomes '-5). JSON Lines output never changes.")
 @click.option("--progress/--no-progress", default=None, help="A progress bar on stderr (default: when stderr is a terminal).")
 def assign(model_file: Path, accounts: str, output: str, model_name: str | None, fmt: str | None,
-           input_format: str | None, explain: bool, fail_on_invalid: bool, progress: bool | None, engine: str = "python") -> None:
+           input_format: str | None, explain: bool, fail_on_invalid: bool, progress: bool | None, engine: str = "python",
+           escape_formulas: bool = True) -> None:
     """Assign every account in ACCOUNTS (CSV or JSON Lines; `-` for stdin) to territories.
 
     Writes one result per input row, in input order: row, key, status (assigned,
@@ -72,7 +77,7 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
             out_stream = open(output, "w", encoding="utf-8", newline="")
         except OSError as exc:
             _usage_error(f"cannot write {output}: {exc.strerror or exc}")
-    writer = ResultWriter(out_stream, out_format, explain=explain)
+    writer = ResultWriter(out_stream, out_format, explain=explain, escape_formulas=escape_formulas)
     counts = {ASSIGNED: 0, UNASSIGNED: 0, INVALID: 0}
     show_progress = progress if progress is not None else _stderr_is_terminal()
     total = _size(accounts) if run.position is not None else None
