@@ -645,10 +645,6 @@ class Lowerer:
         return marked
 
 
-def _written(lit) -> str | None:
-    """A literal as written in the source (provenance for docs)."""
-    return lit.span.text if lit is not None and lit.span is not None else None
-
     # --- depth through names (MAX_CHAIN, MAX_NESTING)
     def _deeper(self) -> None:
         """One expression level down (a `(`, `not`, set `+`/`-`), counted through names."""
@@ -712,6 +708,11 @@ def _written(lit) -> str | None:
             kind, name, _ = chain[0]
             self.error("E128", message(kind, name), at, notes=[f"chain: {_chain_text(chain)}", *notes], help=help)
         raise _Failed
+
+
+def _written(lit) -> str | None:
+    """A literal as written in the source (provenance for docs)."""
+    return lit.span.text if lit is not None and lit.span is not None else None
 
 
 def _chain_text(chain) -> str:
