@@ -644,7 +644,6 @@ class Lowerer:
         self._segment_cache[key] = marked
         return marked
 
-
     # --- depth through names (MAX_CHAIN, MAX_NESTING)
     def _deeper(self) -> None:
         """One expression level down (a `(`, `not`, set `+`/`-`), counted through names."""
