@@ -230,6 +230,44 @@ class _Tok:
 _TOKENS = (Token, _Tok)
 
 
+# Frozen dataclasses set each field through object.__setattr__; setting the slots directly
+# builds the same object in half the time (a parse makes one Span per token). Only for
+# classes without __post_init__ (tests/test_parser_fast.py checks both ways agree).
+def _slot_setters(cls, *names):
+    return tuple(getattr(cls, name).__set__ for name in names)
+
+
+_new = object.__new__
+_SPAN_FILE, _SPAN_START, _SPAN_END = _slot_setters(Span, "file", "start", "end")
+_STRING_VALUE, _STRING_SPAN = _slot_setters(ast.StringLit, "value", "span")
+_MEMBER_NAME, _MEMBER_SPAN = _slot_setters(ast.MemberLit, "name", "span")
+
+
+def _make_span(source: SourceFile, start: int, end: int) -> Span:
+    span = _new(Span)
+    _SPAN_FILE(span, source)
+    _SPAN_START(span, start)
+    _SPAN_END(span, end)
+    return span
+
+
+def _string_lit(value: str, span: Span) -> ast.StringLit:
+    lit = _new(ast.StringLit)
+    _STRING_VALUE(lit, value)
+    _STRING_SPAN(lit, span)
+    return lit
+
+
+def _member_lit(name: str, span: Span) -> ast.MemberLit:
+    lit = _new(ast.MemberLit)
+    _MEMBER_NAME(lit, name)
+    _MEMBER_SPAN(lit, span)
+    return lit
+
+
+_SET_LITERAL = 2  # a shift action (truthy) on the `{` of a set literal: try `_lower_set_literal` first
+
+
 class _Tables:
     """Lark's analysed grammar rearranged for `_fast_parse`."""
 
@@ -250,6 +288,30 @@ class _Tables:
                     goto[symbol] = arg
             self.actions[state], self.goto[state] = actions, goto
         self.lexers = {state: self._lexer(lexer) for state, lexer in lark.parser.lexer.lexers.items()}
+        # Words some state's lexer turns from NAME into a keyword; a list holding one is left to the loop.
+        self.keywords = frozenset(word for _, _, retype in self.lexers.values() for words in retype.values()
+                                  for word in words)
+        self.after_set_literal = self._mark_set_literals()
+
+    def _mark_set_literals(self) -> dict:
+        """Mark the `{` that opens a set literal (action `_SET_LITERAL`) so that the driver can
+        lower a list of plain values in one step; the state after its `}` is returned per
+        opening state. Only where the tables say what the shortcut assumes: after `}` the one
+        thing to do is reduce `set_literal`, with the `set_literal` handler."""
+        after: dict = {}
+        for state, goto in self.goto.items():
+            if "set_literal" not in goto or not self.actions[state].get("LBRACE", (False,))[0]:
+                continue
+            opened = self.actions[state]["LBRACE"][1]
+            close = self.actions[opened].get("RBRACE")
+            if close is None or not close[0]:
+                continue
+            reductions = self.actions[close[1]].values()
+            if reductions and all(not shift and plan[1] == "set_literal" and plan[4] is _Lower.set_literal
+                                  for shift, plan in reductions):
+                self.actions[state]["LBRACE"] = (_SET_LITERAL, opened)
+                after[opened] = close[1]
+        return after
 
     @staticmethod
     def _plan(rule) -> tuple:
@@ -312,12 +374,14 @@ def _fast_parse(lower: "_Lower", text: str):
     if tables is None:
         raise _Fallback
     actions, goto, lexers, end_state = tables.actions, tables.goto, tables.lexers, tables.end_state
+    after_set_literal, keywords = tables.after_set_literal, tables.keywords
     state_stack = [tables.start_state]
     value_stack: list = []
     pos, n = 0, len(text)
     comments = lower.comments_tokens
+    lex_state = None  # after a set literal lowered in one step: the state Lark would lex the next token in
     while True:
-        mres, ignore, retype = lexers[state_stack[-1]]
+        mres, ignore, retype = lexers[state_stack[-1] if lex_state is None else lex_state]
         token = None
         while pos < n:
             for mre in mres:
@@ -340,6 +404,11 @@ def _fast_parse(lower: "_Lower", text: str):
             pos = end
             break
         type_ = "$END" if token is None else token.type
+        if lex_state is not None:
+            # Lark would reduce `set_literal` on this lookahead only if the state after `}` takes it
+            if type_ not in actions[lex_state]:
+                raise _Fallback
+            lex_state = None
         while True:
             try:
                 shift, arg = actions[state_stack[-1]][type_]
@@ -348,6 +417,14 @@ def _fast_parse(lower: "_Lower", text: str):
             if shift:
                 if token is None:
                     raise _Fallback
+                if shift is _SET_LITERAL:
+                    lowered = _lower_set_literal(lower, text, token, keywords)
+                    if lowered is not None:
+                        value, pos = lowered
+                        lex_state = after_set_literal[arg]
+                        state_stack.append(goto[state_stack[-1]]["set_literal"])
+                        value_stack.append(value)
+                        break
                 state_stack.append(arg)
                 value_stack.append(token)
                 break
@@ -379,6 +456,55 @@ def _fast_parse(lower: "_Lower", text: str):
             value_stack.append(value)
             if token is None and state_stack[-1] == end_state:
                 return value
+
+
+# One value of a set literal and what follows it: a plain string (as `_PLAIN_STRING`), a name or
+# a number (the STRING, NAME and NUMBER terminals), whitespace (WS), then `,` or `}`.
+_LIST_ITEM = re.compile(rf"[ \t\f\r\n]*(?:({_PLAIN_STRING.pattern})|([A-Za-z_][A-Za-z0-9_]*)"
+                        r"|(-?[0-9][0-9_]*(?:\.[0-9][0-9_]*)?[KMB]?))[ \t\f\r\n]*([,}])")
+_LIST_CLOSE = re.compile(r"[ \t\f\r\n]*}")
+
+
+def _lower_set_literal(lower: "_Lower", text: str, lbrace: _Tok, keywords: frozenset) -> tuple | None:
+    """The `ast.SetLiteral` that starts at `lbrace` and the offset after its `}`, lowered in one
+    step; None (nothing lowered) when the list holds anything else: comments, escapes,
+    keywords, syntax errors. ZIP lists of thousands of values took most of a parse token by token.
+
+    Gives exactly what the LALR loop and the `string`, `member`, `number` and `set_literal`
+    handlers give (tests/test_parser_fast.py compares it with Lark's own parser).
+    """
+    items = []
+    pos = lbrace.end_pos
+    match = _LIST_ITEM.match
+    m = match(text, pos)
+    while m is not None:  # first read the whole list: nothing is lowered if it does not end well
+        name = m.group(2)
+        if name is not None and name in keywords:
+            return None
+        items.append(m)
+        pos = m.end()
+        if m.group(4) == "}":
+            break
+        m = match(text, pos)
+    else:  # `{}`, or a comma before `}`
+        close = _LIST_CLOSE.match(text, pos)
+        if close is None:
+            return None
+        pos = close.end()
+    source = lower.source
+    values = []
+    for m in items:
+        string = m.group(1)
+        if string is not None:
+            start, end = m.span(1)
+            values.append(_string_lit(string[1:-1], _make_span(source, start, end)))
+        elif m.group(2) is not None:
+            start, end = m.span(2)
+            values.append(_member_lit(m.group(2), _make_span(source, start, end)))
+        else:
+            start, end = m.span(3)
+            values.append(lower._number(_Tok("NUMBER", m.group(3), start, end)))
+    return ast.SetLiteral(tuple(values), _make_span(source, lbrace.start_pos, pos)), pos
 
 
 _NESTING_TOKENS = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\.)*"?|[(){}]')
@@ -684,7 +810,7 @@ def _rule(method):
                 if inner is not None:
                     end = inner.end
                     break
-            span = Span(self.source, start, end)
+            span = _make_span(self.source, start, end)
         kids = [c for c in children if not (isinstance(c, _TOKENS) and c.type in _STRUCTURAL)]
         return method(self, span, kids, children)
 
@@ -707,7 +833,7 @@ class _Lower(Transformer):
 
     # helpers
     def _tspan(self, tok: Token) -> Span:
-        return self.source.span(tok.start_pos, tok.end_pos)
+        return _make_span(self.source, tok.start_pos, tok.end_pos)
 
     def _ident(self, tok: Token, *, declares: bool = False) -> ast.Ident:
         name = str(tok)
@@ -725,7 +851,7 @@ class _Lower(Transformer):
     def _string(self, tok: Token) -> ast.StringLit:
         text = str(tok)
         if _PLAIN_STRING.fullmatch(text):  # most strings (ZIP lists of thousands): 4x faster than json.loads
-            return ast.StringLit(text[1:-1], self._tspan(tok))
+            return _string_lit(text[1:-1], self._tspan(tok))
         try:
             value = json.loads(text)
         except ValueError:
@@ -853,7 +979,7 @@ class _Lower(Transformer):
 
     @_rule
     def member(self, span, kids, raw):
-        return ast.MemberLit(str(kids[0]), span)
+        return _member_lit(str(kids[0]), span)
 
     @_rule
     def range(self, span, kids, raw):
