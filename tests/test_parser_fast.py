@@ -199,8 +199,24 @@ def test_direct_slot_construction_matches_the_dataclass_constructors() -> None:
     source = SourceFile("t.terr", "abc")
     for made, expected in [(parser._make_span(source, 1, 2), Span(source, 1, 2)),
                            (parser._string_lit("a", Span(source, 0, 3)), parser.ast.StringLit("a", Span(source, 0, 3))),
-                           (parser._member_lit("CA", Span(source, 0, 2)), parser.ast.MemberLit("CA", Span(source, 0, 2)))]:
+                           (parser._member_lit("CA", Span(source, 0, 2)), parser.ast.MemberLit("CA", Span(source, 0, 2))),
+                           (parser._make_ident("x", Span(source, 0, 1)), parser.ast.Ident("x", Span(source, 0, 1)))]:
         assert type(made) is type(expected) and _shape(made) == _shape(expected)
         assert made == expected and hash(made) == hash(expected)
         assert not hasattr(type(made), "__post_init__")
     assert parser._make_span(source, 1, 2).file is source
+
+
+@given(st.lists(st.sampled_from(["(", ")", "{", "}", '"', '"(("', '"\\"("', "\\", "#", "# ((\n", "\n", "x", " "]),
+                max_size=40))
+def test_the_bracket_prefilter_finds_the_nesting_the_token_scan_finds(pieces) -> None:
+    """`_check_nesting` cuts strings and comments out before counting; the token by token
+    scan (`_deep_nesting`) is the reference, at a small limit so that both outcomes occur."""
+    source = SourceFile("t.terr", "".join(pieces))
+    limit = parser.MAX_NESTING
+    try:
+        parser.MAX_NESTING = 3
+        fast, slow = parser._check_nesting(source), parser._deep_nesting(source)
+    finally:
+        parser.MAX_NESTING = limit
+    assert (fast and (fast.code, fast.span.start)) == (slow and (slow.code, slow.span.start))

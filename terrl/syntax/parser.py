@@ -38,6 +38,7 @@ RESERVED = frozenset("""
     account expect and or not in is null true false startswith for effective status key
 """.split())
 
+_MISPLACED_UNDERSCORE = re.compile(r"_(?![0-9])|(?<![0-9])_")
 _SUFFIX = {"K": Decimal(1_000), "M": Decimal(1_000_000), "B": Decimal(1_000_000_000)}
 _TOP_LEVEL = re.compile(r"^(?:import|enum|set|segment|schema|model|test)\b", re.M)
 _SURROGATE = re.compile("[\ud800-\udfff]")  # lone halves of UTF-16 pairs (json.loads leaves them)
@@ -241,6 +242,7 @@ _new = object.__new__
 _SPAN_FILE, _SPAN_START, _SPAN_END = _slot_setters(Span, "file", "start", "end")
 _STRING_VALUE, _STRING_SPAN = _slot_setters(ast.StringLit, "value", "span")
 _MEMBER_NAME, _MEMBER_SPAN = _slot_setters(ast.MemberLit, "name", "span")
+_IDENT_NAME, _IDENT_SPAN = _slot_setters(ast.Ident, "name", "span")
 
 
 def _make_span(source: SourceFile, start: int, end: int) -> Span:
@@ -258,6 +260,13 @@ def _string_lit(value: str, span: Span) -> ast.StringLit:
     return lit
 
 
+def _make_ident(name: str, span: Span) -> ast.Ident:
+    ident = _new(ast.Ident)
+    _IDENT_NAME(ident, name)
+    _IDENT_SPAN(ident, span)
+    return ident
+
+
 def _member_lit(name: str, span: Span) -> ast.MemberLit:
     lit = _new(ast.MemberLit)
     _MEMBER_NAME(lit, name)
@@ -265,6 +274,7 @@ def _member_lit(name: str, span: Span) -> ast.MemberLit:
     return lit
 
 
+_WS_PATTERN = "(?:[ \t\x0c\r\n])+"  # the grammar's ignored WS (lark's common.WS), as Lark writes it
 _SET_LITERAL = 2  # a shift action (truthy) on the `{` of a set literal: try `_lower_set_literal` first
 
 
@@ -333,6 +343,13 @@ class _Tables:
 
     @staticmethod
     def _lexer(basic) -> tuple:
+        """(match, ignored types, retype) of one state's contextual lexer.
+
+        `match` is Lark's own alternation of the state's terminals, in Lark's order, behind
+        an optional run of whitespace: one regex call per token instead of one per token and
+        one per blank between. Only whitespace can start with a blank (checked), so taking it
+        first changes nothing; the token is the named group that matched.
+        """
         scanner = basic.scanner  # builds `basic.callback` too
         retype: dict[str, dict[str, str]] = {}
         for type_, callback in basic.callback.items():
@@ -342,7 +359,20 @@ class _Tables:
             if strings is None or any(t.pattern.flags or t.pattern.type != "str" for t in strings.terminals):
                 raise _Fallback(f"unexpected lexer callback on {type_}")
             retype[type_] = {t.pattern.value: t.name for t in strings.terminals}
-        return tuple(scanner._mres), basic.ignore_types, retype
+        mres = list(scanner._mres)
+        if len({m.flags for m in mres}) != 1:
+            raise _Fallback("lexer patterns with different flags")
+        alternation = "|".join(m.pattern for m in mres)
+        ws = [t for t in basic.terminals if t.name == "WS"]
+        if ws and "WS" in basic.ignore_types:
+            if ws[0].pattern.to_regexp() != _WS_PATTERN:
+                raise _Fallback(f"unexpected whitespace terminal {ws[0].pattern.to_regexp()!r}")
+            for t in basic.terminals:  # no other terminal may begin with a blank (a sanity check on samples)
+                if t.name != "WS" and any(re.match(t.pattern.to_regexp(), blank + tail)
+                                          for blank in " \t\f\r\n" for tail in ("", "a", "0", '"', "#", " a")):
+                    raise _Fallback(f"terminal {t.name} can start with a blank")
+            alternation = f"(?:{_WS_PATTERN})?(?:{alternation})"
+        return re.compile(alternation, mres[0].flags).match, basic.ignore_types, retype
 
 
 @cache
@@ -381,26 +411,24 @@ def _fast_parse(lower: "_Lower", text: str):
     comments = lower.comments_tokens
     lex_state = None  # after a set literal lowered in one step: the state Lark would lex the next token in
     while True:
-        mres, ignore, retype = lexers[state_stack[-1] if lex_state is None else lex_state]
+        match, ignore, retype = lexers[state_stack[-1] if lex_state is None else lex_state]
         token = None
         while pos < n:
-            for mre in mres:
-                m = mre.match(text, pos)
-                if m is not None:
-                    break
-            else:
+            m = match(text, pos)
+            if m is None:
                 raise _Fallback
             type_ = m.lastgroup
             end = m.end()
             if type_ in ignore:
                 if type_ == "COMMENT":
-                    comments.append(_Tok(type_, m.group(), pos, end))
+                    value = m.group(type_)
+                    comments.append(_Tok(type_, value, end - len(value), end))
                 pos = end
                 continue
-            value = m.group()
+            value = m.group(type_)
             if type_ in retype:
                 type_ = retype[type_].get(value, type_)
-            token = _Tok(type_, value, pos, end)
+            token = _Tok(type_, value, end - len(value), end)
             pos = end
             break
         type_ = "$END" if token is None else token.type
@@ -460,9 +488,9 @@ def _fast_parse(lower: "_Lower", text: str):
 
 # One value of a set literal and what follows it: a plain string (as `_PLAIN_STRING`), a name or
 # a number (the STRING, NAME and NUMBER terminals), whitespace (WS), then `,` or `}`.
-_LIST_ITEM = re.compile(rf"[ \t\f\r\n]*(?:({_PLAIN_STRING.pattern})|([A-Za-z_][A-Za-z0-9_]*)"
-                        r"|(-?[0-9][0-9_]*(?:\.[0-9][0-9_]*)?[KMB]?))[ \t\f\r\n]*([,}])")
-_LIST_CLOSE = re.compile(r"[ \t\f\r\n]*}")
+_LIST_ITEM = re.compile(rf"(?:{_WS_PATTERN})?(?:({_PLAIN_STRING.pattern})|([A-Za-z_][A-Za-z0-9_]*)"
+                        rf"|(-?[0-9][0-9_]*(?:\.[0-9][0-9_]*)?[KMB]?))(?:{_WS_PATTERN})?([,}}])")
+_LIST_CLOSE = re.compile(rf"(?:{_WS_PATTERN})?}}")
 
 
 def _lower_set_literal(lower: "_Lower", text: str, lbrace: _Tok, keywords: frozenset) -> tuple | None:
@@ -510,8 +538,27 @@ def _lower_set_literal(lower: "_Lower", text: str, lbrace: _Tok, keywords: froze
 _NESTING_TOKENS = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\.)*"?|[(){}]')
 
 
+_STRING_OR_COMMENT = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\.)*"?')  # _NESTING_TOKENS without the brackets
+_NOT_BRACKET = re.compile(r"[^(){}]+")
+
+
 def _check_nesting(source: SourceFile) -> Diagnostic | None:
     """Reject absurd nesting before the parser builds a tree as deep as the text."""
+    # First the brackets alone, strings and comments cut out by two C-level substitutions
+    # (a scan with a Python step per string took 0.15 s on a 157,000-string file); the
+    # token by token scan below runs only to place the error.
+    depth = 0
+    for c in _NOT_BRACKET.sub("", _STRING_OR_COMMENT.sub("", source.text)):
+        if c in "({":
+            depth += 1
+            if depth > MAX_NESTING:
+                return _deep_nesting(source)
+        else:
+            depth = max(0, depth - 1)
+    return None
+
+
+def _deep_nesting(source: SourceFile) -> Diagnostic | None:
     depth = 0
     for m in _NESTING_TOKENS.finditer(source.text):
         c = m.group()
@@ -785,33 +832,53 @@ class _Seq(tuple):
     span: Span | None = None
 
 
+def _start_of(children) -> int | None:
+    for c in children:
+        if isinstance(c, _TOKENS):
+            return c.start_pos
+        inner = getattr(c, "span", None)
+        if inner is not None:
+            return inner.start
+    return None
+
+
+def _end_of(children) -> int:
+    for c in reversed(children):
+        if isinstance(c, _TOKENS):
+            return c.end_pos
+        inner = getattr(c, "span", None)
+        if inner is not None:
+            return inner.end
+    raise AssertionError("a child with a start has an end")  # pragma: no cover
+
+
 def _rule(method):
     """Give a lowering method the span of everything it matched and its children minus structural tokens."""
 
     def wrapper(self, children):
         # Runs once per reduction: plain loops, no generators (a third of the parse time before).
+        # The first and last children nearly always carry the span's ends: those are tried first.
         span = None
-        for c in children:
-            if isinstance(c, _TOKENS):
-                start = c.start_pos
-                break
-            inner = getattr(c, "span", None)
-            if inner is not None:
-                start = inner.start
-                break
+        if children:
+            first, last = children[0], children[-1]
+            if first.__class__ is _Tok:
+                start = first.start_pos
+            else:
+                start = _start_of(children)
+            if start is not None:
+                if last.__class__ is _Tok:
+                    end = last.end_pos
+                else:
+                    end = _end_of(children)
+                span = _make_span(self.source, start, end)
+            for c in children:
+                if isinstance(c, _TOKENS) and c.type in _STRUCTURAL:
+                    kids = [c for c in children if not (isinstance(c, _TOKENS) and c.type in _STRUCTURAL)]
+                    break
+            else:
+                kids = children
         else:
-            start = None
-        if start is not None:
-            for c in reversed(children):
-                if isinstance(c, _TOKENS):
-                    end = c.end_pos
-                    break
-                inner = getattr(c, "span", None)
-                if inner is not None:
-                    end = inner.end
-                    break
-            span = _make_span(self.source, start, end)
-        kids = [c for c in children if not (isinstance(c, _TOKENS) and c.type in _STRUCTURAL)]
+            kids = []
         return method(self, span, kids, children)
 
     wrapper.__name__ = method.__name__
@@ -840,7 +907,7 @@ class _Lower(Transformer):
         if declares and name in RESERVED:
             self.diagnostics.append(diag("E009", f"`{name}` is a keyword and cannot be used as a name", self._tspan(tok),
                                          help=f"choose another name, e.g. `{name}_`"))
-        return ast.Ident(name, self._tspan(tok))
+        return _make_ident(name, _make_span(self.source, tok.start_pos, tok.end_pos))
 
     def _doc(self, span: Span | None) -> str | None:
         if span is None:
@@ -865,7 +932,10 @@ class _Lower(Transformer):
 
     def _number(self, tok: Token) -> ast.NumberLit:
         text = str(tok)
-        if re.search(r"_(?![0-9])|(?<![0-9])_", text):
+        if text.isdigit() and len(text) <= MAX_NUMBER_DIGITS:
+            # most numbers: plain digits, read exactly by Decimal (the general path multiplies by 1)
+            return ast.NumberLit(Decimal(text), text, self._tspan(tok))
+        if "_" in text and _MISPLACED_UNDERSCORE.search(text):
             raise _LiteralError(diag("E006", f"`{text}` has a misplaced `_`", self._tspan(tok),
                                      help="`_` separates digits: `1_000_000`"))
         digits = text.replace("_", "")
