@@ -293,7 +293,13 @@ class _Tables:
             for symbol, (action, arg) in row.items():
                 shift = action.name == "Shift"
                 if symbol.isupper() or symbol.startswith("$"):
-                    actions[symbol] = (True, arg) if shift else (False, plans.get(arg) or plans.setdefault(arg, self._plan(arg)))
+                    if shift:
+                        actions[symbol] = (True, arg)
+                    else:
+                        plan = plans.get(arg) or plans.setdefault(arg, self._plan(arg))
+                        size, origin, include, expand1, _ = plan
+                        # `?rule: one_child`: the child stands for the rule; only the state changes
+                        actions[symbol] = (None, origin) if size == 1 and include is None and expand1 else (False, plan)
                 else:
                     goto[symbol] = arg
             self.actions[state], self.goto[state] = actions, goto
@@ -317,7 +323,7 @@ class _Tables:
             if close is None or not close[0]:
                 continue
             reductions = self.actions[close[1]].values()
-            if reductions and all(not shift and plan[1] == "set_literal" and plan[4] is _Lower.set_literal
+            if reductions and all(shift is False and plan[1] == "set_literal" and plan[4] is _Lower.set_literal
                                   for shift, plan in reductions):
                 self.actions[state]["LBRACE"] = (_SET_LITERAL, opened)
                 after[opened] = close[1]
@@ -456,6 +462,11 @@ def _fast_parse(lower: "_Lower", text: str):
                 state_stack.append(arg)
                 value_stack.append(token)
                 break
+            if shift is None:  # a unit reduction (see _Tables)
+                state_stack[-1] = goto[state_stack[-2]][arg]
+                if token is None and state_stack[-1] == end_state:
+                    return value_stack[-1]
+                continue
             size, origin, include, expand1, handler = arg
             if size:
                 children = value_stack[-size:]
