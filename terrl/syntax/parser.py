@@ -303,9 +303,11 @@ class _Tables:
                 else:
                     goto[symbol] = arg
             self.actions[state], self.goto[state] = actions, goto
-        self.lexers = {state: self._lexer(lexer) for state, lexer in lark.parser.lexer.lexers.items()}
+        built: dict[int, tuple] = {}  # Lark shares one lexer among the states that accept the same terminals
+        self.lexers = _Lexers({state: built.get(id(lexer)) or built.setdefault(id(lexer), self._lexer(lexer))
+                               for state, lexer in lark.parser.lexer.lexers.items()})
         # Words some state's lexer turns from NAME into a keyword; a list holding one is left to the loop.
-        self.keywords = frozenset(word for _, _, retype in self.lexers.values() for words in retype.values()
+        self.keywords = frozenset(word for *_, retype in self.lexers.specs.values() for words in retype.values()
                                   for word in words)
         self.after_set_literal = self._mark_set_literals()
 
@@ -374,11 +376,34 @@ class _Tables:
             if ws[0].pattern.to_regexp() != _WS_PATTERN:
                 raise _Fallback(f"unexpected whitespace terminal {ws[0].pattern.to_regexp()!r}")
             for t in basic.terminals:  # no other terminal may begin with a blank (a sanity check on samples)
-                if t.name != "WS" and any(re.match(t.pattern.to_regexp(), blank + tail)
-                                          for blank in " \t\f\r\n" for tail in ("", "a", "0", '"', "#", " a")):
+                if t.name != "WS" and _starts_with_blank(t.pattern.to_regexp()):
                     raise _Fallback(f"terminal {t.name} can start with a blank")
             alternation = f"(?:{_WS_PATTERN})?(?:{alternation})"
-        return re.compile(alternation, mres[0].flags).match, basic.ignore_types, retype
+        return alternation, mres[0].flags, basic.ignore_types, retype
+
+
+class _Lexers(dict):
+    """state -> (match, ignored types, retype); each state's regex is compiled when a parse
+    first reaches it (compiling all 79 took longer than parsing a typical file)."""
+
+    def __init__(self, specs: dict) -> None:
+        super().__init__()
+        self.specs = specs
+
+    def __missing__(self, state):
+        alternation, flags, ignore, retype = self.specs[state]
+        return self.setdefault(state, (_compiled(alternation, flags).match, ignore, retype))
+
+
+@cache
+def _compiled(pattern: str, flags: int) -> re.Pattern:
+    return re.compile(pattern, flags)
+
+
+@cache
+def _starts_with_blank(pattern: str) -> bool:
+    match = re.compile(pattern).match
+    return any(match(blank + tail) for blank in " \t\f\r\n" for tail in ("", "a", "0", '"', "#", " a"))
 
 
 @cache
