@@ -16,7 +16,6 @@ import time
 startup = resource.getrusage(resource.RUSAGE_SELF)
 startup = startup.ru_utime + startup.ru_stime  # the interpreter, before this script
 
-import gc, os
 
 clock = time.process_time
 acc: dict[str, float] = {}
