@@ -19,14 +19,25 @@ Inputs come from bench/generators.py (seeded, shared with the other benches):
    limit), each size checked by `python -m terrl check` in a fresh process: seconds and
    peak RSS.
 
-Run: `python bench/bench_check.py` (add `--quick` for fewer shapes). No test asserts
-these times.
+4. The table of issue 16 (`--issue`): `terrl check` as a command (a fresh process: start-up,
+   parse, resolve, analysis, lint, rendering), medians of `--repeat` runs, CPU and wall
+   seconds, on the ZIP-aligned models (3,000 and 10,000 leaves) and flat DMN tables for
+   several seeds, beside a same-run peer: `sweep_peer`, a Python port of the sweep of
+   Calvanese et al. (overlapping rules and missing rules, dimension by dimension). Its
+   answers are checked against terrl's (overlaps exist / how many pairs, a gap exists).
+   `--baseline DIR` also runs the `terrl` package found in DIR (another checkout, e.g.
+   `git worktree add /tmp/base main`) in the same run, for before/after figures.
+
+Run: `python bench/bench_check.py` (add `--quick` for fewer shapes), or
+`python bench/bench_check.py --issue [--baseline DIR] [--seeds 0,1,2] [--repeat 3]`.
+No test asserts these times.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -161,12 +172,180 @@ print(run.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, ou
 """
 
 
+# --- issue 16: `terrl check` as a command, beside a same-run sweep --------------------------
+
+def sweep_peer(boxes, lo: int = DOMAIN_LO, hi: int = DOMAIN_HI) -> tuple[set[tuple[int, int]], int]:
+    """Overlapping pairs and missing-rule regions of a flat table, after Calvanese et al.'s
+    sweep (BPM 2016): on each dimension in turn, sweep the rules' interval ends; wherever
+    the set of rules covering the sweep line changes, go on with that set to the next
+    dimension. On the last one, two or more rules overlap; on any, no rule is a missing
+    rule (a gap). A set of rules met again on the same dimension is not swept twice (its
+    answer is the same). Boxes are inclusive (lo, hi) per field; returns (pairs, gap regions)."""
+    fields = len(boxes[0]) if boxes else 0
+    pairs: set[tuple[int, int]] = set()
+    gaps = 0
+    done: set[tuple[int, frozenset]] = set()
+
+    def sweep(dim: int, rules: list[int]) -> None:
+        nonlocal gaps
+        events: dict[int, list[tuple[int, int]]] = {lo: [], hi + 1: []}
+        for r in rules:
+            a, b = boxes[r][dim]
+            events.setdefault(a, []).append((1, r))
+            events.setdefault(b + 1, []).append((-1, r))
+        active: set[int] = set()
+        for x in sorted(events):
+            if x > hi:
+                break
+            changes = events[x]
+            for sign, r in changes:
+                if sign > 0:
+                    active.add(r)
+                else:
+                    active.discard(r)
+            if not changes and x != lo:
+                continue
+            if not active:
+                gaps += 1
+                continue
+            key = (dim, frozenset(active))
+            if key in done:
+                continue
+            done.add(key)
+            if dim + 1 < fields:
+                sweep(dim + 1, sorted(active))
+            elif len(active) > 1:
+                ordered = sorted(active)
+                for i, a in enumerate(ordered):
+                    for b in ordered[i + 1:]:
+                        pairs.add((a, b))
+
+    if fields:
+        sweep(0, list(range(len(boxes))))
+    return pairs, gaps
+
+
+def run_check(path: Path, package_dir: Path | None) -> tuple[float, float, int, dict]:
+    """`python -m terrl check --format json` in a fresh process: (CPU s, wall s, exit, report)."""
+    import json
+    import os
+    import resource
+
+    env = dict(os.environ)
+    if package_dir is not None:
+        env["PYTHONPATH"] = str(package_dir)  # ahead of the installed terrl
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "terrl", "check", "--format", "json", "--no-config", str(path)],
+                         capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    try:
+        report = json.loads(run.stdout)
+    except ValueError:
+        report = {"diagnostics": [], "error": run.stderr[-500:]}
+    return cpu, wall, run.returncode, report
+
+
+def _median(values):
+    return statistics.median(values)
+
+
+def _findings(report: dict) -> tuple[int, bool]:
+    """(overlapping pairs, gap?) from a JSON report: listed E201 pairs plus the unlisted count."""
+    diags = report.get("diagnostics", [])
+    overlaps = [d for d in diags if d.get("code") == "E201"]
+    unlisted = max((d.get("unlisted_overlaps", 0) or d.get("extra", {}).get("unlisted_overlaps", 0)
+                    for d in overlaps), default=0)
+    return len(overlaps) + unlisted, any(d.get("code") == "E202" for d in diags)
+
+
+def run_peer(rules: int, fields: int, seed: int, timeout: float) -> dict | None:
+    """The sweep in a child process (CPU seconds, answers), or None past `timeout` seconds."""
+    import json
+    try:
+        run = subprocess.run([sys.executable, __file__, "--peer", f"{rules},{fields},{seed}"],
+                             capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    return json.loads(run.stdout)
+
+
+def peer_main(spec: str) -> None:
+    import json
+    rules, fields, seed = (int(x) for x in spec.split(","))
+    table = generators.dmn_table(rules, fields, seed=seed)
+    start = time.process_time()
+    pairs, gaps = sweep_peer(table.rules)
+    print(json.dumps({"pairs": len(pairs), "gap": gaps > 0, "seconds": time.process_time() - start}))
+
+
+def bench_issue(seeds: list[int], repeat: int, baseline: Path | None, dmn_shapes, zip_sizes,
+                peer_timeout: float) -> None:
+    trees = [("terrl", None)] + ([("baseline", baseline)] if baseline else [])
+    names = " | ".join(f"{name} CPU / wall (s)" for name, _ in trees)
+    print("## Issue 16: `terrl check` end to end (a fresh process; medians of "
+          f"{repeat} runs; CPU = user + sys of the child)\n")
+    print(f"| model | seed | {names} | sweep peer, same run (CPU s) | answers agree |")
+    print("|---|---:|" + "---:|" * len(trees) + "---:|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for leaves in zip_sizes:
+            path = Path(tmp) / f"zip{leaves}.terr"
+            path.write_text(generators.zip_model(leaves, seed=0), encoding="utf-8")
+            cells = []
+            for _, package in trees:
+                runs = [run_check(path, package) for _ in range(repeat)]
+                assert all(code == 0 for _, _, code, _ in runs), runs[0][3]  # clean by construction
+                cells.append(f"{_median([r[0] for r in runs]):.2f} / {_median([r[1] for r in runs]):.2f}")
+            print(f"| {leaves:,}-leaf ZIP-aligned model | 0 | {' | '.join(cells)} | – | clean (no errors) |")
+            sys.stdout.flush()
+        for rules, fields in dmn_shapes:
+            for seed in seeds:
+                table = generators.dmn_table(rules, fields, seed=seed)
+                path = Path(tmp) / f"dmn{rules}x{fields}s{seed}.terr"
+                path.write_text(generators.render_dmn_model(table), encoding="utf-8")
+                cells, answers = [], []
+                for _, package in trees:
+                    runs = [run_check(path, package) for _ in range(repeat)]
+                    cells.append(f"{_median([r[0] for r in runs]):.2f} / {_median([r[1] for r in runs]):.2f}")
+                    answers.append(_findings(runs[0][3]))
+                peer = run_peer(rules, fields, seed, peer_timeout)
+                if peer is None:
+                    print(f"| flat DMN table {rules} × {fields} | {seed} | {' | '.join(cells)} | > {peer_timeout:.0f} "
+                          f"(stopped) | – ({answers[0][0]} pairs, {'a gap' if answers[0][1] else 'no gap'}) |")
+                    continue
+                expected, seconds = (peer["pairs"], peer["gap"]), peer["seconds"]
+                agree = all(a == expected for a in answers)
+                print(f"| flat DMN table {rules} × {fields} | {seed} | {' | '.join(cells)} | {seconds:.2f} | "
+                      f"{'yes' if agree else 'NO: ' + repr((answers, expected))} ({expected[0]} pairs, "
+                      f"{'a gap' if expected[1] else 'no gap'}) |")
+                sys.stdout.flush()
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer shapes")
     parser.add_argument("--samples", type=int, default=2000, help="random points the naive gap search tries")
     parser.add_argument("--memory", metavar="N,N,...", help="only the big flat files, with these territory counts")
+    parser.add_argument("--issue", action="store_true", help="the table of issue 16 (terrl check as a command, sweep peer)")
+    parser.add_argument("--baseline", type=Path, help="with --issue: also run the terrl package in this checkout")
+    parser.add_argument("--seeds", default="0,1,2", help="with --issue: seeds of the flat tables")
+    parser.add_argument("--repeat", type=int, default=3, help="with --issue: runs per cell (medians)")
+    parser.add_argument("--zip", default="3000,10000", help="with --issue: leaves of the ZIP-aligned models")
+    parser.add_argument("--dmn", default="500x7,1500x7,1500x10,1500x15", help="with --issue: flat table shapes")
+    parser.add_argument("--peer-timeout", type=float, default=120, help="with --issue: seconds the sweep may take")
+    parser.add_argument("--peer", help=argparse.SUPPRESS)  # rules,fields,seed: one sweep, for --issue
     args = parser.parse_args()
+    if args.peer:
+        peer_main(args.peer)
+        return
+    if args.issue:
+        shapes = [tuple(int(x) for x in shape.split("x")) for shape in args.dmn.split(",") if shape]
+        bench_issue([int(s) for s in args.seeds.split(",")], args.repeat, args.baseline, shapes,
+                    [int(n) for n in args.zip.split(",") if n], args.peer_timeout)
+        return
     if args.memory:
         bench_memory([int(n) for n in args.memory.split(",")])
         return

@@ -132,3 +132,91 @@ def test_fast_driver_matches_lark_on_edited_programs(data) -> None:
         else:
             text = text[:at] + " " + data.draw(st.sampled_from(_VOCAB)) + " " + text[at:]
     _agree(text)
+
+
+# --- set literals lowered in one step (`parser._lower_set_literal`) ----------------------
+
+_LIST_PROGRAM = """schema Account {{
+  id: string key
+  zip: string?
+}}
+set zips: string = {literal}
+model M {{
+  territory a {{ where zip in {literal} and zip not in {literal}  owner "x@y" }}
+  territory b {{ where zip in ({literal} + {literal}) - {literal} }}
+}}
+"""
+
+_LIST_CASES = [
+    '{"94000", "94001", "94002"}', '{"a"}', "{}", "{ }", '{"a",}', '{"a" , "b" ,\n}', '{\n  "a",\n  "b"\n}',
+    '{"a",\t"b"\r\n}', '{"a",\f"b"}', "{CA, NY, TX}", "{CA,NY}", '{"a", CA, 1, -2.5, 1_000, 500M, 1.5K}',
+    "{true, false, null}", "{CA, true}", "{null}", "{and, or}", "{in}", "{_a, A1, a_1}",
+    '{"a" # a comment\n, "b"}', '{"a", "b"} # after', '{"\\u00e9", "b"}', '{"a\\"b"}', '{"é", "日本"}',
+    '{"a"\v, "b"}', '{"a"\xa0, "b"}', '{"a" "b"}', '{"a",, "b"}', '{,}', '{"a"', '{"a",', '{1__0, "a"}',
+    '{1__0}', '{1e5}', '{12K5}', '{2027-02-01}', '{"a"}}', '{"\\q"}', '{"\t"}', '{"\\ud800"}', '{-}', "{1.}",
+    '{"' + "x" * 50 + '"}', "{" + ", ".join(f'"{i:05d}"' for i in range(500)) + "}",
+]
+
+
+@pytest.mark.parametrize("literal", _LIST_CASES)
+def test_fast_driver_matches_lark_on_set_literals(literal: str) -> None:
+    _agree(_LIST_PROGRAM.format(literal=literal))
+    _agree(f"set s: string = {literal}\n")
+    _agree(f"set s: string = {literal}")  # the literal ends the file
+
+
+def test_plain_set_literals_are_lowered_in_one_step() -> None:
+    """The shortcut is taken for plain lists (else the tests above would not exercise it)."""
+    tables = parser._tables()
+    for literal, values in [('{"94000", "94001",}', ("94000", "94001")), ("{CA, NY}", ("CA", "NY")),
+                            ('{ 1, "a" }', (1, "a")), ("{}", ())]:
+        text = f"x {literal} y"
+        lower = parser._Lower(SourceFile("t.terr", text), [])
+        lbrace = parser._Tok("LBRACE", "{", 2, 3)
+        result = parser._lower_set_literal(lower, text, lbrace, tables.keywords)
+        assert result is not None, literal
+        lit, end = result
+        assert text[end:] == " y"
+        assert (lit.span.start, lit.span.end) == (2, end)
+        assert tuple(getattr(v, "value", getattr(v, "name", None)) for v in lit.values) == values
+    for literal in ['{"a" # c\n}', '{"a\\n"}', "{true}", '{"a" "b"}', "{,}"]:
+        text = f"x {literal} y"
+        lower = parser._Lower(SourceFile("t.terr", text), [])
+        assert parser._lower_set_literal(lower, text, parser._Tok("LBRACE", "{", 2, 3), tables.keywords) is None
+
+
+_LIST_VOCAB = ['"a"', '"94000"', '"\\n"', '"é"', "CA", "ny", "true", "null", "and", "0", "-1", "1.5", "500M", "1__0",
+               ",", ",", ",", " ", "\n", "\t", "# c\n", "{", "}", "(", "+", "-", ".."]
+
+
+@given(st.lists(st.sampled_from(_LIST_VOCAB), max_size=12), st.booleans())
+def test_fast_driver_matches_lark_on_random_set_literals(words, closed) -> None:
+    literal = "{" + " ".join(words) + (" }" if closed else "")
+    _agree(_LIST_PROGRAM.format(literal=literal))
+
+
+def test_direct_slot_construction_matches_the_dataclass_constructors() -> None:
+    source = SourceFile("t.terr", "abc")
+    for made, expected in [(parser._make_span(source, 1, 2), Span(source, 1, 2)),
+                           (parser._string_lit("a", Span(source, 0, 3)), parser.ast.StringLit("a", Span(source, 0, 3))),
+                           (parser._member_lit("CA", Span(source, 0, 2)), parser.ast.MemberLit("CA", Span(source, 0, 2))),
+                           (parser._make_ident("x", Span(source, 0, 1)), parser.ast.Ident("x", Span(source, 0, 1)))]:
+        assert type(made) is type(expected) and _shape(made) == _shape(expected)
+        assert made == expected and hash(made) == hash(expected)
+        assert not hasattr(type(made), "__post_init__")
+    assert parser._make_span(source, 1, 2).file is source
+
+
+@given(st.lists(st.sampled_from(["(", ")", "{", "}", '"', '"(("', '"\\"("', "\\", "#", "# ((\n", "\n", "x", " "]),
+                max_size=40))
+def test_the_bracket_prefilter_finds_the_nesting_the_token_scan_finds(pieces) -> None:
+    """`_check_nesting` cuts strings and comments out before counting; the token by token
+    scan (`_deep_nesting`) is the reference, at a small limit so that both outcomes occur."""
+    source = SourceFile("t.terr", "".join(pieces))
+    limit = parser.MAX_NESTING
+    try:
+        parser.MAX_NESTING = 3
+        fast, slow = parser._check_nesting(source), parser._deep_nesting(source)
+    finally:
+        parser.MAX_NESTING = limit
+    assert (fast and (fast.code, fast.span.start)) == (slow and (slow.code, slow.span.start))

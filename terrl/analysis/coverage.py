@@ -46,6 +46,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import json
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -55,6 +56,7 @@ from terrl.diagnostics.core import Diagnostic, Label, diag
 from terrl.diagnostics.json_values import json_value
 from terrl.analysis.domain import FieldDomain, build_model_domains, field_order, format_number, range_mask, runs
 
+_SPACES = threading.local()  # ModelSpace.of: the last space built on this thread
 MAX_PAIR_FINDINGS = 50  # overlap findings listed per parent; existence is always decided
 REGION_LIMIT = 50  # boxes read from a diagram to describe a region
 REGION_SHOWN = 3  # boxes printed in a region's text
@@ -64,6 +66,16 @@ SMALL_SIBLING_GROUP = 24  # below this, every pair is tested directly
 
 class ModelSpace:
     """A model's domains, diagram manager and the reach of every territory."""
+
+    @classmethod
+    def of(cls, model: ir.Model) -> "ModelSpace":
+        """The space of `model`, shared by the passes that read it (coverage, then lint's W306):
+        the diagrams are a third of a check. One model per thread is kept (the last asked for)."""
+        last = getattr(_SPACES, "last", None)
+        if last is not None and last.model is model:
+            return last
+        _SPACES.last = space = cls(model)
+        return space
 
     def __init__(self, model: ir.Model) -> None:
         self.model = model
@@ -678,7 +690,7 @@ def _add_gap_runs(found: list[list[int]], region: list[int], level: int, gap: in
 def analyze(model: ir.Model) -> list[Diagnostic]:
     """Every coverage finding of one checked model."""
     try:
-        return _Analysis(ModelSpace(model)).run()
+        return _Analysis(ModelSpace.of(model)).run()
     except Exception as exc:  # a bug in terrl, reported as such rather than as a traceback
         return [diag("E901", f"the coverage analysis of model `{model.name}` failed: {type(exc).__name__}: {exc}",
                      model.name_span or model.span,

@@ -236,7 +236,7 @@ def check_else_missing(model: ir.Model) -> list[Diagnostic]:
         return []
     from terrl.analysis.coverage import ModelSpace, show_witness
 
-    space = ModelSpace(model)
+    space = ModelSpace.of(model)  # the one the coverage analysis built
     m = space.manager
     out = []
     for parent, kids in groups:

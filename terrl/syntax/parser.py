@@ -40,6 +40,7 @@ RESERVED = frozenset("""
     account expect and or not in is null true false startswith for effective status key
 """.split())
 
+_MISPLACED_UNDERSCORE = re.compile(r"_(?![0-9])|(?<![0-9])_")
 _SUFFIX = {"K": Decimal(1_000), "M": Decimal(1_000_000), "B": Decimal(1_000_000_000)}
 _TOP_LEVEL = re.compile(r"^(?:import|enum|set|segment|schema|model|test)\b", re.M)
 _SURROGATE = re.compile("[\ud800-\udfff]")  # lone halves of UTF-16 pairs (json.loads leaves them)
@@ -232,6 +233,53 @@ class _Tok:
 _TOKENS = (Token, _Tok)
 
 
+# Frozen dataclasses set each field through object.__setattr__; setting the slots directly
+# builds the same object in half the time (a parse makes one Span per token). Only for
+# classes without __post_init__ (tests/test_parser_fast.py checks both ways agree).
+def _slot_setters(cls, *names):
+    return tuple(getattr(cls, name).__set__ for name in names)
+
+
+_new = object.__new__
+_SPAN_FILE, _SPAN_START, _SPAN_END = _slot_setters(Span, "file", "start", "end")
+_STRING_VALUE, _STRING_SPAN = _slot_setters(ast.StringLit, "value", "span")
+_MEMBER_NAME, _MEMBER_SPAN = _slot_setters(ast.MemberLit, "name", "span")
+_IDENT_NAME, _IDENT_SPAN = _slot_setters(ast.Ident, "name", "span")
+
+
+def _make_span(source: SourceFile, start: int, end: int) -> Span:
+    span = _new(Span)
+    _SPAN_FILE(span, source)
+    _SPAN_START(span, start)
+    _SPAN_END(span, end)
+    return span
+
+
+def _string_lit(value: str, span: Span) -> ast.StringLit:
+    lit = _new(ast.StringLit)
+    _STRING_VALUE(lit, value)
+    _STRING_SPAN(lit, span)
+    return lit
+
+
+def _make_ident(name: str, span: Span) -> ast.Ident:
+    ident = _new(ast.Ident)
+    _IDENT_NAME(ident, name)
+    _IDENT_SPAN(ident, span)
+    return ident
+
+
+def _member_lit(name: str, span: Span) -> ast.MemberLit:
+    lit = _new(ast.MemberLit)
+    _MEMBER_NAME(lit, name)
+    _MEMBER_SPAN(lit, span)
+    return lit
+
+
+_WS_PATTERN = "(?:[ \t\x0c\r\n])+"  # the grammar's ignored WS (lark's common.WS), as Lark writes it
+_SET_LITERAL = 2  # a shift action (truthy) on the `{` of a set literal: try `_lower_set_literal` first
+
+
 class _Tables:
     """Lark's analysed grammar rearranged for `_fast_parse`."""
 
@@ -247,11 +295,43 @@ class _Tables:
             for symbol, (action, arg) in row.items():
                 shift = action.name == "Shift"
                 if symbol.isupper() or symbol.startswith("$"):
-                    actions[symbol] = (True, arg) if shift else (False, plans.get(arg) or plans.setdefault(arg, self._plan(arg)))
+                    if shift:
+                        actions[symbol] = (True, arg)
+                    else:
+                        plan = plans.get(arg) or plans.setdefault(arg, self._plan(arg))
+                        size, origin, include, expand1, _ = plan
+                        # `?rule: one_child`: the child stands for the rule; only the state changes
+                        actions[symbol] = (None, origin) if size == 1 and include is None and expand1 else (False, plan)
                 else:
                     goto[symbol] = arg
             self.actions[state], self.goto[state] = actions, goto
-        self.lexers = {state: self._lexer(lexer) for state, lexer in lark.parser.lexer.lexers.items()}
+        built: dict[int, tuple] = {}  # Lark shares one lexer among the states that accept the same terminals
+        self.lexers = _Lexers({state: built.get(id(lexer)) or built.setdefault(id(lexer), self._lexer(lexer))
+                               for state, lexer in lark.parser.lexer.lexers.items()})
+        # Words some state's lexer turns from NAME into a keyword; a list holding one is left to the loop.
+        self.keywords = frozenset(word for *_, retype in self.lexers.specs.values() for words in retype.values()
+                                  for word in words)
+        self.after_set_literal = self._mark_set_literals()
+
+    def _mark_set_literals(self) -> dict:
+        """Mark the `{` that opens a set literal (action `_SET_LITERAL`) so that the driver can
+        lower a list of plain values in one step; the state after its `}` is returned per
+        opening state. Only where the tables say what the shortcut assumes: after `}` the one
+        thing to do is reduce `set_literal`, with the `set_literal` handler."""
+        after: dict = {}
+        for state, goto in self.goto.items():
+            if "set_literal" not in goto or not self.actions[state].get("LBRACE", (False,))[0]:
+                continue
+            opened = self.actions[state]["LBRACE"][1]
+            close = self.actions[opened].get("RBRACE")
+            if close is None or not close[0]:
+                continue
+            reductions = self.actions[close[1]].values()
+            if reductions and all(shift is False and plan[1] == "set_literal" and plan[4] is _Lower.set_literal
+                                  for shift, plan in reductions):
+                self.actions[state]["LBRACE"] = (_SET_LITERAL, opened)
+                after[opened] = close[1]
+        return after
 
     @staticmethod
     def _plan(rule) -> tuple:
@@ -273,6 +353,13 @@ class _Tables:
 
     @staticmethod
     def _lexer(basic) -> tuple:
+        """(match, ignored types, retype) of one state's contextual lexer.
+
+        `match` is Lark's own alternation of the state's terminals, in Lark's order, behind
+        an optional run of whitespace: one regex call per token instead of one per token and
+        one per blank between. Only whitespace can start with a blank (checked), so taking it
+        first changes nothing; the token is the named group that matched.
+        """
         scanner = basic.scanner  # builds `basic.callback` too
         retype: dict[str, dict[str, str]] = {}
         for type_, callback in basic.callback.items():
@@ -282,7 +369,43 @@ class _Tables:
             if strings is None or any(t.pattern.flags or t.pattern.type != "str" for t in strings.terminals):
                 raise _Fallback(f"unexpected lexer callback on {type_}")
             retype[type_] = {t.pattern.value: t.name for t in strings.terminals}
-        return tuple(scanner._mres), basic.ignore_types, retype
+        mres = list(scanner._mres)
+        if len({m.flags for m in mres}) != 1:
+            raise _Fallback("lexer patterns with different flags")
+        alternation = "|".join(m.pattern for m in mres)
+        ws = [t for t in basic.terminals if t.name == "WS"]
+        if ws and "WS" in basic.ignore_types:
+            if ws[0].pattern.to_regexp() != _WS_PATTERN:
+                raise _Fallback(f"unexpected whitespace terminal {ws[0].pattern.to_regexp()!r}")
+            for t in basic.terminals:  # no other terminal may begin with a blank (a sanity check on samples)
+                if t.name != "WS" and _starts_with_blank(t.pattern.to_regexp()):
+                    raise _Fallback(f"terminal {t.name} can start with a blank")
+            alternation = f"(?:{_WS_PATTERN})?(?:{alternation})"
+        return alternation, mres[0].flags, basic.ignore_types, retype
+
+
+class _Lexers(dict):
+    """state -> (match, ignored types, retype); each state's regex is compiled when a parse
+    first reaches it (compiling all 79 took longer than parsing a typical file)."""
+
+    def __init__(self, specs: dict) -> None:
+        super().__init__()
+        self.specs = specs
+
+    def __missing__(self, state):
+        alternation, flags, ignore, retype = self.specs[state]
+        return self.setdefault(state, (_compiled(alternation, flags).match, ignore, retype))
+
+
+@cache
+def _compiled(pattern: str, flags: int) -> re.Pattern:
+    return re.compile(pattern, flags)
+
+
+@cache
+def _starts_with_blank(pattern: str) -> bool:
+    match = re.compile(pattern).match
+    return any(match(blank + tail) for blank in " \t\f\r\n" for tail in ("", "a", "0", '"', "#", " a"))
 
 
 @cache
@@ -314,34 +437,39 @@ def _fast_parse(lower: "_Lower", text: str):
     if tables is None:
         raise _Fallback
     actions, goto, lexers, end_state = tables.actions, tables.goto, tables.lexers, tables.end_state
+    after_set_literal, keywords = tables.after_set_literal, tables.keywords
     state_stack = [tables.start_state]
     value_stack: list = []
     pos, n = 0, len(text)
     comments = lower.comments_tokens
+    lex_state = None  # after a set literal lowered in one step: the state Lark would lex the next token in
     while True:
-        mres, ignore, retype = lexers[state_stack[-1]]
+        match, ignore, retype = lexers[state_stack[-1] if lex_state is None else lex_state]
         token = None
         while pos < n:
-            for mre in mres:
-                m = mre.match(text, pos)
-                if m is not None:
-                    break
-            else:
+            m = match(text, pos)
+            if m is None:
                 raise _Fallback
             type_ = m.lastgroup
             end = m.end()
             if type_ in ignore:
                 if type_ == "COMMENT":
-                    comments.append(_Tok(type_, m.group(), pos, end))
+                    value = m.group(type_)
+                    comments.append(_Tok(type_, value, end - len(value), end))
                 pos = end
                 continue
-            value = m.group()
+            value = m.group(type_)
             if type_ in retype:
                 type_ = retype[type_].get(value, type_)
-            token = _Tok(type_, value, pos, end)
+            token = _Tok(type_, value, end - len(value), end)
             pos = end
             break
         type_ = "$END" if token is None else token.type
+        if lex_state is not None:
+            # Lark would reduce `set_literal` on this lookahead only if the state after `}` takes it
+            if type_ not in actions[lex_state]:
+                raise _Fallback
+            lex_state = None
         while True:
             try:
                 shift, arg = actions[state_stack[-1]][type_]
@@ -350,9 +478,22 @@ def _fast_parse(lower: "_Lower", text: str):
             if shift:
                 if token is None:
                     raise _Fallback
+                if shift is _SET_LITERAL:
+                    lowered = _lower_set_literal(lower, text, token, keywords)
+                    if lowered is not None:
+                        value, pos = lowered
+                        lex_state = after_set_literal[arg]
+                        state_stack.append(goto[state_stack[-1]]["set_literal"])
+                        value_stack.append(value)
+                        break
                 state_stack.append(arg)
                 value_stack.append(token)
                 break
+            if shift is None:  # a unit reduction (see _Tables)
+                state_stack[-1] = goto[state_stack[-2]][arg]
+                if token is None and state_stack[-1] == end_state:
+                    return value_stack[-1]
+                continue
             size, origin, include, expand1, handler = arg
             if size:
                 children = value_stack[-size:]
@@ -383,11 +524,79 @@ def _fast_parse(lower: "_Lower", text: str):
                 return value
 
 
+# One value of a set literal and what follows it: a plain string (as `_PLAIN_STRING`), a name or
+# a number (the STRING, NAME and NUMBER terminals), whitespace (WS), then `,` or `}`.
+_LIST_ITEM = re.compile(rf"(?:{_WS_PATTERN})?(?:({_PLAIN_STRING.pattern})|([A-Za-z_][A-Za-z0-9_]*)"
+                        rf"|(-?[0-9][0-9_]*(?:\.[0-9][0-9_]*)?[KMB]?))(?:{_WS_PATTERN})?([,}}])")
+_LIST_CLOSE = re.compile(rf"(?:{_WS_PATTERN})?}}")
+
+
+def _lower_set_literal(lower: "_Lower", text: str, lbrace: _Tok, keywords: frozenset) -> tuple | None:
+    """The `ast.SetLiteral` that starts at `lbrace` and the offset after its `}`, lowered in one
+    step; None (nothing lowered) when the list holds anything else: comments, escapes,
+    keywords, syntax errors. ZIP lists of thousands of values took most of a parse token by token.
+
+    Gives exactly what the LALR loop and the `string`, `member`, `number` and `set_literal`
+    handlers give (tests/test_parser_fast.py compares it with Lark's own parser).
+    """
+    items = []
+    pos = lbrace.end_pos
+    match = _LIST_ITEM.match
+    m = match(text, pos)
+    while m is not None:  # first read the whole list: nothing is lowered if it does not end well
+        name = m.group(2)
+        if name is not None and name in keywords:
+            return None
+        items.append(m)
+        pos = m.end()
+        if m.group(4) == "}":
+            break
+        m = match(text, pos)
+    else:  # `{}`, or a comma before `}`
+        close = _LIST_CLOSE.match(text, pos)
+        if close is None:
+            return None
+        pos = close.end()
+    source = lower.source
+    values = []
+    for m in items:
+        string = m.group(1)
+        if string is not None:
+            start, end = m.span(1)
+            values.append(_string_lit(string[1:-1], _make_span(source, start, end)))
+        elif m.group(2) is not None:
+            start, end = m.span(2)
+            values.append(_member_lit(m.group(2), _make_span(source, start, end)))
+        else:
+            start, end = m.span(3)
+            values.append(lower._number(_Tok("NUMBER", m.group(3), start, end)))
+    return ast.SetLiteral(tuple(values), _make_span(source, lbrace.start_pos, pos)), pos
+
+
 _NESTING_TOKENS = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\.)*"?|[(){}]')
+
+
+_STRING_OR_COMMENT = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\.)*"?')  # _NESTING_TOKENS without the brackets
+_NOT_BRACKET = re.compile(r"[^(){}]+")
 
 
 def _check_nesting(source: SourceFile) -> Diagnostic | None:
     """Reject absurd nesting before the parser builds a tree as deep as the text."""
+    # First the brackets alone, strings and comments cut out by two C-level substitutions
+    # (a scan with a Python step per string took 0.15 s on a 157,000-string file); the
+    # token by token scan below runs only to place the error.
+    depth = 0
+    for c in _NOT_BRACKET.sub("", _STRING_OR_COMMENT.sub("", source.text)):
+        if c in "({":
+            depth += 1
+            if depth > MAX_NESTING:
+                return _deep_nesting(source)
+        else:
+            depth = max(0, depth - 1)
+    return None
+
+
+def _deep_nesting(source: SourceFile) -> Diagnostic | None:
     depth = 0
     for m in _NESTING_TOKENS.finditer(source.text):
         c = m.group()
@@ -661,33 +870,53 @@ class _Seq(tuple):
     span: Span | None = None
 
 
+def _start_of(children) -> int | None:
+    for c in children:
+        if isinstance(c, _TOKENS):
+            return c.start_pos
+        inner = getattr(c, "span", None)
+        if inner is not None:
+            return inner.start
+    return None
+
+
+def _end_of(children) -> int:
+    for c in reversed(children):
+        if isinstance(c, _TOKENS):
+            return c.end_pos
+        inner = getattr(c, "span", None)
+        if inner is not None:
+            return inner.end
+    raise AssertionError("a child with a start has an end")  # pragma: no cover
+
+
 def _rule(method):
     """Give a lowering method the span of everything it matched and its children minus structural tokens."""
 
     def wrapper(self, children):
         # Runs once per reduction: plain loops, no generators (a third of the parse time before).
+        # The first and last children nearly always carry the span's ends: those are tried first.
         span = None
-        for c in children:
-            if isinstance(c, _TOKENS):
-                start = c.start_pos
-                break
-            inner = getattr(c, "span", None)
-            if inner is not None:
-                start = inner.start
-                break
+        if children:
+            first, last = children[0], children[-1]
+            if first.__class__ is _Tok:
+                start = first.start_pos
+            else:
+                start = _start_of(children)
+            if start is not None:
+                if last.__class__ is _Tok:
+                    end = last.end_pos
+                else:
+                    end = _end_of(children)
+                span = _make_span(self.source, start, end)
+            for c in children:
+                if isinstance(c, _TOKENS) and c.type in _STRUCTURAL:
+                    kids = [c for c in children if not (isinstance(c, _TOKENS) and c.type in _STRUCTURAL)]
+                    break
+            else:
+                kids = children
         else:
-            start = None
-        if start is not None:
-            for c in reversed(children):
-                if isinstance(c, _TOKENS):
-                    end = c.end_pos
-                    break
-                inner = getattr(c, "span", None)
-                if inner is not None:
-                    end = inner.end
-                    break
-            span = Span(self.source, start, end)
-        kids = [c for c in children if not (isinstance(c, _TOKENS) and c.type in _STRUCTURAL)]
+            kids = []
         return method(self, span, kids, children)
 
     wrapper.__name__ = method.__name__
@@ -726,14 +955,14 @@ class _Lower(Transformer):
 
     # helpers
     def _tspan(self, tok: Token) -> Span:
-        return self.source.span(tok.start_pos, tok.end_pos)
+        return _make_span(self.source, tok.start_pos, tok.end_pos)
 
     def _ident(self, tok: Token, *, declares: bool = False) -> ast.Ident:
         name = str(tok)
         if declares and name in RESERVED:
             self.diagnostics.append(diag("E009", f"`{name}` is a keyword and cannot be used as a name", self._tspan(tok),
                                          help=f"choose another name, e.g. `{name}_`"))
-        return ast.Ident(name, self._tspan(tok))
+        return _make_ident(name, _make_span(self.source, tok.start_pos, tok.end_pos))
 
     def _doc(self, span: Span | None) -> str | None:
         if span is None:
@@ -744,7 +973,7 @@ class _Lower(Transformer):
     def _string(self, tok: Token) -> ast.StringLit:
         text = str(tok)
         if _PLAIN_STRING.fullmatch(text):  # most strings (ZIP lists of thousands): 4x faster than json.loads
-            return ast.StringLit(text[1:-1], self._tspan(tok))
+            return _string_lit(text[1:-1], self._tspan(tok))
         try:
             value = json.loads(text)
         except ValueError:
@@ -758,7 +987,10 @@ class _Lower(Transformer):
 
     def _number(self, tok: Token) -> ast.NumberLit:
         text = str(tok)
-        if re.search(r"_(?![0-9])|(?<![0-9])_", text):
+        if text.isdigit() and len(text) <= MAX_NUMBER_DIGITS:
+            # most numbers: plain digits, read exactly by Decimal (the general path multiplies by 1)
+            return ast.NumberLit(Decimal(text), text, self._tspan(tok))
+        if "_" in text and _MISPLACED_UNDERSCORE.search(text):
             raise _LiteralError(diag("E006", f"`{text}` has a misplaced `_`", self._tspan(tok),
                                      help="`_` separates digits: `1_000_000`"))
         digits = text.replace("_", "")
@@ -873,7 +1105,7 @@ class _Lower(Transformer):
 
     @_rule
     def member(self, span, kids, raw):
-        return ast.MemberLit(str(kids[0]), span)
+        return _member_lit(str(kids[0]), span)
 
     @_rule
     def range(self, span, kids, raw):
