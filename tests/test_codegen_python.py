@@ -238,3 +238,18 @@ model M { territory a { where revenue < 1M and zip startswith "94" } territory b
     assert where["and"][1] == {"field": "zip", "in": [{"min": "94000", "min_inclusive": True, "max": "94999",
                                                         "max_inclusive": True}], "null": False, "cells": [1]}
     assert doc["territories"][1]["else"] is True and doc["territories"][1]["where"] is None
+
+
+def test_a_value_below_the_bound_is_invalid_even_where_no_rule_can_tell_its_cell(tmp_path):
+    """`price < 0` on `decimal in 0..` can never hold, so no walk compares `price`: the fast
+    path's "no cell" for -0.01 must still send the account to the careful path (invalid), not
+    walk it (found by test_number_fast_paths_agree_with_the_reference)."""
+    model = program("""
+schema A { id: string key  price: decimal? in 0.. }
+model M { territory t { where price < 0 } territory u { else } }
+""").models[0]
+    module = import_source(render_module(model, "m.terr"), tmp_path)
+    for price in (Decimal("-0.01"), -1, "-0.01"):
+        account = {"id": "A1", "price": price}
+        assert tuple(module.assign(account)[:5]) == assign_reference(model, account)
+        assert next(module.assign_many([account])).status == "invalid"
