@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
 
 # Property tests: a modest default so the whole suite stays fast; raise it locally
 # with HYPOTHESIS_PROFILE=thorough.

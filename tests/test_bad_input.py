@@ -14,7 +14,9 @@ from terrl.syntax.parser import MAX_FILE_CHARS, MAX_NESTING
 from terrl.pipeline import check_paths, check_source
 from terrl.diagnostics.render import render
 
-ACME = Path(__file__).resolve().parent.parent / "examples" / "acme" / "fy28.terr"
+from support import REPO
+
+ACME = REPO / "examples" / "acme" / "fy28.terr"
 
 
 def codes(result) -> list[str]:

@@ -9,11 +9,11 @@ from terrl.semantics import ir
 from terrl.analysis.dd import Manager
 from terrl.analysis.domain import build_domains
 
-from coverage_support import all_accounts, holds, predicates, schemas
+from support import all_accounts, holds, predicates, small_schemas
 
 
 def setup(data):
-    schema = data.draw(schemas(max_fields=3).filter(lambda s: len(all_accounts(s)) <= 3000))
+    schema = data.draw(small_schemas(max_fields=3, max_accounts=3000))
     preds = data.draw(st.lists(predicates(schema), min_size=2, max_size=3))
     domains = build_domains(schema, preds)
     order = data.draw(st.permutations(domains))

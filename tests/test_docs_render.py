@@ -19,7 +19,8 @@ import pytest
 
 from terrl.docs import docsgen
 
-from test_docs import GOLDEN, HOSTILE, REPO, check_mermaid_structure, generate, large_model_text, mermaid_blocks, write_terr
+from support import REPO
+from test_docs import GOLDEN, HOSTILE, check_mermaid_structure, generate, large_model_text, mermaid_blocks, write_terr
 
 MERMAID_SPEC = REPO / "tests" / "mermaid"
 

@@ -16,7 +16,7 @@ from terrl.targets.evaluate import compile_model
 from terrl.pipeline import check_source
 from terrl.targets.reference import assign_reference
 
-from model_strategies import models
+from support import models
 
 SCHEMA = """
 schema Account {

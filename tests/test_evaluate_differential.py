@@ -17,7 +17,8 @@ from terrl.semantics import ir
 from terrl.targets.evaluate import compile_model
 from terrl.targets.reference import assign_reference
 
-from model_strategies import PRICES, SCHEMA, accounts, models, raw_values
+from support import PRICES, SCHEMA, accounts, models, raw_values
+
 
 def load_generated(source: str, tmp_path, counter=itertools.count()):
     path = tmp_path / f"generated_{next(counter)}.py"

@@ -11,8 +11,8 @@ import pytest
 from terrl.syntax import ast
 from terrl.semantics import ir
 from terrl.semantics.resolve import Loader, Lowerer, lower_module
+from support import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 SOURCES = [p for d in ("examples", "stdlib", "tests/golden/docs") for p in sorted((REPO / d).rglob("*.terr"))]
 DOCS_PACKAGE = REPO / "terrl" / "docs"
 # Docs read meaning from the IR only; these modules would let them re-derive it from the AST.

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from terrl.diagnostics.source import SourceFile, Span
 from terrl.syntax import parser
+from support import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 def _shape(node):
