@@ -10,9 +10,6 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from terrl.cli.app import cli
 
 from support import REPO, make_project, run_cli
 
@@ -428,8 +425,7 @@ def test_cli_results_equal_the_reference_row_by_row(rows, tmp_path_factory):
     for row in rows:
         writer.writerow([row[c] for c in CELLS])
     (folder / "in.csv").write_text(out.getvalue(), encoding="utf-8", newline="")
-    result = CliRunner().invoke(cli, ["assign", str(folder / "fy.terr"), str(folder / "in.csv"), "--format", "jsonl"],
-                                catch_exceptions=False)
+    result = run_cli(["assign", str(folder / "fy.terr"), str(folder / "in.csv"), "--format", "jsonl"])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     model = next(iter(check_source(MODEL, "fy.terr", stop_after="resolve").programs.values())).models[0]

@@ -14,8 +14,8 @@ import pytest
 
 import terrl.analysis.lint  # noqa: F401  (registers nothing today, but the page documents its rules)
 from terrl.diagnostics.core import CODES
-from support import REPO
 
+from support import REPO
 
 # Codes no `.terr` file triggers; their entries say how they arise instead of showing a snippet.
 NOT_FROM_A_FILE = {

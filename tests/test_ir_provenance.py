@@ -11,6 +11,7 @@ import pytest
 from terrl.syntax import ast
 from terrl.semantics import ir
 from terrl.semantics.resolve import Loader, Lowerer, lower_module
+
 from support import REPO
 
 SOURCES = [p for d in ("examples", "stdlib", "tests/golden/docs") for p in sorted((REPO / d).rglob("*.terr"))]

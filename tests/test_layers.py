@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from support import REPO
 
+from support import REPO
 
 _RUN = ("import sys; from importlinter.cli import lint_imports; "
         "sys.exit(lint_imports(config_filename='pyproject.toml', no_cache=True))")

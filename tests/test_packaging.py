@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from terrl.resources import grammar_path, stdlib_dir
-from support import REPO
 
+from support import REPO
 
 
 def test_checkout_finds_grammar_and_stdlib():

@@ -17,8 +17,8 @@ from lark.exceptions import UnexpectedInput
 
 from terrl.syntax import parser
 from terrl.diagnostics.source import SourceFile, Span
-from support import REPO, repo_files
 
+from support import REPO, repo_files
 
 
 def _shape(node):

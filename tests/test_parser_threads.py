@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from terrl.diagnostics.source import SourceFile, Span
 from terrl.syntax import parser
-from support import REPO
 
+from support import REPO
 
 
 def _shape(node):

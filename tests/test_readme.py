@@ -6,7 +6,6 @@ import re
 import subprocess
 import sys
 
-
 from support import REPO, run_cli
 
 README = (REPO / "README.md").read_text(encoding="utf-8")

@@ -22,6 +22,7 @@ from terrl.diagnostics.core import CODES, Diagnostic, Label, diag, sort_diagnost
 from terrl.diagnostics.render import (FORMATS, github_escape_data, github_escape_property, json_object, position, render,
                           summary_line, use_color)
 from terrl.diagnostics.source import SourceFile
+
 from support import REPO, check_golden
 
 GOLDEN = REPO / "tests" / "golden" / "render"

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from terrl.targets import sql_engine
+
 from support import REPO, run_cli
 
 FY28 = str(REPO / "examples" / "acme" / "fy28.terr")

@@ -14,8 +14,8 @@ import subprocess
 
 import pytest
 import yaml
-from support import REPO
 
+from support import REPO
 
 
 def _workflow_text() -> str:
