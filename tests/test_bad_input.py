@@ -160,6 +160,7 @@ TOKENS = ["{", "}", "(", ")", ",", ":", ".", "..", "==", "!=", "<", ">=", "+", "
           "import", "geo.us", "us.west", "CA", "state", "employees", "\n", "#", "##", "\\", "'", "\t", "é", "\x00"]
 
 
+@pytest.mark.slow
 @settings(max_examples=120, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_programs_never_crash(data):

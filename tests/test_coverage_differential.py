@@ -8,6 +8,7 @@ exhibit the finding it comes with.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from terrl.analysis import coverage
@@ -19,6 +20,7 @@ from support import KIND, all_accounts, brute_force_findings, check_witness, mod
 SMALL_MODELS = models(small_schemas(max_accounts=2500))
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                                                      HealthCheck.data_too_large])
 @given(SMALL_MODELS)
@@ -41,6 +43,7 @@ def test_analysis_equals_brute_force(model):
     assert found == expected
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                                                     HealthCheck.data_too_large])
 @given(SMALL_MODELS)

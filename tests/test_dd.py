@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,6 +21,7 @@ def setup(data):
     return schema, preds, Manager(order)
 
 
+@pytest.mark.slow
 @given(st.data())
 def test_compile_and_algebra_match_brute_force(data):
     schema, (p, q, *_), m = setup(data)
@@ -40,6 +42,7 @@ def test_compile_and_algebra_match_brute_force(data):
     assert m.or_many([a, b, m.FALSE]) == ops["or"]
 
 
+@pytest.mark.slow
 @given(st.data())
 def test_witness_and_regions(data):
     schema, (p, *_), m = setup(data)

@@ -61,6 +61,7 @@ def test_mermaid_parser_rejects_what_it_should(mermaid_parser) -> None:
     assert [r["ok"] for r in results] == [False, True]
 
 
+@pytest.mark.slow
 def test_mermaid_blocks_parse(mermaid_parser, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(REPO)
     blocks = []

@@ -289,6 +289,7 @@ model M {
     assert check_witnesses(program.models[0]) >= 4
 
 
+@pytest.mark.slow
 @settings(max_examples=40)
 @given(model=models())
 def test_random_model_witnesses_reproduce(model):

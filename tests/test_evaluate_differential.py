@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,6 +34,7 @@ def as_tuple(result) -> tuple:
     return (result.status, tuple(result.territories), tuple(result.titles), tuple(result.owners), result.reason)
 
 
+@pytest.mark.slow
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], max_examples=100)
 @given(model=models(), batch=st.lists(accounts, min_size=1, max_size=25))
 def test_compiled_generated_and_reference_agree(model, batch, tmp_path):
@@ -72,6 +74,7 @@ number_accounts = st.fixed_dictionaries({"id": st.just("A1"), "color": st.just("
                                          "price": raw_values("price")})
 
 
+@pytest.mark.slow
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], max_examples=150)
 @given(model=number_models(), batch=st.lists(number_accounts, min_size=1, max_size=40))
 def test_number_fast_paths_agree_with_the_reference(model, batch, tmp_path):
@@ -86,6 +89,7 @@ def test_number_fast_paths_agree_with_the_reference(model, batch, tmp_path):
             assert as_tuple(evaluator.assign(account)) == expected, account
 
 
+@pytest.mark.slow
 @settings(max_examples=60)
 @given(model=models())
 def test_every_outcome_of_the_diagram_is_the_reference_outcome_on_a_witness(model):

@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -76,6 +77,7 @@ def run(args: list[str], cwd: Path) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(program=mutated(PROGRAMS, PROGRAM_PIECES), csv_text=mutated(as_text(CSVS), CELL_PIECES),
        jsonl_text=mutated(as_text(JSONLS), CELL_PIECES))

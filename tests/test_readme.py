@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from support import REPO, run_cli
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -23,6 +25,7 @@ def test_tour_example_checks_clean_and_its_test_passes(tmp_path, monkeypatch):
     assert fmt.exit_code == 0, fmt.output
 
 
+@pytest.mark.slow
 def test_main_job_runs_on_the_bundled_example(tmp_path):
     """The first command of the README, after the install: check, compile, docs."""
     line = next(l for l in README.splitlines() if l.startswith("python3 -m venv"))

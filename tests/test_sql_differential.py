@@ -73,6 +73,7 @@ def duck():
     con.close()
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(model=models(), batch=st.lists(text_accounts, min_size=1, max_size=30))
 def test_duckdb_text_input_equals_the_evaluator(duck, model, batch):
@@ -94,6 +95,7 @@ def test_duckdb_text_input_equals_the_evaluator(duck, model, batch):
         assert got == e
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(model=models(), batch=st.lists(typed_accounts, min_size=1, max_size=30))
 def test_duckdb_typed_input_equals_the_evaluator(duck, model, batch):

@@ -246,6 +246,7 @@ def messy_csv(draw) -> bytes:
     return (bom + text).encode("utf-8", "surrogateescape")
 
 
+@pytest.mark.slow
 @given(data=messy_csv())  # the profile's examples (tests/conftest.py): about 0.1 s each
 def test_both_engines_agree_on_messy_csv(data):
     with tempfile.TemporaryDirectory() as name:
