@@ -315,10 +315,11 @@ def predicates(schema: ir.Schema, max_leaves: int = 6):
 
 
 @st.composite
-def territories(draw, schema: ir.Schema, prefix: str = "", depth: int = 3,
-                inherited: str = "unique") -> tuple[ir.Territory, ...]:
-    """1 to 3 siblings, `depth` levels at most: `where`, no `where`, `where true`, one `else`;
-    a policy inherited or set; `keep`; titles and owners that need quoting."""
+def territories(draw, schema: ir.Schema, prefix: str = "", depth: int = 3, inherited: str = "unique", *,
+                where_leaves: int = 5, nest_one_in: int = 2) -> tuple[ir.Territory, ...]:
+    """1 to 3 siblings, `depth` levels at most (one in `nest_one_in` has children): `where`, no
+    `where`, `where true`, one `else`; a policy inherited or set; `keep`; titles and owners that
+    need quoting."""
     out = []
     has_else = False
     for i in range(draw(st.integers(1, 3))):
@@ -329,13 +330,14 @@ def territories(draw, schema: ir.Schema, prefix: str = "", depth: int = 3,
         has_else |= is_else
         where = None
         if kind == "where" or (kind == "else" and not is_else):
-            where = draw(predicates(schema, max_leaves=5))
+            where = draw(predicates(schema, max_leaves=where_leaves))
         elif kind == "true":
             where = ir.TRUE
         policy = draw(st.one_of(st.just(inherited), st.sampled_from(POLICIES)))
         children: tuple[ir.Territory, ...] = ()
-        if depth > 1 and draw(st.booleans()):
-            children = draw(territories(schema, path, depth - 1, policy))
+        if depth > 1 and draw(st.integers(1, nest_one_in)) == 1:
+            children = draw(territories(schema, path, depth - 1, policy, where_leaves=where_leaves,
+                                        nest_one_in=nest_one_in))
         title = draw(st.sampled_from(TITLES))
         owners = tuple(ir.Owner(o) for o in draw(st.lists(st.sampled_from(OWNERS), max_size=2)))
         out.append(ir.Territory(name=name, path=path, title=title and title.format(path=path), where=where,
@@ -345,14 +347,24 @@ def territories(draw, schema: ir.Schema, prefix: str = "", depth: int = 3,
 
 
 @st.composite
-def models(draw, schema: ir.Schema | st.SearchStrategy = SCHEMA) -> ir.Model:
-    """A random model over `schema` (a schema, or a strategy such as `small_schemas()`)."""
+def models(draw, schema: ir.Schema | st.SearchStrategy = SCHEMA, *, where_leaves: int = 5, universe_leaves: int = 5,
+           nest_one_in: int = 2) -> ir.Model:
+    """A random model over `schema` (a schema, or a strategy such as `small_schemas()`); the sizes
+    bound the predicates of `where`s and of the model's own `where`, and how often a territory nests."""
     if not isinstance(schema, ir.Schema):
         schema = draw(schema)
     policy = draw(st.sampled_from(POLICIES))
-    universe = draw(st.one_of(st.none(), st.none(), predicates(schema, max_leaves=5)))
+    universe = draw(st.one_of(st.none(), st.none(), predicates(schema, max_leaves=universe_leaves)))
     return ir.Model(name="M", title=draw(st.sampled_from([None, "Random"])), schema=schema, universe=universe,
-                    policy=policy, keep=draw(st.booleans()), territories=draw(territories(schema, "", 3, policy)))
+                    policy=policy, keep=draw(st.booleans()),
+                    territories=draw(territories(schema, "", 3, policy, where_leaves=where_leaves, nest_one_in=nest_one_in)))
+
+
+def small_models(max_accounts: int = 2500):
+    """Models whose every account the oracle can list. Predicates stay as small as the analysis
+    tests always drew them (where: 3 leaves, the model's where: 2), for the brute force's sake;
+    territories nest as often as in the evaluator tests (one in 2; it was one in 3)."""
+    return models(small_schemas(max_accounts=max_accounts), where_leaves=3, universe_leaves=2, nest_one_in=2)
 
 
 # Raw values of SCHEMA's fields as readers and callers hand them over: valid, boundary,

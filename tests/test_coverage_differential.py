@@ -14,10 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from terrl.analysis import coverage
 from terrl.analysis.coverage import analyze
 
-from support import KIND, all_accounts, brute_force_findings, check_witness, models, small_schemas
+from support import KIND, all_accounts, brute_force_findings, check_witness, small_models
 
-# small enough that every account can be listed
-SMALL_MODELS = models(small_schemas(max_accounts=2500))
+SMALL_MODELS = small_models()  # every account of their schema can be listed
 
 
 @pytest.mark.slow
