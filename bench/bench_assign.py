@@ -96,7 +96,7 @@ def section_scaling(accounts, sizes, runs) -> dict:
         per = best[leaves] / len(accounts) * 1e9
         naive_per = best_of(1, lambda: naive(evaluator.model, few)) / len(few) * 1e9
         print(f"{leaves:>7} {sum(1 for _ in evaluator.model.walk()):>11} {compile_s[leaves]:>9.2f} "
-              f"{evaluator.diagram_size:>8} {per:>10.0f} {per / first:>5.2f}x {naive_per:>13.0f} {naive_per / per:>10.0f}x")
+              f"{evaluator.plan_size:>8} {per:>10.0f} {per / first:>5.2f}x {naive_per:>13.0f} {naive_per / per:>10.0f}x")
     print("   target: <= 1.50x from 10 to 10,000 leaves\n")
     return evaluators
 

@@ -1,12 +1,19 @@
-"""Issue 14: the combination diagram of targets/outcome_dd.py on Salesforce-like overlays.
+"""Issue 14: the evaluator on Salesforce-like overlays (700–2,000 territories under `policy all`).
 
-Builds the in-process evaluator (`compile_model`) for `generators.salesforce_model` at
-growing sizes, each in a child process under an address-space cap (RLIMIT_AS, default
-4 GiB) and a time limit, so the blow-up cannot take a shared machine down. Prints, per
-size: build seconds, peak RSS and the outcome (ok / MemoryError / timeout), and the ratio
-of build time to the smallest size's build in the same run.
+For each size, in child processes under an address-space cap (RLIMIT_AS) and a time limit so
+that a blow-up cannot take a shared machine down:
 
-Run: `python bench/bench_salesforce.py [--sizes 16,40,100,700] [--zips 200] [--cap-gb 4] [--timeout 120]`
+- **terrl**: from a cold interpreter, `terrl.load(file)` (parse, check, build the plan,
+  render and execute the module) then one `assign`; the seconds from launch to the first
+  result, the generated module's size (KB, and KB per 1,000 territories), peak RSS;
+- **baseline, same run**: the combination diagram terrl used before (`targets/outcome_dd.py`,
+  still the SQL target's plan) built for the same model under the same cap: its seconds and
+  peak RSS, or MemoryError / timeout.
+
+Goals (issue 14): module < 2 MB per 1,000 territories, first assignment < 3 s from launch,
+peak < 500 MB.
+
+Run: `python bench/bench_salesforce.py [--sizes 40,200,700,1000,2000] [--zips 200] [--cap-gb 3] [--timeout 120]`
 """
 
 from __future__ import annotations
@@ -15,59 +22,91 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-CHILD = r"""
+TERRL = r"""
+import json, resource, sys, time
+start = time.perf_counter()
+cap = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+import terrl
+evaluator = terrl.load(sys.argv[2])
+result = evaluator.assign({"id": "A1", "country": "US", "state": "NY", "zip": "10001", "industry": "software",
+                           "employees": "150", "revenue": "1000000"})
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_mb": peak, "module_bytes": len(evaluator.source.encode()),
+                  "territories": len(result.territories)}))
+"""
+
+BASELINE = r"""
 import json, resource, sys, time
 cap = int(sys.argv[1])
 resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-sys.path[:0] = [sys.argv[2], sys.argv[2] + "/bench"]
-from generators import salesforce_model
-from terrl.pipeline import check_source
-from terrl.targets.evaluate import compile_model
-text = salesforce_model(int(sys.argv[3]), zips_per_leaf=int(sys.argv[4]))
-checked = check_source(text, "sf.terr", stop_after="resolve")
-assert checked.ok, [d for d in checked.diagnostics if d.severity == "error"][:3]
-model = next(iter(checked.programs.values())).models[0]
-t = time.perf_counter()
+from terrl.pipeline import load_program
+from terrl.targets.outcome_dd import build_outcome_diagram
+from pathlib import Path
+program, _ = load_program(Path(sys.argv[2]))
+model = program.models[0]
+start = time.perf_counter()
 status = "ok"
 try:
-    compile_model(model)
+    build_outcome_diagram(model)
 except MemoryError:
     status = "MemoryError"
-seconds = time.perf_counter() - t
+seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"status": status, "seconds": seconds, "peak_mb": peak, "bytes": len(text)}))
+print(json.dumps({"status": status, "seconds": seconds, "peak_mb": peak}))
 """
 
 
+def run_child(code: str, cap: int, path: Path, timeout: float) -> dict:
+    cmd = [sys.executable, "-c", code, str(cap), str(path)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return {"status": f"timeout >{timeout:.0f} s"}
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        return {"status": "failed: " + (out.stderr.strip().splitlines() or ["?"])[-1][:60]}
+    return {"status": "ok", **json.loads(lines[-1])}
+
+
 def main() -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generators import salesforce_model
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default="16,40,100,700")
+    ap.add_argument("--sizes", default="40,200,700,1000,2000")
     ap.add_argument("--zips", type=int, default=200)
-    ap.add_argument("--cap-gb", type=float, default=4.0)
+    ap.add_argument("--cap-gb", type=float, default=3.0)
     ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--baseline-max", type=int, default=700, help="largest size to try the old diagram on")
     args = ap.parse_args()
-    base = None
-    print(f"{'territories':>11} {'source KB':>9} {'build s':>8} {'x smallest':>10} {'peak MB':>8}  outcome")
-    for size in (int(s) for s in args.sizes.split(",")):
-        cmd = [sys.executable, "-c", CHILD, str(int(args.cap_gb * 2**30)), str(ROOT), str(size), str(args.zips)]
-        try:
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
-        except subprocess.TimeoutExpired:
-            print(f"{size:>11} {'':>9} {'>' + str(int(args.timeout)):>8} {'':>10} {'':>8}  timeout")
-            continue
-        lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-        if not lines:
-            tail = (out.stderr.strip().splitlines() or ["?"])[-1]
-            print(f"{size:>11} {'':>9} {'':>8} {'':>10} {'':>8}  failed: {tail}")
-            continue
-        r = json.loads(lines[-1])
-        base = base or r["seconds"]
-        print(f"{size:>11} {r['bytes'] / 1024:>9.0f} {r['seconds']:>8.2f} {r['seconds'] / base:>10.1f} "
-              f"{r['peak_mb']:>8.0f}  {r['status']}")
+    cap = int(args.cap_gb * 2**30)
+    print(f"{'territories':>11} {'source KB':>9} | {'terrl: launch->1st s':>20} {'module KB':>9} {'KB/1k terr':>10} "
+          f"{'peak MB':>7} | {'old diagram s':>13} {'peak MB':>7}  outcome")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (int(s) for s in args.sizes.split(",")):
+            path = Path(tmp) / f"sf{size}.terr"
+            text = salesforce_model(size, zips_per_leaf=args.zips)
+            path.write_text(text, encoding="utf-8")
+            territories = text.count("territory ")
+            new = run_child(TERRL, cap, path, args.timeout)
+            old = run_child(BASELINE, cap, path, args.timeout) if size <= args.baseline_max else {"status": "not tried"}
+            if new["status"] == "ok":
+                kb = new["module_bytes"] / 1024
+                mine = f"{new['seconds']:>20.2f} {kb:>9.0f} {kb * 1000 / territories:>10.0f} {new['peak_mb']:>7.0f}"
+            else:
+                mine = f"{new['status']:>50}"
+            if old["status"] == "ok" and "seconds" in old:
+                theirs = f"{old['seconds']:>13.2f} {old['peak_mb']:>7.0f}  {old['status']}"
+            else:
+                theirs = f"{'':>13} {'':>7}  {old['status']}"
+            print(f"{territories:>11} {len(text) / 1024:>9.0f} | {mine} | {theirs}", flush=True)
 
 
 if __name__ == "__main__":

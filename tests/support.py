@@ -367,6 +367,49 @@ def small_models(max_accounts: int = 2500):
     return models(small_schemas(max_accounts=max_accounts), where_leaves=3, universe_leaves=2, nest_one_in=2)
 
 
+# Wide sibling groups over SCHEMA, as in real CRM models (a Salesforce-like model has hundreds
+# of territories under `policy all`, each a product of a state-like list, a size band and a
+# long ZIP list minus exclusions): where the evaluator's per-group indexes do their work.
+# Built from the same predicates as `models`, with long `code` lists on top.
+ALL_CODES = tuple(f"{i:03d}" for i in range(1000))
+
+
+def wide_where():
+    code_list = st.sets(st.sampled_from(ALL_CODES), min_size=1, max_size=120)
+    return st.lists(st.one_of(
+        st.builds(lambda vs: ir.InSet("code", frozenset(vs)), code_list),
+        st.builds(lambda vs: ir.Not(ir.InSet("code", frozenset(vs))), code_list),
+        st.builds(ir.StartsWith, st.just("code"), st.sampled_from(["0", "1", "12", "9", "99"])),
+        st.builds(lambda vs: ir.InSet("color", frozenset(vs)), st.sets(st.sampled_from(ENUM), min_size=1)),
+        st.builds(lambda a, b: ir.InRange("size", min(a, b), max(a, b)), st.sampled_from(INTS), st.sampled_from(INTS)),
+        st.builds(ir.Compare, st.just("amount"), st.sampled_from(["<", ">="]), st.sampled_from(DECIMALS)),
+        st.builds(ir.IsNull, st.sampled_from(["code", "label"])),
+        predicates(SCHEMA, max_leaves=5),  # sometimes a condition over several fields at once (a residual test)
+    ), min_size=1, max_size=4).map(lambda ps: ps[0] if len(ps) == 1 else ir.And(tuple(ps)))
+
+
+@st.composite
+def wide_models(draw):
+    """Up to 40 siblings with long code lists under each policy, sometimes one level deeper."""
+    policy = draw(st.sampled_from(POLICIES))
+    count = draw(st.integers(2, 40))
+    kids = []
+    for i in range(count):
+        children = ()
+        if draw(st.integers(0, 9)) == 0:
+            inner = draw(st.sampled_from(POLICIES))
+            children = tuple(ir.Territory(f"u{j}", f"t{i}.u{j}", None, draw(wide_where()), False, inner, False, ())
+                             for j in range(draw(st.integers(1, 12))))
+        where = draw(st.one_of(st.none(), wide_where(), wide_where(), wide_where()))
+        kids.append(ir.Territory(f"t{i}", f"t{i}", None, where, False, policy,
+                                 draw(st.booleans()) if children else False, (ir.Owner(f"o{i % 3}@x"),),
+                                 children=children))
+    if draw(st.booleans()):
+        kids.append(ir.Territory("rest", "rest", None, None, True, policy, False, ()))
+    return ir.Model("W", None, SCHEMA, draw(st.one_of(st.none(), st.none(), predicates(SCHEMA, max_leaves=5))), policy,
+                    draw(st.booleans()), tuple(kids))
+
+
 # Raw values of SCHEMA's fields as readers and callers hand them over: valid, boundary,
 # of the wrong type, invalid text.
 RAW_VALUES = {
@@ -386,7 +429,10 @@ RAW_VALUES = {
 
 
 def raw_values(field: str):
-    return st.sampled_from(RAW_VALUES[field])
+    values = st.sampled_from(RAW_VALUES[field])
+    if field == "code":  # and any code, to meet the wide models' long lists
+        values = st.one_of(values, st.sampled_from(ALL_CODES))
+    return values
 
 
 accounts = st.fixed_dictionaries({f.name: raw_values(f.name) for f in SCHEMA.fields})

@@ -155,6 +155,42 @@ model M {
     assert page.count('id="seg-big"') == 1 and page.count('href="#seg-big"') >= 2
 
 
+def test_same_names_from_two_files_get_their_own_glossary_entries(tmp_path) -> None:
+    # Two imported files with the same stem both declare `bigco` and `west`: each use links to its own entry.
+    for folder, n in (("a", 5000), ("b", 7000)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "lib.terr").write_text(
+            f"enum R {{ west, east, north, south, mid, far, near, deep }}\nset west: R = {{west}}\n"
+            f"segment bigco = employees >= {n}\n", encoding="utf-8")
+    text = SALES_SCHEMA.replace("enum Region", 'import "./a/lib.terr" as la\nimport "./b/lib.terr" as lb\nenum Region') + """
+model M {
+  territory a { where la.bigco and region in la.west }
+  territory b { where lb.bigco and region in lb.west }
+}
+"""
+    site = docsgen.build_site(docsgen.load_docs([write_terr(tmp_path, text)], analyse=False))
+    glossary = {(g.kind, g.anchor): g for g in site.models[0].glossary}
+    assert sorted(glossary) == [("segment", "seg-lib.bigco"), ("segment", "seg-lib.bigco-2"),
+                                ("set", "set-lib.west"), ("set", "set-lib.west-2")]
+    assert english.plain(glossary["segment", "seg-lib.bigco"].definition) == "Accounts with 5,000 or more employees"
+    assert english.plain(glossary["segment", "seg-lib.bigco-2"].definition) == "Accounts with 7,000 or more employees"
+    assert glossary["segment", "seg-lib.bigco-2"].name.endswith("b/lib.terr)")  # the heading names the file
+    a, b = site.models[0].territories
+    assert [p.anchor for p in a.own if isinstance(p, english.Link)] == ["#seg-lib.bigco", "#set-lib.west"]
+    assert [p.anchor for p in b.own if isinstance(p, english.Link)] == ["#seg-lib.bigco-2", "#set-lib.west-2"]
+    md = docsgen.render_site(site, ("markdown",))["M.md"]
+    assert md.count('<a id="seg-lib.bigco"></a>') == 1 and md.count('<a id="seg-lib.bigco-2"></a>') == 1
+
+
+def test_a_parenthesized_literal_set_is_listed_like_a_literal(tmp_path) -> None:
+    # Parentheses are syntax: `({west, east})` is a literal set, shown by its members with no definition line.
+    text = SALES_SCHEMA + "set pair: Region = ({west, east})\nmodel M { territory t { where region in pair } }\n"
+    site = docsgen.build_site(docsgen.load_docs([write_terr(tmp_path, text)], analyse=False))
+    (entry,) = site.models[0].glossary
+    assert entry.name == "pair" and entry.definition == ()
+    assert english.plain((entry.values,)) == "The West and The East"
+
+
 def test_effective_scope_lists_inherited_criteria_and_earlier_siblings(tmp_path) -> None:
     text = SALES_SCHEMA + """
 model M {
@@ -186,7 +222,7 @@ def test_control_characters_are_shown_as_symbols(tmp_path) -> None:
     loaded = docsgen.load_docs([path], analyse=False)
     from terrl.diagnostics.core import diag
     loaded.analysed = True
-    loaded.findings = [diag("E202", "a gap", loaded.roots[0][2].models[0].territory("a").name_span, model="M",
+    loaded.findings = [diag("E202", "a gap", loaded.roots[0][1].models[0].territory("a").name_span, model="M",
                             territories=[], witness={"id": "A\x00"}, region='id >= "A\x00"')]
     files = docsgen.render_site(docsgen.build_site(loaded))
     for name, text in files.items():
@@ -199,7 +235,7 @@ def test_findings_are_shown_with_witnesses(tmp_path) -> None:
 
     path = write_terr(tmp_path, SALES_SCHEMA + 'model M { territory a "A" { where big } territory b { where region == west } }\n')
     loaded = docsgen.load_docs([path])
-    model = loaded.roots[0][2].models[0]
+    model = loaded.roots[0][1].models[0]
     loaded.analysed = True
     loaded.findings = [diag("E201", "`a` and `b` overlap", model.territory("a").name_span, model="M",
                             territories=["a", "b"], witness={"id": "X", "region": "west", "employees": 1000,

@@ -18,7 +18,7 @@ from terrl.semantics import ir
 from terrl.targets.evaluate import compile_model
 from terrl.targets.reference import assign_reference
 
-from support import PRICES, SCHEMA, accounts, models, raw_values
+from support import PRICES, SCHEMA, accounts, models, raw_values, wide_models
 
 
 def load_generated(source: str, tmp_path, counter=itertools.count()):
@@ -36,7 +36,7 @@ def as_tuple(result) -> tuple:
 
 @pytest.mark.slow
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], max_examples=100)
-@given(model=models(), batch=st.lists(accounts, min_size=1, max_size=25))
+@given(model=st.one_of(models(), wide_models()), batch=st.lists(accounts, min_size=1, max_size=25))
 def test_compiled_generated_and_reference_agree(model, batch, tmp_path):
     evaluator = compile_model(model)
     module = load_generated(evaluator.source, tmp_path)
@@ -92,18 +92,50 @@ def test_number_fast_paths_agree_with_the_reference(model, batch, tmp_path):
 @pytest.mark.slow
 @settings(max_examples=60)
 @given(model=models())
-def test_every_outcome_of_the_diagram_is_the_reference_outcome_on_a_witness(model):
-    """Each terminal of the outcome diagram, fed a witness account, is what the reference says."""
+def test_every_outcome_of_the_sql_diagram_is_the_reference_outcome_on_a_witness(model):
+    """Each terminal of the outcome diagram (the SQL target's plan), fed a witness account, is what
+    the reference says."""
+    from terrl.targets.outcome_dd import build_outcome_diagram
     from terrl.targets.reference import walk
 
-    evaluator = compile_model(model)
-    mgr = evaluator.diagram.manager
-    root = evaluator.diagram.root
+    diagram = build_outcome_diagram(model)
+    mgr, root = diagram.manager, diagram.root
     terminals = {n for n in _leaves(mgr, root)}
     for terminal in terminals:
         only = mgr.map(lambda v, t=mgr.value(terminal): v == t, root)
         account = mgr.witness(only)
         assert walk(model, account) == mgr.value(terminal)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=80, deadline=None)
+@given(model=st.one_of(models(), wide_models()))
+def test_the_plan_agrees_with_the_reference_on_every_cell(model):
+    """Exhaustive over the account space: every combination of the tested fields' cells (all
+    values of one cell are alike to the model), as a typed account, walks to the reference's
+    result. Models whose cell space is too large to enumerate are sampled instead."""
+    import random
+
+    from terrl.targets.reference import result_fields, walk
+
+    evaluator = compile_model(model)
+    plan = evaluator.plan
+    base = {"id": "A1", "color": "red", "size": 0, "amount": None, "code": None, "flag": None, "label": None,
+            "price": None}
+    spaces = [range(d.cells) for d in plan.domains]
+    combos = 1
+    for space in spaces:
+        combos *= len(space)
+    if combos <= 3000:
+        cells_list = itertools.product(*spaces)
+    else:
+        rng = random.Random(0)
+        cells_list = [tuple(rng.randrange(len(s)) for s in spaces) for _ in range(3000)]
+    for cells in cells_list:
+        values = dict(base)
+        for d, cell in zip(plan.domains, cells):
+            values[d.name] = d.representative(cell)
+        expected = result_fields(model, walk(model, values))
+        assert as_tuple(evaluator.assign(values)) == (expected[0], *expected[1:]), values
 
 
 def _leaves(mgr, node, seen=None):

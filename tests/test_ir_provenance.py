@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import ast as pyast
 import dataclasses
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,12 +15,7 @@ from terrl.semantics.resolve import Loader, Lowerer, lower_module
 from support import REPO
 
 SOURCES = [p for d in ("examples", "stdlib", "tests/golden/docs") for p in sorted((REPO / d).rglob("*.terr"))]
-DOCS_PACKAGE = REPO / "terrl" / "docs"
-# Docs read meaning from the IR only; these modules would let them re-derive it from the AST.
-FORBIDDEN_IN_DOCS = ("terrl.syntax.ast", "terrl.semantics.resolve")
-# Docs modules that still read the AST (issue 13, part 3, not finished). This list may only shrink:
-# the test below fails if a module leaves it without being removed, and if any other module joins.
-STILL_READING_AST = {"docsgen.py", "english.py"}
+# That docs read only the IR is an import-linter contract (pyproject.toml; tests/test_layers.py).
 
 
 def _lowered(path: Path):
@@ -96,30 +91,6 @@ def test_provenance_takes_no_part_in_equality():
     assert dataclasses.replace(schema, doc="a schema doc") != schema  # the schema's own doc always took part
 
 
-def _imported_modules(path: Path) -> set[str]:
-    out: set[str] = set()
-    for node in pyast.walk(pyast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, pyast.Import):
-            out.update(alias.name for alias in node.names)
-        elif isinstance(node, pyast.ImportFrom) and node.module:
-            out.add(node.module)
-            out.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return out
-
-
-def test_docs_modules_do_not_import_the_ast_or_the_resolver():
-    reading = {p.name for p in sorted(DOCS_PACKAGE.glob("*.py"))
-               if _imported_modules(p) & set(FORBIDDEN_IN_DOCS)}
-    assert reading == STILL_READING_AST, (
-        "terrl/docs must read the IR only; if a module stopped importing the AST, drop it from STILL_READING_AST")
-
-
-def test_the_import_scan_sees_both_import_forms(tmp_path):
-    probe = tmp_path / "probe.py"
-    probe.write_text("from terrl.syntax import ast\nimport terrl.semantics.resolve\n", encoding="utf-8")
-    assert set(FORBIDDEN_IN_DOCS) <= _imported_modules(probe)
-
-
 # --- named sets ----------------------------------------------------------------------
 
 SET_SOURCES = SOURCES + [REPO / "tests" / "data" / "ir_provenance_sets.terr"]  # int, decimal, digits sets
@@ -163,3 +134,202 @@ def test_program_sets_take_no_part_in_equality():
     assert dataclasses.replace(program, sets=(named,)) == program
     with pytest.raises(KeyError):
         program.named_set("f.terr", "s")
+
+
+# --- predicates: where each part came from ------------------------------------------------
+
+PRED_SCHEMA = """## The file's header.
+
+import geo.us
+enum Region { west "The West", east, north }
+## Regions on the Pacific coast.
+set coast: Region = {west, north}
+set wider: Region = coast + {east} - {north}
+schema Account {
+  id: string key
+  region: Region?
+  state: us.UsState?
+  zip: digits(5)?
+  employees: int
+  revenue: decimal
+}
+## Big accounts.
+segment big = employees >= 1K
+segment alias = big
+segment not_west = region != west
+"""
+
+
+def _where(tmp_path: Path, where: str, *, imports: str = "") -> tuple[ir.Program, ir.Pred]:
+    (tmp_path / "terrl.toml").write_text("")
+    path = tmp_path / "model.terr"
+    source = PRED_SCHEMA.replace("import geo.us\n", "import geo.us\n" + imports)
+    path.write_text(source + f"model M {{ territory t {{ where {where} }} }}\n", encoding="utf-8")
+    _, program = _lowered(path)
+    assert program.models, "the model did not lower"
+    return program, program.models[0].territories[0].where
+
+
+@pytest.mark.parametrize("where, written", [
+    ("region != west", "!="),
+    ("region not in {west}", "not in"),
+    ("region not in coast", "not in"),
+    ("employees not in 1..5", "not in"),
+    ("region is not null", "is not null"),
+    ("not (region == west)", "not"),
+    ("not big", "not"),
+])
+def test_a_not_says_how_it_was_written(tmp_path, where, written):
+    _, pred = _where(tmp_path, where)
+    assert isinstance(pred, ir.Not) and pred.written == written
+    assert pred.negates_atom == (written != "not")
+
+
+def test_not_not_keeps_both_negations_apart(tmp_path):
+    _, pred = _where(tmp_path, "not (region != west)")
+    assert isinstance(pred, ir.Not) and pred.written == "not"
+    assert isinstance(pred.operand, ir.Not) and pred.operand.written == "!="
+    assert pred.operand.operand == ir.Compare("region", "==", "west")
+
+
+def test_an_in_set_keeps_its_named_set(tmp_path):
+    program, pred = _where(tmp_path, "region in coast")
+    assert isinstance(pred, ir.InSet) and pred.values == frozenset({"west", "north"})
+    assert isinstance(pred.source, ir.SetRef)
+    named = pred.source.set
+    assert program.named_set(named.file, "coast") is named  # the same symbol as in the program's table
+    assert (named.name, named.module, named.doc) == ("coast", "model", "Regions on the Pacific coast.")
+    assert named.expr == ir.SetLiteral(("west", "north"), ("west", "north"))
+
+
+def test_an_in_set_keeps_the_set_expression_as_written(tmp_path):
+    program, pred = _where(tmp_path, "region in (wider - {west}) + {east, east}")
+    source = pred.source
+    # parentheses are not kept; the operators, the names and the literals in written order are
+    assert isinstance(source, ir.SetOp) and source.op == "+"
+    assert source.right == ir.SetLiteral(("east", "east"), ("east", "east"))
+    assert isinstance(source.left, ir.SetOp) and source.left.op == "-"
+    assert source.left.right == ir.SetLiteral(("west",), ("west",))
+    wider = source.left.left.set
+    assert wider.name == "wider" and wider.values == frozenset({"west", "east"})
+    # a named set's own definition refers to the sets it is built from, resolved
+    assert isinstance(wider.expr, ir.SetOp) and wider.expr.op == "-"
+    assert wider.expr.left.left.set.name == "coast"
+    assert {s.name for s in program.sets} >= {"coast", "wider"}
+
+
+def test_a_stdlib_set_keeps_its_module(tmp_path):
+    _, pred = _where(tmp_path, "state in us.west")
+    named = pred.source.set
+    assert (named.name, named.module) == ("west", "us") and named.file.endswith("us.terr")
+
+
+def test_literals_keep_their_text(tmp_path):
+    _, pred = _where(tmp_path, 'employees >= 5K and revenue in 1.50..2M and zip startswith "94" and region == west')
+    compare, rng, starts, member = pred.operands
+    assert (compare.value, compare.text) == (5000, "5K")
+    assert (rng.lo, rng.lo_text, rng.hi, rng.hi_text) == (Decimal("1.50"), "1.50", Decimal(2000000), "2M")
+    assert (starts.prefix, starts.text) == ("94", '"94"')
+    assert (member.value, member.text) == ("west", "west")
+    _, open_range = _where(tmp_path, "employees in ..5")
+    assert (open_range.lo, open_range.lo_text, open_range.hi_text) == (None, None, "5")
+
+
+def test_a_segment_reference_is_marked_with_its_segment(tmp_path):
+    _, pred = _where(tmp_path, "big")
+    assert pred == ir.Compare("employees", ">=", 1000)
+    segment = pred.segment
+    assert (segment.name, segment.module, segment.doc) == ("big", "model", "Big accounts.")
+    assert segment.file.endswith("model.terr") and segment.span.text.startswith("segment big")
+    assert segment.pred == pred and segment.pred.segment is None  # its body, unmarked
+    _, negated = _where(tmp_path, "not big")
+    assert isinstance(negated, ir.Not) and negated.segment is None and negated.operand.segment.name == "big"
+
+
+def test_a_segment_through_another_keeps_both(tmp_path):
+    _, pred = _where(tmp_path, "alias and not_west")
+    alias, not_west = pred.operands
+    assert alias.segment.name == "alias" and alias.segment.pred.segment.name == "big"
+    assert alias.segment.pred.segment.pred.segment is None
+    assert not_west.segment.name == "not_west" and not_west.written == "!="
+
+
+def test_the_program_keeps_its_file_and_header(tmp_path):
+    program, _ = _where(tmp_path, "true")
+    assert program.file.endswith("model.terr") and program.doc == "The file's header."
+
+
+def test_same_names_in_two_imported_files_stay_apart(tmp_path):
+    for folder, n in (("a", 5000), ("b", 7000)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "lib.terr").write_text(
+            f"enum R {{ west, east, north }}\n## Set {folder}.\nset west: R = {{west}}\n## Segment {folder}.\n"
+            f"segment bigco = employees >= {n}\n", encoding="utf-8")
+    imports = 'import "./a/lib.terr" as la\nimport "./b/lib.terr" as lb\n'
+    program, pred = _where(tmp_path, "la.bigco and lb.bigco and region in la.west and region in lb.west",
+                           imports=imports)
+    seg_a, seg_b, set_a, set_b = pred.operands
+    assert (seg_a.segment.name, seg_b.segment.name) == ("bigco", "bigco")
+    assert seg_a.segment.file != seg_b.segment.file and seg_a.segment.module == seg_b.segment.module == "lib"
+    assert (seg_a.segment.doc, seg_b.segment.doc) == ("Segment a.", "Segment b.")
+    assert set_a.source.set.file != set_b.source.set.file
+    assert program.named_set(set_a.source.set.file, "west").doc == "Set a."
+    assert program.named_set(set_b.source.set.file, "west").doc == "Set b."
+
+
+# --- provenance never takes part in equality ------------------------------------------
+
+def _without_provenance(pred: ir.Pred) -> ir.Pred:
+    """The same predicate rebuilt from its meaning and span only (what the IR held before provenance)."""
+    span = pred.span
+    if isinstance(pred, ir.Not):
+        return ir.Not(_without_provenance(pred.operand), span)
+    if isinstance(pred, (ir.And, ir.Or)):
+        return type(pred)(tuple(_without_provenance(p) for p in pred.operands), span)
+    if isinstance(pred, ir.Compare):
+        return ir.Compare(pred.field, pred.op, pred.value, span)
+    if isinstance(pred, ir.InSet):
+        return ir.InSet(pred.field, pred.values, span)
+    if isinstance(pred, ir.InRange):
+        return ir.InRange(pred.field, pred.lo, pred.hi, span)
+    if isinstance(pred, ir.StartsWith):
+        return ir.StartsWith(pred.field, pred.prefix, span)
+    if isinstance(pred, ir.IsNull):
+        return ir.IsNull(pred.field, span)
+    return ir.Const(pred.value, span)
+
+
+def _carries_provenance(pred: ir.Pred) -> bool:
+    own = (pred.segment is not None or getattr(pred, "text", None) is not None or getattr(pred, "source", None)
+           is not None or getattr(pred, "lo_text", None) is not None or getattr(pred, "written", "not") != "not")
+    children = pred.operands if isinstance(pred, (ir.And, ir.Or)) else (pred.operand,) if isinstance(pred, ir.Not) else ()
+    return own or any(_carries_provenance(c) for c in children)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(REPO)))
+def test_provenance_changes_no_predicate_equality(path):
+    _, program = _lowered(path)
+    for model in program.models:
+        preds = [model.universe] + [t.where for t in model.walk()]
+        for pred in (p for p in preds if p is not None):
+            bare = _without_provenance(pred)
+            assert bare == pred and hash(bare) == hash(pred) and repr(bare) == repr(pred)
+
+
+def test_the_sources_carry_provenance_to_compare():
+    carrying = 0
+    for path in SOURCES:
+        _, program = _lowered(path)
+        carrying += sum(_carries_provenance(t.where) for m in program.models for t in m.walk() if t.where is not None)
+    assert carrying > 0
+
+
+def test_nodes_differing_only_in_provenance_are_equal():
+    segment = ir.NamedSegment("s", "f.terr", "f", ir.Const(True), "doc")
+    compare = ir.Compare("x", "==", 5, text="5")
+    assert dataclasses.replace(compare, text="5.0", segment=segment) == compare
+    inset = ir.InSet("x", frozenset({1}), source=ir.SetLiteral((1,), ("1",)))
+    assert inset == ir.InSet("x", frozenset({1})) and hash(inset) == hash(ir.InSet("x", frozenset({1})))
+    negated = ir.Not(compare, written="!=")
+    assert negated == ir.Not(compare, written="not") and hash(negated) == hash(ir.Not(compare))
+    assert ir.Program(models=(), file="a.terr", doc="x") == ir.Program(models=())

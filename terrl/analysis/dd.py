@@ -49,12 +49,24 @@ from terrl.analysis.domain import FieldDomain, range_mask, runs
 Node = int
 
 
+class TooLarge(Exception):
+    """A diagram outgrew its manager's `max_pieces`."""
+
+    def __init__(self, max_pieces: int) -> None:
+        super().__init__(f"the diagram needs more than {max_pieces:,} pieces")
+        self.max_pieces = max_pieces
+
+
 class Manager:
     FALSE: Node = 0
     TRUE: Node = 1
 
-    def __init__(self, domains: Sequence[FieldDomain]) -> None:
+    def __init__(self, domains: Sequence[FieldDomain], max_pieces: int | None = None) -> None:
         self.domains = list(domains)
+        # A bound on the pieces of all nodes (memory grows with them): building past it raises
+        # TooLarge instead of running a shared machine out of memory (None: no bound).
+        self.max_pieces = max_pieces
+        self.pieces_made = 0
         self.levels = len(self.domains)
         self.level_of = {d.name: i for i, d in enumerate(self.domains)}
         terminal = self.levels
@@ -106,6 +118,9 @@ class Manager:
         key = (level, tuple(starts), tuple(kids))
         node = self._unique.get(key)
         if node is None:
+            self.pieces_made += len(kids)
+            if self.max_pieces is not None and self.pieces_made > self.max_pieces:
+                raise TooLarge(self.max_pieces)
             node = len(self._level)
             self._level.append(level)
             self._starts.append(key[1])

@@ -238,14 +238,31 @@ class FieldDomain:
 
     def atom_cells(self, atom: ir.Pred) -> int:
         """The cells (bitmask) where an atom on this field is true."""
-        if isinstance(atom, ir.IsNull):
-            return 0 if self.null_cell is None else 1 << self.null_cell
         mask = 0
+        for a, b in self.atom_runs(atom):
+            mask |= range_mask(a, b)
+        return mask
+
+    def atom_runs(self, atom: ir.Pred) -> list[tuple[int, int]]:
+        """The cells where an atom on this field is true, as sorted disjoint runs [a, b) (no big
+        bitmask: a list of hundreds of ZIP codes over a field of 30,000 cells stays small)."""
+        if isinstance(atom, ir.IsNull):
+            return [] if self.null_cell is None else [(self.null_cell, self.null_cell + 1)]
+        spans = []
         for lo, hi in self._atom_intervals(atom):
             a = 0 if lo is None else self._cell_at_cut(lo)
             b = self.value_cells if hi is None else self._cell_at_cut(hi)
-            mask |= range_mask(a, b)
-        return mask
+            if a < b:
+                spans.append((a, b))
+        spans.sort()
+        merged: list[tuple[int, int]] = []
+        for a, b in spans:
+            if merged and a <= merged[-1][1]:
+                if b > merged[-1][1]:
+                    merged[-1] = (merged[-1][0], b)
+            else:
+                merged.append((a, b))
+        return merged
 
     def cell_of(self, value: ir.Value | None) -> int:
         """The cell of a valid value in IR representation (None: the null cell)."""

@@ -1,11 +1,13 @@
 """Documentation for people who sell: checked models -> one view-model -> Markdown and HTML.
 
-`load_docs` runs the pipeline (keeping the loaded modules, whose AST still has the
-names of sets and segments and the titles of enum members), `build_site` turns the
-result into plain frozen dataclasses, and `render_site` feeds those to the Jinja2
-templates in `terrl/docs/templates/`. The hierarchy diagrams (Mermaid for Markdown,
-inline SVG for HTML) come from `hierarchy_diagram`. Output is deterministic: no
-timestamps, every list in source or declared order.
+`load_docs` runs the pipeline, `build_site` turns the checked programs into plain
+frozen dataclasses, and `render_site` feeds those to the Jinja2 templates in
+`terrl/docs/templates/`. Everything comes from the IR: the names, docs and definitions
+of sets and segments, enum member titles and the files' headers are its provenance
+(see `terrl.semantics.ir`); docs never read the AST or resolve a name again. The
+hierarchy diagrams (Mermaid for Markdown, inline SVG for HTML) come from
+`hierarchy_diagram`. Output is deterministic: no timestamps, every list in source or
+declared order.
 """
 
 from __future__ import annotations
@@ -21,16 +23,13 @@ import jinja2
 import markupsafe
 
 from terrl import __version__
-from terrl.syntax import ast
 from terrl.semantics import ir
 from terrl.diagnostics.core import Diagnostic, has_errors, sort_diagnostics
 from terrl.docs.english import (FieldInfo, Link, NamedRef, Phrase, Text, Values, clause, doc_label, format_number, plain,
                       sentence, set_description, values, visible)
 from terrl.docs.hierarchy_diagram import DIAGRAM_MAX_NODES  # noqa: F401  (part of this module's API: the diagram size)
 from terrl.docs.hierarchy_diagram import SvgDiagram, collapse, mermaid_text, svg_layout, territory_anchor
-from terrl.pipeline import analyze_program, collect_files
-from terrl.semantics.resolve import LoadedModule, Loader, Lowerer, lower_module
-from terrl.diagnostics.source import display_path
+from terrl.pipeline import analyze_program, check_paths
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SCOPE_MAX_SIBLING_LINKS = 5
@@ -40,7 +39,7 @@ SCOPE_MAX_SIBLING_LINKS = 5
 
 @dataclass
 class LoadedDocs:
-    roots: list[tuple[str, LoadedModule, ir.Program]] = field(default_factory=list)  # (shown path, module, program)
+    roots: list[tuple[str, ir.Program]] = field(default_factory=list)  # (shown path, program) per file given
     diagnostics: list[Diagnostic] = field(default_factory=list)  # parse and type errors and warnings
     findings: list[Diagnostic] = field(default_factory=list)  # coverage analysis
     analysed: bool = False  # False when this terrl has no coverage analysis
@@ -55,20 +54,13 @@ def coverage_available() -> bool:
 
 
 def load_docs(paths: list[Path], *, analyse: bool = True) -> LoadedDocs:
-    """Parse, resolve and (unless told not to) analyze like `terrl check`, keeping the modules for their names."""
-    files = collect_files(paths)
-    loader = Loader()
+    """Parse and resolve like `terrl check`; unless told not to, analyze (its findings are documented, not fatal)."""
+    checked = check_paths(paths, stop_after="resolve")
     out = LoadedDocs(analysed=analyse and coverage_available())
-    loaded = [(display_path(f), loader.load(f)) for f in files]
-    diagnostics = list(loader.diagnostics)
-    for shown, module in loaded:
-        if module is None or module.module is None:
-            continue
-        program = lower_module(module, diagnostics, lowerer=Lowerer(diagnostics))
-        out.roots.append((shown, module, program))
-    out.diagnostics = sort_diagnostics(diagnostics)
+    out.roots = list(checked.programs.items())
+    out.diagnostics = checked.diagnostics
     if out.ok and out.analysed:
-        out.findings = sort_diagnostics(d for _, _, p in out.roots for d in analyze_program(p))
+        out.findings = sort_diagnostics(d for _, p in out.roots for d in analyze_program(p))
     return out
 
 
@@ -244,13 +236,13 @@ def paragraphs(doc: str | None) -> tuple[str, ...]:
 def build_site(docs: LoadedDocs) -> SiteView:
     models: list[ModelView] = []
     slugs: set[str] = set()
-    for shown, module, program in docs.roots:
+    for shown, program in docs.roots:
         for model in program.models:
             slug = _unique_slug(model.name, slugs)
             findings = [d for d in docs.findings if d.extra.get("model") == model.name
                         and d.span is not None and d.span.file.path == model.file]
-            models.append(_ModelBuilder(model, program, module, slug, docs.analysed, findings).build())
-    sources = tuple(SourceView(shown, paragraphs(module.module.doc)) for shown, module, _ in docs.roots)
+            models.append(_ModelBuilder(model, program, slug, docs.analysed, findings).build())
+    sources = tuple(SourceView(shown, paragraphs(program.doc)) for shown, program in docs.roots)
     return SiteView(__version__, sources, tuple(models))
 
 
@@ -263,28 +255,7 @@ def _unique_slug(name: str, taken: set[str]) -> str:
     return slug
 
 
-# --- names in the AST ---------------------------------------------------------------------
-
-def _find_decl(loaded: LoadedModule, name: ast.QualName, kind: type):
-    """A set, segment or enum by the name one module uses for it: (decl, module it lives in)."""
-    parts = [p.name for p in name.parts]
-    target = loaded if len(parts) == 1 else loaded.imports.get(parts[0])
-    if target is None or target.module is None:
-        raise KeyError(name.text)
-    for decl in target.module.decls:
-        if isinstance(decl, kind) and decl.name.name == parts[-1]:
-            return decl, target
-    raise KeyError(name.text)
-
-
-def _canonical(loaded: LoadedModule, root: LoadedModule, name: str) -> str:
-    """`us.west` for a stdlib or imported module's name, the bare name for the model's own file."""
-    return name if loaded is root else f"{loaded.path.stem}.{name}"
-
-
-def _enum_titles(members: tuple[ast.EnumMember, ...]) -> dict[str, str]:
-    return {m.name.name: m.title.value for m in members if m.title is not None}
-
+# --- names -----------------------------------------------------------------------------
 
 def _member_titles(ftype: ir.FieldType) -> dict[str, str]:
     """An enum field's titled members: member -> title."""
@@ -297,43 +268,25 @@ def _first_doc_line(doc: str | None) -> str | None:
     return lines[0] if lines else None
 
 
-class _Lookup:
-    """english.Lookup for predicates written in one module, registering glossary entries as it goes."""
-
-    def __init__(self, builder: "_ModelBuilder", loaded: LoadedModule) -> None:
-        self.builder = builder
-        self.loaded = loaded
-
-    def field(self, name: str) -> FieldInfo:
-        return self.builder.fields[name]
-
-    def named_set(self, name: ast.QualName) -> NamedRef:
-        decl, where = _find_decl(self.loaded, name, ast.SetDecl)
-        return self.builder.register("set", decl, where)
-
-    def segment(self, name: ast.QualName) -> NamedRef:
-        decl, where = _find_decl(self.loaded, name, ast.SegmentDecl)
-        return self.builder.register("segment", decl, where)
-
-
 # --- one model ---------------------------------------------------------------------------
 
 class _ModelBuilder:
-    def __init__(self, model: ir.Model, program: ir.Program, root: LoadedModule, slug: str, analysed: bool,
+    """One model's page. Also the english.Lookup for its predicates: naming a set or segment there
+    registers its glossary entry."""
+
+    def __init__(self, model: ir.Model, program: ir.Program, slug: str, analysed: bool,
                  findings: list[Diagnostic]) -> None:
         self.model = model
         self.program = program
-        self.root = root
         self.slug = slug
         self.analysed = analysed
         self.findings = findings
         self.fields = self._field_infos()
-        self.glossary: dict[tuple[int, str, str], GlossaryEntry | None] = {}
-        self.glossary_order: list[tuple[int, str, str]] = []
-        self.refs: dict[tuple[int, str, str], NamedRef] = {}
-        self.lookup = _Lookup(self, root)
-        self.decl = next(d for d in root.module.decls
-                         if isinstance(d, ast.ModelDecl) and d.name.name == model.name)
+        # By (kind, declaring file, name): two files may declare sets or segments of the same name.
+        self.glossary: dict[tuple[str, str, str], GlossaryEntry | None] = {}
+        self.glossary_order: list[tuple[str, str, str]] = []
+        self.refs: dict[tuple[str, str, str], NamedRef] = {}
+        self.anchors: set[str] = set()
 
     def _field_infos(self) -> dict[str, FieldInfo]:
         return {f.name: FieldInfo(f.name, f.type.kind, f.optional, _member_titles(f.type))
@@ -347,35 +300,57 @@ class _ModelBuilder:
                        for f in schema.fields)
         return SchemaView(schema.name, None if schema.stdlib else schema.file, paragraphs(schema.doc), fields)
 
+    # english.Lookup ---------------------------------------------------------------------
+    def field(self, name: str) -> FieldInfo:
+        return self.fields[name]
+
+    def named_set(self, named: ir.NamedSet) -> NamedRef:
+        return self.register("set", named)
+
+    def segment(self, named: ir.NamedSegment) -> NamedRef:
+        return self.register("segment", named)
+
     # glossary -------------------------------------------------------------------------
-    def register(self, kind: str, decl, where: LoadedModule) -> NamedRef:
-        key = (id(where), kind, decl.name.name)
+    def _canonical(self, named: ir.NamedSet | ir.NamedSegment) -> str:
+        """The bare name for the model's own file, `us.west` for an imported or stdlib module's."""
+        return named.name if named.file == self.model.file else f"{named.module}.{named.name}"
+
+    def register(self, kind: str, named: ir.NamedSet | ir.NamedSegment) -> NamedRef:
+        key = (kind, named.file, named.name)
         if key in self.refs:
             return self.refs[key]
-        name = _canonical(where, self.root, decl.name.name)
+        name = self._canonical(named)
         anchor = ("set-" if kind == "set" else "seg-") + name
-        if kind == "set":
-            named = self.program.named_set(where.display, decl.name.name)
+        label = doc_label(named.doc, name) if isinstance(named, ir.NamedSet) else named.name
+        if anchor in self.anchors:
+            # The same name from another file (two `regions.terr` in different folders): its own anchor,
+            # and the file in its heading.
+            n = 2
+            while f"{anchor}-{n}" in self.anchors:
+                n += 1
+            name, anchor = f"{name} ({named.file})", f"{anchor}-{n}"
+        self.anchors.add(anchor)
+        if isinstance(named, ir.NamedSet):
             stype, titles = named.type.kind, _member_titles(named.type)
             ordered = ([m for m in named.type.members if m in named.values] if stype == "enum"
                        else sorted(named.values))
-            ref = NamedRef(doc_label(named.doc, name), "#" + anchor, tuple(ordered))
+            ref = NamedRef(label, "#" + anchor, tuple(ordered))
         else:
-            ref = NamedRef(name.rsplit(".", 1)[-1], "#" + anchor)
+            ref = NamedRef(label, "#" + anchor)
         self.refs[key] = ref
         self.glossary_order.append(key)
         self.glossary[key] = None
         # The entry's own definition may register further names; build it after the ref exists.
-        if kind == "set":
+        if isinstance(named, ir.NamedSet):
             info = FieldInfo(name, stype, False, titles)
             # A literal set is its values; only a set built from others gets a definition line.
-            literal = isinstance(decl.expr, ast.SetLiteral)
-            definition = () if literal else set_description(decl.expr, info, _Lookup(self, where))
+            literal = isinstance(named.expr, ir.SetLiteral)
+            definition = () if literal else set_description(named.expr, info, self)
             shown = values([info.show(v) for v in ref.values], "and")
-            entry = GlossaryEntry("set", name, ref.label, anchor, paragraphs(decl.doc), definition, shown)
+            entry = GlossaryEntry("set", name, ref.label, anchor, paragraphs(named.doc), definition, shown)
         else:
-            definition = sentence(decl.pred, _Lookup(self, where))
-            entry = GlossaryEntry("segment", name, ref.label, anchor, paragraphs(decl.doc), definition, None)
+            definition = sentence(named.pred, self)
+            entry = GlossaryEntry("segment", name, ref.label, anchor, paragraphs(named.doc), definition, None)
         self.glossary[key] = entry
         return ref
 
@@ -386,13 +361,11 @@ class _ModelBuilder:
     def build(self) -> ModelView:
         model = self.model
         model_link = Link(model.title or model.name, "#top")
-        ast_of = self._ast_territories()
         views: list[TerritoryView] = []
 
         def visit(t: ir.Territory, siblings: tuple[ir.Territory, ...], parent_policy: str, parent: Link,
                   inherited: tuple[ScopeStep, ...], depth: int) -> None:
-            decl = ast_of[t.path]
-            where = _where_pred(decl)
+            where = t.where
             index = siblings.index(t)
             steps = list(inherited)
             if t.is_else:
@@ -402,8 +375,8 @@ class _ModelBuilder:
             elif where is None:
                 own = _merge(Text("All accounts that reach "), parent)
             else:
-                own = sentence(where, self.lookup)
-                steps.append(ScopeStep(self._link(t), _step(where, self.lookup)))
+                own = sentence(where, self)
+                steps.append(ScopeStep(self._link(t), _step(where, self)))
             if parent_policy == "first" and index > 0 and not t.is_else:
                 steps.append(ScopeStep(self._link(t), self._not_taken(
                     "not taken by an earlier sibling (first match wins): ", list(siblings[:index]), parent,
@@ -420,17 +393,17 @@ class _ModelBuilder:
                 visit(child, t.children, t.policy, self._link(t), tuple(steps), depth + 1)
 
         universe_steps: tuple[ScopeStep, ...] = ()
-        model_where = _where_pred(self.decl)
-        universe = sentence(model_where, self.lookup)
+        model_where = model.universe
+        universe = sentence(model_where, self)
         if model_where is not None:
-            universe_steps = (ScopeStep(model_link, _step(model_where, self.lookup)),)
+            universe_steps = (ScopeStep(model_link, _step(model_where, self)),)
         for t in model.territories:
             visit(t, model.territories, model.policy, model_link, universe_steps, 0)
 
         glossary = tuple(self.glossary[k] for k in self.glossary_order)
         return ModelView(
             name=model.name, slug=self.slug, title=model.title or model.name, file=model.file,
-            doc=paragraphs(model.doc), file_doc=paragraphs(self.root.module.doc),
+            doc=paragraphs(model.doc), file_doc=paragraphs(self.program.doc),
             effective=model.effective.isoformat() if model.effective else None,
             status=model.status, policy=model.policy, policy_text=POLICY_TEXT[model.policy], keep=model.keep,
             universe=universe, schema=self._schema_view(),
@@ -447,19 +420,6 @@ class _ModelBuilder:
                 parts.append(self._link(o))
             return _merge(*parts)
         return _merge(Text(f"{head}any of the {len(others):,} {what} (see "), parent, Text(")"))
-
-    def _ast_territories(self) -> dict[str, ast.TerritoryDecl]:
-        out: dict[str, ast.TerritoryDecl] = {}
-
-        def walk(items, prefix: str) -> None:
-            for item in items:
-                if isinstance(item, ast.TerritoryDecl):
-                    path = prefix + item.name.name
-                    out.setdefault(path, item)
-                    walk(item.items, path + ".")
-
-        walk(self.decl.items, "")
-        return out
 
     # check results ----------------------------------------------------------------------
     def _finding(self, d: Diagnostic) -> FindingView:
@@ -506,20 +466,13 @@ def _merge(*parts) -> Phrase:
     return merge(parts)
 
 
-def _step(where: ast.Pred, lookup: _Lookup) -> Phrase:
+def _step(where: ir.Pred, lookup: "_ModelBuilder") -> Phrase:
     """A condition in a scope list: the criteria without the leading "Accounts "."""
-    return clause(where, lookup) if not isinstance(where, ast.BoolPred) else sentence(where, lookup)
+    return sentence(where, lookup) if isinstance(where, ir.Const) and where.segment is None else clause(where, lookup)
 
 
 def _anchor(t: ir.Territory) -> str:
     return territory_anchor(t)
-
-
-def _where_pred(decl) -> ast.Pred | None:
-    for item in decl.items:
-        if isinstance(item, ast.WhereItem):
-            return item.pred
-    return None
 
 
 def _tree(t: ir.Territory) -> TreeNode:

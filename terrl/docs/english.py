@@ -1,9 +1,12 @@
-"""Plain-English criteria: an AST predicate as a sentence people who sell can read.
+"""Plain-English criteria: an IR predicate as a sentence people who sell can read.
 
-The renderer works on the AST, not the IR, because the IR has sets and segments
-expanded: "whose state is in the West census region" needs the set's name and doc.
-It returns a *phrase*, a tuple of parts (text, links, value lists), so that the
-Markdown and HTML templates each render links and long lists their own way.
+The IR has sets and segments expanded, but keeps where each part came from (its
+provenance, which takes no part in equality): "whose state is in the West census
+region" reads the `NamedSet` an `InSet` was written with, "that are enterprise" the
+`NamedSegment` a predicate came from, and a `Not` says whether it was written as `not`,
+`!=`, `not in` or `is not null`. The renderer returns a *phrase*, a tuple of parts
+(text, links, value lists), so that the Markdown and HTML templates each render links
+and long lists their own way.
 
 Choices (see docs/docs-command.md):
 - numbers get thousands separators; round millions and billions are written out
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol, Union
 
-from terrl.syntax import ast
+from terrl.semantics import ir
 
 LIST_PREVIEW = 3  # values shown before "and N others"
 LIST_INLINE_MAX = 6  # lists up to this length are shown whole
@@ -153,23 +156,6 @@ class FieldInfo:
         return f"“{value}”"
 
 
-def literal_value(lit):
-    """The raw value of an AST literal (None for `null`)."""
-    if isinstance(lit, ast.NumberLit):
-        return lit.value
-    if isinstance(lit, (ast.StringLit, ast.BoolLit)):
-        return lit.value
-    if isinstance(lit, ast.MemberLit):
-        return lit.name
-    return None
-
-
-def show_literal(info: FieldInfo, lit) -> str:
-    if isinstance(lit, ast.NumberLit) and info.kind not in ("int", "decimal"):
-        return lit.text
-    return info.show(literal_value(lit))
-
-
 # --- names the renderer needs looked up ---------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -180,58 +166,65 @@ class NamedRef:
 
 
 class Lookup(Protocol):
-    """What the renderer needs to know about names, relative to the module a predicate is in."""
+    """What the renderer needs to know about fields and where named sets and segments are documented."""
 
     def field(self, name: str) -> FieldInfo: ...
 
-    def named_set(self, name: ast.QualName) -> NamedRef: ...
+    def named_set(self, named: ir.NamedSet) -> NamedRef: ...
 
-    def segment(self, name: ast.QualName) -> NamedRef: ...
+    def segment(self, named: ir.NamedSegment) -> NamedRef: ...
 
 
 # --- predicates -------------------------------------------------------------------
+# A node that a segment reference produced is read as that reference ("that are enterprise"),
+# whatever its body is: these helpers see a node's own shape only when it is not one.
 
-def sentence(pred: ast.Pred | None, lookup: Lookup, subject: str = "Accounts") -> Phrase:
+def _is_const(pred: ir.Pred) -> bool:
+    return isinstance(pred, ir.Const) and pred.segment is None
+
+
+def _is_junction(pred: ir.Pred, kind: type | tuple[type, ...] = (ir.And, ir.Or)) -> bool:
+    return isinstance(pred, kind) and pred.segment is None
+
+
+def _is_not_keyword(pred: ir.Pred) -> bool:
+    """`not (...)` as written; `!=`, `not in` and `is not null` are negated atoms."""
+    return isinstance(pred, ir.Not) and pred.segment is None and not pred.negates_atom
+
+
+def sentence(pred: ir.Pred | None, lookup: Lookup, subject: str = "Accounts") -> Phrase:
     """"Accounts whose country is United States or Canada"; `None` and `true` are "All accounts"."""
-    pred = _unparen(pred) if pred is not None else None
-    if pred is None or (isinstance(pred, ast.BoolPred) and pred.value):
+    if pred is None or (_is_const(pred) and pred.value):
         return (Text(f"All {subject.lower()}"),)
-    if isinstance(pred, ast.BoolPred):
+    if _is_const(pred):
         return (Text(f"No {subject.lower()}"),)
     return _merge([subject + " ", *clause(pred, lookup)])
 
 
-def clause(pred: ast.Pred, lookup: Lookup) -> Phrase:
+def clause(pred: ir.Pred, lookup: Lookup) -> Phrase:
     """A relative clause that follows "Accounts ": "whose state is California"."""
-    pred = _unparen(pred)
-    if isinstance(pred, (ast.AndPred, ast.OrPred)):
-        conj = " and " if isinstance(pred, ast.AndPred) else " or "
-        other = ast.OrPred if isinstance(pred, ast.AndPred) else ast.AndPred
+    if _is_junction(pred):
+        conj = " and " if isinstance(pred, ir.And) else " or "
+        other = ir.Or if isinstance(pred, ir.And) else ir.And
         parts: list = []
         for i, operand in enumerate(pred.operands):
             if i:
                 parts.append(conj)
             inner = clause(operand, lookup)
-            if isinstance(_unparen(operand), other):
+            if _is_junction(operand, other):
                 parts += ["(", *inner, ")"]
             else:
                 parts += inner
         return _merge(parts)
-    if isinstance(pred, ast.NotPred):
-        return _negated(_unparen(pred.operand), lookup)
+    if _is_not_keyword(pred):
+        return _negated(pred.operand, lookup)
     return _atom(pred, lookup, negated=False)
 
 
-def _unparen(pred):
-    while isinstance(pred, ast.ParenPred):
-        pred = pred.inner
-    return pred
-
-
-def _negated(inner, lookup: Lookup) -> Phrase:
-    if isinstance(inner, ast.NotPred):
+def _negated(inner: ir.Pred, lookup: Lookup) -> Phrase:
+    if _is_not_keyword(inner):
         return clause(inner.operand, lookup)
-    if isinstance(inner, (ast.AndPred, ast.OrPred, ast.BoolPred)):
+    if _is_junction(inner) or _is_const(inner):
         return _merge(["that do not match (", *sentence(inner, lookup), ")"])
     return _atom(inner, lookup, negated=True)
 
@@ -241,38 +234,41 @@ def _missing_note(info: FieldInfo, negated: bool) -> str:
     return " or is missing" if negated and info.optional else ""
 
 
-def _atom(pred, lookup: Lookup, *, negated: bool) -> Phrase:
-    if isinstance(pred, ast.BoolPred):
-        return (Text("of any kind" if pred.value != negated else "of no kind"),)
-    if isinstance(pred, ast.SegmentRef):
-        ref = lookup.segment(pred.name)
+def _atom(pred: ir.Pred, lookup: Lookup, *, negated: bool) -> Phrase:
+    """One atom, `negated` by a `not` around it; it may itself be written negated (`!=`, `not in`)."""
+    if pred.segment is not None:
+        ref = lookup.segment(pred.segment)
         return (Text("that are not " if negated else "that are "), Link(ref.label, ref.anchor))
-    info = lookup.field(pred.field.name)
+    if isinstance(pred, ir.Const):
+        return (Text("of any kind" if pred.value != negated else "of no kind"),)
+    written_negated = isinstance(pred, ir.Not)
+    if written_negated:
+        assert pred.negates_atom and isinstance(pred.operand, ir.ATOMS), pred  # the others are handled above
+        pred = pred.operand
+    info = lookup.field(pred.field)
     whose = f"whose {info.label} "
-    if isinstance(pred, ast.NullPred):
-        missing = pred.negated == negated  # `is null`, or `not (is not null)`
+    if isinstance(pred, ir.IsNull):
+        missing = written_negated == negated  # `is null`, or `not (is not null)`
         return (Text(f"with no {info.label}" if missing else f"with a {info.label}"),)
-    if isinstance(pred, ast.StartsWithPred):
+    if isinstance(pred, ir.StartsWith):
         verb = "does not start with" if negated else "starts with"
-        prefix = pred.prefix.value if info.kind == "digits" else f"“{pred.prefix.value}”"
+        prefix = pred.prefix if info.kind == "digits" else f"“{pred.prefix}”"
         return (Text(f"{whose}{verb} {prefix}{_missing_note(info, negated)}"),)
-    if isinstance(pred, ast.Comparison):
-        return _comparison(pred, info, negated)
-    if isinstance(pred, ast.InRangePred):
-        return _range(pred.range, info, negated != pred.negated)
-    if isinstance(pred, ast.InSetPred):
-        neg = negated != pred.negated
-        target = pred.target
-        while isinstance(target, ast.SetParen):
-            target = target.inner
-        if isinstance(target, ast.SetLiteral):
-            shown = [show_literal(info, v) for v in target.values]
+    if isinstance(pred, ir.Compare):
+        return _comparison("!=" if written_negated else pred.op, pred.value, info, negated)
+    if isinstance(pred, ir.InRange):
+        return _range(pred, info, negated != written_negated)
+    if isinstance(pred, ir.InSet):
+        neg = negated != written_negated
+        target = pred.source
+        if isinstance(target, ir.SetLiteral):
+            shown = [info.show(v) for v in target.values]
             if not neg or len(shown) == 1:
                 head, conj = ("is not " if neg else "is "), "or"
             else:
                 head, conj = ("is neither ", "nor") if len(shown) == 2 else ("is none of ", "or")
             return _merge([whose + head, values(shown, conj), _missing_note(info, neg)])
-        union = isinstance(target, ast.SetOp)
+        union = isinstance(target, ir.SetOp)
         head = ("is in none of " if union else "is not in ") if neg else "is in "
         return _merge([whose + head, *_set_phrase(target, info, lookup, preview=not union),
                        _missing_note(info, neg)])
@@ -282,12 +278,12 @@ def _atom(pred, lookup: Lookup, *, negated: bool) -> Phrase:
 _FLIP = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
 
 
-def _comparison(pred: ast.Comparison, info: FieldInfo, negated: bool) -> Phrase:
-    op = _FLIP[pred.op] if negated else pred.op
+def _comparison(written_op: str, value, info: FieldInfo, negated: bool) -> Phrase:
+    op = _FLIP[written_op] if negated else written_op
     # `not (x < 5)` flips to `x >= 5` only for a present value; a missing one makes it true too.
-    missing = _missing_note(info, negated and pred.op != "!=") or (
-        " or is missing" if not negated and pred.op == "!=" and info.optional else "")
-    v = show_literal(info, pred.value)
+    missing = _missing_note(info, negated and written_op != "!=") or (
+        " or is missing" if not negated and written_op == "!=" and info.optional else "")
+    v = info.show(value)
     if op in ("==", "!="):
         verb = "is" if op == "==" else "is not"
         return (Text(f"whose {info.label} {verb} {v}{missing}"),)
@@ -305,9 +301,9 @@ def _comparison(pred: ast.Comparison, info: FieldInfo, negated: bool) -> Phrase:
     return (Text(text + missing),)
 
 
-def _range(rng: ast.RangeExpr, info: FieldInfo, negated: bool) -> Phrase:
-    lo = show_literal(info, rng.lo) if rng.lo is not None else None
-    hi = show_literal(info, rng.hi) if rng.hi is not None else None
+def _range(rng: ir.InRange, info: FieldInfo, negated: bool) -> Phrase:
+    lo = info.show(rng.lo) if rng.lo is not None else None
+    hi = info.show(rng.hi) if rng.hi is not None else None
     subject = f"with {info.label}" if info.kind in ("int", "decimal") else f"whose {info.label} is"
     if lo is not None and hi is not None:
         body = f"{'not ' if negated else ''}between {lo} and {hi}"
@@ -320,12 +316,10 @@ def _range(rng: ast.RangeExpr, info: FieldInfo, negated: bool) -> Phrase:
     return (Text(f"{subject} {body}{_missing_note(info, negated)}"),)
 
 
-def _set_phrase(expr, info: FieldInfo, lookup: Lookup, *, preview: bool) -> Phrase:
-    if isinstance(expr, ast.SetParen):
-        return _set_phrase(expr.inner, info, lookup, preview=preview)
-    if isinstance(expr, ast.SetLiteral):
-        return (values([show_literal(info, v) for v in expr.values]),)
-    if isinstance(expr, ast.SetOp):
+def _set_phrase(expr: ir.SetExpr, info: FieldInfo, lookup: Lookup, *, preview: bool) -> Phrase:
+    if isinstance(expr, ir.SetLiteral):
+        return (values([info.show(v) for v in expr.values]),)
+    if isinstance(expr, ir.SetOp):
         if expr.op == "-":
             left = _set_phrase(expr.left, info, lookup, preview=preview)
             right = _set_phrase(expr.right, info, lookup, preview=preview)
@@ -337,7 +331,7 @@ def _set_phrase(expr, info: FieldInfo, lookup: Lookup, *, preview: bool) -> Phra
                 parts.append(" or " if i == len(operands) - 1 else ", ")
             parts += _set_phrase(operand, info, lookup, preview=preview)
         return _merge(parts)
-    ref = lookup.named_set(expr.name)
+    ref = lookup.named_set(expr.set)
     parts: list = [Link(ref.label, ref.anchor)]
     if preview and ref.values:
         shown = [info.show(v) for v in ref.values]
@@ -347,16 +341,14 @@ def _set_phrase(expr, info: FieldInfo, lookup: Lookup, *, preview: bool) -> Phra
     return _merge(parts)
 
 
-def _union_operands(expr) -> list:
+def _union_operands(expr: ir.SetExpr) -> list:
     """`a + b + c` (however grouped) as [a, b, c]."""
-    while isinstance(expr, ast.SetParen):
-        expr = expr.inner
-    if isinstance(expr, ast.SetOp) and expr.op == "+":
+    if isinstance(expr, ir.SetOp) and expr.op == "+":
         return _union_operands(expr.left) + _union_operands(expr.right)
     return [expr]
 
 
-def set_description(expr, info: FieldInfo, lookup: Lookup) -> Phrase:
+def set_description(expr: ir.SetExpr, info: FieldInfo, lookup: Lookup) -> Phrase:
     """A set declaration's definition in words (for the glossary)."""
     return _set_phrase(expr, info, lookup, preview=False)
 

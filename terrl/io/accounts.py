@@ -401,7 +401,7 @@ class ResultWriter:
         if fmt not in FORMATS:
             raise AccountsError(f"unknown output format `{fmt}`; use one of: {', '.join(FORMATS)}")
         self.stream, self.format, self.explain = stream, fmt, explain
-        self._tails: dict[tuple, str] = {}
+        self._tails: dict[int, tuple[Any, str]] = {}  # id(result) -> (result, its CSV columns)
         self._lines: list[str] = []
         if fmt == "csv":
             stream.write(",".join(RESULT_COLUMNS + (("explain",) if explain else ())) + "\r\n")
@@ -414,14 +414,16 @@ class ResultWriter:
         self.stream.flush()
 
     def _csv_tail(self, result) -> str:
-        key = (result.status, result.territories, result.titles, result.owners, result.reason)
-        tail = self._tails.get(key)
-        if tail is None:
-            tail = ",".join(_csv_field(x) for x in (
-                result.status, LIST_SEPARATOR.join(result.territories), LIST_SEPARATOR.join(result.titles),
-                LIST_SEPARATOR.join(result.owners), result.reason or ""))
-            if len(self._tails) < self.CACHE_LIMIT:
-                self._tails[key] = tail
+        # Keyed by identity (accounts that end alike share one result object): no tuple to hash
+        # per row. The entry holds the result, so its id cannot be reused while it is cached.
+        entry = self._tails.get(id(result))
+        if entry is not None and entry[0] is result:
+            return entry[1]
+        tail = ",".join(_csv_field(x) for x in (
+            result.status, LIST_SEPARATOR.join(result.territories), LIST_SEPARATOR.join(result.titles),
+            LIST_SEPARATOR.join(result.owners), result.reason or ""))
+        if len(self._tails) < self.CACHE_LIMIT:
+            self._tails[id(result)] = (result, tail)
         return tail
 
     def write(self, row: int, key: Any, result, explain: Any = None) -> None:

@@ -4,6 +4,12 @@ The resolver lowers the AST into these nodes. Names are resolved, sets and segme
 expanded, literals typed, `!=` and `not in` rewritten as `Not(...)`. Spans point back
 to the source for diagnostics; they never take part in equality.
 
+Provenance (what was written, for docs and plain English; never part of equality, so
+the analysis and the evaluators see only meaning): a predicate that a segment reference
+produced carries `segment`; a `Not` says how it was `written` (`not`, `!=`, `not in`,
+`is not null`); an `InSet` keeps its set expression as `source` (literals in written
+order, `+`/`-`, references to `NamedSet`s); literals keep their source `text`.
+
 Value representation (the same in predicates, test accounts and coerced input):
 
 | field kind | Python value |
@@ -91,11 +97,17 @@ class Schema:
 # --- predicates -----------------------------------------------------------------
 # Two-valued logic: every atom is false when its field is missing (None), except
 # IsNull; Not inverts. `field != v` is Not(Compare(field, "==", v)).
+# Every node's `segment` is set when a segment reference produced it (the segment's body).
+
+def _segment():
+    return field(default=None, compare=False, repr=False)
+
 
 @dataclass(frozen=True, slots=True)
 class Const:
     value: bool
     span: Span | None = field(default=None, compare=False)
+    segment: "NamedSegment | None" = _segment()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +116,8 @@ class Compare:
     op: Literal["==", "<", "<=", ">", ">="]
     value: Value
     span: Span | None = field(default=None, compare=False)
+    segment: "NamedSegment | None" = _segment()
+    text: str | None = field(default=None, compare=False, repr=False)  # the value as written: "500M", "CA"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +125,8 @@ class InSet:
     field: str
     values: frozenset[Value]
     span: Span | None = field(default=None, compare=False)
+    segment: "NamedSegment | None" = _segment()
+    source: "SetExpr | None" = field(default=None, compare=False, repr=False)  # the set as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +137,9 @@ class InRange:
     lo: Value | None
     hi: Value | None
     span: Span | None = field(default=None, compare=False)
+    segment: "NamedSegment | None" = _segment()
+    lo_text: str | None = field(default=None, compare=False, repr=False)  # the ends as written
+    hi_text: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,30 +147,46 @@ class StartsWith:
     field: str
     prefix: str
     span: Span | None = field(default=None, compare=False)
+    segment: "NamedSegment | None" = _segment()
+    text: str | None = field(default=None, compare=False, repr=False)  # the prefix as written, quotes included
 
 
 @dataclass(frozen=True, slots=True)
 class IsNull:
     field: str
     span: Span | None = field(default=None, compare=False)
+    segment: "NamedSegment | None" = _segment()
+
+
+# How a Not was written: the keyword, or the negated form of an atom (`!=`, `not in`, `is not null`).
+Negation = Literal["not", "!=", "not in", "is not null"]
 
 
 @dataclass(frozen=True, slots=True)
 class Not:
     operand: "Pred"
     span: Span | None = field(default=None, compare=False)
+    segment: "NamedSegment | None" = _segment()
+    written: Negation = field(default="not", compare=False, repr=False)
+
+    @property
+    def negates_atom(self) -> bool:
+        """`a != b`, `a not in S`, `a is not null`: one negated atom rather than `not (...)`."""
+        return self.written != "not"
 
 
 @dataclass(frozen=True, slots=True)
 class And:
     operands: tuple["Pred", ...]
     span: Span | None = field(default=None, compare=False)
+    segment: "NamedSegment | None" = _segment()
 
 
 @dataclass(frozen=True, slots=True)
 class Or:
     operands: tuple["Pred", ...]
     span: Span | None = field(default=None, compare=False)
+    segment: "NamedSegment | None" = _segment()
 
 
 Pred = Union[Const, Compare, InSet, InRange, StartsWith, IsNull, Not, And, Or]
@@ -260,6 +295,33 @@ class TestCase:
 # --- symbols (provenance for docs; never part of equality) ------------------------
 
 @dataclass(frozen=True, slots=True)
+class SetLiteral:
+    """`{a, b}` in a set expression: the typed values in written order (repeats kept)."""
+
+    values: tuple[Value, ...]
+    texts: tuple[str, ...]  # each value as written
+
+
+@dataclass(frozen=True, slots=True)
+class SetOp:
+    """`left + right` (union) or `left - right` (difference); parentheses are not kept."""
+
+    op: Literal["+", "-"]
+    left: "SetExpr"
+    right: "SetExpr"
+
+
+@dataclass(frozen=True, slots=True)
+class SetRef:
+    """A named set used in a set expression, resolved to its declaration."""
+
+    set: "NamedSet"
+
+
+SetExpr = Union[SetLiteral, SetOp, SetRef]
+
+
+@dataclass(frozen=True, slots=True)
 class NamedSet:
     """A declared `set`, as the resolver evaluated it."""
 
@@ -269,6 +331,22 @@ class NamedSet:
     values: frozenset[Value]
     doc: str | None = None
     span: Span | None = field(default=None, compare=False)
+    module: str = field(default="", compare=False, repr=False)  # the declaring file's stem: `us` in `us.west`
+    expr: SetExpr | None = field(default=None, compare=False, repr=False)  # its definition as written
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class NamedSegment:
+    """A declared `segment`, lowered against the schema of the predicate that uses it.
+
+    Identity, not equality: it only ever sits in `segment` fields, which take no part in equality."""
+
+    name: str  # as declared, unqualified
+    file: str  # the declaring file as shown to the user
+    module: str  # the declaring file's stem: `accounts` in `accounts.enterprise`
+    pred: "Pred" = field(repr=False)  # its body (which may itself come from another segment)
+    doc: str | None = None
+    span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +358,9 @@ class Program:
     schemas: tuple[Schema, ...] = ()
     # Every named set the resolver evaluated (imported ones included), for docs.
     sets: tuple[NamedSet, ...] = field(default=(), compare=False)
+    # The root file as shown to the user and its `##` header (before its first import).
+    file: str = field(default="", compare=False)
+    doc: str | None = field(default=None, compare=False)
 
     def named_set(self, file: str, name: str) -> NamedSet:
         for s in self.sets:

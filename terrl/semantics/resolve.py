@@ -9,6 +9,7 @@ All problems become diagnostics; lowering goes on past them so one run reports a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -215,13 +216,13 @@ class Lowerer:
         self.diags = diagnostics
         self.usage = Usage()
         self._enum_types: dict[int, ir.FieldType] = {}
-        self._sets: dict[int, tuple[ir.FieldType, frozenset] | None] = {}
+        self._sets: dict[int, ir.NamedSet | None] = {}
         self._sets_in_progress: set[int] = set()
         self.set_symbols: list[ir.NamedSet] = []  # every set evaluated, in order: Program.sets
         self._schemas: dict[int, ir.Schema | None] = {}
         self._segments_in_progress: list[int] = []
         self._segment_names: list[str] = []
-        self._segment_cache: dict[tuple[int, int], ir.Pred | None] = {}
+        self._segment_cache: dict[tuple[int, int], ir.Pred | None] = {}  # the body, marked with its segment
         # Fields whose type failed to check: kept in the schema so that uses of them
         # do not cascade into "no such field" errors, but every use stops quietly.
         self._poisoned: set[tuple[int, str]] = set()
@@ -422,7 +423,7 @@ class Lowerer:
         raise _Failed
 
     # --- sets
-    def named_set(self, decl: ast.SetDecl, scope: Scope) -> tuple[ir.FieldType, frozenset]:
+    def named_set(self, decl: ast.SetDecl, scope: Scope) -> ir.NamedSet:
         if id(decl) in self._sets:
             result = self._sets[id(decl)]
             if result is None:
@@ -434,42 +435,46 @@ class Lowerer:
         self._sets_in_progress.add(id(decl))
         try:
             ftype = self.field_type(scope, decl.type)
-            values = self.set_values(decl.expr, ftype, decl.name.name, scope)
-            result = (ftype, values)
+            values, source = self.set_values(decl.expr, ftype, decl.name.name, scope)
         except _Failed:
             self._sets[id(decl)] = None
             raise
         finally:
             self._sets_in_progress.discard(id(decl))
+        result = ir.NamedSet(decl.name.name, scope.loaded.display, ftype, values, decl.doc, decl.span,
+                             module=scope.loaded.path.stem, expr=source)
         self._sets[id(decl)] = result
-        self.set_symbols.append(ir.NamedSet(decl.name.name, scope.loaded.display, ftype, values, decl.doc, decl.span))
+        self.set_symbols.append(result)
         return result
 
-    def set_values(self, expr: ast.SetExpr, ftype: ir.FieldType, field_name: str, scope: Scope) -> frozenset:
+    def set_values(self, expr: ast.SetExpr, ftype: ir.FieldType, field_name: str,
+                   scope: Scope) -> tuple[frozenset, ir.SetExpr]:
+        """The set's values, and the expression as written (names resolved) for docs."""
         if isinstance(expr, ast.SetLiteral):
-            out = set()
+            out = []
             failed = False
             for v in expr.values:
                 try:
-                    out.add(self.convert(v, ftype, field_name))
+                    out.append(self.convert(v, ftype, field_name))
                 except _Failed:
                     failed = True
             if failed:
                 raise _Failed
-            return frozenset(out)
+            return frozenset(out), ir.SetLiteral(tuple(out), tuple(_written(v) for v in expr.values))
         if isinstance(expr, ast.SetParen):
             return self.set_values(expr.inner, ftype, field_name, scope)
         if isinstance(expr, ast.SetOp):
-            left = self.set_values(expr.left, ftype, field_name, scope)
-            right = self.set_values(expr.right, ftype, field_name, scope)
-            return left | right if expr.op == "+" else left - right
+            left, left_source = self.set_values(expr.left, ftype, field_name, scope)
+            right, right_source = self.set_values(expr.right, ftype, field_name, scope)
+            values = left | right if expr.op == "+" else left - right
+            return values, ir.SetOp(expr.op, left_source, right_source)
         decl, where = self.lookup(scope, expr.name, "set")
-        stype, values = self.named_set(decl, where)
-        if not _compatible(stype, ftype):
-            self.error("E107", f"set `{expr.name.text}` holds `{stype.describe()}` values, but `{field_name}` is `{ftype.describe()}`",
+        named = self.named_set(decl, where)
+        if not _compatible(named.type, ftype):
+            self.error("E107", f"set `{expr.name.text}` holds `{named.type.describe()}` values, but `{field_name}` is `{ftype.describe()}`",
                        expr.span, labels=[Label(decl.name.span, "declared here")] if decl.name.span else [])
             raise _Failed
-        return values
+        return named.values, ir.SetRef(named)
 
     # --- predicates
     def pred(self, p: ast.Pred, schema: ir.Schema, scope: Scope) -> ir.Pred:
@@ -477,7 +482,7 @@ class Lowerer:
         if isinstance(p, ast.ParenPred):
             return self.pred(p.inner, schema, scope)
         if isinstance(p, ast.NotPred):
-            return ir.Not(self.pred(p.operand, schema, scope), span)
+            return ir.Not(self.pred(p.operand, schema, scope), span, written="not")
         if isinstance(p, (ast.AndPred, ast.OrPred)):
             parts, failed = [], False
             for q in p.operands:
@@ -501,14 +506,14 @@ class Lowerer:
                 raise _Failed
             value = self.convert(p.value, ftype, f.name)
             if p.op == "!=":
-                return ir.Not(ir.Compare(f.name, "==", value, span), span)
-            return ir.Compare(f.name, p.op, value, span)
+                return ir.Not(ir.Compare(f.name, "==", value, span, text=_written(p.value)), span, written="!=")
+            return ir.Compare(f.name, p.op, value, span, text=_written(p.value))
         if isinstance(p, ast.InSetPred):
             if isinstance(p.target, ast.SetLiteral):
                 self._check_mixed(p.target)
-            values = self.set_values(p.target, ftype, f.name, scope)
-            atom = ir.InSet(f.name, values, span)
-            return ir.Not(atom, span) if p.negated else atom
+            values, source = self.set_values(p.target, ftype, f.name, scope)
+            atom = ir.InSet(f.name, values, span, source=source)
+            return ir.Not(atom, span, written="not in") if p.negated else atom
         if isinstance(p, ast.InRangePred):
             if ftype.kind not in ("int", "decimal", "string", "digits"):
                 self.error("E105", f"a range does not apply to `{f.name}` ({ftype.describe()})", p.span,
@@ -520,8 +525,8 @@ class Lowerer:
                 self.error("E106", f"this range is empty: {_show(p.range.lo)} is above {_show(p.range.hi)}", p.range.span,
                            help="write the lower bound first")
                 raise _Failed
-            atom = ir.InRange(f.name, lo, hi, span)
-            return ir.Not(atom, span) if p.negated else atom
+            atom = ir.InRange(f.name, lo, hi, span, lo_text=_written(p.range.lo), hi_text=_written(p.range.hi))
+            return ir.Not(atom, span, written="not in") if p.negated else atom
         if isinstance(p, ast.StartsWithPred):
             if not isinstance(p.prefix, ast.StringLit):
                 shown = p.prefix.text if isinstance(p.prefix, ast.NumberLit) else _show(p.prefix).strip("`")
@@ -537,14 +542,14 @@ class Lowerer:
                 self.error("E105", f"`startswith` applies to `string` and `digits(N)` fields; `{f.name}` is `{ftype.describe()}`", p.span,
                            help=_literal_help(ftype))
                 raise _Failed
-            return ir.StartsWith(f.name, prefix, span)
+            return ir.StartsWith(f.name, prefix, span, text=_written(p.prefix))
         if isinstance(p, ast.NullPred):
             if not f.optional:
                 state = "true" if p.negated else "false"
                 self.error("W102", f"`{f.name}` is never missing, so this is always {state}", p.span,
                            help=f"declare the field as `{ftype.describe()}?` if it may be missing")
             atom = ir.IsNull(f.name, span)
-            return ir.Not(atom, span) if p.negated else atom
+            return ir.Not(atom, span, written="is not null") if p.negated else atom
         raise AssertionError(f"unhandled predicate {type(p).__name__}")  # pragma: no cover
 
     def _range_end(self, lit, ftype: ir.FieldType, field_name: str):
@@ -609,8 +614,17 @@ class Lowerer:
         finally:
             self._segments_in_progress.pop()
             self._segment_names.pop()
-        self._segment_cache[key] = body
-        return body
+        # The body as its own segment lowered it (for the segment's definition in docs), marked as
+        # coming from this segment where it is used; the mark takes no part in equality.
+        symbol = ir.NamedSegment(decl.name.name, where.loaded.display, where.loaded.path.stem, body, decl.doc, decl.span)
+        marked = dataclasses.replace(body, segment=symbol)
+        self._segment_cache[key] = marked
+        return marked
+
+
+def _written(lit) -> str | None:
+    """A literal as written in the source (provenance for docs)."""
+    return lit.span.text if lit is not None and lit.span is not None else None
 
 
 def _enum_display(scope: Scope, decl: ast.EnumDecl) -> str:
@@ -713,7 +727,7 @@ def lower_module(loaded: LoadedModule, diagnostics: list[Diagnostic], lowerer: L
     scope = _scope_of(loaded, diagnostics)
     module = loaded.module
     if module is None:
-        return ir.Program(models=())
+        return ir.Program(models=(), file=loaded.display)
     schemas: list[ir.Schema] = []
     models: list[ir.Model] = []
     tests: list[ir.TestCase] = []
@@ -754,7 +768,8 @@ def lower_module(loaded: LoadedModule, diagnostics: list[Diagnostic], lowerer: L
                 tests.append(test)
     if any(isinstance(d, ast.ModelDecl) for d in module.decls) and not any(d.is_error for d in diagnostics):
         _report_unused(lw, loaded, scope)
-    return ir.Program(models=tuple(models), tests=tuple(tests), schemas=tuple(schemas), sets=tuple(lw.set_symbols))
+    return ir.Program(models=tuple(models), tests=tuple(tests), schemas=tuple(schemas), sets=tuple(lw.set_symbols),
+                      file=loaded.display, doc=module.doc)
 
 
 def _report_unused(lw: Lowerer, loaded: LoadedModule, scope: Scope) -> None:

@@ -9,6 +9,7 @@ declaration rather than only the first of the file.
 from __future__ import annotations
 
 import datetime
+import gc
 import json
 import re
 import stat
@@ -40,6 +41,8 @@ RESERVED = frozenset("""
 _SUFFIX = {"K": Decimal(1_000), "M": Decimal(1_000_000), "B": Decimal(1_000_000_000)}
 _TOP_LEVEL = re.compile(r"^(?:import|enum|set|segment|schema|model|test)\b", re.M)
 _SURROGATE = re.compile("[\ud800-\udfff]")  # lone halves of UTF-16 pairs (json.loads leaves them)
+# No escapes, nothing json.loads refuses, no surrogate: the text between the quotes is the value.
+_PLAIN_STRING = re.compile('"[^"\\\\\x00-\x1f\ud800-\udfff]*"')
 
 _TOKEN_NAMES = {
     "NAME": "a name", "STRING": "a string", "NUMBER": "a number", "DATE": "a date (YYYY-MM-DD)",
@@ -150,12 +153,19 @@ def parse(source: SourceFile) -> tuple[ast.Module | None, list[Diagnostic]]:
         return None, [diag("E003", "unexpected NUL character: this looks like a binary file, not a `.terr` file",
                            source.span(at, at + 1))]
     diagnostics: list[Diagnostic] = []
+    # A parse allocates many small objects and frees almost none: the cyclic collector's passes
+    # over them were half the time of a 10,000-territory file (0.65 s instead of 1.4 s without).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         module = _parse_text(source, diagnostics)
     except UnexpectedInput:
         return None, _collect_syntax_errors(source)
     except _LiteralError as exc:  # a literal the lowering rejected
         return None, [exc.diagnostic]
+    finally:
+        if collecting:
+            gc.enable()
     if not module.decls and not diagnostics:
         diagnostics.append(diag("E007", "this file holds no declarations", source.span(0, 0),
                                 help="a `.terr` file declares a `schema`, `model`s, `segment`s, `set`s, `enum`s or `test`s"))
@@ -713,8 +723,11 @@ class _Lower(Transformer):
         return self.doc_blocks.docs.get(span.start)
 
     def _string(self, tok: Token) -> ast.StringLit:
+        text = str(tok)
+        if _PLAIN_STRING.fullmatch(text):  # most strings (ZIP lists of thousands): 4x faster than json.loads
+            return ast.StringLit(text[1:-1], self._tspan(tok))
         try:
-            value = json.loads(str(tok))
+            value = json.loads(text)
         except ValueError:
             raise _LiteralError(diag("E006", "this string has an invalid escape sequence", self._tspan(tok),
                                      help=r'escapes are `\"`, `\\`, `\n`, `\t` and `\uXXXX`'))

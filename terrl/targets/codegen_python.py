@@ -1,8 +1,8 @@
 """`--target python`: a stand-alone Python module that assigns accounts like terrl does.
 
-The model is compiled to one outcome diagram (`terrl.targets.outcome_dd`); this module flattens
-it into a view-model of Python literals (each field's cuts, the diagram's nodes, the
-results table) and renders `templates/python/module.py.j2`. The in-process evaluator
+The model is compiled to its plan (`terrl.targets.sibling_index`: each tested field's cells, one
+candidate index per sibling group); this module flattens it into a view-model of Python
+literals and renders `templates/module.py.j2`, whose walk follows the plan. The in-process evaluator
 (`terrl.targets.evaluate`) executes exactly this source, so the two cannot disagree.
 
 Safety: every value from the source reaches the output through `py_literal` (built on
@@ -11,6 +11,7 @@ Safety: every value from the source reaches the output through `py_literal` (bui
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ import jinja2
 
 from terrl import __version__
 from terrl.semantics import ir
-from terrl.targets.outcome import result_fields
-from terrl.targets.outcome_dd import OutcomeDiagram, build_outcome_diagram
+from terrl.targets.outcome import REASONS
+from terrl.targets.sibling_index import Plan, build_plan
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -49,77 +50,37 @@ def comment(text: str) -> str:
     return repr(text)[1:-1].replace('"""', '\\"\\"\\"')
 
 
-def view_model(model: ir.Model, diagram: OutcomeDiagram, source_file: str) -> dict[str, Any]:
-    mgr = diagram.manager
+def view_model(model: ir.Model, plan: Plan, source_file: str) -> dict[str, Any]:
     schema_index = {f.name: i for i, f in enumerate(model.schema.fields)}
-
-    # Inner nodes listed children first (an explicit stack: diagrams can be deep).
-    order: list[int] = []
-    seen: set[int] = set()
-    leaves: list[int] = []
-    stack: list[tuple[int, bool]] = [(diagram.root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        if mgr.is_leaf(node):
-            leaves.append(node)
-            continue
-        stack.append((node, True))
-        for _, _, kid in reversed(mgr.pieces(node)):
-            if kid not in seen:
-                stack.append((kid, False))
-    result_index = {leaf: i for i, leaf in enumerate(leaves)}
-    by_path = {t.path: t for t in model.walk()}
-    results = [result_fields(model, mgr.value(leaf), by_path) for leaf in leaves]
-    position = {node: k for k, node in enumerate(order)}
-
-    # Cells that no node at their level tells apart share a class; kids are indexed by class.
-    by_level: dict[int, list[int]] = {}
-    for node in order:
-        by_level.setdefault(mgr.level(node), []).append(node)
-    classes: dict[int, list[int]] = {}
-    dense_kids: dict[int, list[int]] = {}
-    for level, nodes in by_level.items():
-        cells = diagram.domains[level].cells
-        per_node = [[kid for first, end, kid in mgr.pieces(n) for _ in range(first, end)] for n in nodes]
-        signature_class: dict[tuple, int] = {}
-        of_cell = []
-        for cell in range(cells):
-            signature = tuple(kids[cell] for kids in per_node)
-            of_cell.append(signature_class.setdefault(signature, len(signature_class)))
-        classes[level] = of_cell
-        representative = {}
-        for cell, c in enumerate(of_cell):
-            representative.setdefault(c, cell)
-        for n, kids in zip(nodes, per_node):
-            dense_kids[n] = [kids[representative[c]] for c in range(len(signature_class))]
-
-    def ref(kid: int) -> int:
-        return result_index[kid] if mgr.is_leaf(kid) else ~position[kid]
-
-    table = [(mgr.level(n), tuple(ref(k) for k in dense_kids[n])) for n in order]
+    slot_of = {name: slot for slot, name in enumerate(plan.fields)}
     fields = []
-    for level, d in enumerate(diagram.domains):
-        f = model.schema.field(d.name)
-        fields.append(_field_view(schema_index[f.name], f, d, classes.get(level)))
-    fields.sort(key=lambda v: v["index"])
-    fast_locals = ["CHAIN", "new", "bisect_right", "bisect_left", "D", "MEMO_LIMIT", "MAX_NUMBER", "TOO_LONG",
-                   "TOO_LONG_NEG", "too_long_number"]
-    # The levels some node tests, in diagram order, and how many classes each has: the
-    # generated module fills in skipped levels so that a walk is one subscript per level.
-    chain = sorted(by_level)
-    widths = [max(len(dense_kids[n]) for n in by_level[level]) for level in chain]
+    for f in model.schema.fields:
+        slot = slot_of.get(f.name)
+        if slot is None:
+            fields.append(_field_view(schema_index[f.name], f, None, None))
+        else:
+            d = plan.domains[slot]
+            fields.append(_field_view(schema_index[f.name], f, d, list(range(d.cells))))
+    by_path = {t.path: t for t in model.walk()}
+    territories = [by_path[p] for p in plan.paths]
+    owners = []
+    for t in territories:
+        ids: list[str] = []
+        for owner in t.owners:
+            if owner.id not in ids:
+                ids.append(owner.id)
+        owners.append(tuple(ids))
+    groups = [(g.policy, g.kids, g.possible, tuple((f.slot, f.cuts, f.masks) for f in g.fields), g.residuals,
+               g.else_kid) for g in plan.groups]
+    fast_locals = ["new", "bisect_right", "bisect_left", "D", "MEMO_LIMIT", "MAX_NUMBER", "TOO_LONG",
+                   "TOO_LONG_NEG", "too_long_number", "WALKED", "walk_cells"]
     for v in fields:
         fast_locals.append(f"cell_{v['index']}")
         for prefix in ("DICT", "MEMO", "CUTS", "CUTS_AFTER", "CLASS", "MEMBERS"):
             if v["globals"].get(prefix):
                 fast_locals.append(f"{prefix}_{v['index']}")
         fast_locals += [name for name, _ in v["constants"]]
+    slot_fields = [schema_index[name] for name in plan.fields]
     return {
         "terrl_version": comment(__version__),
         "terrl_version_lit": py_literal(__version__),
@@ -130,24 +91,35 @@ def view_model(model: ir.Model, diagram: OutcomeDiagram, source_file: str) -> di
         "model_name_comment": comment(model.name + (f" ({model.title})" if model.title else "")),
         "field_names": py_literal(tuple(f.name for f in model.schema.fields)),
         "fields": fields,
-        "level_names": comment(", ".join(d.name for d in diagram.domains)),
-        "level_fields": [schema_index[d.name] for d in diagram.domains],
-        "results": _lines(results),
-        "table": _lines(table),
-        "tested_levels": bool(order),
-        "chain_fields": [schema_index[diagram.domains[level].name] for level in chain],
-        "chain_levels": py_literal(tuple(chain)),
-        "chain_widths": py_literal(tuple(widths)),
-        "root": "_build(_TABLE)" if order else f"_RESULTS[{result_index[diagram.root]}]",
+        "slot_fields": slot_fields,
+        "slot_names": comment(", ".join(plan.fields) or "none"),
+        "paths": json_table([t.path for t in territories]),
+        "titles": json_table([t.title or t.name for t in territories]),
+        "owners": json_table(owners),
+        "below": json_table(plan.below, per_line=False),
+        "keep": json_table(plan.keep, per_line=False),
+        "top_keep": py_literal(plan.top_keep),
+        "groups": json_table(groups),
+        "universe": "None" if plan.universe is None else json_table(plan.universe, per_line=False),
+        "reasons": {name: py_literal(text.replace("{model}", model.name)) for name, text in REASONS.items()},
         "fast_locals": fast_locals,
     }
 
 
-def _lines(items: list) -> str:
-    """A tuple literal with one item per line (readable diffs of generated code)."""
-    if not items:
-        return "()"
-    return "(\n" + "".join(f"    {py_literal(item)},\n" for item in items) + ")"
+def json_table(items, per_line: bool = True) -> str:
+    """Python source that loads a table of texts, ints, bools and nested lists of them from JSON.
+
+    The territory tables of a large model (paths, titles, owners, indexes) are megabytes: as
+    Python literals, `compile()` alone took a second for 13,000 territories; a JSON text is one
+    string constant, parsed at import by the C decoder. It is written as a raw string, one item
+    per line (readable diffs): with `ensure_ascii`, JSON text has no line break, no non-ASCII
+    character and no three quotes in a row, and never ends in a backslash, so the raw string
+    holds it verbatim."""
+    if per_line and items:
+        body = "[\n" + ",\n".join(json.dumps(item, ensure_ascii=True) for item in items) + "\n]"
+    else:
+        body = json.dumps(items, ensure_ascii=True)
+    return f'_json.loads(r"""{body}""")'
 
 
 INLINE_CUTS = 4  # up to this many cuts, the typed fast path compares inline instead of calling bisect
@@ -165,7 +137,7 @@ def _number_literal(value, name: str, constants: list) -> str:
 def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[str, Any]:
     """How the generated code validates a field and finds its class, fast and slow.
 
-    Modes: `unused` (no node tests the field: validate only), `dict` (enum and bool,
+    Modes: `unused` (no rule reads the field: validate only), `dict` (enum and bool,
     and strings compared only for equality: one dict lookup), `ordered` (int, decimal,
     digits, string ranges: a typed fast path for numbers, a memo of texts, then bisect).
     Fast paths may raise KeyError / TypeError / ArithmeticError on unusual values; the
@@ -177,7 +149,8 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
     constants: list[tuple[str, str]] = []
     view: dict[str, Any] = {
         "index": n, "name": py_literal(f.name), "kind": kind, "optional": f.optional,
-        "comment": comment(f"{f.name}: {t.describe()}{'?' if f.optional else ''} ({d.cells} cells)"),
+        "comment": comment(f"{f.name}: {t.describe()}{'?' if f.optional else ''} "
+                           + (f"({d.cells} cells)" if d is not None else "(no rule reads it)")),
         "lo": py_literal(t.lo if kind != "decimal" or t.lo is None else Decimal(t.lo)),
         "hi": py_literal(t.hi if kind != "decimal" or t.hi is None else Decimal(t.hi)),
         "digits": t.digits, "described": py_literal(t.describe()),
@@ -348,7 +321,7 @@ def _points_only(d, classes: tuple[int, ...]) -> bool:
     return len(rest) == 1
 
 
-def render_module(model: ir.Model, source_file: str, diagram: OutcomeDiagram | None = None) -> str:
+def render_module(model: ir.Model, source_file: str, plan: Plan | None = None) -> str:
     """The generated module's source for one model."""
-    diagram = diagram or build_outcome_diagram(model)
-    return _env.get_template("module.py.j2").render(**view_model(model, diagram, source_file))
+    plan = plan or build_plan(model)
+    return _env.get_template("module.py.j2").render(**view_model(model, plan, source_file))

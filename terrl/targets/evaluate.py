@@ -6,12 +6,12 @@
     result.status, result.territories, result.titles, result.owners, result.reason
     for row, result in zip(rows, evaluator.assign_many(rows)): ...
 
-`compile_model` builds the model's outcome diagram, renders the same source as
-`terrl compile --target python` and executes it: the in-process evaluator and the
-generated module are one code path, so their results are identical and equally fast.
+`compile_model` builds the model's plan (`terrl.targets.sibling_index`), renders the same
+source as `terrl compile --target python` and executes it: the in-process evaluator and
+the generated module are one code path, so their results are identical and equally fast.
 Per account the work is: read and validate each field, find its cell (a dict hit or a
-bisect), walk the diagram (one subscript per tested field); the number of territories
-does not enter.
+bisect), then one dict lookup when an account alike (same cells) was seen before, else a
+walk down the hierarchy with one bisect per (sibling group reached, field it tests).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from terrl.semantics import ir
 from terrl.targets.codegen_python import render_module
 from terrl.diagnostics.core import Diagnostic
 from terrl.targets.outcome import ASSIGNED, INVALID, UNASSIGNED
-from terrl.targets.outcome_dd import OutcomeDiagram, build_outcome_diagram
+from terrl.targets.sibling_index import Plan, build_plan
 
 __all__ = ["Assignment", "Evaluator", "ModelError", "assign_records", "compile_model", "load", "ASSIGNED", "UNASSIGNED", "INVALID"]
 
@@ -57,13 +57,14 @@ class ModelError(Exception):
 class Evaluator:
     model: ir.Model
     source: str  # the generated module's text
-    diagram: OutcomeDiagram = field(repr=False)
+    plan: Plan = field(repr=False)
     assign: Callable[[Mapping[str, Any]], Assignment] = field(repr=False)
     assign_many: Callable[[Iterable[Mapping[str, Any]]], Iterator[Assignment]] = field(repr=False)
 
     @property
-    def diagram_size(self) -> int:
-        return self.diagram.manager.size(self.diagram.root)
+    def plan_size(self) -> int:
+        """Integers in the plan's tables: linear in the size of the rules."""
+        return self.plan.size()
 
     def explain(self, account: Mapping[str, Any]):
         """(result tuple, steps) by the reference interpreter: which `where` matched at each level."""
@@ -97,11 +98,11 @@ _UNREADABLE: dict = {}  # stands in for a row that could not be read (its result
 
 
 def compile_model(model: ir.Model, source_file: str | None = None) -> Evaluator:
-    diagram = build_outcome_diagram(model)
-    source = render_module(model, source_file or model.file or "<model>", diagram)
+    plan = build_plan(model)
+    source = render_module(model, source_file or model.file or "<model>", plan)
     namespace: dict[str, Any] = {"__name__": f"terrl_model_{model.name}", "Assignment": Assignment}
     exec(compile(source, f"<terrl model {model.name}>", "exec"), namespace)
-    return Evaluator(model, source, diagram, namespace["assign"], namespace["assign_many"])
+    return Evaluator(model, source, plan, namespace["assign"], namespace["assign_many"])
 
 
 def pick_model(program: ir.Program, name: str | None) -> ir.Model:

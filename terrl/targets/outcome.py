@@ -41,6 +41,22 @@ class Outcome:
                        self.outside or other.outside, self.kept or other.kept)
 
 
+# The reasons' wording, shared with the generated module (which fills in `{model}` when it is
+# generated and the rest per account): one text, so the engines cannot word them apart.
+REASONS = {
+    "outside": "outside the universe of model `{model}` (its `where`)",
+    "conflict": "conflict: {names} {both} match under policy unique (an overlap); assigned to each",
+    "gap": "gap: the account reaches `{parent}` but none of its children takes it",
+    "top_gap": "gap: no top-level territory of model `{model}` takes the account",
+    "kept": "no top-level territory takes the account and model `{model}` says `keep`",
+}
+
+
+def conflict_reason(paths: tuple[str, ...]) -> str:
+    names = ", ".join(f"`{p}`" for p in paths[:-1]) + f" and `{paths[-1]}`"
+    return REASONS["conflict"].format(names=names, both="both" if len(paths) == 2 else "all")
+
+
 def result_fields(model: ir.Model, outcome: Outcome, by_path: dict[str, ir.Territory] | None = None,
                   ) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], str | None]:
     """(status, territories, titles, owners, reason) for a valid account's outcome.
@@ -48,18 +64,16 @@ def result_fields(model: ir.Model, outcome: Outcome, by_path: dict[str, ir.Terri
     `by_path` (path -> territory) saves a walk of the model per call when given."""
     reasons: list[str] = []
     if outcome.outside:
-        reasons.append(f"outside the universe of model `{model.name}` (its `where`)")
+        reasons.append(REASONS["outside"].replace("{model}", model.name))
     for group in outcome.conflicts:
-        names = ", ".join(f"`{p}`" for p in group[:-1]) + f" and `{group[-1]}`"
-        both = "both" if len(group) == 2 else "all"
-        reasons.append(f"conflict: {names} {both} match under policy unique (an overlap); assigned to each")
+        reasons.append(conflict_reason(group))
     for parent in outcome.gaps:
         if parent:
-            reasons.append(f"gap: the account reaches `{parent}` but none of its children takes it")
+            reasons.append(REASONS["gap"].format(parent=parent))
         else:
-            reasons.append(f"gap: no top-level territory of model `{model.name}` takes the account")
+            reasons.append(REASONS["top_gap"].replace("{model}", model.name))
     if outcome.kept:
-        reasons.append(f"no top-level territory takes the account and model `{model.name}` says `keep`")
+        reasons.append(REASONS["kept"].replace("{model}", model.name))
     reason = "; ".join(reasons) or None
     if not outcome.landings:
         return UNASSIGNED, (), (), (), reason

@@ -1,4 +1,7 @@
-"""A whole model as one multi-terminal decision diagram whose terminals are `Outcome`s.
+"""A whole model as one multi-terminal decision diagram whose terminals are `Outcome`s: the SQL target's plan.
+
+(The Python evaluator uses `terrl.targets.sibling_index` instead: this diagram's terminals are
+combinations of territories, which multiply under `policy all`; the SQL target bounds it.)
 
 Built on `terrl.analysis.dd` over the cells of `terrl.analysis.domain`: every `where` is compiled to a
 boolean diagram, and the hierarchy is folded bottom-up into a diagram mapping every
@@ -62,10 +65,11 @@ class OutcomeDiagram:
         return self.manager.value(self.manager.lookup(self.root, cells))
 
 
-def build_outcome_diagram(model: ir.Model) -> OutcomeDiagram:
+def build_outcome_diagram(model: ir.Model, max_pieces: int | None = None) -> OutcomeDiagram:
+    """Raises `terrl.analysis.dd.TooLarge` past `max_pieces` (see `Manager`)."""
     by_name = {d.name: d for d in build_model_domains(model)}
     domains = [by_name[name] for name in field_order(model)]
-    mgr = Manager(domains)
+    mgr = Manager(domains, max_pieces=max_pieces)
 
     def balanced(nodes: list[Node], fn) -> Node:
         if not nodes:

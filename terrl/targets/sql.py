@@ -39,6 +39,8 @@ from sqlglot import exp
 from terrl import __version__
 from terrl.semantics import ir
 from terrl.targets.outcome import Outcome, result_fields
+from terrl.analysis.dd import TooLarge
+from terrl.analysis.domain import build_model_domains
 from terrl.targets.outcome_dd import OutcomeDiagram, build_outcome_diagram
 
 DIALECTS = ("duckdb", "postgres", "spark", "bigquery", "snowflake")
@@ -56,7 +58,26 @@ MAX_NUMBER_CHARS = 1000  # as terrl.semantics.coerce.MAX_NUMBER_CHARS
 
 
 class SqlUnsupported(ValueError):
-    """The model uses a value that the chosen SQL dialect cannot hold exactly."""
+    """The model uses a value that the chosen SQL dialect cannot hold exactly, or is too large for it."""
+
+
+# The SQL walks the model's outcome diagram, whose terminals are combinations of territories:
+# they multiply with independent overlays (`policy all`, overlaps under `unique`). Past this many
+# pieces (about 300 MB and tens of seconds to build), terrl says so rather than run out of memory.
+MAX_PIECES = 2_000_000
+
+
+def too_large(model: ir.Model) -> str:
+    """Why a model's diagram is too large, naming the groups and fields that make it so."""
+    groups = [(len(t.children), t.path, t.policy) for t in model.walk() if t.children]
+    groups.append((len(model.territories), "(top level)", model.policy))
+    widest = sorted((g for g in groups if g[2] != "first"), reverse=True)[:3]
+    domains = sorted(build_model_domains(model), key=lambda d: -d.cells)[:3]
+    named = ", ".join(f"{path} ({n} children, policy {policy})" for n, path, policy in widest) or "none"
+    fields = ", ".join(f"`{d.name}` ({d.cells:,} cells)" for d in domains if d.cuts)
+    return (f"its decision diagram needs more than {MAX_PIECES:,} pieces: the combinations of territories that "
+            f"match together multiply (the widest sibling groups that can match together: {named}; the most cut "
+            f"fields: {fields}). The Python evaluator has no such bound (`--target python`, `--engine python`)")
 
 
 # --- small expression helpers (no copies: every node is built once) -----------------
@@ -165,7 +186,12 @@ class Plan:
 
 
 def plan_model(model: ir.Model, diagram: OutcomeDiagram | None = None) -> Plan:
-    diagram = diagram or build_outcome_diagram(model)
+    """Raises SqlUnsupported when the model's outcome diagram outgrows MAX_PIECES."""
+    if diagram is None:
+        try:
+            diagram = build_outcome_diagram(model, max_pieces=MAX_PIECES)
+        except TooLarge:
+            raise SqlUnsupported(too_large(model)) from None
     mgr = diagram.manager
     results: list[tuple] = []
     result_id: dict[int, int] = {}

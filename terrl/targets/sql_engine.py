@@ -34,7 +34,7 @@ import csv
 import mmap
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -68,8 +68,10 @@ class DuckdbRun:
     warnings: list[str]
     threads: int | None = None
     blank_lines: int = 0  # known once `results()` is exhausted (as the Python reader counts them)
+    _cached_plan: "sql.Plan | None" = field(default=None, repr=False)
 
     def results(self) -> Iterator[tuple[int, object, object]]:
+        self._plan()  # a model too large for the SQL fails here, once, whatever the reading path
         if self.format == "csv" and reads_alike(self.path, self.columns):
             direct = self._sql_results(self._source_select(), empty_is_missing=True)
             try:
@@ -87,13 +89,21 @@ class DuckdbRun:
             return
         yield from self._sql_results(self._source_select(), empty_is_missing=True)
 
+    def _plan(self) -> sql.Plan:
+        if self._cached_plan is None:
+            try:
+                self._cached_plan = sql.plan_model(self.model)
+            except sql.SqlUnsupported as exc:  # too large for the SQL's diagram
+                raise EngineError(f"`--engine duckdb` cannot assign with model `{self.model.name}`: {exc}") from None
+        return self._cached_plan
+
     def _sql_results(self, source: exp.Select, empty_is_missing: bool) -> Iterator[tuple[int, object, object]]:
         """Run the SQL over `source` (ROW_COLUMN and every schema field as text), in row order."""
         import duckdb
 
         from terrl.targets.evaluate import Assignment
 
-        plan = sql.plan_model(self.model)
+        plan = self._plan()
         assignments = [Assignment(*fields) for fields in plan.results]
         con = duckdb.connect()
         try:
