@@ -107,6 +107,7 @@ def test_every_outcome_of_the_sql_diagram_is_the_reference_outcome_on_a_witness(
         assert walk(model, account) == mgr.value(terminal)
 
 
+@pytest.mark.slow
 @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=80, deadline=None)
 @given(model=st.one_of(models(), wide_models()))
 def test_the_plan_agrees_with_the_reference_on_every_cell(model):
