@@ -76,7 +76,7 @@ def naive(model, accounts) -> None:
 
 def section_scaling(accounts, sizes, runs) -> dict:
     print("1. per-account cost against model size (assign_many, typed accounts)")
-    print(f"{'leaves':>7} {'territories':>11} {'compile s':>9} {'diagram':>8} {'ns/account':>10} {'vs 10':>6} "
+    print(f"{'leaves':>7} {'territories':>11} {'compile s':>9} {'plan':>8} {'ns/account':>10} {'vs 10':>6} "
           f"{'naive ns/acct':>13} {'naive/terrl':>11}")
     evaluators, compile_s = {}, {}
     for leaves in sizes:

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from terrl.docs import docsgen
-from terrl.pipeline import load_program  # noqa: E402
+from terrl.pipeline import Compilation  # noqa: E402
 
 
 def model_text(leaves: int) -> str:
@@ -40,7 +40,7 @@ def main() -> None:
         src.write_text(model_text(leaves))
         (Path(tmp) / "terrl.toml").write_text("")
         rows: list[tuple[str, float]] = []
-        timed("baseline: parse + type check", rows, lambda: load_program(src))
+        timed("baseline: parse + type check", rows, lambda: Compilation.from_paths([src]).diagnostics)
         results = {}
         for analyse in (False, True):
             if analyse and not docsgen.coverage_available():

@@ -46,11 +46,10 @@ BASELINE = r"""
 import json, resource, sys, time
 cap = int(sys.argv[1])
 resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-from terrl.pipeline import load_program
+from terrl.pipeline import Compilation
 from terrl.targets.outcome_dd import build_outcome_diagram
 from pathlib import Path
-program, _ = load_program(Path(sys.argv[2]))
-model = program.models[0]
+model = Compilation.from_paths([Path(sys.argv[2])]).models[0]
 start = time.perf_counter()
 status = "ok"
 try:

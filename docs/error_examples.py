@@ -51,6 +51,15 @@ def _oversized_file(folder: Path) -> None:
 # A 101-deep parenthesis, one past the parser's limit: what a careless generator writes.
 _DEEP = ("(" * 50 + "\n  ") + ("(" * 50 + "\n  ") + "(employees > 0)" + ")" * 100
 
+# 51 segments, each defined through the one before: one past the resolver's chain limit.
+_BANDS = ('schema Account { id: string key  employees: int in 0.. }\n'
+          'segment band1 = employees >= 100\n'
+          + "".join(f"segment band{i} = band{i - 1} and employees >= {i * 100}\n" for i in range(2, 52))
+          + 'model FY27 "Fiscal 2027" {\n'
+            '  territory top "Top band" { where band51  owner "kim@acme.example" as AE }\n'
+            '  territory rest "Rest" { else  owner "fay@acme.example" as AE }\n'
+            '}\n')
+
 _QUEBEC = ('schema Account { id: string key  province: enum { QC, ON } }\n'
            'model FY27 "Fiscal 2027" {\n'
            '  territory quebec "Qu\u00e9bec" { where province == QC  owner "luc@acme.example" as AE }\n'
@@ -642,6 +651,27 @@ EXAMPLES: tuple[ErrorExample, ...] = (
                'test "a 5,000-person company is enterprise" {\n'
                '  account { id: "X1", employees: 5000 }\n'
                '  expect FY27: ent\n'
+               '}\n')),
+    ErrorExample(
+        "E128",
+        source=_BANDS,
+        shown=('schema Account { id: string key  employees: int in 0.. }\n'
+               'segment band1 = employees >= 100\n'
+               'segment band2 = band1 and employees >= 200\n'
+               '# ... and so on: each band narrows the one before ...\n'
+               'segment band51 = band50 and employees >= 5100\n'
+               'model FY27 "Fiscal 2027" {\n'
+               '  territory top "Top band" { where band51  owner "kim@acme.example" as AE }\n'
+               '  territory rest "Rest" { else  owner "fay@acme.example" as AE }\n'
+               '}\n'),
+        arises="A generator wrote one segment per employee band, each defined through the one before.",
+        fix="define the segment by what it amounts to (`employees >= 5100`): a chain of 51 segments, each "
+            "narrowing the last, says no more than its final step",
+        fixed=('schema Account { id: string key  employees: int in 0.. }\n'
+               'segment top_band = employees >= 5100\n'
+               'model FY27 "Fiscal 2027" {\n'
+               '  territory top "Top band" { where top_band  owner "kim@acme.example" as AE }\n'
+               '  territory rest "Rest" { else  owner "fay@acme.example" as AE }\n'
                '}\n')),
     ErrorExample(
         "W101",

@@ -171,12 +171,11 @@ def reported_codes(example, *, fixed: bool = False) -> list[str]:
         _, output = run_terrl(["check", "--format", "json", main_file])
         codes = [d["code"] for d in json.loads(output)["diagnostics"]]
         if example.command == "test":
-            from terrl.pipeline import check_paths
+            from terrl.pipeline import Compilation
             from terrl.targets.testing import run_tests
 
-            result = check_paths([Path(main_file)], stop_after="resolve")
-            for program in result.programs.values():
-                codes += [o.diagnostic.code for o in run_tests(program) if o.diagnostic is not None]
+            for unit in Compilation.from_paths([Path(main_file)]).units:
+                codes += [o.diagnostic.code for o in run_tests(unit.program) if o.diagnostic is not None]
     return codes
 
 

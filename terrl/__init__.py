@@ -6,6 +6,7 @@ __version__ = "0.1.0"
 # evaluator's imports (jinja2, the decision diagrams).
 _LAZY = {
     "Assignment": "terrl.targets.evaluate",
+    "Compilation": "terrl.pipeline",
     "Evaluator": "terrl.targets.evaluate",
     "ModelError": "terrl.targets.evaluate",
     "compile_model": "terrl.targets.evaluate",

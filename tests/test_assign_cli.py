@@ -107,12 +107,37 @@ def test_input_format_option(project):
 def test_explain_column(project):
     result = run_cli(["assign", "fy.terr", "accounts.csv", "--explain"])
     rows = csv_rows(result.stdout)
-    assert rows[0]["explain"].startswith("na: taken (country in {US, CA}); intl: no (country not in {US, CA}); "
-                                         "na.west: taken (state in {CA, WA})")
+    # `terrl explain`'s order (depth first) and words (`skipped`: not tried under policy first)
+    assert rows[0]["explain"] == ("na: taken (country in {US, CA}); na.west: taken (state in {CA, WA}); "
+                                  "na.east: no (state == NY); na.rest: no (else); intl: skipped (country not in {US, CA})")
     assert rows[3]["explain"] == ""
     result = run_cli(["assign", "fy.terr", "accounts.csv", "--explain", "--format", "jsonl"])
     first = json.loads(result.stdout.splitlines()[0])
-    assert first["explain"][0] == {"territory": "na", "where": "country in {US, CA}", "matched": True, "taken": True}
+    assert first["explain"][0] == {"territory": "na", "verdict": "taken", "where": "country in {US, CA}",
+                                   "matched": True, "taken": True}
+    assert first["explain"][-1]["verdict"] == "skipped"
+
+
+def test_the_explain_column_and_explain_agree_row_by_row(project):
+    """Every decision in the column is a line of `terrl explain` with the same verdict (issue 18, item 10)."""
+    rows = csv_rows(run_cli(["assign", "fy.terr", "accounts.csv", "--explain"]).stdout)
+    with open("accounts.csv", newline="", encoding="utf-8") as f:
+        accounts = list(csv.DictReader(f))
+    for row, account in zip(rows, accounts):
+        if not row["explain"]:
+            continue
+        out = explain("fy.terr", {k: (int(v) if k == "employees" else v) for k, v in account.items() if v}).stdout
+        shown = {}
+        for line in out.splitlines()[1:]:
+            parts = line.split()
+            if parts and parts[0] in ("taken", "no", "matches"):
+                shown[parts[1]] = parts[0]
+            elif parts and parts[0] == "skipped":
+                for name in line.split("(not tried")[0].split(None, 1)[1].split(","):
+                    shown[name.strip()] = "skipped"
+        for decision in row["explain"].split("; "):
+            path, verdict = decision.split(": ")[0], decision.split(": ")[1].split(" ")[0]
+            assert shown[path.rpartition(".")[2]] == verdict, (decision, out)
 
 
 def test_fail_on_invalid(project):

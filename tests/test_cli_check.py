@@ -142,12 +142,12 @@ def test_python_dash_m_and_internal_error_exit_code(project):
 
 
 def test_internal_errors_say_so_and_exit_3(project, monkeypatch, capsys):
-    import terrl.cli.check as check_module
+    from terrl.pipeline import Compilation
 
     def boom(*args, **kwargs):
         raise ValueError("synthetic failure")
 
-    monkeypatch.setattr(check_module, "check_paths", boom)
+    monkeypatch.setattr(Compilation, "check", boom)
     with pytest.raises(SystemExit) as exit_info:
         main(["check", "clean.terr"])
     assert exit_info.value.code == 3

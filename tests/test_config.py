@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from terrl.project.config import Config, ConfigError, discover, find_config, glob_match, load_config
+from terrl.project.config import Config, ConfigError, discover, find_config, load_config
 
 from support import make_project, run_cli
 
@@ -97,13 +97,65 @@ def test_pyproject_keys_are_shown_with_their_table(tmp_path):
         load_config(path)
 
 
-@pytest.mark.parametrize("pattern, path, matches", [
-    ("archive", "archive/old.terr", True), ("archive", "x/archive/old.terr", True), ("*.draft.terr", "a/b.draft.terr", True),
-    ("rules/*.terr", "rules/a.terr", True), ("rules/*.terr", "rules/x/a.terr", False), ("rules/**", "rules/x/a.terr", True),
-    ("**/gen/*.terr", "gen/a.terr", True), ("archive", "archives/a.terr", False),
+# include and exclude: gitignore patterns (pathspec), relative to the configuration's folder
+@pytest.mark.parametrize("patterns, path, matches", [
+    # a pattern without a slash matches at any depth, a file or a folder (and what is inside it)
+    (["archive"], "archive/old.terr", True), (["archive"], "x/archive/old.terr", True),
+    (["archive"], "archives/a.terr", False), (["*.draft.terr"], "a/b.draft.terr", True),
+    # a slash at the start or in the middle anchors to the configuration's folder
+    (["/archive"], "archive/a.terr", True), (["/archive"], "x/archive/a.terr", False),
+    (["rules/*.terr"], "rules/a.terr", True), (["rules/*.terr"], "x/rules/a.terr", False),
+    (["rules/*.terr"], "rules/x/a.terr", False),  # `*` stops at a slash
+    # `**`: any number of folders, none included
+    (["rules/**"], "rules/x/a.terr", True), (["**/gen/*.terr"], "gen/a.terr", True),
+    (["**/gen/*.terr"], "a/b/gen/c.terr", True), (["a/**/b.terr"], "a/b.terr", True),
+    (["a/**/b.terr"], "a/x/y/b.terr", True), (["a/**/b.terr"], "x/a/b.terr", False),
+    # a trailing slash: folders only
+    (["old/"], "x/old/a.terr", True), (["old.terr/"], "old.terr", False),
+    # `!` takes back an earlier match; the last matching pattern wins
+    (["*.terr", "!keep.terr"], "a/keep.terr", False), (["*.terr", "!keep.terr"], "a/drop.terr", True),
+    (["archive/*", "!archive/keep.terr"], "archive/keep.terr", False),
+    # ... also below an excluded folder (git itself would not look inside `archive`)
+    (["archive", "!archive/keep.terr"], "archive/keep.terr", False),
+    (["archive/", "!archive/keep.terr"], "archive/other.terr", True),
+    (["?.terr"], "a.terr", True), (["?.terr"], "ab.terr", False), (["[ab].terr"], "b.terr", True),
+    (["\\!bang.terr"], "!bang.terr", True), (["# a comment"], "# a comment", False),
 ])
-def test_glob_match(pattern, path, matches):
-    assert glob_match(pattern, path) is matches
+def test_exclude_patterns(tmp_path, patterns, path, matches):
+    config = Config(root=tmp_path, exclude=tuple(patterns))
+    assert config.is_excluded(tmp_path / path) is matches
+
+
+def test_include_patterns_choose_terr_files(tmp_path):
+    for name in ("main.terr", "a/x.terr", "a/b/y.terr", "a/b/notes.txt", "a/drafts/z.terr", ".hidden/h.terr",
+                 "a/.cache/c.terr", "other/main.terr"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("", encoding="utf-8")
+
+    def included(include, exclude=()):
+        config = Config(root=tmp_path, include=tuple(include), exclude=tuple(exclude))
+        return [p.relative_to(tmp_path).as_posix() for p in config.included_files()]
+
+    # unanchored: at any depth (Path.glob read `*.terr` as the top folder only)
+    assert included(["*.terr"]) == ["a/b/y.terr", "a/drafts/z.terr", "a/x.terr", "main.terr", "other/main.terr"]
+    assert included(["/main.terr"]) == ["main.terr"]
+    assert included(["main.terr"]) == ["main.terr", "other/main.terr"]
+    assert included(["a/**/*.terr"]) == ["a/b/y.terr", "a/drafts/z.terr", "a/x.terr"]
+    assert included(["a/"]) == ["a/b/y.terr", "a/drafts/z.terr", "a/x.terr"]  # a folder: its .terr files
+    assert included(["a/", "!drafts/"]) == ["a/b/y.terr", "a/x.terr"]
+    assert included(["a/"], exclude=["b"]) == ["a/drafts/z.terr", "a/x.terr"]
+    assert included(["**/c.terr", "**/h.terr"]) == []  # hidden folders are skipped, as for a PATH
+    assert included(["nothing/"]) == []
+    # outside the configuration's folder nothing is excluded
+    assert not Config(root=tmp_path / "a", exclude=("*.terr",)).is_excluded(tmp_path / "main.terr")
+
+
+def test_models_are_shell_patterns_on_names():
+    from terrl.diagnostics.core import diag
+
+    findings = [diag("E202", "gap", None, model=name) for name in ("FY28", "FY28_EMEA", "FY27", "XFY28")]
+    config = Config(models=("FY28*", "FY2[7]"))
+    assert [d.extra["model"] for d in config.apply(findings)] == ["FY28", "FY28_EMEA", "FY27"]
 
 
 # --- terrl check with a configuration ----------------------------------------------------------
@@ -264,3 +316,33 @@ def test_config_apply_directly():
     assert d.severity == "warning"  # not mutated
     assert Config(models=("N",)).apply([d]) == []
     assert Config().apply([diag("W304", "x", None)], default_off={"W304"}) == []
+
+
+# --- the one root search (terrl.diagnostics.source.find_upwards) -------------------------
+
+def test_one_search_answers_the_three_roots(tmp_path, monkeypatch):
+    from terrl.diagnostics.render import render
+    from terrl.diagnostics.source import find_project_root, find_upwards
+
+    (tmp_path / ".git").write_text("gitdir: elsewhere\n", encoding="utf-8")  # a worktree: .git is a file
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    deep = tmp_path / "sub" / "a" / "b"
+    deep.mkdir(parents=True)
+    # imports: the nearest of terrl.toml, pyproject.toml (with or without [tool.terrl]) or .git
+    assert find_project_root(deep) == tmp_path / "sub"
+    # configuration: a pyproject.toml counts only with [tool.terrl]
+    assert find_config(deep) is None
+    # GitHub and SARIF paths: the git repository's top folder
+    assert find_upwards(deep, (".git",)) == tmp_path / ".git"
+    # markers are tried in order within one folder before going up
+    (tmp_path / "sub" / "terrl.toml").write_text("", encoding="utf-8")
+    assert find_upwards(deep, ("terrl.toml", "pyproject.toml")) == tmp_path / "sub" / "terrl.toml"
+    assert find_upwards(deep, ("nothing-here",)) is None
+    assert find_project_root(tmp_path / "sub") == tmp_path / "sub"
+    # the github renderer shows paths from the repository's top, wherever terrl runs
+    from terrl.diagnostics.core import diag
+    from terrl.diagnostics.source import SourceFile
+    source = SourceFile(str(deep / "m.terr"), "x\n")
+    monkeypatch.chdir(deep)
+    assert "file=sub/a/b/m.terr," in render([diag("E003", "bad", source.span(0, 1))], "github")

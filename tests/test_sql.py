@@ -21,7 +21,7 @@ import sqlglot
 from terrl.semantics import ir
 from terrl.targets import sql
 from terrl.targets.evaluate import compile_model, pick_model
-from terrl.pipeline import load_program
+from terrl.pipeline import Compilation
 
 from support import (REPO, check_golden, create_table, expected_rows, insert, postgres_dsn, read_back, run_cli,
                      run_query, run_spark, spark_session, spark_table, worker_schema_name)
@@ -31,7 +31,7 @@ EXAMPLES = ("acme", "fy28")
 
 
 def example_model(name: str) -> ir.Model:
-    program, _ = load_program(REPO / "examples" / "acme" / f"{name}.terr")
+    program = Compilation.from_paths([REPO / "examples" / "acme" / f"{name}.terr"]).units[0].program
     return pick_model(program, None)
 
 
@@ -423,3 +423,58 @@ def test_spark_quotes_identifiers_and_strings(spark):
     assert got == expected_rows(model, stored)
     assert [g[2] for g in got] == ["assigned", "unassigned", "invalid", "unassigned", "invalid"]
     assert got[0][3] == "t1;t2"  # policy all: both territories, joined as in the CSV result
+
+
+# --- `terrl compile --target sql --input text` (issue 17, item 7) ------------------------------
+
+MESSY_ROWS = [
+    ("A1", "Acme", "US", "CA", "94105", "software", "5000", "2000000000"),
+    ("A2", "", "US", "", "", "retail", "12", "1000.50"),
+    ("A3", "Beta", "DE", "", "10115", "finance", "1,200", "10"),  # not a number
+    ("A4", "Gamma", "USA", "CA", "94105", "software", "10", "10"),  # not a member
+    ("A5", "Delta", "CA", "", "", "healthcare", "", "5"),  # employees missing
+    ("A6", "Eps", "US", "NY", "1000", "software", "999", "999999999.99"),  # 4-digit zip
+    ("A7", "Zeta", "US", "WA", "98101", "other", "1000", "abc"),
+]
+
+
+def test_text_input_sql_assigns_like_the_python_engine(tmp_path):
+    """A table of text columns, as a CSV loads, assigned by the compiled SQL (`--input text`)
+    gives the Python engine's results row for row: statuses, territories and reasons."""
+    header = ("id", "name", "country", "state", "zip", "industry", "employees", "revenue")
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("\n".join(",".join(f'"{c}"' for c in row) for row in [header, *MESSY_ROWS]) + "\n")
+    model = str(REPO / "examples" / "acme" / "fy28.terr")
+    result = run_cli(["compile", model, "--target", "sql", "--input", "text", "-o", str(tmp_path / "q.sql")])
+    assert result.exit_code == 0, result.output
+    result = run_cli(["assign", model, str(accounts), "-o", str(tmp_path / "py.csv")])
+    assert result.exit_code == 0, result.output
+    with open(tmp_path / "py.csv", newline="", encoding="utf-8") as f:
+        expected = [(r["key"], r["status"], r["territories"], r["reason"] or None) for r in csv.DictReader(f)]
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE accounts AS SELECT * FROM read_csv('{accounts}', all_varchar = true, header = true)")
+    got = [(key, status, territories or "", reason) for key, status, territories, _, _, reason
+           in con.execute((tmp_path / "q.sql").read_text()).fetchall()]
+    assert sorted(got) == sorted(expected)
+    assert {status for _, status, _, _ in got} == {"assigned", "invalid"}
+
+
+def test_text_input_is_refused_for_dialects_without_the_parsing_functions():
+    model = str(REPO / "examples" / "acme" / "fy28.terr")
+    result = run_cli(["compile", model, "--target", "sql", "--input", "text", "--dialect", "postgres"])
+    assert result.exit_code == 2 and "use `--dialect duckdb`" in result.output
+    result = run_cli(["compile", model, "--target", "python", "--input", "text"])
+    assert result.exit_code == 2 and "apply to `--target sql` only" in result.output
+
+
+def test_the_header_names_the_least_scale_of_decimal_columns():
+    from terrl.pipeline import check_source
+
+    checked = check_source("""
+schema A { id: string key  amount: decimal in 0..  n: int }
+model M { territory t { where amount < 12.255 } }
+""", stop_after="resolve")
+    model = next(iter(checked.programs.values())).models[0]
+    types = dict(sql.column_types(model, "duckdb"))
+    assert types["amount"].startswith("DECIMAL(38, s), s = the data's fraction digits, at least 3")
+    assert dict(sql.column_types(model, "postgres"))["amount"].startswith("NUMERIC")

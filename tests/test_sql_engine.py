@@ -279,3 +279,18 @@ def test_a_model_sql_cannot_hold_is_a_usage_error_in_duckdb_and_compile(tmp_path
     assert python.exit_code == 0 and ",assigned,big," in python.output
     compiled = run_cli(["compile", str(model), "--target", "sql"])
     assert compiled.exit_code == 2 and "cannot compile model `M` to SQL" in compiled.output
+
+
+@pytest.mark.parametrize("data", [
+    b"id,name,country,employees\n,\xff,,\n",  # found by test_both_engines_agree_on_messy_csv
+    b"id,name,country,employees\nA1,caf\xc3,US,5\nA2,ok,US,5\n",  # a sequence cut short
+    b"id,name,country,employees\nA1,\xed\xa0\x80,US,5\n",  # an encoded surrogate
+])
+def test_bytes_that_are_not_utf8_are_the_same_invalid_row_in_both_engines(data):
+    with tempfile.TemporaryDirectory() as name:
+        workdir = Path(name)
+        model = workdir / "demo.terr"
+        model.write_text(SMALL_MODEL, encoding="utf-8")
+        runs = run_engines(workdir, str(model), data)
+    assert runs["duckdb"] == runs["python"]
+    assert "not UTF-8" in str(runs["python"])

@@ -52,6 +52,7 @@ from typing import Any
 from terrl.semantics import ir
 from terrl.analysis.dd import Manager, Node
 from terrl.diagnostics.core import Diagnostic, Label, diag
+from terrl.diagnostics.json_values import json_value
 from terrl.analysis.domain import FieldDomain, build_model_domains, field_order, format_number, range_mask, runs
 
 MAX_PAIR_FINDINGS = 50  # overlap findings listed per parent; existence is always decided
@@ -59,18 +60,6 @@ REGION_LIMIT = 50  # boxes read from a diagram to describe a region
 REGION_SHOWN = 3  # boxes printed in a region's text
 LABELLED_SIBLINGS = 5  # secondary spans on gap / unreachable findings
 SMALL_SIBLING_GROUP = 24  # below this, every pair is tested directly
-
-
-def json_value(value: Any) -> Any:
-    """A witness value as JSON (see the module docstring for decimals)."""
-    if isinstance(value, Decimal):
-        if value == value.to_integral_value():
-            return int(value)
-        as_float = float(value)
-        if Decimal(repr(as_float)) == value:
-            return as_float
-        return str(value)
-    return value
 
 
 class ModelSpace:
@@ -381,7 +370,9 @@ class _Analysis:
                           _where_span(b), both, [a.path, b.path], labels=labels, notes=tuple(notes),
                           witness_node=only_these, **({"unlisted_overlaps": unlisted} if unlisted else {}),
                           help=f"make their `where` clauses exclusive (e.g. add `and not (...)` to one), "
-                               f"or write `policy first` in {parent_name} so that the earlier one wins")
+                               f"or write `policy first` in {parent_name} so that the earlier one wins; the "
+                               f"policy is inherited, so overlaps further down would then be settled by order "
+                               f"too (write `policy unique` in a child to keep them checked)")
 
 
 def _position(span) -> tuple:

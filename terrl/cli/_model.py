@@ -17,9 +17,6 @@ from terrl.semantics import ir
 from terrl.cli.errors import EXIT_ERRORS, EXIT_USAGE, UserError
 from terrl.diagnostics.core import Diagnostic
 
-COVERAGE_FINDINGS = frozenset({"gap", "overlap", "unreachable", "empty"})
-
-
 def concise(d: Diagnostic, severity: str | None = None) -> str:
     severity = severity or d.severity
     if d.span is None:
@@ -30,18 +27,16 @@ def concise(d: Diagnostic, severity: str | None = None) -> str:
 
 def load_checked_program(path: Path, command: str) -> tuple[ir.Program, str]:
     """The checked program of one file and its displayed path; exits on errors."""
-    from terrl.pipeline import UsageError, check_paths
+    from terrl.pipeline import Compilation, UsageError
 
     if path.is_dir():
         raise UserError(f"`{path}` is a folder; give one `.terr` file")
     try:
-        result = check_paths([path])
+        compilation = Compilation.from_paths([path])
     except UsageError as exc:
         raise UserError(str(exc))
-    errors = [d for d in result.diagnostics if d.severity == "error"]
-    blocking = [d for d in errors if d.name not in COVERAGE_FINDINGS]
-    program = next(iter(result.programs.values()), None)
-    if blocking or program is None:
+    errors = [d for d in compilation.diagnostics_through("analyze") if d.severity == "error"]
+    if compilation.blocking_errors() or not compilation.units:
         for d in errors:
             click.echo(concise(d), err=True)
         click.echo(f"terrl {command}: {len(errors)} error{'s' if len(errors) != 1 else ''} in {path}; "
@@ -53,7 +48,7 @@ def load_checked_program(path: Path, command: str) -> tuple[ir.Program, str]:
         click.echo(f"terrl {command}: going on despite {len(errors)} coverage finding{'s' if len(errors) != 1 else ''}: "
                    "accounts in a gap are `unassigned`, accounts in an overlap are assigned to every match "
                    "(the reason says which)", err=True)
-    return program, result.files[0]
+    return compilation.units[0].program, compilation.files[0]
 
 
 def pick(program: ir.Program, name: str | None) -> ir.Model:

@@ -31,9 +31,14 @@ PROGRESS_EVERY = 8192  # rows between progress bar updates
               help="python: the in-process evaluator; duckdb: the SQL target on embedded DuckDB (CSV, Parquet; docs/sql.md).")
 @click.option("--explain", is_flag=True, help="Add a column saying which `where` matched at each level.")
 @click.option("--fail-on-invalid", is_flag=True, help="Exit 1 when any row is invalid.")
+@click.option("--escape-formulas/--no-escape-formulas", default=True, show_default=True,
+              help="CSV output: put a ' before every text cell (key, titles, owners, ...) starting with =, +, -, @, "
+                   "a tab or a carriage return, so that a spreadsheet shows it rather than running it as a formula "
+                   "(a text key -5 becomes '-5). JSON Lines output never changes.")
 @click.option("--progress/--no-progress", default=None, help="A progress bar on stderr (default: when stderr is a terminal).")
 def assign(model_file: Path, accounts: str, output: str, model_name: str | None, fmt: str | None,
-           input_format: str | None, explain: bool, fail_on_invalid: bool, progress: bool | None, engine: str = "python") -> None:
+           input_format: str | None, explain: bool, fail_on_invalid: bool, progress: bool | None, engine: str = "python",
+           escape_formulas: bool = True) -> None:
     """Assign every account in ACCOUNTS (CSV or JSON Lines; `-` for stdin) to territories.
 
     Writes one result per input row, in input order: row, key, status (assigned,
@@ -72,7 +77,7 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
             out_stream = open(output, "w", encoding="utf-8", newline="")
         except OSError as exc:
             _usage_error(f"cannot write {output}: {exc.strerror or exc}")
-    writer = ResultWriter(out_stream, out_format, explain=explain)
+    writer = ResultWriter(out_stream, out_format, explain=explain, escape_formulas=escape_formulas)
     counts = {ASSIGNED: 0, UNASSIGNED: 0, INVALID: 0}
     show_progress = progress if progress is not None else _stderr_is_terminal()
     total = _size(accounts) if run.position is not None else None
@@ -86,7 +91,7 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
             row, key, result, steps = item
             counts[result.status] += 1
             if explain:
-                write(row, key, result, _explain(steps, out_format) if steps is not None else None)
+                write(row, key, result, _explain(model, steps, out_format) if steps is not None else None)
             else:
                 write(row, key, result)
             if bar is not None and row % PROGRESS_EVERY == 0:
@@ -151,10 +156,15 @@ def summarize_and_exit(counts: dict, blank_lines: int, output: str, fail_on_inva
     sys.exit(EXIT_ERRORS if fail_on_invalid and counts[INVALID] else EXIT_OK)
 
 
-def _explain(steps, out_format: str):
+def _explain(model, steps, out_format: str):
+    """The `explain` column: the decisions in `terrl explain`'s order and words."""
+    from terrl.targets.reference import decisions
+
+    shown = decisions(model, steps)
     if out_format == "jsonl":
-        return [{"territory": s.path, "where": s.condition, "matched": s.matched, "taken": s.taken} for s in steps]
-    return "; ".join(f"{s.path}: {'taken' if s.taken else 'matched' if s.matched else 'no'} ({s.condition})" for s in steps)
+        return [{"territory": s.path, "verdict": verdict, "where": s.condition, "matched": s.matched, "taken": s.taken}
+                for s, verdict in shown]
+    return "; ".join(f"{s.path}: {verdict} ({s.condition})" for s, verdict in shown)
 
 
 def _stderr_is_terminal() -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from terrl.cli.errors import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UserError, no_terr_files
-from terrl.pipeline import STAGES, UsageError, check_paths, check_source
+from terrl.pipeline import STAGES, Compilation, UsageError
 
 
 @click.command()
@@ -35,8 +35,6 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
     """
     from terrl.cli._report import write_report
     from terrl.cli._selection import command_config, select_files
-    from terrl.diagnostics.core import sort_diagnostics
-    from terrl.analysis.lint import DEFAULT_OFF, lint_program
     from terrl.diagnostics.render import render, use_color
 
     config = command_config(config_path, no_config)
@@ -45,27 +43,20 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
         raise click.UsageError("`-` (standard input) cannot be combined with other paths")
     try:
         if paths == (Path("-"),):  # an editor or a script pipes one file in; imports resolve from here
-            files = [Path("-")]
-            result = check_source(sys.stdin.buffer.read(), "<stdin>", stop_after=stop_after)
+            compilation = Compilation.from_source(sys.stdin.buffer.read(), "<stdin>")
         else:
             files, all_excluded = select_files(paths, config)
-        if files != [Path("-")]:
-            result = check_paths(files, stop_after=stop_after)
+            compilation = Compilation.from_paths(files)
     except UsageError as exc:
         raise UserError(str(exc))
     if all_excluded:
         click.echo(f"nothing to check: {', '.join(str(p) for p in paths)} excluded by {config.path}", err=True)
-    elif not result.files:
+    elif not compilation.files:
         raise no_terr_files(paths or (Path("."),))
-    diagnostics = result.diagnostics
-    understood = not any(d.is_error and d.code.startswith(("E0", "E1")) for d in diagnostics)
-    if stop_after != "parse" and understood:
-        for name, program in result.programs.items():
-            diagnostics = diagnostics + lint_program(program, result.modules.get(name), config.lint)
-    diagnostics = sort_diagnostics(config.apply(diagnostics, default_off=DEFAULT_OFF))
+    diagnostics = compilation.check(stop_after=stop_after, config=config)
     summary = {
-        "files": len(result.files),
-        "models": len(result.models),
+        "files": len(compilation.files),
+        "models": len(compilation.models) if stop_after != "parse" else 0,
         "errors": sum(d.severity == "error" for d in diagnostics),
         "warnings": sum(d.severity == "warning" for d in diagnostics),
         "notes": sum(d.severity == "note" for d in diagnostics),

@@ -33,13 +33,16 @@ SQL_DIALECTS = ("duckdb", "postgres", "spark", "bigquery", "snowflake")  # terrl
 @click.option("--dialect", type=click.Choice(SQL_DIALECTS), help="`--target sql`: the SQL dialect (default duckdb).")
 @click.option("--table", help="`--target sql`: the account table to read (default `accounts`; may be `schema.table`).")
 @click.option("--view", help="`--target sql`: emit `CREATE OR REPLACE VIEW` with this name instead of a SELECT.")
+@click.option("--input", "input", type=click.Choice(["typed", "text"]),
+              help="`--target sql`: the table's columns are typed (default), or all text as loaded from a CSV "
+                   "(parsed and checked in SQL, like `terrl assign`; DuckDB only).")
 def compile(model_file: Path, target: str, output: str, model_name: str | None, **options) -> None:
     """Compile one model: `python` is a stand-alone module exposing `assign(account)` and
     `assign_many(accounts)` (standard library only); `json` is the normalized model
     (schema, territories, predicates as interval sets), format in docs/normalized-model.md;
     `sql` is a SELECT (or a view) assigning every row of a table, docs/sql.md."""
-    if target != "sql" and any(options.get(o) is not None for o in ("dialect", "table", "view")):
-        raise click.UsageError("--dialect, --table and --view apply to `--target sql` only")
+    if target != "sql" and any(options.get(o) is not None for o in ("dialect", "table", "view", "input")):
+        raise click.UsageError("--dialect, --table, --view and --input apply to `--target sql` only")
     program, shown = load_checked_program(model_file, "compile")
     model = pick(program, model_name)
     module, function = TARGETS[target].split(":")

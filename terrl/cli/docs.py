@@ -10,13 +10,6 @@ import click
 from terrl.cli.errors import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UserError
 
 
-def _concise(d) -> str:
-    if d.span is None:
-        return f"{d.severity}[{d.code}]: {d.message}"
-    line, col = d.span.file.line_col(d.span.start)
-    return f"{d.span.file.path}:{line}:{col}: {d.severity}[{d.code}]: {d.message}"
-
-
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
@@ -33,22 +26,23 @@ def docs(paths: tuple[Path, ...], out_dir: Path, fmt: str, check: bool) -> None:
     example accounts). Files with syntax or type errors produce no docs (exit 1);
     gaps and overlaps are documented, not fatal. Output is byte-identical for the same input.
     """
-    from terrl.docs.docsgen import build_site, load_docs, render_site, write_site
-    from terrl.pipeline import UsageError
+    from terrl.cli._model import concise
+    from terrl.docs.docsgen import build_site, docs_input, render_site, write_site
+    from terrl.pipeline import Compilation, UsageError
 
     try:
-        loaded = load_docs(list(paths), analyse=check)
+        compilation = Compilation.from_paths(paths)
     except UsageError as exc:
         raise UserError(str(exc))
-    problems = [d for d in loaded.diagnostics if d.severity == "error"]
+    problems = [d for d in compilation.diagnostics if d.severity == "error"]
     if problems:
         for d in problems:
-            click.echo(_concise(d), err=True)
+            click.echo(concise(d), err=True)
         click.echo(f"terrl docs: {len(problems)} error{'s' if len(problems) != 1 else ''}; no docs written "
                    "(see `terrl check` for details)", err=True)
         sys.exit(EXIT_USAGE if any(d.code == "E001" for d in problems) else EXIT_ERRORS)
     formats = ("markdown", "html") if fmt == "both" else (fmt,)
-    site = build_site(loaded)
+    site = build_site(docs_input(compilation, analyse=check))
     files = render_site(site, formats)
     try:
         write_site(files, out_dir)

@@ -76,6 +76,9 @@ def render_explanation(model, result, steps, account=None) -> str:
         where = " ".join(model.where_span.text.split()) if model.where_span is not None else "where ..."
         head.append(f"  {'inside' if inside else 'OUTSIDE'} the model's universe: {where}{why(model.universe)}")
 
+    from terrl.targets.reference import decisions
+
+    verdicts = {id(s): v for s, v in decisions(model, steps)}  # the one rule, shared with `assign --explain`
     siblings: dict[str, list] = {}
     for s in steps:
         siblings.setdefault(s.path.rpartition(".")[0], []).append(s)
@@ -91,12 +94,12 @@ def render_explanation(model, result, steps, account=None) -> str:
         skipped: list[str] = []
         for i, s in enumerate(group):
             name = s.path.rpartition(".")[2]
-            if policy == "first" and i > first_at:
-                if s.matched and not by_path[s.path].is_else:
-                    rows.append(("matches", depth, name, s.condition + why(by_path[s.path].where)
-                                 + f"; `{_name(first)}` came first (policy first)"))
-                else:
-                    skipped.append(name)
+            if verdicts[id(s)] == "skipped":
+                skipped.append(name)
+                continue
+            if policy == "first" and i > first_at:  # matches, after the sibling that came first
+                rows.append(("matches", depth, name, s.condition + why(by_path[s.path].where)
+                             + f"; `{_name(first)}` came first (policy first)"))
                 continue
             territory = by_path[s.path]
             if territory.is_else:
@@ -110,8 +113,7 @@ def render_explanation(model, result, steps, account=None) -> str:
                     verb = "also matches" if len(others) == 1 else "also match"
                     detail += (f"; overlap: {', '.join(others)} {verb} under policy unique" if policy == "unique"
                                else f"; policy all: {', '.join(others)} {verb}")
-            verdict = "taken" if s.taken else "matches" if s.matched else "no"
-            rows.append((verdict, depth, name, detail))
+            rows.append((verdicts[id(s)], depth, name, detail))
             if s.taken and territory.children:
                 if not level(s.path, territory.policy, depth + 1):
                     rest = "the account rests there (`keep`)" if territory.keep else "a gap"

@@ -35,7 +35,7 @@ def test(paths: tuple[Path, ...], quiet: bool, fmt: str, output: Path | None, co
     be read.
     """
     from terrl.diagnostics.core import sort_diagnostics
-    from terrl.pipeline import UsageError, check_paths
+    from terrl.pipeline import Compilation, UsageError
     from terrl.diagnostics.render import json_object, render
     from terrl.targets.testing import run_tests
     from terrl.cli._model import concise
@@ -50,11 +50,11 @@ def test(paths: tuple[Path, ...], quiet: bool, fmt: str, output: Path | None, co
     if not files:
         raise no_terr_files(paths or (Path("."),))
     try:
-        result = check_paths(files, stop_after="resolve")
+        compilation = Compilation.from_paths(files)
     except UsageError as exc:
         raise UserError(str(exc))
-    errors = [d for d in result.diagnostics if d.severity == "error"]
-    outcomes = [outcome for program in result.programs.values() for outcome in run_tests(program)]
+    errors = [d for d in compilation.diagnostics if d.severity == "error"]
+    outcomes = [outcome for unit in compilation.units for outcome in run_tests(unit.program)]
     passed = sum(o.passed for o in outcomes)
     failed = len(outcomes) - passed
     summary = {"passed": passed, "failed": failed, "errors": len(errors)}

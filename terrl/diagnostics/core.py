@@ -103,6 +103,17 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.severity == "error" for d in diagnostics)
 
 
+# Reading, syntax, name and type errors (E0xx, E1xx) mean terrl did not understand the
+# input: the analysis and lint do not run past them (terrl.pipeline), and the
+# configuration cannot silence or downgrade them (terrl.project.config).
+NOT_UNDERSTOOD_PREFIXES = ("E0", "E1")
+
+
+def not_understood(d: Diagnostic) -> bool:
+    """Whether `d` says terrl did not understand the input (see NOT_UNDERSTOOD_PREFIXES)."""
+    return d.is_error and d.code.startswith(NOT_UNDERSTOOD_PREFIXES)
+
+
 # --- reading and syntax -------------------------------------------------------
 register("E001", "unreadable-file", "error", "a file cannot be read",
          "The file does not exist, is a directory, or cannot be opened.")
@@ -113,7 +124,8 @@ register("E003", "syntax-error", "error", "the text does not follow the grammar"
          "territory west {\n  where state in us.west\n")
 register("E004", "unclosed-block", "error", "a `{`, `(` or string is not closed before the end of the file")
 register("E005", "too-deep", "error", "nesting is deeper than terrl accepts",
-         "Parentheses or territories nested deeper than the limit are rejected so that every later pass stays fast and safe.")
+         "Parentheses or territories nested deeper than the limit, or one expression whose levels (each `(`, `not` "
+         "and set `+` or `-` inside another) go deeper, are rejected so that every later pass stays fast and safe.")
 register("E006", "bad-literal", "error", "a literal cannot be read (number, date, string escape)")
 register("E007", "empty-file", "error", "a file holds no declarations")
 register("E008", "file-too-large", "error", "a file is larger than terrl accepts")
@@ -166,6 +178,12 @@ register("E901", "internal-error", "error", "terrl itself failed; please report 
 register("E125", "misplaced-item", "error", "an item is not allowed where it stands (e.g. `effective` in a territory)")
 register("E126", "set-cycle", "error", "sets refer to each other in a cycle")
 register("E127", "incomplete-test", "error", "a `test` block lacks an `account` or an `expect`, or has several accounts")
+register("E128", "definition-too-deep", "error",
+         "segments or sets are defined through a chain of names longer, or nested deeper, than terrl accepts",
+         "A segment defined through another, itself defined through another, and so on, is followed to the end by "
+         "every command (the docs, the evaluators, the SQL). Chains of up to 50 names are accepted, and the "
+         "expression they expand to may nest up to 100 levels (each `(`, `not` and set `+` or `-`), as one "
+         "expression may.")
 register("W102", "null-check-on-required", "warning", "`is null` on a field that can never be missing")
 
 # --- lint rules (terrl.analysis.lint) ------------------------------------------------------

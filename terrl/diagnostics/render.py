@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from terrl.diagnostics.core import CODES, Diagnostic
-from terrl.diagnostics.source import Span
+from terrl.diagnostics.source import Span, find_upwards
 
 FORMATS = ("full", "concise", "json", "github", "sarif")
 
@@ -41,7 +41,7 @@ def render(diagnostics: list[Diagnostic], fmt: str, *, color: bool = False, root
     """The report for already sorted diagnostics, ending with a newline unless empty."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    paths = _Paths(root if root is not None or fmt not in ("github", "sarif") else repository_root(Path.cwd()))
+    paths = _Paths(root if root is not None or fmt not in ("github", "sarif") else _repository_root())
     if summary is None:
         summary = count_severities(diagnostics)
     if fmt == "full":
@@ -54,6 +54,12 @@ def render(diagnostics: list[Diagnostic], fmt: str, *, color: bool = False, root
     if fmt == "github":
         return "".join(github_command(d, paths) + "\n" for d in diagnostics)
     return json.dumps(sarif_log(diagnostics, paths.root), ensure_ascii=False, indent=2) + "\n"
+
+
+def _repository_root() -> Path:
+    """The top folder of the git repository holding the working directory (a `.git` folder or file), else it."""
+    git = find_upwards(Path.cwd(), (".git",))
+    return git.parent if git is not None else Path.cwd().resolve()
 
 
 def count_severities(diagnostics: list[Diagnostic]) -> dict[str, int]:
@@ -113,15 +119,6 @@ def position(span: Span) -> Position:
         end_line -= 1
         end_column = len(span.file.line_text(end_line)) + 1
     return Position(line, column, end_line, end_column)
-
-
-def repository_root(start: Path) -> Path:
-    """The top folder of the git repository holding `start` (a `.git` folder or file), else `start`."""
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists():
-            return folder
-    return start
 
 
 class _Paths:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 
 class SourceFile:
@@ -87,3 +88,29 @@ def display_path(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+# A project is the folder holding one of these (the nearest above a file wins): imports
+# may not leave it (E111).
+PROJECT_MARKERS = ("terrl.toml", "pyproject.toml", ".git")
+
+
+def find_upwards(start: Path, markers: tuple[str, ...] = PROJECT_MARKERS,
+                 accept: Callable[[Path], bool] = Path.exists) -> Path | None:
+    """The first of `markers` (in order) that `accept`s, in `start` or the nearest folder above it.
+
+    The one search for roots: the project root (`find_project_root`), the git repository
+    (GitHub and SARIF paths) and the configuration file (`terrl.project.config`) differ
+    only in the markers they look for."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        for marker in markers:
+            if accept(folder / marker):
+                return folder / marker
+    return None
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest folder at or above `start` holding terrl.toml, pyproject.toml or .git, else `start`."""
+    marker = find_upwards(start)
+    return marker.parent if marker is not None else start.resolve()

@@ -1,6 +1,7 @@
 """Documentation for people who sell: checked models -> one view-model -> Markdown and HTML.
 
-`load_docs` runs the pipeline, `build_site` turns the checked programs into plain
+`docs_input` takes the checked programs and the findings from a `terrl.pipeline.Compilation`
+(`load_docs` makes one from paths), `build_site` turns the checked programs into plain
 frozen dataclasses, and `render_site` feeds those to the Jinja2 templates in
 `terrl/docs/templates/`. Everything comes from the IR: the names, docs and definitions
 of sets and segments, enum member titles and the files' headers are its provenance
@@ -24,12 +25,12 @@ import markupsafe
 
 from terrl import __version__
 from terrl.semantics import ir
-from terrl.diagnostics.core import Diagnostic, has_errors, sort_diagnostics
+from terrl.diagnostics.core import Diagnostic, has_errors
 from terrl.docs.english import (FieldInfo, Link, NamedRef, Phrase, Text, Values, clause, doc_label, format_number, plain,
                       sentence, set_description, values, visible)
 from terrl.docs.hierarchy_diagram import DIAGRAM_MAX_NODES  # noqa: F401  (part of this module's API: the diagram size)
 from terrl.docs.hierarchy_diagram import SvgDiagram, collapse, mermaid_text, svg_layout, territory_anchor
-from terrl.pipeline import analyze_program, check_paths
+from terrl.pipeline import Compilation
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SCOPE_MAX_SIBLING_LINKS = 5
@@ -55,12 +56,16 @@ def coverage_available() -> bool:
 
 def load_docs(paths: list[Path], *, analyse: bool = True) -> LoadedDocs:
     """Parse and resolve like `terrl check`; unless told not to, analyze (its findings are documented, not fatal)."""
-    checked = check_paths(paths, stop_after="resolve")
+    return docs_input(Compilation.from_paths(paths), analyse=analyse)
+
+
+def docs_input(compilation: Compilation, *, analyse: bool = True) -> LoadedDocs:
+    """What the docs need of a compilation; the analysis runs only when every file is free of errors."""
     out = LoadedDocs(analysed=analyse and coverage_available())
-    out.roots = list(checked.programs.items())
-    out.diagnostics = checked.diagnostics
+    out.roots = list(compilation.programs.items())
+    out.diagnostics = compilation.diagnostics
     if out.ok and out.analysed:
-        out.findings = sort_diagnostics(d for _, p in out.roots for d in analyze_program(p))
+        out.findings = compilation.findings
     return out
 
 
@@ -201,6 +206,17 @@ class ModelView:
     @property
     def error_count(self) -> int:
         return sum(f.severity == "error" for f in self.findings)
+
+    @property
+    def findings_summary(self) -> str:
+        """"2 errors and 31 warnings", "33 warnings": what `check` found, by severity (a page that
+        says "33 problems" when all are warnings alarms its readers for nothing)."""
+        counts = []
+        for severity in ("error", "warning", "info"):
+            n = sum(f.severity == severity for f in self.findings)
+            if n:
+                counts.append(f"{n:,} {severity}{'s' if n != 1 else ''}")
+        return " and ".join([", ".join(counts[:-1]), counts[-1]] if len(counts) > 1 else counts)
 
 
 @dataclass(frozen=True, slots=True)

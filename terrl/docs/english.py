@@ -19,6 +19,8 @@ Choices (see docs/docs-command.md):
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol, Union
@@ -127,6 +129,20 @@ def _plain_decimal(value: Decimal) -> str:
     return f"{int(whole):,}.{frac}"
 
 
+def humanize(name: str) -> str:
+    """A field name as words: `annual_revenue` "annual revenue", `BillingPostalCode` "billing postal
+    code", a Salesforce custom field `Clinical_Type__c` "clinical type"; acronyms stay (`SIC_code`
+    "SIC code")."""
+    base = _CUSTOM_SUFFIX.sub("", name) or name
+    spaced = _CAMEL.sub(" ", base).replace("_", " ")
+    words = [w if (w.isupper() and len(w) > 1) else w.lower() for w in spaced.split()]
+    return " ".join(words) or name
+
+
+_CUSTOM_SUFFIX = re.compile(r"__c$")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
 @dataclass(frozen=True, slots=True)
 class FieldInfo:
     name: str
@@ -136,7 +152,7 @@ class FieldInfo:
 
     @property
     def label(self) -> str:
-        return self.name.replace("_", " ")
+        return humanize(self.name)
 
     @property
     def is_count(self) -> bool:

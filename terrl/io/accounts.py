@@ -28,6 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Iterator, Mapping, NamedTuple
 
+from terrl.diagnostics.json_values import json_default
 from terrl.diagnostics.suggest import closest
 from terrl.semantics import ir
 
@@ -372,12 +373,7 @@ def _jsonl_records(reader: AccountReader) -> Iterator[Record]:
 
 # --- writers ----------------------------------------------------------------------------
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        if value.is_finite() and abs(value.adjusted()) < 1000 and value == value.to_integral_value():
-            return int(value)
-        return str(value)  # not converted to int in full: 1E+999999999 would take minutes
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+_JSON_DEFAULT = json_default("int-or-text")  # a key read from JSON: docs/assign.md
 
 
 def _csv_field(text: str) -> str:
@@ -387,20 +383,35 @@ def _csv_field(text: str) -> str:
     return text
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection, OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(text: str) -> str:
+    """`text` with a `'` in front when a spreadsheet would read it as a formula. OWASP's rule,
+    applied as it stands: any leading `-`, so a text cell `-5` is written `'-5` too."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 class ResultWriter:
     """Writes one line per result in CSV or JSON Lines (columns: `RESULT_COLUMNS`, then `explain`).
 
     CSV lines end in CRLF (RFC 4180). The columns after the key depend only on the
     outcome, and results of one outcome share their tuples, so their text is cached.
+    With `escape_formulas` (the default), every text cell of CSV output (key, territories,
+    titles, owners, reason, explain) that a spreadsheet would run as a formula gets a
+    leading `'` (`formula_safe`); a key that is a JSON number is a number and stays as it
+    is. JSON Lines output never changes.
     """
 
     CACHE_LIMIT = 100_000
     BATCH = 2048  # lines joined per write to the stream
 
-    def __init__(self, stream: IO[str], fmt: str, *, explain: bool = False) -> None:
+    def __init__(self, stream: IO[str], fmt: str, *, explain: bool = False, escape_formulas: bool = True) -> None:
         if fmt not in FORMATS:
             raise AccountsError(f"unknown output format `{fmt}`; use one of: {', '.join(FORMATS)}")
         self.stream, self.format, self.explain = stream, fmt, explain
+        self._cell = (lambda text: _csv_field(formula_safe(text))) if escape_formulas else _csv_field
         self._tails: dict[int, tuple[Any, str]] = {}  # id(result) -> (result, its CSV columns)
         self._lines: list[str] = []
         if fmt == "csv":
@@ -419,8 +430,9 @@ class ResultWriter:
         entry = self._tails.get(id(result))
         if entry is not None and entry[0] is result:
             return entry[1]
-        tail = ",".join(_csv_field(x) for x in (
-            result.status, LIST_SEPARATOR.join(result.territories), LIST_SEPARATOR.join(result.titles),
+        cell = self._cell
+        tail = result.status + "," + ",".join(cell(x) for x in (
+            LIST_SEPARATOR.join(result.territories), LIST_SEPARATOR.join(result.titles),
             LIST_SEPARATOR.join(result.owners), result.reason or ""))
         if len(self._tails) < self.CACHE_LIMIT:
             self._tails[id(result)] = (result, tail)
@@ -431,17 +443,17 @@ class ResultWriter:
         if isinstance(key, str) and not key.isascii():
             key = _printable(key)
         if self.format == "csv":
-            key_text = "" if key is None else _csv_field(key if isinstance(key, str) else _text_of(key))
+            key_text = "" if key is None else self._cell(key) if isinstance(key, str) else _csv_field(_text_of(key))
             line = f"{row},{key_text},{self._csv_tail(result)}"
             if self.explain:
-                line += "," + _csv_field(explain or "")
+                line += "," + self._cell(explain or "")
             self._lines.append(line + "\r\n")
         else:
             obj = {"row": row, "key": key, "status": result.status, "territories": list(result.territories),
                    "titles": list(result.titles), "owners": list(result.owners), "reason": result.reason}
             if self.explain:
                 obj["explain"] = explain
-            self._lines.append(json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n")
+            self._lines.append(json.dumps(obj, ensure_ascii=False, default=_JSON_DEFAULT) + "\n")
         if len(self._lines) >= self.BATCH:
             self.stream.write("".join(self._lines))
             self._lines.clear()
@@ -450,5 +462,5 @@ class ResultWriter:
 def _text_of(value: Any) -> str:
     """A typed key (JSON input) as CSV text: JSON spelling for booleans and structures."""
     if isinstance(value, (bool, list, dict)):
-        return json.dumps(value, ensure_ascii=False, default=_json_default)
+        return json.dumps(value, ensure_ascii=False, default=_JSON_DEFAULT)
     return str(value)

@@ -2,11 +2,20 @@
 
 Found like Ruff finds its own: from the current directory upwards, the first folder
 holding a `terrl.toml`, or a `pyproject.toml` with a `[tool.terrl]` table, wins (in one
-folder `terrl.toml` comes first). Globs are relative to the folder of that file.
+folder `terrl.toml` comes first).
+
+`include` and `exclude` are gitignore patterns (matched by the `pathspec` library, as git
+does) against paths relative to the folder of that file: `*.draft.terr` or `archive` at
+any depth, `/main.terr` or `rules/*.terr` from that folder only (a `/` at the start or in
+the middle anchors), `archive/` folders only, `**` any number of folders, `!pattern`
+takes back what an earlier pattern matched (the last matching pattern wins; each file is
+matched, so unlike git a file can be taken back from an excluded folder). `include`
+chooses among the `*.terr` files below the folder (hidden folders skipped); `models`
+are shell patterns on model names.
 
 ```toml
 include = ["territories/**/*.terr"]   # what `terrl check` / `terrl fmt` read when given no PATH
-exclude = ["archive/**", "*.draft.terr"]
+exclude = ["archive/", "*.draft.terr"]
 models = ["FY28*"]                    # coverage and lint findings only for these models
 line-length = 100                     # terrl fmt
 
@@ -29,25 +38,31 @@ the key and the problem; the CLI prints it as one line `terrl: error: terrl.toml
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
+import functools
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+if TYPE_CHECKING:
+    import pathspec
 
 try:
     import tomllib
 except ImportError:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-from terrl.diagnostics.core import CODES, CODES_BY_NAME, Diagnostic
-from terrl.diagnostics.source import display_path
+from terrl.diagnostics.core import CODES, CODES_BY_NAME, NOT_UNDERSTOOD_PREFIXES, Diagnostic
+from terrl.diagnostics.source import display_path, find_upwards
 from terrl.diagnostics.suggest import closest
 
 SEVERITIES = ("error", "warning", "note", "off")
-# Reading, syntax, name and type errors mean terrl did not understand the input (and
-# the analysis did not run): they cannot be silenced or downgraded.
-FIXED_PREFIXES = ("E0", "E1", "E9")
+# What terrl did not understand (reading, syntax, name and type errors) and its own
+# internal errors cannot be silenced or downgraded.
+FIXED_PREFIXES = NOT_UNDERSTOOD_PREFIXES + ("E9",)
 
 
 class ConfigError(Exception):
@@ -74,7 +89,7 @@ class LintOptions:
 @dataclass(frozen=True, slots=True)
 class Config:
     path: Path | None = None  # the file read; None: built-in defaults
-    root: Path = field(default_factory=Path.cwd)  # globs are relative to this folder
+    root: Path = field(default_factory=Path.cwd)  # include and exclude are relative to this folder
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
@@ -84,19 +99,24 @@ class Config:
 
     # -- files --
     def is_excluded(self, path: Path) -> bool:
-        """Whether `path` matches an `exclude` glob (relative to the config's folder)."""
+        """Whether `path` matches the `exclude` patterns (relative to the config's folder)."""
         if not self.exclude:
             return False
         relative = _relative(path, self.root)
-        return relative is not None and any(glob_match(g, relative) for g in self.exclude)
+        return relative is not None and _spec(self.exclude).match_file(relative)
 
     def included_files(self) -> list[Path]:
-        """The files `include` names (sorted), without the excluded ones."""
-        found: set[Path] = set()
-        for pattern in self.include:
-            for p in self.root.glob(pattern):
-                if p.is_file():
-                    found.add(p)
+        """The `*.terr` files below the config's folder that `include` matches (sorted), without
+        the excluded ones; hidden folders are skipped, as when a folder is given as PATH."""
+        spec = _spec(self.include)
+        found = []
+        for folder, subfolders, files in os.walk(self.root):
+            subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+            base = Path(folder)
+            for name in files:
+                if name.endswith(".terr"):
+                    if spec.match_file((base / name).relative_to(self.root).as_posix()):
+                        found.append(base / name)
         return sorted(p for p in found if not self.is_excluded(p))
 
     # -- diagnostics --
@@ -106,7 +126,7 @@ class Config:
         out = []
         for d in diagnostics:
             model = d.extra.get("model")
-            if self.models and model is not None and not any(glob_match(m, model) for m in self.models):
+            if self.models and model is not None and not any(fnmatch.fnmatchcase(model, m) for m in self.models):
                 continue
             wanted = self.severity.get(d.code)
             if wanted is None and d.code in off:
@@ -121,20 +141,19 @@ class Config:
 
 def find_config(start: Path | None = None) -> Path | None:
     """The nearest `terrl.toml`, or `pyproject.toml` with `[tool.terrl]`, at or above `start`."""
-    start = (start or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        candidate = folder / "terrl.toml"
-        if candidate.is_file():
-            return candidate
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                continue  # not ours to judge unless it is meant for terrl
-            if isinstance(data.get("tool"), dict) and "terrl" in data["tool"]:
-                return pyproject
-    return None
+    return find_upwards(start or Path.cwd(), ("terrl.toml", "pyproject.toml"), accept=_is_config)
+
+
+def _is_config(candidate: Path) -> bool:
+    if not candidate.is_file():
+        return False
+    if candidate.name == "terrl.toml":
+        return True
+    try:
+        data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False  # not ours to judge unless it is meant for terrl
+    return isinstance(data.get("tool"), dict) and "terrl" in data["tool"]
 
 
 def discover(start: Path | None = None) -> Config:
@@ -362,7 +381,7 @@ def key_line(text: str, key: tuple[str, ...]) -> int | None:
     return best_line
 
 
-# --- globs ------------------------------------------------------------------------------
+# --- patterns ---------------------------------------------------------------------------
 
 def _relative(path: Path, root: Path) -> str | None:
     try:
@@ -371,33 +390,9 @@ def _relative(path: Path, root: Path) -> str | None:
         return None
 
 
-def _glob_regex(pattern: str) -> re.Pattern:
-    out, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
+@functools.lru_cache(maxsize=64)
+def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    """gitignore semantics, as git applies them (pathspec's GitIgnoreSpec)."""
+    import pathspec  # only when a configuration has patterns: it costs `terrl check` tens of ms to start
 
-
-def glob_match(pattern: str, relative: str) -> bool:
-    """gitignore-like: `a/*.terr` from the root, `*.terr` or `drafts` at any depth, `dir/**` below."""
-    pattern = pattern.strip("/") if pattern != "/" else pattern
-    if "/" not in pattern:
-        pattern = "**/" + pattern
-    regex = _glob_regex(pattern)
-    # a folder pattern also excludes what is inside it
-    parts = relative.split("/")
-    return any(regex.match("/".join(parts[:k])) for k in range(1, len(parts) + 1))
+    return pathspec.GitIgnoreSpec.from_lines(patterns)

@@ -14,26 +14,22 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NoReturn
 
 from terrl.syntax import ast
 from terrl.semantics import ir
 from terrl.diagnostics.core import Diagnostic, Label, diag
 from terrl.diagnostics.suggest import closest
-from terrl.syntax.parser import decode_source, parse, read_source
+from terrl.syntax.parser import MAX_NESTING, decode_source, parse, read_source
 from terrl.resources import stdlib_dir
-from terrl.diagnostics.source import Span, display_path
+from terrl.diagnostics.source import Span, display_path, find_project_root
 
-ROOT_MARKERS = ("terrl.toml", "pyproject.toml", ".git")
-
-
-def find_project_root(start: Path) -> Path:
-    """The nearest folder above `start` holding terrl.toml, pyproject.toml or .git."""
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        if any((folder / marker).exists() for marker in ROOT_MARKERS):
-            return folder
-    return start
+# Segments and sets defined through one another, counted along the longest chain of names
+# (`s3 = s2 and ...`, `s2 = s1 ...`). Every later pass (docs, the evaluators, SQL) follows
+# such chains recursively; a chain of this length works in every command, a longer one is
+# E128 at the reference that goes past it. The expression levels the parser bounds
+# (MAX_NESTING: each `(`, `not`, set `+`/`-`) are bounded again through the names.
+MAX_CHAIN = 50
 
 
 def did_you_mean(name: str, candidates) -> str | None:
@@ -223,6 +219,15 @@ class Lowerer:
         self._segments_in_progress: list[int] = []
         self._segment_names: list[str] = []
         self._segment_cache: dict[tuple[int, int], ir.Pred | None] = {}  # the body, marked with its segment
+        # Depth through names: the segments and sets being expanded (kind, name, reference),
+        # the expression level (as the parser counts it) and the deepest point reached, and
+        # for each expanded name the levels and the chain below it, reused with its cached value.
+        self._chain: list[tuple[str, str, Span]] = []
+        self._level = 0
+        self._peak_level = 0
+        self._peak_chain: tuple[tuple[str, str, Span], ...] = ()
+        self._extents: dict[tuple, tuple[int, tuple[tuple[str, str, Span], ...]]] = {}
+        self._depth_reported: set[tuple[str, str]] = set()
         # Fields whose type failed to check: kept in the schema so that uses of them
         # do not cascade into "no such field" errors, but every use stops quietly.
         self._poisoned: set[tuple[int, str]] = set()
@@ -423,11 +428,15 @@ class Lowerer:
         raise _Failed
 
     # --- sets
-    def named_set(self, decl: ast.SetDecl, scope: Scope) -> ir.NamedSet:
+    def named_set(self, decl: ast.SetDecl, scope: Scope, ref: Span | None = None) -> ir.NamedSet:
+        """The set as evaluated; `ref` is the reference being followed (None at its declaration)."""
+        key = ("set", id(decl))
+        link = ("set", decl.name.name, ref or decl.name.span)
         if id(decl) in self._sets:
             result = self._sets[id(decl)]
             if result is None:
                 raise _Failed
+            self._reuse(key, link)
             return result
         if id(decl) in self._sets_in_progress:
             self.error("E126", f"set `{decl.name.name}` refers to itself", decl.name.span)
@@ -435,7 +444,7 @@ class Lowerer:
         self._sets_in_progress.add(id(decl))
         try:
             ftype = self.field_type(scope, decl.type)
-            values, source = self.set_values(decl.expr, ftype, decl.name.name, scope)
+            values, source = self._expand(key, link, lambda: self.set_values(decl.expr, ftype, decl.name.name, scope))
         except _Failed:
             self._sets[id(decl)] = None
             raise
@@ -462,14 +471,22 @@ class Lowerer:
                 raise _Failed
             return frozenset(out), ir.SetLiteral(tuple(out), tuple(_written(v) for v in expr.values))
         if isinstance(expr, ast.SetParen):
-            return self.set_values(expr.inner, ftype, field_name, scope)
+            self._deeper()
+            try:
+                return self.set_values(expr.inner, ftype, field_name, scope)
+            finally:
+                self._level -= 1
         if isinstance(expr, ast.SetOp):
-            left, left_source = self.set_values(expr.left, ftype, field_name, scope)
-            right, right_source = self.set_values(expr.right, ftype, field_name, scope)
+            self._deeper()
+            try:
+                left, left_source = self.set_values(expr.left, ftype, field_name, scope)
+                right, right_source = self.set_values(expr.right, ftype, field_name, scope)
+            finally:
+                self._level -= 1
             values = left | right if expr.op == "+" else left - right
             return values, ir.SetOp(expr.op, left_source, right_source)
         decl, where = self.lookup(scope, expr.name, "set")
-        named = self.named_set(decl, where)
+        named = self.named_set(decl, where, expr.span)
         if not _compatible(named.type, ftype):
             self.error("E107", f"set `{expr.name.text}` holds `{named.type.describe()}` values, but `{field_name}` is `{ftype.describe()}`",
                        expr.span, labels=[Label(decl.name.span, "declared here")] if decl.name.span else [])
@@ -479,10 +496,14 @@ class Lowerer:
     # --- predicates
     def pred(self, p: ast.Pred, schema: ir.Schema, scope: Scope) -> ir.Pred:
         span = p.span
-        if isinstance(p, ast.ParenPred):
-            return self.pred(p.inner, schema, scope)
-        if isinstance(p, ast.NotPred):
-            return ir.Not(self.pred(p.operand, schema, scope), span, written="not")
+        if isinstance(p, (ast.ParenPred, ast.NotPred)):
+            self._deeper()
+            try:
+                if isinstance(p, ast.ParenPred):
+                    return self.pred(p.inner, schema, scope)
+                return ir.Not(self.pred(p.operand, schema, scope), span, written="not")
+            finally:
+                self._level -= 1
         if isinstance(p, (ast.AndPred, ast.OrPred)):
             parts, failed = [], False
             for q in p.operands:
@@ -599,15 +620,17 @@ class Lowerer:
                        help="a segment may use other segments, but never itself, directly or through others")
             raise _Failed
         key = (id(decl), id(schema))
+        link = ("segment", decl.name.name, ref.span)
         if key in self._segment_cache:
             cached = self._segment_cache[key]
             if cached is None:
                 raise _Failed
+            self._reuse(key, link)
             return cached
         self._segments_in_progress.append(id(decl))
         self._segment_names.append(decl.name.name)
         try:
-            body = self.pred(decl.pred, schema, where)
+            body = self._expand(key, link, lambda: self.pred(decl.pred, schema, where))
         except _Failed:
             self._segment_cache[key] = None
             raise
@@ -622,9 +645,81 @@ class Lowerer:
         return marked
 
 
+    # --- depth through names (MAX_CHAIN, MAX_NESTING)
+    def _deeper(self) -> None:
+        """One expression level down (a `(`, `not`, set `+`/`-`), counted through names."""
+        self._level += 1
+        if self._level > self._peak_level:
+            self._peak_level = self._level
+        if self._level > MAX_NESTING:  # never without a name on the chain: the parser bounds one expression
+            self._level -= 1
+            self._too_deep(self._chain, self._chain[-1])
+
+    def _expand(self, key, link: tuple[str, str, Span], compute: Callable):
+        """`compute()` (a name's definition) with the name on the chain; records how deep it went."""
+        if len(self._chain) >= MAX_CHAIN:
+            self._chain_too_long([*self._chain, link], link[2], exact=False)
+        outer_level, outer_chain = self._peak_level, self._peak_chain
+        base = len(self._chain)
+        self._chain.append(link)
+        self._peak_level, self._peak_chain = self._level, tuple(self._chain)
+        try:
+            result = compute()
+            self._extents[key] = (self._peak_level - self._level, self._peak_chain[base:])
+            return result
+        finally:
+            self._chain.pop()
+            self._peak_level = max(outer_level, self._peak_level)
+            if len(outer_chain) >= len(self._peak_chain):
+                self._peak_chain = outer_chain
+
+    def _reuse(self, key, link: tuple[str, str, Span]) -> None:
+        """A name whose definition is cached still counts its levels and chain where it is used again."""
+        levels, below = self._extents.get(key, (0, (link,)))
+        chain = (*self._chain, link, *below[1:])
+        if len(chain) > MAX_CHAIN:
+            self._chain_too_long(list(chain), link[2], exact=True)
+        if self._level + levels > MAX_NESTING:
+            self._too_deep(chain, link)
+        self._peak_level = max(self._peak_level, self._level + levels)
+        if len(chain) > len(self._peak_chain):
+            self._peak_chain = chain
+
+    def _chain_too_long(self, chain: list[tuple[str, str, Span]], at: Span, *, exact: bool) -> NoReturn:
+        self._report_depth(chain, at, lambda kind, name: (
+            f"{kind} `{name}` is defined through {len(chain) if exact else f'more than {MAX_CHAIN}'} "
+            f"{'segments and sets' if len({k for k, _, _ in chain}) > 1 else kind + 's'}; the limit is {MAX_CHAIN}"),
+            notes=[], help="define it with fewer names in between: repeat a short predicate or set instead of "
+                           "naming every step")
+
+    def _too_deep(self, chain, link: tuple[str, str, Span]) -> NoReturn:
+        self._report_depth(chain, link[2], lambda kind, name: (
+            f"through {link[0]} `{link[1]}`, {kind} `{name}` is nested more than {MAX_NESTING} levels deep; "
+            f"the limit is {MAX_NESTING}"),
+            notes=["each `(`, `not` and set `+` or `-` is one level, counted through the segments and sets a "
+                   "definition uses"],
+            help="drop redundant parentheses and pairs of `not`s in these definitions")
+
+    def _report_depth(self, chain, at: Span, message: Callable, *, notes: list[str], help: str) -> NoReturn:
+        # One report per chain: the names above and below it fail with it, quietly.
+        names = {(k, n) for k, n, _ in chain}
+        if not names & self._depth_reported:
+            self._depth_reported |= names
+            kind, name, _ = chain[0]
+            self.error("E128", message(kind, name), at, notes=[f"chain: {_chain_text(chain)}", *notes], help=help)
+        raise _Failed
+
+
 def _written(lit) -> str | None:
     """A literal as written in the source (provenance for docs)."""
     return lit.span.text if lit is not None and lit.span is not None else None
+
+
+def _chain_text(chain) -> str:
+    names = [f"`{name}`" for _, name, _ in chain]
+    if len(names) > 6:
+        names = [*names[:3], "...", *names[-2:]]
+    return " -> ".join(names)
 
 
 def _enum_display(scope: Scope, decl: ast.EnumDecl) -> str:
@@ -691,7 +786,25 @@ def _member_hint(name: str, ftype: ir.FieldType) -> str | None:
             return named(by_title[close])
     by_folded = {m.casefold(): m for m in members}
     close = closest(name.casefold(), by_folded, cutoff=0.6)
-    return f"did you mean `{by_folded[close]}`?" if close else None
+    if close:
+        return f"did you mean `{by_folded[close]}`?"
+    # Short codes are too short for a similarity ratio (`IO` and `IA` share half their letters):
+    # the members one letter away (a later letter changed, or two swapped; a first letter is
+    # rarely the typo, and allowing it would suggest half the alphabet), when they are few.
+    near = [i for i, m in enumerate(members) if _one_letter_away(name.casefold(), m.casefold())]
+    if 1 <= len(near) <= 5:
+        shown = [f"`{members[i]}`" + (f" ({titles[i]})" if titles[i] else "") for i in near]
+        return "did you mean " + (", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]) + "?"
+    return None
+
+
+def _one_letter_away(a: str, b: str) -> bool:
+    """A letter after the first changed, or two neighbours swapped."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return (len(diff) == 1 and diff[0] > 0) or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+                                 and a[diff[1]] == b[diff[0]])
 
 
 def _members_help(ftype: ir.FieldType) -> str:
@@ -931,6 +1044,7 @@ def _lower_children(lw: Lowerer, items, schema: ir.Schema, scope: Scope, prefix:
             lw.error("E102", f"`{prefix}{name}` is declared twice among its siblings", item.name.span,
                      labels=[Label(seen[name].name.span, "first declared here")], help="rename one of them")
             ok = False
+            _lower_territory(lw, item, schema, scope, prefix, policy)  # for the errors in its body, then dropped
             continue
         seen[name] = item
         t = _lower_territory(lw, item, schema, scope, prefix, policy)

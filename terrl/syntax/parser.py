@@ -28,7 +28,9 @@ from terrl.diagnostics.source import SourceFile, Span
 
 MAX_NUMBER_DIGITS = 36  # digits in a number literal: SQL targets hold DECIMAL(38) with room to round
 MAX_FILE_CHARS = 8 * 1024 * 1024  # a 10,000-territory model is about 2 MB
-MAX_NESTING = 100  # parentheses and braces; keeps every recursive pass far from Python's stack limit
+# Parentheses and braces in the text, and the levels of one expression (each `(`, `not` and
+# set `+`/`-` inside another): keeps every recursive pass far from Python's stack limit.
+MAX_NESTING = 100
 MAX_ERRORS_PER_FILE = 25
 
 # Words that can never name anything. Others (`first`, `all`, `string`, ...) are
@@ -704,6 +706,23 @@ class _Lower(Transformer):
         self.diagnostics = diagnostics
         self.comments_tokens: list = []
         self.doc_blocks = _DocBlocks(source.text)
+        # Nesting levels of the expression nodes built so far, by id (the nodes stay in the tree).
+        self._levels: dict[int, int] = {}
+
+    def _nested(self, node, level: int, at: Span):
+        """Record `node`'s level; more than MAX_NESTING makes every later pass recurse too deep
+        (an `and` inside a `not` inside parentheses...), so the parse stops with E005 there."""
+        if level > MAX_NESTING:
+            raise _LiteralError(diag("E005", f"this expression is nested more than {MAX_NESTING} levels deep", at,
+                                     notes=["each `(`, `not` and set `+` or `-` inside another is one level"],
+                                     help="drop redundant parentheses and pairs of `not`s; `and` and `or` lists "
+                                          "need no parentheses"))
+        if level:
+            self._levels[id(node)] = level
+        return node
+
+    def _level(self, node) -> int:
+        return self._levels.get(id(node), 0)
 
     # helpers
     def _tspan(self, tok: Token) -> Span:
@@ -815,7 +834,8 @@ class _Lower(Transformer):
     def set_expr(self, span, kids, raw):
         result = kids[0]
         for op, right in zip(kids[1::2], kids[2::2]):
-            result = ast.SetOp(str(op), result, right, result.span.to(right.span))
+            level = max(self._level(result), self._level(right)) + 1
+            result = self._nested(ast.SetOp(str(op), result, right, result.span.to(right.span)), level, self._tspan(op))
         return result
 
     @_rule
@@ -824,7 +844,7 @@ class _Lower(Transformer):
 
     @_rule
     def set_paren(self, span, kids, raw):
-        return ast.SetParen(kids[0], span)
+        return self._nested(ast.SetParen(kids[0], span), self._level(kids[0]) + 1, self.source.span(span.start, span.start + 1))
 
     @_rule
     def set_literal(self, span, kids, raw):
@@ -908,11 +928,11 @@ class _Lower(Transformer):
     # predicates
     @_rule
     def or_pred(self, span, kids, raw):
-        return kids[0] if len(kids) == 1 else ast.OrPred(tuple(kids), span)
+        return kids[0] if len(kids) == 1 else self._nested(ast.OrPred(tuple(kids), span), max(map(self._level, kids)), span)
 
     @_rule
     def and_pred(self, span, kids, raw):
-        return kids[0] if len(kids) == 1 else ast.AndPred(tuple(kids), span)
+        return kids[0] if len(kids) == 1 else self._nested(ast.AndPred(tuple(kids), span), max(map(self._level, kids)), span)
 
     @_rule
     def not_pred(self, span, kids, raw):
@@ -920,13 +940,16 @@ class _Lower(Transformer):
         if len(nots) > MAX_NESTING:
             raise _LiteralError(diag("E005", f"more than {MAX_NESTING} `not`s in a row", self._tspan(nots[MAX_NESTING]),
                                      help="two `not`s cancel out; remove them in pairs"))
+        level = self._level(result)
         for tok in reversed(nots):
-            result = ast.NotPred(result, self.source.span(tok.start_pos, result.span.end))
+            level += 1
+            result = self._nested(ast.NotPred(result, self.source.span(tok.start_pos, result.span.end)), level,
+                                  self._tspan(tok))
         return result
 
     @_rule
     def paren(self, span, kids, raw):
-        return ast.ParenPred(kids[0], span)
+        return self._nested(ast.ParenPred(kids[0], span), self._level(kids[0]) + 1, self.source.span(span.start, span.start + 1))
 
     @_rule
     def comparison(self, span, kids, raw):
@@ -936,7 +959,7 @@ class _Lower(Transformer):
     @_rule
     def in_set(self, span, kids, raw):
         negated = any(isinstance(c, _TOKENS) and c.type == "NOT" for c in kids)
-        return ast.InSetPred(self._ident(kids[0]), negated, kids[-1], span)
+        return self._nested(ast.InSetPred(self._ident(kids[0]), negated, kids[-1], span), self._level(kids[-1]), span)
 
     @_rule
     def in_range(self, span, kids, raw):

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from terrl import __version__
+from terrl.diagnostics.json_values import json_value
 from terrl.semantics import ir
 from terrl.analysis.domain import FieldDomain, build_model_domains, runs
 
@@ -22,21 +23,19 @@ FORMAT = "terrl-normalized-model"
 FORMAT_VERSION = 1
 
 
-def json_value(kind: str, value: Any) -> Any:
+def _bound(kind: str, value: Any) -> Any:
     """A bound in the format: decimals as exact strings, ints as numbers."""
     if value is None:
         return None
-    if kind == "decimal":
-        return format(Decimal(value), "f")
-    return int(value)
+    return json_value(Decimal(value) if kind == "decimal" else int(value), "string")
 
 
 def _field(f: ir.Field, d: FieldDomain) -> dict[str, Any]:
     t = f.type
     out: dict[str, Any] = {"name": f.name, "type": t.kind, "optional": f.optional, "key": f.key}
     if t.kind in ("int", "decimal"):
-        out["min"] = json_value(t.kind, t.lo)
-        out["max"] = json_value(t.kind, t.hi)
+        out["min"] = _bound(t.kind, t.lo)
+        out["max"] = _bound(t.kind, t.hi)
     if t.kind == "digits":
         out["digits"] = t.digits
     if t.kind == "enum":
@@ -64,8 +63,8 @@ def _cell_interval(d: FieldDomain, first: int, end: int | None = None) -> dict[s
     if k == "string":
         return {"min": lo, "min_inclusive": True, "max": hi, "max_inclusive": False}  # lo is never open: "" is the least
     # decimal cuts: (v, 0) is just before v, (v, 1) just after v
-    return {"min": None if lo is None else format(lo[0], "f"), "min_inclusive": lo is not None and lo[1] == 0,
-            "max": None if hi is None else format(hi[0], "f"), "max_inclusive": hi is not None and hi[1] == 1}
+    return {"min": None if lo is None else json_value(lo[0], "string"), "min_inclusive": lo is not None and lo[1] == 0,
+            "max": None if hi is None else json_value(hi[0], "string"), "max_inclusive": hi is not None and hi[1] == 1}
 
 
 def _pred(p: ir.Pred | None, domains: dict[str, FieldDomain]) -> Any:
@@ -96,8 +95,7 @@ def _territory(t: ir.Territory, domains: dict[str, FieldDomain]) -> dict[str, An
         "else": t.is_else, "where": _pred(t.where, domains),
         "policy": t.policy, "keep": t.keep,
         "owners": [{"id": o.id, "role": o.role} for o in t.owners],
-        "meta": {k: (format(v, "f") if isinstance(v, Decimal) else v.isoformat() if hasattr(v, "isoformat") else v)
-                 for k, v in t.meta},
+        "meta": {k: json_value(v, "string") for k, v in t.meta},
         "children": [_territory(c, domains) for c in t.children],
     }
 
@@ -111,7 +109,7 @@ def normalized_model(model: ir.Model, source_file: str) -> dict[str, Any]:
         "terrl_version": __version__,
         "source": source_file,
         "model": {"name": model.name, "title": model.title, "doc": model.doc,
-                  "effective": model.effective.isoformat() if model.effective else None,
+                  "effective": json_value(model.effective),
                   "status": model.status, "policy": model.policy, "keep": model.keep,
                   "where": _pred(model.universe, domains)},
         "schema": {"name": schema.name, "key": schema.key.name if schema.key else None,

@@ -126,12 +126,11 @@ def load(path: str | Path, model: str | None = None) -> Evaluator:
     Coverage findings (gaps, overlaps) do not stop it: the evaluator reports such
     accounts as documented in docs/assign.md.
     """
-    from terrl.diagnostics.core import has_errors
-    from terrl.pipeline import load_program
+    from terrl.pipeline import Compilation
 
-    program, diagnostics = load_program(Path(path))
-    if program is None or has_errors(diagnostics):
-        errors = [d for d in diagnostics if d.severity == "error"]
+    compilation = Compilation.from_paths([Path(path)])
+    if not compilation.units or not compilation.ok:
+        errors = [d for d in compilation.diagnostics if d.severity == "error"]
         first = errors[0].message if errors else "it cannot be read"
-        raise ModelError(f"{path} has {len(errors)} error(s); the first: {first}", diagnostics)
-    return compile_model(pick_model(program, model))
+        raise ModelError(f"{path} has {len(errors)} error(s); the first: {first}", compilation.diagnostics)
+    return compile_model(pick_model(compilation.units[0].program, model))

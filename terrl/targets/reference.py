@@ -133,6 +133,34 @@ def _children(children, policy: str, values: Values, schema: ir.Schema, depth: i
     return result
 
 
+def decisions(model: ir.Model, steps: list[Step]) -> list[tuple[Step, str]]:
+    """The trace as `terrl explain` and `assign --explain` show it: depth first (each decision
+    under its parent), each step with its verdict: `taken`, `no`, `matches` (its `where` holds
+    but an earlier sibling came first under `policy first`) or `skipped` (after the first
+    match under `policy first`, not tried)."""
+    siblings: dict[str, list[Step]] = {}
+    for s in steps:
+        siblings.setdefault(s.path.rpartition(".")[0], []).append(s)
+    by_path = {t.path: t for t in model.walk()}
+    out: list[tuple[Step, str]] = []
+
+    def level(parent: str, policy: str) -> None:
+        group = siblings.get(parent, [])
+        first_at = next((i for i, s in enumerate(group) if s.taken), len(group))
+        for i, s in enumerate(group):
+            territory = by_path[s.path]
+            if policy == "first" and i > first_at:
+                verdict = "matches" if s.matched and not territory.is_else else "skipped"
+            else:
+                verdict = "taken" if s.taken else "matches" if s.matched else "no"
+            out.append((s, verdict))
+            if s.taken and territory.children:
+                level(s.path, territory.policy)
+
+    level("", model.policy)
+    return out
+
+
 def _condition_text(t: ir.Territory) -> str:
     if t.is_else:
         return "else"

@@ -29,6 +29,8 @@ Documented differences from the Python evaluator: docs/sql.md.
 
 from __future__ import annotations
 
+import functools
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from typing import Any, Sequence
@@ -258,15 +260,7 @@ class _Field:
         return f"terrl_{what}_{self.index}"
 
     def _scale(self) -> int:
-        """Fractional digits that every boundary and bound of this field fits in."""
-        if self.kind == "int":
-            return 0
-        values = [c[0] for c in self.domain.cuts] + [v for v in (self.field.type.lo, self.field.type.hi) if v is not None]
-        scale = max([0] + [-Decimal(v).as_tuple().exponent for v in values])
-        digits = max([1] + [len(str(abs(int(Decimal(v))))) for v in values])
-        if scale + digits > PRECISION - 2:
-            raise SqlUnsupported(f"field `{self.field.name}`: boundaries need more than {PRECISION - 2} digits")
-        return scale
+        return 0 if self.kind == "int" else decimal_scale(self.field, self.domain)
 
     def text(self, e: exp.Expression) -> exp.Expression:
         """A string expression in code-point order (postgres compares by its locale otherwise)."""
@@ -481,13 +475,82 @@ class _Field:
     def py_repr(self, raw: exp.Expression) -> exp.Expression:
         """repr() of text cut to 40 characters, as `terrl.coerce.show` quotes raw values.
 
-        Backslash, newline, carriage return, tab and quotes are escaped as Python does;
-        other control characters are shown as they are (docs/sql.md)."""
+        DuckDB and PostgreSQL escape every character as Python does (`_repr_escapes`). The other
+        dialects escape backslash, newline, carriage return, tab and quotes, and show other
+        non-printable characters as they are (docs/sql.md)."""
         s = _cut(raw)
-        escaped = _replace(_replace(_replace(_replace(s, "\\", "\\\\"), "\n", "\\n"), "\r", "\\r"), "\t", "\\t")
+        if self.gen.dialect in _ESCAPES_BY_DIALECT:
+            escaped = _repr_escapes(s.copy(), self.gen.dialect)
+        else:
+            escaped = _replace(_replace(_replace(_replace(s, "\\", "\\\\"), "\n", "\\n"), "\r", "\\r"), "\t", "\\t")
         double = _and(_contains(s.copy(), "'"), _not(_contains(s.copy(), '"')))
-        return _case([(double, _concat([_str('"'), escaped, _str('"')]))],
+        # two copies: rendering (copy=False) may rearrange a node, which must not appear twice
+        return _case([(double, _concat([_str('"'), escaped.copy(), _str('"')]))],
                      _concat([_str("'"), _replace(escaped, "'", "\\'"), _str("'")]))
+
+
+@functools.cache
+def _unprintable_class(flavor: str) -> str:
+    """A regular expression class of the characters Python's repr() escapes: those for which
+    `str.isprintable()` is false in this Python's Unicode database, the one
+    `terrl.semantics.coerce.show` uses. Ranges written out, so the database's own Unicode
+    tables play no part. `flavor`: `re2` (DuckDB, `\\x{h}`) or `postgres` (`\\uhhhh`,
+    `\\Uhhhhhhhh`; no NUL, which PostgreSQL text cannot hold)."""
+    def char(cp: int) -> str:
+        if flavor == "re2":
+            return f"\\x{{{cp:x}}}"
+        return f"\\u{cp:04x}" if cp < 0x10000 else f"\\U{cp:08x}"
+
+    ranges: list[str] = []
+    start = None
+    for cp in range(0 if flavor == "re2" else 1, sys.maxunicode + 2):
+        printable = cp > sys.maxunicode or chr(cp).isprintable()
+        if not printable and start is None:
+            start = cp
+        elif printable and start is not None:
+            ranges.append(char(start) + (f"-{char(cp - 1)}" if cp - 1 > start else ""))
+            start = None
+    return "[" + "".join(ranges) + "]"
+
+
+# Each character as repr() writes it inside quotes (the quotes aside): a backslash doubled,
+# \t, \n, \r, and \xhh, \uhhhh or \Uhhhhhhhh for a character in `_unprintable_class`.
+# chr(92) is the backslash: none in the SQL text but the class's, in a literal read as is.
+_CHARACTER_ESCAPE = (
+    "CASE WHEN terrl_ch = chr(92) THEN chr(92) || chr(92) WHEN terrl_ch = chr(9) THEN chr(92) || 't'"
+    " WHEN terrl_ch = chr(10) THEN chr(92) || 'n' WHEN terrl_ch = chr(13) THEN chr(92) || 'r'"
+    " WHEN NOT {matches} THEN terrl_ch"
+    " WHEN {code} < 256 THEN chr(92) || 'x' || {hex2}"
+    " WHEN {code} < 65536 THEN chr(92) || 'u' || {hex4}"
+    " ELSE chr(92) || 'U' || {hex8} END")
+_ESCAPES_BY_DIALECT = {
+    "duckdb": "array_to_string(list_transform(string_split(terrl_text, ''), lambda terrl_ch: " + _CHARACTER_ESCAPE.format(
+        matches="regexp_full_match(terrl_ch, terrl_class)", code="unicode(terrl_ch)",
+        hex2="printf('%02x', unicode(terrl_ch))", hex4="printf('%04x', unicode(terrl_ch))",
+        hex8="printf('%08x', unicode(terrl_ch))") + "), '')",
+    # string_to_array(s, NULL) splits into characters; ascii() is the code point in a UTF8 database
+    "postgres": "COALESCE((SELECT string_agg(" + _CHARACTER_ESCAPE.format(
+        matches="terrl_ch ~ terrl_class", code="ascii(terrl_ch)",
+        hex2="lpad(to_hex(ascii(terrl_ch)), 2, '0')", hex4="lpad(to_hex(ascii(terrl_ch)), 4, '0')",
+        hex8="lpad(to_hex(ascii(terrl_ch)), 8, '0')") + ", '' ORDER BY terrl_pos)"
+        " FROM unnest(string_to_array(terrl_text, NULL)) WITH ORDINALITY AS terrl_chars(terrl_ch, terrl_pos)), '')",
+}
+
+
+def _repr_escapes(text: exp.Expression, dialect: str) -> exp.Expression:
+    """`text` with every character escaped as repr() escapes it (`_ESCAPES_BY_DIALECT`)."""
+    template = sqlglot.parse_one(_ESCAPES_BY_DIALECT[dialect], read=dialect)
+    flavor = "re2" if dialect == "duckdb" else dialect
+
+    def fill(node):
+        if isinstance(node, exp.Column) and node.name == "terrl_text":
+            return text.copy()
+        if isinstance(node, exp.Column) and node.name == "terrl_class":
+            return _str(_unprintable_class(flavor))
+        if isinstance(node, exp.Hex):  # sqlglot reads PostgreSQL's to_hex as HEX, which PostgreSQL lacks
+            return exp.Anonymous(this="to_hex", expressions=[node.this])
+        return node
+    return template.transform(fill)
 
 
 def _cut(text: exp.Expression) -> exp.Expression:
@@ -654,9 +717,20 @@ def to_text(statement: exp.Expression, dialect: str, pretty: bool = False) -> st
                                                           unsupported_level=sqlglot.ErrorLevel.RAISE)
 
 
+def decimal_scale(f: ir.Field, domain) -> int:
+    """Fractional digits that every boundary and bound of a decimal field fits in."""
+    values = [c[0] for c in domain.cuts] + [v for v in (f.type.lo, f.type.hi) if v is not None]
+    scale = max([0] + [-Decimal(v).as_tuple().exponent for v in values])
+    digits = max([1] + [len(str(abs(int(Decimal(v))))) for v in values])
+    if scale + digits > PRECISION - 2:
+        raise SqlUnsupported(f"field `{f.name}`: boundaries need more than {PRECISION - 2} digits")
+    return scale
+
+
 def column_types(model: ir.Model, dialect: str) -> list[tuple[str, str]]:
     """The column type each schema field expects in the account table, per dialect."""
     out = []
+    domains = {d.name: d for d in build_model_domains(model)}
     for f in model.schema.fields:
         t = f.type
         if t.kind == "bool":
@@ -664,8 +738,13 @@ def column_types(model: ir.Model, dialect: str) -> list[tuple[str, str]]:
         elif t.kind == "int":
             sql_type = "BIGINT"
         elif t.kind == "decimal":
+            # The scale is the data's (a column with fewer fraction digits than the data rounds it,
+            # and a rounded value can cross a boundary); the boundaries need at least `least`.
+            least = decimal_scale(f, domains[f.name])
             sql_type = {"postgres": "NUMERIC", "bigquery": "NUMERIC or BIGNUMERIC",
                         "snowflake": "NUMBER(38, s)"}.get(dialect, "DECIMAL(38, s)")
+            if dialect not in ("postgres", "bigquery"):
+                sql_type += f", s = the data's fraction digits, at least {least}"
         else:
             sql_type = "TEXT" if dialect == "postgres" else "STRING" if dialect in ("spark", "bigquery") else "VARCHAR"
         out.append((f.name, sql_type + ("" if f.optional else "  -- required")))
@@ -698,11 +777,15 @@ def render_sql(model: ir.Model, source_file: str, dialect: str = "duckdb", table
 
 
 def render_sql_target(model: ir.Model, source_file: str, dialect: str = "duckdb", table: str = "accounts",
-                      view: str | None = None, **_ignored: Any) -> str:
-    """The entry of `terrl compile --target sql` (options --dialect, --table, --view).
-    Raises `SqlUnsupported` with the model named when the dialect cannot hold a value exactly."""
+                      view: str | None = None, input: str = "typed", **_ignored: Any) -> str:
+    """The entry of `terrl compile --target sql` (options --dialect, --table, --view, --input).
+    Raises `SqlUnsupported` with the model named when the dialect cannot hold a value exactly,
+    or when text input is asked of a dialect other than DuckDB."""
+    if input == "text" and dialect != "duckdb":
+        raise SqlUnsupported(f"`--input text` parses values with DuckDB functions: use `--dialect duckdb`, or give "
+                             f"the {dialect} table typed columns (`--input typed`, docs/sql.md)")
     try:
-        return render_sql(model, source_file, dialect=dialect, table=table, view=view)
+        return render_sql(model, source_file, dialect=dialect, table=table, view=view, input_types=input)
     except SqlUnsupported as exc:
         raise SqlUnsupported(f"cannot compile model `{model.name}` to SQL: {exc}") from None
 

@@ -31,6 +31,7 @@ Differences (docs/sql.md): `--explain` and standard input need the Python engine
 from __future__ import annotations
 
 import csv
+import codecs
 import mmap
 import re
 import tempfile
@@ -307,6 +308,23 @@ def reads_alike(path: Path, header: tuple[str, ...]) -> bool:
                 return False
             if _spaces_beside_a_quote(data):
                 return False
+            if not _utf8(data):  # DuckDB reads some bytes that are not UTF-8 without a word
+                return False
+    return True
+
+
+def _utf8(data: mmap.mmap, chunk: int = 1 << 20) -> bool:
+    """Whether the whole file is UTF-8 text; ASCII chunks (most) are passed over in C."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for start in range(0, len(data), chunk):
+            piece = data[start:start + chunk]
+            if piece.isascii() and not decoder.getstate()[0]:
+                continue
+            decoder.decode(piece)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
     return True
 
 

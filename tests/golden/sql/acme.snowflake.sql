@@ -9,7 +9,7 @@
 --   zip VARCHAR
 --   industry VARCHAR  -- required
 --   employees BIGINT  -- required
---   revenue NUMBER(38, s)  -- required
+--   revenue NUMBER(38, s), s = the data's fraction digits, at least 0  -- required
 CREATE OR REPLACE VIEW "territory_assignment" AS
 WITH "terrl_input" AS (
   SELECT

@@ -10,7 +10,7 @@
 --   zip STRING
 --   industry STRING  -- required
 --   employees BIGINT  -- required
---   revenue DECIMAL(38, s)  -- required
+--   revenue DECIMAL(38, s), s = the data's fraction digits, at least 0  -- required
 CREATE OR REPLACE VIEW `territory_assignment` AS
 WITH `terrl_input` AS (
   SELECT
