@@ -557,7 +557,7 @@ model M { keep }
 
 
 def _typed_reason_rows(cursor, dialect: str, values: list[str]):
-    from sql_support import create_table, expected_rows, insert, read_back, run_query
+    from support import create_table, expected_rows, insert, read_back, run_query
 
     model = _model(TYPED_REASON_MODEL)
     accounts = [{"id": f"k{i}", "z": v, "e": v} for i, v in enumerate(values)]
@@ -581,7 +581,7 @@ def test_duckdb_view_reasons_on_typed_input_are_pythons(values):
 
 @pytest.fixture(scope="module")
 def pg_cursor():
-    from sql_support import postgres_dsn
+    from support import postgres_dsn
     dsn = postgres_dsn()
     if dsn is None:
         pytest.skip("no PostgreSQL server: set TERRL_TEST_POSTGRES_DSN (.ci/run starts one on loopback)")
