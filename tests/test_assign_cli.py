@@ -10,11 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from terrl.cli.app import cli
-
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO, make_project, run_cli
 
 MODEL = """
 schema Account {
@@ -58,19 +55,10 @@ ACCOUNTS_CSV = (
 )
 
 
-def run(args, input=None):
-    return CliRunner().invoke(cli, args, input=input, catch_exceptions=False)
-
-
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "fy.terr").write_text(MODEL, encoding="utf-8")
-    (tmp_path / "two.terr").write_text(MODEL + SECOND_MODEL, encoding="utf-8")
-    (tmp_path / "overlap.terr").write_text(OVERLAP, encoding="utf-8")
-    (tmp_path / "broken.terr").write_text(BROKEN, encoding="utf-8")
-    (tmp_path / "accounts.csv").write_text(ACCOUNTS_CSV, encoding="utf-8")
-    return tmp_path
+    return make_project(tmp_path, {"fy.terr": MODEL, "two.terr": MODEL + SECOND_MODEL, "overlap.terr": OVERLAP,
+                                   "broken.terr": BROKEN, "accounts.csv": ACCOUNTS_CSV}, monkeypatch=monkeypatch)
 
 
 def csv_rows(text: str) -> list[dict]:
@@ -80,7 +68,7 @@ def csv_rows(text: str) -> list[dict]:
 # --- assign ------------------------------------------------------------------------------------
 
 def test_assign_csv_to_file(project):
-    result = run(["assign", "fy.terr", "accounts.csv", "-o", "out.csv"])
+    result = run_cli(["assign", "fy.terr", "accounts.csv", "-o", "out.csv"])
     assert result.exit_code == 0, result.output
     rows = csv_rows((project / "out.csv").read_text(encoding="utf-8"))
     assert [r["row"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
@@ -96,7 +84,7 @@ def test_assign_csv_to_file(project):
 
 def test_assign_stdin_to_stdout_jsonl(project):
     lines = '{"id": "A", "country": "DE", "employees": 3}\n{"id": "B", "country": "US", "employees": -1}\n'
-    result = run(["assign", "fy.terr", "-", "--format", "jsonl"], input=lines)
+    result = run_cli(["assign", "fy.terr", "-", "--format", "jsonl"], input=lines)
     assert result.exit_code == 0, result.output
     first, second = (json.loads(line) for line in result.stdout.splitlines())
     assert first == {"row": 1, "key": "A", "status": "assigned", "territories": ["intl.de"], "titles": ["Germany"],
@@ -105,25 +93,25 @@ def test_assign_stdin_to_stdout_jsonl(project):
 
 
 def test_output_format_follows_the_extension(project):
-    assert run(["assign", "fy.terr", "accounts.csv", "-o", "out.jsonl"]).exit_code == 0
+    assert run_cli(["assign", "fy.terr", "accounts.csv", "-o", "out.jsonl"]).exit_code == 0
     objects = [json.loads(line) for line in (project / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(objects) == 6 and objects[0]["territories"] == ["na.west"]
 
 
 def test_input_format_option(project):
     (project / "accounts.txt").write_text('{"id": "A", "country": "FR", "employees": 3}\n', encoding="utf-8")
-    result = run(["assign", "fy.terr", "accounts.txt", "--input-format", "jsonl", "--format", "csv"])
+    result = run_cli(["assign", "fy.terr", "accounts.txt", "--input-format", "jsonl", "--format", "csv"])
     assert csv_rows(result.stdout)[0]["territories"] == "intl"
 
 
 def test_explain_column(project):
-    result = run(["assign", "fy.terr", "accounts.csv", "--explain"])
+    result = run_cli(["assign", "fy.terr", "accounts.csv", "--explain"])
     rows = csv_rows(result.stdout)
     # `terrl explain`'s order (depth first) and words (`skipped`: not tried under policy first)
     assert rows[0]["explain"] == ("na: taken (country in {US, CA}); na.west: taken (state in {CA, WA}); "
                                   "na.east: no (state == NY); na.rest: no (else); intl: skipped (country not in {US, CA})")
     assert rows[3]["explain"] == ""
-    result = run(["assign", "fy.terr", "accounts.csv", "--explain", "--format", "jsonl"])
+    result = run_cli(["assign", "fy.terr", "accounts.csv", "--explain", "--format", "jsonl"])
     first = json.loads(result.stdout.splitlines()[0])
     assert first["explain"][0] == {"territory": "na", "verdict": "taken", "where": "country in {US, CA}",
                                    "matched": True, "taken": True}
@@ -132,7 +120,7 @@ def test_explain_column(project):
 
 def test_the_explain_column_and_explain_agree_row_by_row(project):
     """Every decision in the column is a line of `terrl explain` with the same verdict (issue 18, item 10)."""
-    rows = csv_rows(run(["assign", "fy.terr", "accounts.csv", "--explain"]).stdout)
+    rows = csv_rows(run_cli(["assign", "fy.terr", "accounts.csv", "--explain"]).stdout)
     with open("accounts.csv", newline="", encoding="utf-8") as f:
         accounts = list(csv.DictReader(f))
     for row, account in zip(rows, accounts):
@@ -153,24 +141,24 @@ def test_the_explain_column_and_explain_agree_row_by_row(project):
 
 
 def test_fail_on_invalid(project):
-    assert run(["assign", "fy.terr", "accounts.csv"]).exit_code == 0
-    assert run(["assign", "fy.terr", "accounts.csv", "--fail-on-invalid"]).exit_code == 1
+    assert run_cli(["assign", "fy.terr", "accounts.csv"]).exit_code == 0
+    assert run_cli(["assign", "fy.terr", "accounts.csv", "--fail-on-invalid"]).exit_code == 1
     (project / "good.csv").write_text("id,country,employees\n1,DE,1\n", encoding="utf-8")
-    assert run(["assign", "fy.terr", "good.csv", "--fail-on-invalid"]).exit_code == 0
+    assert run_cli(["assign", "fy.terr", "good.csv", "--fail-on-invalid"]).exit_code == 0
 
 
 def test_model_option(project):
-    result = run(["assign", "two.terr", "accounts.csv"])
+    result = run_cli(["assign", "two.terr", "accounts.csv"])
     assert result.exit_code == 2 and "several models (`FY`, `FY2`); pick one with `--model NAME`" in result.stderr
-    result = run(["assign", "two.terr", "accounts.csv", "--model", "FY2"])
+    result = run_cli(["assign", "two.terr", "accounts.csv", "--model", "FY2"])
     assert result.exit_code == 0 and csv_rows(result.stdout)[0]["territories"] == "all_"
-    result = run(["assign", "two.terr", "accounts.csv", "--model", "FY3"])
+    result = run_cli(["assign", "two.terr", "accounts.csv", "--model", "FY3"])
     assert result.exit_code == 2 and "no model `FY3`" in result.stderr
 
 
 def test_missing_columns_stop_before_any_output(project):
     (project / "bad.csv").write_text("id,Country,staff\n1,US,4\n", encoding="utf-8")
-    result = run(["assign", "fy.terr", "bad.csv", "-o", "out.csv"])
+    result = run_cli(["assign", "fy.terr", "bad.csv", "-o", "out.csv"])
     assert result.exit_code == 2
     assert "missing required column(s) `country`, `employees`" in result.stderr
     assert not (project / "out.csv").exists()
@@ -178,34 +166,34 @@ def test_missing_columns_stop_before_any_output(project):
 
 def test_empty_and_missing_account_files(project):
     (project / "empty.csv").write_bytes(b"")
-    result = run(["assign", "fy.terr", "empty.csv"])
+    result = run_cli(["assign", "fy.terr", "empty.csv"])
     assert result.exit_code == 2 and "is empty" in result.stderr
-    result = run(["assign", "fy.terr", "nope.csv"])
+    result = run_cli(["assign", "fy.terr", "nope.csv"])
     assert result.exit_code == 2 and "cannot read nope.csv" in result.stderr
 
 
 def test_model_with_errors_is_refused(project):
-    result = run(["assign", "broken.terr", "accounts.csv"])
+    result = run_cli(["assign", "broken.terr", "accounts.csv"])
     assert result.exit_code == 1
     assert "error[E101]" in result.stderr and "nothing done" in result.stderr
     assert result.stdout == ""
 
 
 def test_unreadable_model_file(project):
-    assert run(["assign", "nope.terr", "accounts.csv"]).exit_code == 2
+    assert run_cli(["assign", "nope.terr", "accounts.csv"]).exit_code == 2
 
 
 def test_coverage_findings_warn_and_go_on(project):
-    result = run(["assign", "overlap.terr", "accounts.csv"])
+    result = run_cli(["assign", "overlap.terr", "accounts.csv"])
     assert result.exit_code == 0
     assert "warning[E201]" in result.stderr and "going on despite 1 coverage finding" in result.stderr
     (project / "wa.csv").write_text("id,country,state,employees\n9,US,WA,1\n", encoding="utf-8")
-    row = csv_rows(run(["assign", "overlap.terr", "wa.csv"]).stdout)[0]
+    row = csv_rows(run_cli(["assign", "overlap.terr", "wa.csv"]).stdout)[0]
     assert row["territories"] == "na.west;na.east" and row["reason"].startswith("conflict: `na.west` and `na.east`")
 
 
 def test_progress_bar_goes_to_stderr_only(project):
-    result = run(["assign", "fy.terr", "accounts.csv", "--progress"])
+    result = run_cli(["assign", "fy.terr", "accounts.csv", "--progress"])
     assert result.exit_code == 0
     assert "assigning" in result.stderr and "assigning" not in result.stdout
     assert len(csv_rows(result.stdout)) == 6
@@ -214,7 +202,7 @@ def test_progress_bar_goes_to_stderr_only(project):
 # --- explain -----------------------------------------------------------------------------------
 
 def explain(model_file, account):
-    return run(["explain", model_file, "--account", json.dumps(account)])
+    return run_cli(["explain", model_file, "--account", json.dumps(account)])
 
 
 def test_explain_reads_depth_first_with_the_values_behind_each_decision(project):
@@ -297,11 +285,11 @@ model G "Gappy" {
 
 
 def test_explain_invalid_account_and_bad_json(project):
-    result = run(["explain", "fy.terr", "--account", '{"id": "1", "country": "ZZ", "employees": 1.5}'])
+    result = run_cli(["explain", "fy.terr", "--account", '{"id": "1", "country": "ZZ", "employees": 1.5}'])
     assert result.exit_code == 0
     assert "result: invalid" in result.stdout and "`employees`: 1.5 is not a whole number" in result.stdout
-    assert run(["explain", "fy.terr", "--account", "{nope"]).exit_code == 2
-    assert run(["explain", "fy.terr", "--account", "[1]"]).exit_code == 2
+    assert run_cli(["explain", "fy.terr", "--account", "{nope"]).exit_code == 2
+    assert run_cli(["explain", "fy.terr", "--account", "[1]"]).exit_code == 2
 
 
 # --- compile -----------------------------------------------------------------------------------
@@ -314,7 +302,7 @@ def import_file(path: Path):
 
 
 def test_compile_python_module(project):
-    result = run(["compile", "fy.terr", "--target", "python", "-o", "assign_fy.py"])
+    result = run_cli(["compile", "fy.terr", "--target", "python", "-o", "assign_fy.py"])
     assert result.exit_code == 0 and "wrote assign_fy.py" in result.stderr
     source = (project / "assign_fy.py").read_text(encoding="utf-8")
     assert source.startswith("# Generated by terrl 0.1.0 from fy.terr, model FY (Fiscal).")
@@ -326,23 +314,23 @@ def test_compile_python_module(project):
 
 
 def test_compile_creates_the_output_folder(project):
-    result = run(["compile", "fy.terr", "--target", "python", "-o", "out/gen/assign_fy.py"])
+    result = run_cli(["compile", "fy.terr", "--target", "python", "-o", "out/gen/assign_fy.py"])
     assert result.exit_code == 0, result.stderr
     assert (project / "out" / "gen" / "assign_fy.py").is_file()
     (project / "plain").write_text("not a folder", encoding="utf-8")
-    assert run(["compile", "fy.terr", "--target", "python", "-o", "plain/x.py"]).exit_code == 2
+    assert run_cli(["compile", "fy.terr", "--target", "python", "-o", "plain/x.py"]).exit_code == 2
 
 
 def test_compile_to_stdout_and_model_option(project):
-    result = run(["compile", "two.terr", "--target", "python", "--model", "FY2"])
+    result = run_cli(["compile", "two.terr", "--target", "python", "--model", "FY2"])
     assert result.exit_code == 0 and "MODEL = 'FY2'" in result.stdout
-    assert run(["compile", "two.terr", "--target", "python"]).exit_code == 2
-    assert run(["compile", "fy.terr", "--target", "cobol"]).exit_code == 2
-    assert run(["compile", "broken.terr", "--target", "json"]).exit_code == 1
+    assert run_cli(["compile", "two.terr", "--target", "python"]).exit_code == 2
+    assert run_cli(["compile", "fy.terr", "--target", "cobol"]).exit_code == 2
+    assert run_cli(["compile", "broken.terr", "--target", "json"]).exit_code == 1
 
 
 def test_compile_json(project):
-    result = run(["compile", "fy.terr", "--target", "json", "-o", "fy.json"])
+    result = run_cli(["compile", "fy.terr", "--target", "json", "-o", "fy.json"])
     assert result.exit_code == 0
     doc = json.loads((project / "fy.json").read_text(encoding="utf-8"))
     assert doc["format"] == "terrl-normalized-model" and doc["version"] == 1
@@ -356,7 +344,7 @@ def test_compile_json(project):
 
 def test_terrl_test_passes_on_the_acme_example(monkeypatch):
     monkeypatch.chdir(REPO)
-    result = run(["test", "examples/acme/fy28.terr"])
+    result = run_cli(["test", "examples/acme/fy28.terr"])
     assert result.exit_code == 0, result.output
     blocks = len(re.findall(r'^\s*test "', (REPO / "examples/acme/fy28.terr").read_text(encoding="utf-8"), re.M))
     assert blocks >= 6 and f"{blocks} passed, 0 failed" in result.stdout
@@ -364,7 +352,7 @@ def test_terrl_test_passes_on_the_acme_example(monkeypatch):
 
 def test_terrl_test_failure_shows_expected_actual_and_line(project):
     (project / "failing.terr").write_text(MODEL.replace("expect FY: na.west", "expect FY: na.east"), encoding="utf-8")
-    result = run(["test", "failing.terr"])
+    result = run_cli(["test", "failing.terr"])
     assert result.exit_code == 1
     out = result.stdout
     assert "FAIL failing.terr:24  west" in out
@@ -373,28 +361,28 @@ def test_terrl_test_failure_shows_expected_actual_and_line(project):
 
 
 def test_terrl_test_exit_codes_for_errors(project):
-    assert run(["test", "fy.terr"]).exit_code == 0
-    result = run(["test", "broken.terr"])
+    assert run_cli(["test", "fy.terr"]).exit_code == 0
+    result = run_cli(["test", "broken.terr"])
     assert result.exit_code == 1 and "error[E101]" in result.stderr
-    assert run(["test", "nope.terr"]).exit_code == 2
+    assert run_cli(["test", "nope.terr"]).exit_code == 2
 
 
 def test_terrl_test_on_a_folder_without_terr_files_names_it_like_check(project):
     (project / "emptydir").mkdir()
     (project / "emptydir" / "notes.txt").write_text("not a model", encoding="utf-8")
     for command in ("test", "check"):
-        result = run([command, "emptydir"])
+        result = run_cli([command, "emptydir"])
         assert result.exit_code == 2
         assert result.stderr == "terrl: error: no .terr files found in `emptydir`\n"
         assert result.stdout == ""
     (project / "other").mkdir()
-    result = run(["test", "emptydir", "other"])
+    result = run_cli(["test", "emptydir", "other"])
     assert result.stderr == "terrl: error: no .terr files found in `emptydir`, `other`\n"
 
 
 def test_terrl_test_json_lists_every_test_and_the_summary(project):
     (project / "failing.terr").write_text(MODEL.replace("expect FY: na.west", "expect FY: na.east"), encoding="utf-8")
-    result = run(["test", "fy.terr", "failing.terr", "--format", "json"])
+    result = run_cli(["test", "fy.terr", "failing.terr", "--format", "json"])
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
     assert doc["summary"] == {"passed": 1, "failed": 1, "errors": 0}
@@ -406,12 +394,12 @@ def test_terrl_test_json_lists_every_test_and_the_summary(project):
 
 def test_terrl_test_github_and_sarif_annotate_failures_and_file_errors(project):
     (project / "failing.terr").write_text(MODEL.replace("expect FY: na.west", "expect FY: na.east"), encoding="utf-8")
-    result = run(["test", "failing.terr", "broken.terr", "--format", "github"])
+    result = run_cli(["test", "failing.terr", "broken.terr", "--format", "github"])
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert any(line.startswith("::error file=failing.terr,line=24,") and "E401" in line for line in lines)
     assert any(line.startswith("::error file=broken.terr,") and "E101" in line for line in lines)
-    result = run(["test", "failing.terr", "--format", "sarif", "-o", "tests.sarif"])
+    result = run_cli(["test", "failing.terr", "--format", "sarif", "-o", "tests.sarif"])
     assert result.exit_code == 1 and result.stdout == ""
     sarif = json.loads((project / "tests.sarif").read_text(encoding="utf-8"))
     assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["E401"]
@@ -423,15 +411,15 @@ def test_terrl_test_follows_the_configuration(project):
                                                     encoding="utf-8")
     for name in ("broken.terr", "overlap.terr", "two.terr"):
         (project / name).unlink()
-    assert run(["test"]).exit_code == 1  # vendor/failing.terr is found
+    assert run_cli(["test"]).exit_code == 1  # vendor/failing.terr is found
     (project / "terrl.toml").write_text('exclude = ["vendor/**"]\n', encoding="utf-8")
-    result = run(["test"])
+    result = run_cli(["test"])
     assert result.exit_code == 0 and "1 passed, 0 failed" in result.stdout
-    assert run(["test", "--no-config"]).exit_code == 1
-    result = run(["test", "vendor/failing.terr"])  # named, but excluded: nothing to test
+    assert run_cli(["test", "--no-config"]).exit_code == 1
+    result = run_cli(["test", "vendor/failing.terr"])  # named, but excluded: nothing to test
     assert result.exit_code == 0 and "nothing to test" in result.stderr
     (project / "bad.toml").write_text("exclude = 5\n", encoding="utf-8")
-    result = run(["test", "--config", "bad.toml"])
+    result = run_cli(["test", "--config", "bad.toml"])
     assert result.exit_code == 2 and result.stderr.startswith("terrl: error: bad.toml")
 
 
@@ -462,8 +450,7 @@ def test_cli_results_equal_the_reference_row_by_row(rows, tmp_path_factory):
     for row in rows:
         writer.writerow([row[c] for c in CELLS])
     (folder / "in.csv").write_text(out.getvalue(), encoding="utf-8", newline="")
-    result = CliRunner().invoke(cli, ["assign", str(folder / "fy.terr"), str(folder / "in.csv"), "--format", "jsonl"],
-                                catch_exceptions=False)
+    result = run_cli(["assign", str(folder / "fy.terr"), str(folder / "in.csv"), "--format", "jsonl"])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     model = next(iter(check_source(MODEL, "fy.terr", stop_after="resolve").programs.values())).models[0]

@@ -14,7 +14,9 @@ from terrl.syntax.parser import MAX_FILE_CHARS, MAX_NESTING
 from terrl.pipeline import check_paths, check_source
 from terrl.diagnostics.render import render
 
-ACME = Path(__file__).resolve().parent.parent / "examples" / "acme" / "fy28.terr"
+from support import REPO
+
+ACME = REPO / "examples" / "acme" / "fy28.terr"
 
 
 def codes(result) -> list[str]:
@@ -158,6 +160,7 @@ TOKENS = ["{", "}", "(", ")", ",", ":", ".", "..", "==", "!=", "<", ">=", "+", "
           "import", "geo.us", "us.west", "CA", "state", "employees", "\n", "#", "##", "\\", "'", "\t", "é", "\x00"]
 
 
+@pytest.mark.slow
 @settings(max_examples=120, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_programs_never_crash(data):

@@ -12,7 +12,6 @@ import itertools
 import json
 import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -21,11 +20,11 @@ from terrl.analysis.coverage import MAX_PAIR_FINDINGS
 from terrl.targets.evaluate import compile_model
 from terrl.pipeline import check_source
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import REPO
 
 
 def _load_generators():
-    spec = importlib.util.spec_from_file_location("bench_generators", ROOT / "bench" / "generators.py")
+    spec = importlib.util.spec_from_file_location("bench_generators", REPO / "bench" / "generators.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up by name
     spec.loader.exec_module(module)
@@ -36,7 +35,7 @@ gen = _load_generators()
 
 
 def _check(text: str, name: str = "bench.terr"):
-    result = check_source(text, name, base=ROOT)
+    result = check_source(text, name, base=REPO)
     return result, result.programs.get(name)
 
 

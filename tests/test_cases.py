@@ -3,7 +3,7 @@
 Each file under tests/cases/diagnostics/ holds small programs separated by lines
 `---`. A trailing comment `### CODE: text` on a line says that a diagnostic with that
 code starts on that line and that its message, notes or help contain `text`. Every
-diagnostic must be expected and every expectation met (tests/case_support.py).
+diagnostic must be expected and every expectation met (tests/support.py).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import pytest
 
 from terrl.pipeline import check_source
 
-from case_support import assert_expectations, case_chunks
+from support import REPO, assert_expectations, case_chunks
 
-CASES = Path(__file__).parent / "cases" / "diagnostics"
+CASES = REPO / "tests" / "cases" / "diagnostics"
 
 
 @pytest.mark.parametrize("chunk", list(case_chunks(CASES)))

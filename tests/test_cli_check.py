@@ -6,45 +6,35 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from terrl.cli.app import cli, main
+from terrl.cli.app import main
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO, make_project, run_cli
+
 CLEAN = "schema A { id: string key  n: int }\nmodel M { territory a { where n > 0 } territory b { else } }\n"
 BROKEN = "schema A { id: string key  n: int }\nmodel M { territory a { where m > 0 } territory b { else } }\n"
 
 
-def run(args, **kwargs):
-    """Run through `main` (the console script's entry point) and capture its exit code."""
-    runner = CliRunner()
-    return runner.invoke(cli, args, catch_exceptions=False, standalone_mode=True, **kwargs)
-
-
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "clean.terr").write_text(CLEAN, encoding="utf-8")
-    (tmp_path / "broken.terr").write_text(BROKEN, encoding="utf-8")
-    return tmp_path
+    return make_project(tmp_path, {"clean.terr": CLEAN, "broken.terr": BROKEN}, monkeypatch=monkeypatch)
 
 
 def test_clean_file_exits_0(project):
-    result = run(["check", "clean.terr"])
+    result = run_cli(["check", "clean.terr"])
     assert result.exit_code == 0, result.output
 
 
 def test_errors_exit_1_with_location(project):
-    result = run(["check", "broken.terr", "--format", "concise"])
+    result = run_cli(["check", "broken.terr", "--format", "concise"])
     assert result.exit_code == 1
     assert "broken.terr:2:31: error[E101]" in result.output
 
 
 def test_json_contract(project):
-    result = run(["check", "broken.terr", "clean.terr", "--format", "json"])
+    result = run_cli(["check", "broken.terr", "clean.terr", "--format", "json"])
     assert result.exit_code == 1
     data = json.loads(result.output)
     assert set(data) == {"diagnostics", "summary"}
@@ -61,13 +51,13 @@ def test_directory_is_searched_recursively(project):
     (project / "sub" / "deep.terr").write_text(BROKEN, encoding="utf-8")
     (project / ".hidden").mkdir()
     (project / ".hidden" / "skip.terr").write_text("garbage", encoding="utf-8")
-    result = run(["check", ".", "--format", "json"])
+    result = run_cli(["check", ".", "--format", "json"])
     files = sorted({d["file"] for d in json.loads(result.output)["diagnostics"]})
     assert files == ["broken.terr", "sub/deep.terr"]
 
 
 def test_missing_path_is_a_usage_error(project):
-    result = run(["check", "nope.terr"])
+    result = run_cli(["check", "nope.terr"])
     assert result.exit_code == 2
     assert "no such file" in result.output
 
@@ -83,7 +73,7 @@ def test_missing_path_is_a_usage_error(project):
 ])
 def test_input_errors_are_one_line_without_the_usage_banner(project, args, message):
     """The command line was typed right; what it names is wrong: say that in one line, exit 2."""
-    result = run(args)
+    result = run_cli(args)
     assert result.exit_code == 2
     assert result.output.startswith("terrl: error: " + message), result.output
     assert "Usage:" not in result.output and "--help" not in result.output
@@ -91,27 +81,27 @@ def test_input_errors_are_one_line_without_the_usage_banner(project, args, messa
 
 def test_unreadable_file_exits_2(project):
     (project / "dangling.terr").symlink_to(project / "gone.terr")
-    result = run(["check", "dangling.terr", "--format", "concise"])
+    result = run_cli(["check", "dangling.terr", "--format", "concise"])
     assert result.exit_code == 2
     assert "E001" in result.output
 
 
 def test_empty_directory_is_a_usage_error(project):
     (project / "empty").mkdir()
-    result = run(["check", "empty"])
+    result = run_cli(["check", "empty"])
     assert result.exit_code == 2
 
 
 def test_bad_format_is_a_usage_error(project):
-    assert run(["check", "clean.terr", "--format", "xml"]).exit_code == 2
+    assert run_cli(["check", "clean.terr", "--format", "xml"]).exit_code == 2
 
 
 def test_stop_after_parse_skips_name_errors(project):
-    assert run(["check", "broken.terr", "--stop-after", "parse"]).exit_code == 0
+    assert run_cli(["check", "broken.terr", "--stop-after", "parse"]).exit_code == 0
 
 
 def test_output_file(project):
-    result = run(["check", "broken.terr", "--format", "json", "-o", "report.json"])
+    result = run_cli(["check", "broken.terr", "--format", "json", "-o", "report.json"])
     assert result.exit_code == 1
     assert json.loads((project / "report.json").read_text())["summary"]["errors"] == 1
 
@@ -119,26 +109,26 @@ def test_output_file(project):
 def test_output_file_that_cannot_be_written_is_a_usage_error(project):
     (project / "plain").write_text("", encoding="utf-8")
     for target in ["missing/report.json", "plain/report.json"]:
-        result = run(["check", "broken.terr", "-o", target])
+        result = run_cli(["check", "broken.terr", "-o", target])
         assert result.exit_code == 2 and f"cannot write {target}" in result.output, result.output
 
 
 def test_standard_input(project):
-    result = run(["check", "-", "--format", "concise"], input=BROKEN)
+    result = run_cli(["check", "-", "--format", "concise"], input=BROKEN)
     assert result.exit_code == 1 and "<stdin>:2:31: error[E101]" in result.output, result.output
-    assert run(["check", "-"], input=CLEAN).exit_code == 0
-    assert run(["check", "-", "clean.terr"], input=CLEAN).exit_code == 2
+    assert run_cli(["check", "-"], input=CLEAN).exit_code == 0
+    assert run_cli(["check", "-", "clean.terr"], input=CLEAN).exit_code == 2
 
 
 def test_standard_input_is_decoded_like_a_file(project):
     """Not UTF-8 on stdin is E002 at the byte, as in a file (not mojibake checked as text); a BOM is dropped."""
-    result = run(["check", "-", "--format", "concise"], input=b'schema A { id: string key }\nset s: string = {"caf\xe9"}\n')
+    result = run_cli(["check", "-", "--format", "concise"], input=b'schema A { id: string key }\nset s: string = {"caf\xe9"}\n')
     assert result.exit_code == 1 and "<stdin>:2:22: error[E002]" in result.output, result.output
-    assert run(["check", "-"], input=b"\xef\xbb\xbf" + CLEAN.encode()).exit_code == 0
+    assert run_cli(["check", "-"], input=b"\xef\xbb\xbf" + CLEAN.encode()).exit_code == 0
 
 
 def test_no_color_when_not_a_tty(project):
-    result = run(["check", "broken.terr"])
+    result = run_cli(["check", "broken.terr"])
     assert "\x1b[" not in result.output
 
 
@@ -166,7 +156,7 @@ def test_internal_errors_say_so_and_exit_3(project, monkeypatch, capsys):
 
 
 def test_examples_and_stdlib_check_clean(repo):
-    result = run(["check", str(repo / "examples" / "acme" / "fy28.terr"), str(repo / "stdlib"), "--format", "concise"])
+    result = run_cli(["check", str(repo / "examples" / "acme" / "fy28.terr"), str(repo / "stdlib"), "--format", "concise"])
     assert result.exit_code == 0, result.output
 
 
@@ -176,9 +166,9 @@ def test_github_and_sarif_paths_are_relative_to_the_repository(tmp_path, monkeyp
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "broken.terr").write_text(BROKEN, encoding="utf-8")
     monkeypatch.chdir(tmp_path / "rules")
-    assert run(["check", "--format", "github", "broken.terr"]).output.startswith("::error file=rules/broken.terr,line=2")
-    log = json.loads(run(["check", "--format", "sarif", "broken.terr"]).output)
+    assert run_cli(["check", "--format", "github", "broken.terr"]).output.startswith("::error file=rules/broken.terr,line=2")
+    log = json.loads(run_cli(["check", "--format", "sarif", "broken.terr"]).output)
     location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert location == {"uri": "rules/broken.terr", "uriBaseId": "%SRCROOT%"}
     assert log["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tmp_path.resolve().as_uri() + "/"
-    assert run(["check", "--format", "concise", "broken.terr"]).output.startswith("broken.terr:2:31")
+    assert run_cli(["check", "--format", "concise", "broken.terr"]).output.startswith("broken.terr:2:31")

@@ -19,7 +19,7 @@ from terrl.targets.codegen_python import comment, py_literal, render_module
 from terrl.pipeline import check_source
 from terrl.targets.reference import assign_reference
 
-from model_strategies import accounts, models
+from support import accounts, models
 
 NASTY = [
     'He said "hi"', "back\\slash", "line\nbreak", "tab\there", "\"\"\"; import os; os.system('x') #",

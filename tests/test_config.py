@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from terrl.cli.app import cli
 from terrl.project.config import Config, ConfigError, discover, find_config, load_config
+
+from support import make_project, run_cli
 
 MODEL = """schema A { id: string key  n: int }
 model M {
@@ -19,15 +18,9 @@ model M {
 """
 
 
-def run(args):
-    return CliRunner().invoke(cli, args, catch_exceptions=False)
-
-
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "m.terr").write_text(MODEL, encoding="utf-8")
-    return tmp_path
+    return make_project(tmp_path, {"m.terr": MODEL}, monkeypatch=monkeypatch)
 
 
 def codes_of(result) -> list[str]:
@@ -168,14 +161,14 @@ def test_models_are_shell_patterns_on_names():
 # --- terrl check with a configuration ----------------------------------------------------------
 
 def test_lint_runs_in_check_with_defaults(project):
-    result = run(["check", "--format", "json", "m.terr"])
+    result = run_cli(["check", "--format", "json", "m.terr"])
     assert result.exit_code == 0
     assert codes_of(result) == ["W301", "W301"]  # a and b have no owner; W304 (titles) is off by default
 
 
 def test_severity_override_makes_an_error(project):
     (project / "terrl.toml").write_text('[severity]\n"territory-without-owner" = "error"\n', encoding="utf-8")
-    result = run(["check", "--format", "json", "m.terr"])
+    result = run_cli(["check", "--format", "json", "m.terr"])
     assert result.exit_code == 1
     data = json.loads(result.output)
     assert [d["severity"] for d in data["diagnostics"]] == ["error", "error"]
@@ -184,51 +177,51 @@ def test_severity_override_makes_an_error(project):
 
 def test_severity_off_and_enabling_a_default_off_rule(project):
     (project / "terrl.toml").write_text('[severity]\nW301 = "off"\nW304 = "note"\n', encoding="utf-8")
-    result = run(["check", "--format", "json", "m.terr"])
+    result = run_cli(["check", "--format", "json", "m.terr"])
     assert codes_of(result) == ["W304", "W304", "W304"]
     assert result.exit_code == 0
 
 
 def test_no_config_and_explicit_config(project):
     (project / "terrl.toml").write_text('[severity]\nW301 = "error"\n', encoding="utf-8")
-    assert run(["check", "m.terr"]).exit_code == 1
-    assert run(["check", "--no-config", "m.terr"]).exit_code == 0
+    assert run_cli(["check", "m.terr"]).exit_code == 1
+    assert run_cli(["check", "--no-config", "m.terr"]).exit_code == 0
     (project / "quiet.toml").write_text('[severity]\nW301 = "off"\n', encoding="utf-8")
-    result = run(["check", "--config", "quiet.toml", "--format", "json", "m.terr"])
+    result = run_cli(["check", "--config", "quiet.toml", "--format", "json", "m.terr"])
     assert result.exit_code == 0 and codes_of(result) == []
 
 
 def test_excludes_and_includes(project):
     (project / "broken").mkdir()
     (project / "broken" / "x.terr").write_text("model {", encoding="utf-8")
-    assert run(["check", "."]).exit_code == 1
+    assert run_cli(["check", "."]).exit_code == 1
     (project / "terrl.toml").write_text('exclude = ["broken"]\n', encoding="utf-8")
-    assert run(["check", "."]).exit_code == 0
+    assert run_cli(["check", "."]).exit_code == 0
     # Everything given was excluded (pre-commit names changed files, excluded ones too): nothing
     # to check is success, said on stderr, and the fmt hook behaves the same.
-    result = run(["check", "broken/x.terr"])
+    result = run_cli(["check", "broken/x.terr"])
     assert result.exit_code == 0 and "excluded by" in result.stderr and "terrl.toml" in result.stderr
-    assert run(["fmt", "--check", "broken/x.terr"]).exit_code == 0
-    assert run(["check", "missing/x.terr"]).exit_code == 2  # a path that is not there is still a usage error
+    assert run_cli(["fmt", "--check", "broken/x.terr"]).exit_code == 0
+    assert run_cli(["check", "missing/x.terr"]).exit_code == 2  # a path that is not there is still a usage error
     (project / "terrl.toml").write_text('include = ["broken/*.terr"]\n', encoding="utf-8")
-    assert run(["check"]).exit_code == 1  # no PATH: the include globs
+    assert run_cli(["check"]).exit_code == 1  # no PATH: the include globs
 
 
 def test_models_filter_findings(project):
     (project / "two.terr").write_text(MODEL.replace("model M", "model Keep") + MODEL.split("\n", 1)[1]
                                       .replace("model M", "model Drop"), encoding="utf-8")
     (project / "terrl.toml").write_text('models = ["Keep"]\n', encoding="utf-8")
-    result = run(["check", "--format", "json", "two.terr"])
+    result = run_cli(["check", "--format", "json", "two.terr"])
     models = {d["model"] for d in json.loads(result.output)["diagnostics"]}
     assert models == {"Keep"}
 
 
 def test_invalid_config_exits_2(project):
     (project / "terrl.toml").write_text("[severity]\nW301 = \"loud\"\n", encoding="utf-8")
-    result = run(["check", "m.terr"])
+    result = run_cli(["check", "m.terr"])
     assert result.exit_code == 2
     assert "terrl.toml" in result.output and "`severity.W301`" in result.output
-    assert run(["check", "--config", "missing.toml", "m.terr"]).exit_code == 2
+    assert run_cli(["check", "--config", "missing.toml", "m.terr"]).exit_code == 2
 
 
 # Every kind of mistake, through the CLI: one `terrl: error: FILE:LINE: KEY: PROBLEM` line, a
@@ -268,7 +261,7 @@ CONFIG_MISTAKES = [
 @pytest.mark.parametrize("text, error, help", CONFIG_MISTAKES)
 def test_config_mistakes_print_one_error_line_without_usage(project, command, text, error, help):
     (project / "terrl.toml").write_text(text, encoding="utf-8")
-    result = run([command, "m.terr"])
+    result = run_cli([command, "m.terr"])
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
     assert lines[0].startswith("terrl: error: " + error), lines[0]
@@ -281,21 +274,21 @@ def test_config_mistakes_print_one_error_line_without_usage(project, command, te
 def test_pyproject_mistakes_name_the_tool_terrl_key_and_line(project):
     (project / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.terrl.lint]\nunique-owners = 1\n',
                                             encoding="utf-8")
-    result = run(["check", "m.terr"])
+    result = run_cli(["check", "m.terr"])
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == \
         "terrl: error: pyproject.toml:5: `tool.terrl.lint.unique-owners`: must be true or false, not 1"
     (project / "pyproject.toml").write_text('[tool]\nterrl = "on"\n', encoding="utf-8")
-    result = run(["check", "m.terr"])
+    result = run_cli(["check", "m.terr"])
     assert result.stderr.splitlines()[0] == "terrl: error: pyproject.toml:2: `tool.terrl`: must be a table, not a string"
 
 
 def test_unreadable_config_file(project):
-    result = run(["check", "--config", "missing.toml", "m.terr"])
+    result = run_cli(["check", "--config", "missing.toml", "m.terr"])
     assert result.exit_code == 2
     assert result.stderr == "terrl: error: missing.toml: cannot read the configuration: no such file or directory\n"
     (project / "latin1.toml").write_bytes("models = [\"caf\xe9\"]\n".encode("latin-1"))
-    result = run(["check", "--config", "latin1.toml", "m.terr"])
+    result = run_cli(["check", "--config", "latin1.toml", "m.terr"])
     assert result.exit_code == 2 and result.stderr.startswith("terrl: error: latin1.toml: cannot read the configuration: "
                                                               "it is not UTF-8 text")
 
@@ -312,7 +305,7 @@ def test_config_error_through_the_real_entry_point(project):
 
 
 def test_stop_after_parse_skips_lint(project):
-    result = run(["check", "--stop-after", "parse", "--format", "json", "m.terr"])
+    result = run_cli(["check", "--stop-after", "parse", "--format", "json", "m.terr"])
     assert codes_of(result) == []
 
 

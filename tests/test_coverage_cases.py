@@ -15,10 +15,9 @@ import pytest
 
 from terrl.pipeline import check_source
 
-from case_support import assert_expectations, case_chunks
-from coverage_support import KIND, check_witness, from_json
+from support import KIND, REPO, assert_expectations, case_chunks, check_witness, from_json, holds
 
-CASES = Path(__file__).parent / "cases" / "coverage"
+CASES = REPO / "tests" / "cases" / "coverage"
 
 
 @pytest.mark.parametrize("chunk", list(case_chunks(CASES)))
@@ -35,7 +34,6 @@ def test_case(chunk: str, tmp_path: Path) -> None:
 
 def test_overlap_witness_avoids_third_siblings_when_it_can(tmp_path: Path) -> None:
     """Explaining an overlap's witness should show that overlap, not a three-way one."""
-    from coverage_support import holds
     source = """
 schema A {
   id: string key

@@ -1,6 +1,6 @@
 """The analysis agrees with brute force on random small schemas and models.
 
-Every account of a small schema is enumerated (coverage_support.field_values reaches
+Every account of a small schema is enumerated (support.field_values reaches
 every cell any literal can make) and the meaning of the model is applied directly; the
 analysis must report a finding iff enumeration exhibits it, and every witness must
 exhibit the finding it comes with.
@@ -8,17 +8,21 @@ exhibit the finding it comes with.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from terrl.analysis import coverage
 from terrl.analysis.coverage import analyze
 
-from coverage_support import KIND, all_accounts, brute_force_findings, check_witness, models
+from support import KIND, all_accounts, brute_force_findings, check_witness, small_models
+
+SMALL_MODELS = small_models()  # every account of their schema can be listed
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                                                      HealthCheck.data_too_large])
-@given(models())
+@given(SMALL_MODELS)
 def test_analysis_equals_brute_force(model):
     diagnostics = analyze(model)
     assert not [d for d in diagnostics if d.code == "E901"], diagnostics
@@ -38,9 +42,10 @@ def test_analysis_equals_brute_force(model):
     assert found == expected
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                                                     HealthCheck.data_too_large])
-@given(models())
+@given(SMALL_MODELS)
 def test_sweeps_for_many_siblings_equal_brute_force(model):
     """The paths for large sibling groups (candidate-pair sweep, gap box search), forced on small ones."""
     saved = coverage.SMALL_SIBLING_GROUP

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -9,17 +10,18 @@ from terrl.semantics import ir
 from terrl.analysis.dd import Manager
 from terrl.analysis.domain import build_domains
 
-from coverage_support import all_accounts, holds, predicates, schemas
+from support import all_accounts, holds, predicates, small_schemas
 
 
 def setup(data):
-    schema = data.draw(schemas(max_fields=3).filter(lambda s: len(all_accounts(s)) <= 3000))
+    schema = data.draw(small_schemas(max_fields=3, max_accounts=3000))
     preds = data.draw(st.lists(predicates(schema), min_size=2, max_size=3))
     domains = build_domains(schema, preds)
     order = data.draw(st.permutations(domains))
     return schema, preds, Manager(order)
 
 
+@pytest.mark.slow
 @given(st.data())
 def test_compile_and_algebra_match_brute_force(data):
     schema, (p, q, *_), m = setup(data)
@@ -40,6 +42,7 @@ def test_compile_and_algebra_match_brute_force(data):
     assert m.or_many([a, b, m.FALSE]) == ops["or"]
 
 
+@pytest.mark.slow
 @given(st.data())
 def test_witness_and_regions(data):
     schema, (p, *_), m = setup(data)

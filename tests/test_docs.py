@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import html.parser
-import os
 import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from terrl.docs import docsgen
 from terrl.docs import english
-from terrl.cli.app import cli
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO, check_golden_dir, make_project, run_cli
+
 GOLDEN = REPO / "tests" / "golden" / "docs"
-UPDATE = os.environ.get("TERRL_UPDATE_GOLDEN") == "1"
 
 
 def golden_cases() -> list[str]:
@@ -38,10 +35,7 @@ def generate(paths: list[Path], formats=("markdown", "html"), analyse: bool = Tr
 
 
 def write_terr(tmp_path: Path, text: str, name: str = "model.terr") -> Path:
-    (tmp_path / "terrl.toml").write_text("")  # the project root, so imports stay inside tmp_path
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
+    return make_project(tmp_path, {name: text}, config="") / name
 
 
 # --- goldens -----------------------------------------------------------------------------
@@ -52,25 +46,15 @@ def test_golden(case: str, monkeypatch) -> None:
     # Without the coverage analysis, so goldens test the docs, not the analysis's wording
     # (findings are covered by the tests below).
     files = generate(case_sources(case), analyse=False)
-    expected_dir = GOLDEN / case / "expected"
-    if UPDATE:
-        expected_dir.mkdir(exist_ok=True)
-        for old in expected_dir.iterdir():
-            old.unlink()
-        docsgen.write_site(files, expected_dir)
-    expected = {p.name: p.read_text(encoding="utf-8") for p in expected_dir.iterdir()}
-    assert sorted(files) == sorted(expected), "set of generated files changed (TERRL_UPDATE_GOLDEN=1 to accept)"
-    for name, text in files.items():
-        assert text == expected[name], f"{case}/expected/{name} differs (TERRL_UPDATE_GOLDEN=1 to accept)"
+    check_golden_dir(GOLDEN / case / "expected", files)
 
 
 def test_output_is_deterministic_across_runs(monkeypatch, tmp_path) -> None:
     monkeypatch.chdir(REPO)
     source = str(GOLDEN / "sales" / "input.terr")
-    runner = CliRunner()
     outputs = []
     for run in ("a", "b"):
-        result = runner.invoke(cli, ["docs", source, "-o", str(tmp_path / run)])  # with analysis, where present
+        result = run_cli(["docs", source, "-o", str(tmp_path / run)])  # with analysis, where present
         assert result.exit_code == 0, result.output
         outputs.append({p.name: p.read_bytes() for p in sorted((tmp_path / run).iterdir())})
     assert outputs[0] == outputs[1]
@@ -515,7 +499,7 @@ def test_every_doc_comment_reaches_the_docs_where_it_belongs(tmp_path, monkeypat
 def test_acme_schema_doc_is_in_the_docs(tmp_path, monkeypatch) -> None:
     """The reviewer's check: `terrl docs examples/acme` shows the schema's `##` doc."""
     monkeypatch.chdir(REPO)
-    result = CliRunner().invoke(cli, ["docs", "examples/acme", "-o", str(tmp_path / "out"), "--no-check"])
+    result = run_cli(["docs", "examples/acme", "-o", str(tmp_path / "out"), "--no-check"])
     assert result.exit_code == 0, result.output
     pages = {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "out").iterdir()}
     assert {name for name, text in pages.items() if "One row of the CRM account export." in text} == {
@@ -527,7 +511,6 @@ def test_acme_schema_doc_is_in_the_docs(tmp_path, monkeypatch) -> None:
 
 class _Svg(html.parser.HTMLParser):
     """The inline SVG diagrams of a page: their attributes, boxes, links and texts."""
-
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.svgs: list[dict] = []
@@ -678,30 +661,30 @@ def test_fit_shortens_text_to_its_room(text, room, keep_end, expected) -> None:
 
 def test_cli_writes_only_the_format_asked(tmp_path) -> None:
     source = write_terr(tmp_path, SALES_SCHEMA + "model M { territory a { where big } }\n")
-    result = CliRunner().invoke(cli, ["docs", str(source), "-o", str(tmp_path / "md"), "--format", "markdown"])
+    result = run_cli(["docs", str(source), "-o", str(tmp_path / "md"), "--format", "markdown"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "md").iterdir()) == ["M.md", "README.md"]
-    result = CliRunner().invoke(cli, ["docs", str(source), "-o", str(tmp_path / "html"), "--format", "html"])
+    result = run_cli(["docs", str(source), "-o", str(tmp_path / "html"), "--format", "html"])
     assert sorted(p.name for p in (tmp_path / "html").iterdir()) == ["M.html", "index.html"]
 
 
 def test_cli_reports_errors_and_writes_nothing(tmp_path) -> None:
     source = write_terr(tmp_path, SALES_SCHEMA + "model M { territory a { where employes > 1 } }\n")
-    result = CliRunner().invoke(cli, ["docs", str(source), "-o", str(tmp_path / "out")])
+    result = run_cli(["docs", str(source), "-o", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert "error[E101]" in result.output and "no docs written" in result.output
     assert not (tmp_path / "out").exists()
 
 
 def test_cli_missing_file_is_a_usage_error(tmp_path) -> None:
-    result = CliRunner().invoke(cli, ["docs", str(tmp_path / "nope.terr"), "-o", str(tmp_path / "out")])
+    result = run_cli(["docs", str(tmp_path / "nope.terr"), "-o", str(tmp_path / "out")])
     assert result.exit_code == 2
 
 
 def test_cli_output_folder_that_cannot_be_made_is_a_usage_error(tmp_path) -> None:
     source = write_terr(tmp_path, SALES_SCHEMA + "model M { territory a { where big } }\n")
     (tmp_path / "plain").write_text("", encoding="utf-8")
-    result = CliRunner().invoke(cli, ["docs", str(source), "-o", str(tmp_path / "plain" / "out")])
+    result = run_cli(["docs", str(source), "-o", str(tmp_path / "plain" / "out")])
     assert result.exit_code == 2 and "cannot write to" in result.output, result.output
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO, run_cli
 
 
 def _generator():
@@ -48,15 +47,11 @@ def test_check_mode_reports_stale_pages(tmp_path, monkeypatch):
 
 
 def test_getting_started_example_behaves_as_the_page_says(tmp_path, monkeypatch):
-    from click.testing import CliRunner
-
-    from terrl.cli.app import cli
-
     page = (REPO / "docs" / "getting-started.md").read_text(encoding="utf-8")
     example = re.search(r"```terr\n(.*?)```", page, re.S).group(1)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "territories.terr").write_text(example, encoding="utf-8")
-    result = CliRunner().invoke(cli, ["check", "--no-config", "--format", "concise", "territories.terr"])
+    result = run_cli(["check", "--no-config", "--format", "concise", "territories.terr"])
     assert result.exit_code == 0 and "warning[W306]" in result.output and "no `state`" in result.output
     assert "error" not in result.output.replace("0 errors", "")
-    assert CliRunner().invoke(cli, ["fmt", "--check", "--no-config", "territories.terr"]).exit_code == 0
+    assert run_cli(["fmt", "--check", "--no-config", "territories.terr"]).exit_code == 0

@@ -19,7 +19,8 @@ import pytest
 
 from terrl.docs import docsgen
 
-from test_docs import GOLDEN, HOSTILE, REPO, check_mermaid_structure, generate, large_model_text, mermaid_blocks, write_terr
+from support import REPO
+from test_docs import GOLDEN, HOSTILE, check_mermaid_structure, generate, large_model_text, mermaid_blocks, write_terr
 
 MERMAID_SPEC = REPO / "tests" / "mermaid"
 
@@ -60,6 +61,7 @@ def test_mermaid_parser_rejects_what_it_should(mermaid_parser) -> None:
     assert [r["ok"] for r in results] == [False, True]
 
 
+@pytest.mark.slow
 def test_mermaid_blocks_parse(mermaid_parser, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(REPO)
     blocks = []

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from terrl.diagnostics.source import SourceFile
 from terrl.pipeline import check_source
 from terrl.syntax.fmt import format_source
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO, run_cli
+
 
 OVERLAP = """
 schema A { id: string key  n: int in 0..99 }
@@ -97,13 +96,9 @@ def test_field_names_read_as_words_in_the_docs():
 
 
 def test_the_check_section_counts_findings_by_severity(tmp_path):
-    from click.testing import CliRunner
-
-    from terrl.cli.app import cli
-
     model = tmp_path / "m.terr"
     model.write_text(OVERLAP, encoding="utf-8")
-    result = CliRunner().invoke(cli, ["docs", str(model), "-o", str(tmp_path / "out")])
+    result = run_cli(["docs", str(model), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     page = (tmp_path / "out" / "M.md").read_text(encoding="utf-8")
     assert "`terrl check` found 1 error:" in page and "problem" not in page

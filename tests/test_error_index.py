@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 
 import terrl.analysis.lint  # noqa: F401  (registers nothing today, but the page documents its rules)
 from terrl.diagnostics.core import CODES
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
 
 # Codes no `.terr` file triggers; their entries say how they arise instead of showing a snippet.
 NOT_FROM_A_FILE = {

@@ -16,7 +16,7 @@ from terrl.targets.evaluate import compile_model
 from terrl.pipeline import check_source
 from terrl.targets.reference import assign_reference
 
-from model_strategies import models
+from support import models
 
 SCHEMA = """
 schema Account {
@@ -289,6 +289,7 @@ model M {
     assert check_witnesses(program.models[0]) >= 4
 
 
+@pytest.mark.slow
 @settings(max_examples=40)
 @given(model=models())
 def test_random_model_witnesses_reproduce(model):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +18,8 @@ from terrl.semantics import ir
 from terrl.targets.evaluate import compile_model
 from terrl.targets.reference import assign_reference
 
-from model_strategies import PRICES, SCHEMA, accounts, models, raw_values, wide_models
+from support import PRICES, SCHEMA, accounts, models, raw_values, wide_models
+
 
 def load_generated(source: str, tmp_path, counter=itertools.count()):
     path = tmp_path / f"generated_{next(counter)}.py"
@@ -32,6 +34,7 @@ def as_tuple(result) -> tuple:
     return (result.status, tuple(result.territories), tuple(result.titles), tuple(result.owners), result.reason)
 
 
+@pytest.mark.slow
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], max_examples=100)
 @given(model=st.one_of(models(), wide_models()), batch=st.lists(accounts, min_size=1, max_size=25))
 def test_compiled_generated_and_reference_agree(model, batch, tmp_path):
@@ -71,6 +74,7 @@ number_accounts = st.fixed_dictionaries({"id": st.just("A1"), "color": st.just("
                                          "price": raw_values("price")})
 
 
+@pytest.mark.slow
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], max_examples=150)
 @given(model=number_models(), batch=st.lists(number_accounts, min_size=1, max_size=40))
 def test_number_fast_paths_agree_with_the_reference(model, batch, tmp_path):
@@ -85,6 +89,7 @@ def test_number_fast_paths_agree_with_the_reference(model, batch, tmp_path):
             assert as_tuple(evaluator.assign(account)) == expected, account
 
 
+@pytest.mark.slow
 @settings(max_examples=60)
 @given(model=models())
 def test_every_outcome_of_the_sql_diagram_is_the_reference_outcome_on_a_witness(model):
@@ -102,6 +107,7 @@ def test_every_outcome_of_the_sql_diagram_is_the_reference_outcome_on_a_witness(
         assert walk(model, account) == mgr.value(terminal)
 
 
+@pytest.mark.slow
 @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=80, deadline=None)
 @given(model=st.one_of(models(), wide_models()))
 def test_the_plan_agrees_with_the_reference_on_every_cell(model):

@@ -9,20 +9,15 @@ of memory. `explain` never builds the evaluator.
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from terrl.cli.app import cli
 from terrl.pipeline import check_source
 from terrl.targets import sql
 from terrl.targets.evaluate import compile_model
 from terrl.targets.reference import assign_reference
 
-REPO = Path(__file__).resolve().parent.parent
-
-
+from support import REPO, run_cli
 from test_bench_generators import gen as GEN  # bench/generators.py, loaded once
 
 
@@ -90,15 +85,14 @@ def overlay_file(tmp_path):
 def test_the_sql_target_refuses_a_model_too_large_for_its_diagram(overlay_file, monkeypatch):
     path, accounts = overlay_file
     monkeypatch.setattr(sql, "MAX_PIECES", 5_000)  # the real bound is reached by a few hundred overlays
-    runner = CliRunner()
-    result = runner.invoke(cli, ["compile", str(path), "--target", "sql"])
+    result = run_cli(["compile", str(path), "--target", "sql"])
     assert result.exit_code == 2, result.output
     assert "needs more than 5,000 pieces" in result.output and "`zip`" in result.output
     assert "(top level)" in result.output or "children, policy all" in result.output
-    result = runner.invoke(cli, ["assign", str(path), str(accounts), "--engine", "duckdb"])
+    result = run_cli(["assign", str(path), str(accounts), "--engine", "duckdb"])
     assert result.exit_code == 2, result.output
     assert "cannot assign with model `SalesforceLike`" in result.output and "--engine python" in result.output
-    result = runner.invoke(cli, ["assign", str(path), str(accounts)])  # the Python engine has no such bound
+    result = run_cli(["assign", str(path), str(accounts)])  # the Python engine has no such bound
     assert result.exit_code == 0, result.output
     assert ",assigned," in result.output
 
@@ -114,6 +108,6 @@ def test_explain_does_not_build_the_evaluator(overlay_file, monkeypatch):
     monkeypatch.setattr(evaluate, "build_plan", refuse)
     account = '{"id": "A1", "country": "US", "state": "NY", "zip": "10001", "industry": "software", ' \
               '"employees": 150, "revenue": 1000}'
-    result = CliRunner().invoke(cli, ["explain", str(path), "--account", account])
+    result = run_cli(["explain", str(path), "--account", account])
     assert result.exit_code == 0, result.output
     assert "result: assigned" in result.output

@@ -18,16 +18,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from terrl.syntax import ast
-from terrl.cli.app import cli
 from terrl.syntax.fmt import format_module, format_source, verify
 from terrl.syntax.parser import RESERVED, parse
 from terrl.diagnostics.source import SourceFile
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO, check_golden, make_project, run_cli
+
 CASES = REPO / "tests" / "cases" / "fmt"
 MARKER = "# --- output ---\n"
 
@@ -45,13 +44,10 @@ def _parse(text: str, path: str = "case.terr") -> ast.Module:
 @pytest.mark.parametrize("path", _cases())
 def test_golden(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
-    source_text, _, expected = text.partition(MARKER)
+    source_text = text.partition(MARKER)[0]
     result = format_source(SourceFile(path.name, source_text))
     assert result.internal_error is None and result.text is not None, result
-    if os.environ.get("TERRL_UPDATE_GOLDEN"):
-        path.write_text(source_text + MARKER + result.text, encoding="utf-8")
-        expected = result.text
-    assert result.text == expected, f"{path.name}: run with TERRL_UPDATE_GOLDEN=1 and review the diff"
+    check_golden(path, source_text + MARKER + result.text)
     # same meaning, same comments
     before, after = _parse(source_text), _parse(result.text)
     assert before == after
@@ -62,7 +58,7 @@ def test_golden(path: Path) -> None:
 
 
 def test_examples_and_stdlib_are_formatted() -> None:
-    result = CliRunner().invoke(cli, ["fmt", "--check", "--no-config", str(REPO / "examples"), str(REPO / "stdlib")])
+    result = run_cli(["fmt", "--check", "--no-config", str(REPO / "examples"), str(REPO / "stdlib")])
     assert result.exit_code == 0, result.output
 
 
@@ -121,7 +117,7 @@ def test_a_formatter_bug_is_an_internal_error_and_nothing_is_written(tmp_path, m
     target = tmp_path / "a.terr"
     target.write_text("segment a = x == 1\n", encoding="utf-8")
     monkeypatch.setattr(fmt_module, "pred_parts", lambda p: ["true"])  # a formatter that drops the predicate
-    result = CliRunner().invoke(cli, ["fmt", "--no-config", str(target)])
+    result = run_cli(["fmt", "--no-config", str(target)])
     assert result.exit_code == 3
     assert "internal error" in result.output
     assert target.read_text(encoding="utf-8") == "segment a = x == 1\n"
@@ -389,52 +385,45 @@ PRETTY = "segment a = x == 1\n"
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "ugly.terr").write_text(UGLY, encoding="utf-8")
-    (tmp_path / "pretty.terr").write_text(PRETTY, encoding="utf-8")
-    return tmp_path
-
-
-def run(args, **kwargs):
-    return CliRunner().invoke(cli, args, catch_exceptions=False, **kwargs)
+    return make_project(tmp_path, {"ugly.terr": UGLY, "pretty.terr": PRETTY}, monkeypatch=monkeypatch)
 
 
 def test_fmt_rewrites_files_in_place(project) -> None:
-    result = run(["fmt", "."])
+    result = run_cli(["fmt", "."])
     assert result.exit_code == 0, result.output
     assert (project / "ugly.terr").read_text(encoding="utf-8") == PRETTY
     assert "1 file reformatted, 1 file already formatted" in result.output
 
 
 def test_fmt_default_path_is_the_current_directory(project) -> None:
-    assert run(["fmt"]).exit_code == 0
+    assert run_cli(["fmt"]).exit_code == 0
     assert (project / "ugly.terr").read_text(encoding="utf-8") == PRETTY
 
 
 def test_check_lists_files_and_exits_1_without_writing(project) -> None:
-    result = run(["fmt", "--check", "ugly.terr", "pretty.terr"])
+    result = run_cli(["fmt", "--check", "ugly.terr", "pretty.terr"])
     assert result.exit_code == 1
     assert "would reformat ugly.terr" in result.output and "pretty.terr" not in result.output.split("\n")[0]
     assert (project / "ugly.terr").read_text(encoding="utf-8") == UGLY
 
 
 def test_check_exits_0_when_formatted(project) -> None:
-    assert run(["fmt", "--check", "pretty.terr"]).exit_code == 0
+    assert run_cli(["fmt", "--check", "pretty.terr"]).exit_code == 0
 
 
 def test_diff_prints_a_unified_diff_and_writes_nothing(project) -> None:
-    result = run(["fmt", "--diff", "ugly.terr"])
+    result = run_cli(["fmt", "--diff", "ugly.terr"])
     assert result.exit_code == 1
     assert "--- ugly.terr (original)" in result.output and "-segment  a=x==1" in result.output
     assert "+segment a = x == 1" in result.output
     assert (project / "ugly.terr").read_text(encoding="utf-8") == UGLY
-    assert run(["fmt", "--diff", "pretty.terr"]).exit_code == 0
+    assert run_cli(["fmt", "--diff", "pretty.terr"]).exit_code == 0
 
 
 def test_a_bom_counts_as_a_change_and_crlf_is_kept(project) -> None:
     (project / "crlf.terr").write_bytes(b"\xef\xbb\xbfsegment a = x == 1\r\n")
-    assert run(["fmt", "--check", "crlf.terr"]).exit_code == 1
-    assert run(["fmt", "crlf.terr"]).exit_code == 0
+    assert run_cli(["fmt", "--check", "crlf.terr"]).exit_code == 1
+    assert run_cli(["fmt", "crlf.terr"]).exit_code == 0
     assert (project / "crlf.terr").read_bytes() == PRETTY.replace("\n", "\r\n").encode()
 
 
@@ -444,13 +433,13 @@ CRLF_PRETTY = "## The schema.\r\nschema A {\r\n  id: string key\r\n  x:  int\r\n
 
 def test_crlf_files_stay_crlf(project) -> None:
     (project / "win.terr").write_bytes(CRLF_SOURCE.encode())
-    assert run(["fmt", "--check", "win.terr"]).exit_code == 1
-    assert run(["fmt", "win.terr"]).exit_code == 0
+    assert run_cli(["fmt", "--check", "win.terr"]).exit_code == 1
+    assert run_cli(["fmt", "win.terr"]).exit_code == 0
     assert (project / "win.terr").read_bytes() == CRLF_PRETTY.encode()
     # a correctly formatted CRLF file is formatted: --check and --diff leave it alone
-    result = run(["fmt", "--check", "win.terr"])
+    result = run_cli(["fmt", "--check", "win.terr"])
     assert result.exit_code == 0 and "1 file already formatted" in result.stderr
-    assert run(["fmt", "--diff", "win.terr"]).exit_code == 0
+    assert run_cli(["fmt", "--diff", "win.terr"]).exit_code == 0
 
 
 def test_crlf_layout_equals_the_lf_layout_line_for_line() -> None:
@@ -471,48 +460,48 @@ def test_golden_cases_in_crlf(path: Path) -> None:
 @pytest.mark.parametrize("first, other", [("\r\n", "\n"), ("\n", "\r\n")])
 def test_a_mixed_file_takes_the_first_lines_ending(project, first, other) -> None:
     (project / "mixed.terr").write_bytes(f"segment  a=x==1{first}segment b = x == 2{other}# end{other}".encode())
-    assert run(["fmt", "mixed.terr"]).exit_code == 0
+    assert run_cli(["fmt", "mixed.terr"]).exit_code == 0
     assert (project / "mixed.terr").read_bytes() == \
         f"segment a = x == 1{first}{first}segment b = x == 2{first}# end{first}".encode()
-    assert run(["fmt", "--check", "mixed.terr"]).exit_code == 0
+    assert run_cli(["fmt", "--check", "mixed.terr"]).exit_code == 0
 
 
 def test_stdin_keeps_crlf(project) -> None:
-    result = run(["fmt", "-"], input=b"segment  a=x==1\r\n")
+    result = run_cli(["fmt", "-"], input=b"segment  a=x==1\r\n")
     assert result.exit_code == 0 and result.stdout_bytes == b"segment a = x == 1\r\n"
-    assert run(["fmt", "--check", "-"], input=b"segment a = x == 1\r\n").exit_code == 0
-    result = run(["fmt", "-"], input=b"segment a = \xff\n")
+    assert run_cli(["fmt", "--check", "-"], input=b"segment a = x == 1\r\n").exit_code == 0
+    result = run_cli(["fmt", "-"], input=b"segment a = \xff\n")
     assert result.exit_code == 1 and "error[E002]" in result.stderr and "<stdin>:1:13" in result.stderr
     assert result.stdout_bytes == b""
 
 
 def test_stdin_to_stdout(project) -> None:
-    result = run(["fmt", "-"], input=UGLY)
+    result = run_cli(["fmt", "-"], input=UGLY)
     assert result.exit_code == 0
     assert result.stdout == PRETTY
 
 
 def test_stdin_check_and_diff(project) -> None:
-    assert run(["fmt", "--check", "-"], input=UGLY).exit_code == 1
-    assert run(["fmt", "--check", "-"], input=PRETTY).exit_code == 0
-    result = run(["fmt", "--diff", "-"], input=UGLY)
+    assert run_cli(["fmt", "--check", "-"], input=UGLY).exit_code == 1
+    assert run_cli(["fmt", "--check", "-"], input=PRETTY).exit_code == 0
+    result = run_cli(["fmt", "--diff", "-"], input=UGLY)
     assert result.exit_code == 1 and "+segment a = x == 1" in result.stdout
 
 
 def test_stdin_with_a_syntax_error(project) -> None:
-    result = run(["fmt", "-"], input="segment a = \n")
+    result = run_cli(["fmt", "-"], input="segment a = \n")
     assert result.exit_code == 1
     assert "error[E004]" in result.stderr or "error[E003]" in result.stderr
     assert result.stdout == ""
 
 
 def test_stdin_cannot_mix_with_paths(project) -> None:
-    assert run(["fmt", "-", "ugly.terr"]).exit_code == 2
+    assert run_cli(["fmt", "-", "ugly.terr"]).exit_code == 2
 
 
 def test_syntax_errors_leave_the_file_untouched_and_exit_1(project) -> None:
     (project / "bad.terr").write_text("model M { territory a { where x == } }\n", encoding="utf-8")
-    result = run(["fmt", "."])
+    result = run_cli(["fmt", "."])
     assert result.exit_code == 1
     assert "bad.terr:1:36" in result.stderr and "error[E003]" in result.stderr
     assert (project / "bad.terr").read_text(encoding="utf-8") == "model M { territory a { where x == } }\n"
@@ -520,7 +509,7 @@ def test_syntax_errors_leave_the_file_untouched_and_exit_1(project) -> None:
 
 
 def test_missing_path_exits_2(project) -> None:
-    result = run(["fmt", "nowhere.terr"])
+    result = run_cli(["fmt", "nowhere.terr"])
     assert result.exit_code == 2
     assert "no such file" in result.output
 
@@ -530,9 +519,9 @@ def test_a_file_that_is_not_utf8_is_reported_as_check_reports_it_and_left_untouc
     data = b"segment caf\xe9 = true\n"
     (project / "latin1.terr").write_bytes(data)
     (project / "garbage.terr").write_bytes(b"\xff\xfe garbage")
-    result = run(["fmt", *flags, "latin1.terr", "garbage.terr", "ugly.terr"])
+    result = run_cli(["fmt", *flags, "latin1.terr", "garbage.terr", "ugly.terr"])
     assert result.exit_code == 1, result.output
-    check = run(["check", "latin1.terr"])
+    check = run_cli(["check", "latin1.terr"])
     assert check.exit_code == 1
     for shown in ("latin1.terr:1:12", "garbage.terr:1:1"):
         assert shown in result.stderr
@@ -560,7 +549,7 @@ def test_a_file_with_syntax_errors_is_reported_and_not_written_even_with_check(p
     bad = "model M { territory a { where x == } }\n"
     (project / "bad.terr").write_text(bad, encoding="utf-8")
     for flags in ([], ["--check"], ["--diff"]):
-        result = run(["fmt", *flags, "bad.terr"])
+        result = run_cli(["fmt", *flags, "bad.terr"])
         assert result.exit_code == 1 and "bad.terr:1:36" in result.stderr
         assert "1 file with errors left untouched" in result.stderr
         assert (project / "bad.terr").read_text(encoding="utf-8") == bad
@@ -570,20 +559,20 @@ def test_config_excludes_and_line_length(project) -> None:
     (project / "terrl.toml").write_text('exclude = ["ugly.terr"]\nline-length = 40\n', encoding="utf-8")
     (project / "long.terr").write_text("set s: string = {\"aaaaaaaa\", \"bbbbbbbbb\", \"ccccccccc\"}\n",
                                        encoding="utf-8")
-    result = run(["fmt", "."])
+    result = run_cli(["fmt", "."])
     assert result.exit_code == 0, result.output
     assert (project / "ugly.terr").read_text(encoding="utf-8") == UGLY
     assert (project / "long.terr").read_text(encoding="utf-8") == (
         'set s: string = {\n  "aaaaaaaa",\n  "bbbbbbbbb",\n  "ccccccccc",\n}\n')
     # --no-config ignores it; --config names another file
-    assert run(["fmt", "--check", "--no-config", "ugly.terr"]).exit_code == 1
+    assert run_cli(["fmt", "--check", "--no-config", "ugly.terr"]).exit_code == 1
     (project / "other.toml").write_text("include = [\"pretty.terr\"]\n", encoding="utf-8")
-    result = run(["fmt", "--check", "--config", "other.toml"])
+    result = run_cli(["fmt", "--check", "--config", "other.toml"])
     assert result.exit_code == 0 and "1 file already formatted" in result.output
 
 
 def test_invalid_config_exits_2_naming_file_and_key(project) -> None:
     (project / "terrl.toml").write_text("line-length = \"wide\"\n", encoding="utf-8")
-    result = run(["fmt", "."])
+    result = run_cli(["fmt", "."])
     assert result.exit_code == 2
     assert "terrl.toml" in result.output and "`line-length`" in result.output

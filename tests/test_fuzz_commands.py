@@ -16,14 +16,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from click.testing import CliRunner
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from terrl.cli.app import cli
 from terrl.cli.errors import EXIT_INTERNAL
 
-CORPUS = Path(__file__).resolve().parent / "fuzz_corpus"
+from support import REPO, run_cli
+
+CORPUS = REPO / "tests" / "fuzz_corpus"
 PROGRAMS = sorted(p.read_text(encoding="utf-8") for p in CORPUS.glob("*.terr"))
 CSVS = sorted(p.read_bytes() for p in CORPUS.glob("*.csv"))
 JSONLS = sorted(p.read_bytes() for p in CORPUS.glob("*.jsonl"))
@@ -65,7 +66,7 @@ def as_text(seeds: list[bytes]) -> list[str]:
 
 def run(args: list[str], cwd: Path) -> tuple[int, str]:
     start = time.perf_counter()
-    result = CliRunner().invoke(cli, args, catch_exceptions=True)
+    result = run_cli(args, catch_exceptions=True)  # to report any exception with its command
     elapsed = time.perf_counter() - start
     shown = f"terrl {' '.join(args)}\n{result.output[-2000:]}"
     assert elapsed < SLOW_SECONDS, f"took {elapsed:.1f} s: {shown}"
@@ -76,6 +77,7 @@ def run(args: list[str], cwd: Path) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(program=mutated(PROGRAMS, PROGRAM_PIECES), csv_text=mutated(as_text(CSVS), CELL_PIECES),
        jsonl_text=mutated(as_text(JSONLS), CELL_PIECES))

@@ -12,14 +12,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from terrl.cli.app import cli
 from terrl.pipeline import check_source
 from terrl.semantics.coerce import MAX_NUMBER_CHARS, coerce_account
 from terrl.targets.evaluate import compile_model
 from terrl.targets.reference import assign_reference
 
+from support import run_cli
 from test_sql_engine import SMALL_MODEL, run_engines
 
 MODEL = """\
@@ -76,8 +75,7 @@ def test_a_huge_json_exponent_is_invalid_and_the_key_is_written(tmp_path):
     source.write_text('{"id":1e999999999,"n":1e999999999}\n{"id":2,"n":3}\n')
     outs = {}
     for engine in ("python", "duckdb"):
-        result = CliRunner().invoke(cli, ["assign", str(tmp_path / "m.terr"), str(source), "--format", "jsonl",
-                                          "--engine", engine])
+        result = run_cli(["assign", str(tmp_path / "m.terr"), str(source), "--format", "jsonl", "--engine", engine])
         assert result.exit_code == 0, result.output
         outs[engine] = result.output
     assert outs["python"] == outs["duckdb"]
@@ -125,7 +123,7 @@ def test_a_surrogate_pair_escape_is_one_character_and_compiles(tmp_path):
     path = tmp_path / "m.terr"
     path.write_text(STRING_MODEL.format(where=r's == "\ud83d\ude00"'), encoding="utf-8")
     for args in (["check"], ["compile", "--target", "json"], ["compile", "--target", "sql"]):
-        result = CliRunner().invoke(cli, [*args, str(path)])
+        result = run_cli([*args, str(path)])
         assert result.exit_code == 0, (args, result.output)
 
 
@@ -141,7 +139,7 @@ def test_startswith_the_last_character_before_the_surrogates(tmp_path):
     path.write_text(STRING_MODEL.format(where=r's startswith "\ud7ff"'), encoding="utf-8")
     for args in (["compile", "--target", "json"], ["compile", "--target", "sql"], ["compile", "--target", "python"],
                  ["docs", "-o", str(tmp_path / "docs")]):
-        result = CliRunner().invoke(cli, [*args, str(path)])
+        result = run_cli([*args, str(path)])
         assert result.exit_code == 0, (args, result.output)
     model = _model(STRING_MODEL.format(where=r's startswith "\ud7ff"'))
     evaluator = compile_model(model)
@@ -158,7 +156,7 @@ def test_a_fifo_named_terr_is_reported_not_read(tmp_path):
     import os
     (tmp_path / "ok.terr").write_text(MODEL)
     os.mkfifo(tmp_path / "x.terr")  # opening it for reading would wait for a writer forever
-    result = CliRunner().invoke(cli, ["check", str(tmp_path)])
+    result = run_cli(["check", str(tmp_path)])
     assert result.exit_code == 2 and "x.terr`: not a regular file" in result.output, result.output
 
 
@@ -171,7 +169,7 @@ def test_an_empty_json_lines_file_is_a_usage_error_like_an_empty_csv(tmp_path, e
     (tmp_path / "a.jsonl").write_bytes(data)
     (tmp_path / "a.csv").write_bytes(data)
     for name in ("a.jsonl", "a.csv"):
-        result = CliRunner().invoke(cli, ["assign", str(tmp_path / "m.terr"), str(tmp_path / name), "--engine", engine])
+        result = run_cli(["assign", str(tmp_path / "m.terr"), str(tmp_path / name), "--engine", engine])
         assert result.exit_code == 2 and "is empty" in result.output, (name, result.output)
 
 
@@ -184,7 +182,7 @@ def test_json_lines_take_every_line_end_the_csv_reader_takes(tmp_path, engine, e
     (tmp_path / "a.csv").write_bytes(end.join([b"id,n", b"a,1", b"b,", b"", b"c,"]) + end)
     outputs = {}
     for name in ("a.jsonl", "a.csv"):
-        result = CliRunner().invoke(cli, ["assign", str(tmp_path / "m.terr"), str(tmp_path / name), "--engine", engine])
+        result = run_cli(["assign", str(tmp_path / "m.terr"), str(tmp_path / name), "--engine", engine])
         assert result.exit_code == 0, result.output
         outputs[name] = result.output
     summary = "3 accounts: 0 assigned, 3 unassigned, 0 invalid; 1 blank line skipped"
@@ -234,10 +232,10 @@ def test_the_longest_number_literal_is_exact_and_every_engine_takes_it(tmp_path)
         assert compile_model(model).assign({"id": "A", "n": n}).status == status, n
         assert assign_reference(model, {"id": "A", "n": n})[0] == status, n
     (tmp_path / "a.csv").write_text(f"id,n\nA,{big}\nB,{big[:-1]}9\n")
-    outs = [CliRunner().invoke(cli, ["assign", str(path), str(tmp_path / "a.csv"), "--engine", e]) for e in ("python", "duckdb")]
+    outs = [run_cli(["assign", str(path), str(tmp_path / "a.csv"), "--engine", e]) for e in ("python", "duckdb")]
     assert outs[0].exit_code == outs[1].exit_code == 0 and outs[0].output == outs[1].output, outs[1].output
     for args in (["compile", "--target", "json"], ["compile", "--target", "sql"], ["docs", "-o", str(tmp_path / "d")]):
-        assert CliRunner().invoke(cli, [*args, str(path)]).exit_code == 0, args
+        assert run_cli([*args, str(path)]).exit_code == 0, args
 
 
 # --- item 7: fmt and a comment inside a field type ------------------------------------------------
@@ -247,10 +245,10 @@ def test_the_longest_number_literal_is_exact_and_every_engine_takes_it(tmp_path)
 def test_fmt_keeps_a_comment_inside_a_field_type(tmp_path, field, comment):
     path = tmp_path / "m.terr"
     path.write_text(f"schema A {{\n  id: string key\n  {field}\n}}\n\nmodel M {{ keep }}\n")
-    first = CliRunner().invoke(cli, ["fmt", str(path)])
+    first = run_cli(["fmt", str(path)])
     assert first.exit_code == 0, first.output
     assert path.read_text() == f"schema A {{\n  id: string key\n  f0: int? in 0..5  {comment}\n}}\n\nmodel M {{ keep }}\n"
-    assert CliRunner().invoke(cli, ["fmt", "--check", str(path)]).exit_code == 0
+    assert run_cli(["fmt", "--check", str(path)]).exit_code == 0
 
 
 # --- item 6: chains of segments and sets, nesting through names --------------------------------
@@ -296,7 +294,7 @@ def _every_command(tmp_path: Path, path: Path) -> dict[str, object]:
     for engine in ("python", "duckdb"):
         runs[f"assign-{engine}"] = ["assign", str(path), str(tmp_path / "a.csv"), "--engine", engine,
                                     "-o", str(tmp_path / f"r-{engine}.csv")]
-    return {name: CliRunner().invoke(cli, args) for name, args in runs.items()}
+    return {name: run_cli(args) for name, args in runs.items()}
 
 
 @pytest.mark.parametrize("shape", ["segments", "sets", "segments-deepest", "segments-then-sets"])
@@ -314,11 +312,11 @@ def test_a_chain_at_the_limit_works_in_every_command(tmp_path, shape):
         source = _chain_model(decls, f"s{half}", 10 ** 6)
     path = tmp_path / "m.terr"
     path.write_text(source)
-    fmt = CliRunner().invoke(cli, ["fmt", str(path)])
+    fmt = run_cli(["fmt", str(path)])
     assert fmt.exit_code == 0, fmt.output
     for name, result in _every_command(tmp_path, path).items():
         assert result.exit_code == 0, (name, result.output[-500:])
-    assert "1 passed" in CliRunner().invoke(cli, ["test", str(path)]).output
+    assert "1 passed" in run_cli(["test", str(path)]).output
     assert (tmp_path / "r-python.csv").read_bytes() == (tmp_path / "r-duckdb.csv").read_bytes()
 
 
@@ -353,7 +351,7 @@ def test_one_name_past_the_limit_stops_every_command_with_the_diagnostic(tmp_pat
     path.write_text(_chain_model(_segment_chain(MAX_CHAIN + 1), f"s{MAX_CHAIN + 1}", 10 ** 6))
     for name, result in _every_command(tmp_path, path).items():
         assert result.exit_code == 1 and "E128" in result.output, (name, result.exit_code, result.output[-500:])
-    assert CliRunner().invoke(cli, ["fmt", str(path)]).exit_code == 0  # fmt does not resolve names
+    assert run_cli(["fmt", str(path)]).exit_code == 0  # fmt does not resolve names
 
 
 def test_the_400_segment_and_3000_set_chains_of_the_issue_are_e128(tmp_path):
@@ -362,7 +360,7 @@ def test_the_400_segment_and_3000_set_chains_of_the_issue_are_e128(tmp_path):
         path.write_text(source)
         for name in ("check", "docs"):
             args = [name, str(path)] + (["-o", str(tmp_path / "docs")] if name == "docs" else [])
-            result = CliRunner().invoke(cli, args)
+            result = run_cli(args)
             assert result.exit_code == 1 and "E128" in result.output, (name, result.output[-300:])
 
 
@@ -393,7 +391,7 @@ def test_an_expression_nested_too_deep_is_e005_and_fmt_says_so(tmp_path, where):
     path = tmp_path / "m.terr"
     path.write_text(source)
     for args in (["fmt", str(path)], ["docs", str(path), "-o", str(tmp_path / "d")]):
-        out = CliRunner().invoke(cli, args)
+        out = run_cli(args)
         assert out.exit_code == 1 and "E005" in out.output, (args, out.output[-300:])
 
 
@@ -435,7 +433,7 @@ def _formula_runs(tmp_path: Path, *flags: str, fmt: str = "csv", suffix: str = "
     out = {}
     for engine in ("python", "duckdb"):
         target = tmp_path / f"r-{engine}.{fmt}"
-        result = CliRunner().invoke(cli, ["assign", str(tmp_path / "m.terr"), str(tmp_path / f"a.{suffix}"),
+        result = run_cli(["assign", str(tmp_path / "m.terr"), str(tmp_path / f"a.{suffix}"),
                                           "--engine", engine, "--format", fmt, "-o", str(target), *flags])
         assert result.exit_code == 0, result.output
         out[engine] = target.read_bytes()
@@ -521,7 +519,7 @@ def _both_engines(tmp_path: Path, data: bytes) -> dict[str, bytes]:
     outs = {}
     for engine in ("python", "duckdb"):
         target = tmp_path / f"r-{engine}.csv"
-        result = CliRunner().invoke(cli, ["assign", str(tmp_path / "m.terr"), str(tmp_path / "a.csv"),
+        result = run_cli(["assign", str(tmp_path / "m.terr"), str(tmp_path / "a.csv"),
                                           "--engine", engine, "-o", str(target)])
         assert result.exit_code == 0, result.output
         outs[engine] = target.read_bytes()
@@ -559,7 +557,7 @@ model M { keep }
 
 
 def _typed_reason_rows(cursor, dialect: str, values: list[str]):
-    from sql_support import create_table, expected_rows, insert, read_back, run_query
+    from support import create_table, expected_rows, insert, read_back, run_query
 
     model = _model(TYPED_REASON_MODEL)
     accounts = [{"id": f"k{i}", "z": v, "e": v} for i, v in enumerate(values)]
@@ -583,7 +581,7 @@ def test_duckdb_view_reasons_on_typed_input_are_pythons(values):
 
 @pytest.fixture(scope="module")
 def pg_cursor():
-    from sql_support import postgres_dsn
+    from support import postgres_dsn
     dsn = postgres_dsn()
     if dsn is None:
         pytest.skip("no PostgreSQL server: set TERRL_TEST_POSTGRES_DSN (.ci/run starts one on loopback)")

@@ -12,7 +12,8 @@ from terrl.syntax import ast
 from terrl.semantics import ir
 from terrl.semantics.resolve import Loader, Lowerer, lower_module
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
+
 SOURCES = [p for d in ("examples", "stdlib", "tests/golden/docs") for p in sorted((REPO / d).rglob("*.terr"))]
 # That docs read only the IR is an import-linter contract (pyproject.toml; tests/test_layers.py).
 

@@ -179,16 +179,17 @@ def test_escapes_and_other_unicode_are_fine():
 
 
 def test_bidi_warning_through_check_and_its_severity_override(tmp_path, monkeypatch):
-    from click.testing import CliRunner
     import json
-    from terrl.cli.app import cli
+
+    from support import run_cli
+
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m.terr").write_text(SCHEMA + 'model M "M" {\n  territory a "A" { where id == "x\u202e" owner "k@x.io" }\n'
                                      '  territory b "B" { else  owner "l@x.io" }\n}\n', encoding="utf-8")
-    result = CliRunner().invoke(cli, ["check", "--format", "json", "m.terr"])
+    result = run_cli(["check", "--format", "json", "m.terr"])
     found = [d for d in json.loads(result.stdout)["diagnostics"] if d["code"] == "W307"]
     assert [(d["name"], d["line"], d["column"], d["end_column"]) for d in found] == \
         [("bidi-control-character", 8, 35, 36)]
     assert result.exit_code == 0
     (tmp_path / "terrl.toml").write_text('[severity]\n"bidi-control-character" = "error"\n', encoding="utf-8")
-    assert CliRunner().invoke(cli, ["check", "m.terr"]).exit_code == 1
+    assert run_cli(["check", "m.terr"]).exit_code == 1

@@ -13,7 +13,7 @@ import pytest
 
 from terrl.resources import grammar_path, stdlib_dir
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
 
 
 def test_checkout_finds_grammar_and_stdlib():

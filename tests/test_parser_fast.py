@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given, strategies as st
@@ -19,7 +18,7 @@ from lark.exceptions import UnexpectedInput
 from terrl.syntax import parser
 from terrl.diagnostics.source import SourceFile, Span
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO, repo_files
 
 
 def _shape(node):
@@ -61,9 +60,7 @@ def _agree(text: str) -> None:
 
 
 def _sources():
-    for path in sorted(REPO.glob("**/*.terr")):
-        if ".git" in path.parts:
-            continue
+    for path in repo_files("*.terr"):
         text = path.read_text(encoding="utf-8")
         for i, chunk in enumerate(re.split(r"^---$\n?", text, flags=re.M)):
             yield pytest.param(chunk, id=f"{path.relative_to(REPO)}-{i}")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+
+import pytest
 
 from terrl.diagnostics.source import SourceFile, Span
 from terrl.syntax import parser
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
 
 
 def _shape(node):
@@ -53,6 +54,7 @@ def _parse(item: tuple[str, str]):
     return _shape(module), [(d.code, d.message, _shape(d.span)) for d in diagnostics]
 
 
+@pytest.mark.slow
 def test_parsing_on_8_threads_gives_what_one_thread_gives() -> None:
     items = _inputs()
     expected = [_parse(item) for item in items]

@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-from click.testing import CliRunner
+import pytest
 
-from terrl.cli.app import cli
+from support import REPO, run_cli
 
-REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
@@ -19,15 +17,15 @@ def test_tour_example_checks_clean_and_its_test_passes(tmp_path, monkeypatch):
     tour = re.search(r"```terr\n(.*?)```", README, re.S).group(1)
     (tmp_path / "tour.terr").write_text(tour, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-    check = runner.invoke(cli, ["check", "tour.terr", "--format", "concise"])
+    check = run_cli(["check", "tour.terr", "--format", "concise"])
     assert check.exit_code == 0 and "all checks passed" in check.output, check.output
-    test = runner.invoke(cli, ["test", "tour.terr"])
+    test = run_cli(["test", "tour.terr"])
     assert test.exit_code == 0, test.output
-    fmt = runner.invoke(cli, ["fmt", "--check", "tour.terr"])
+    fmt = run_cli(["fmt", "--check", "tour.terr"])
     assert fmt.exit_code == 0, fmt.output
 
 
+@pytest.mark.slow
 def test_main_job_runs_on_the_bundled_example(tmp_path):
     """The first command of the README, after the install: check, compile, docs."""
     line = next(l for l in README.splitlines() if l.startswith("python3 -m venv"))

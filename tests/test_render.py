@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 from pathlib import Path
 
@@ -24,9 +23,9 @@ from terrl.diagnostics.render import (FORMATS, github_escape_data, github_escape
                           summary_line, use_color)
 from terrl.diagnostics.source import SourceFile
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO, check_golden
+
 GOLDEN = REPO / "tests" / "golden" / "render"
-UPDATE = os.environ.get("TERRL_UPDATE_GOLDEN") == "1"
 SCHEMA = json.loads((REPO / "tests" / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
 SARIF_VALIDATOR = Draft4Validator(SCHEMA)
 ROOT = Path("/project")
@@ -121,15 +120,6 @@ def fixed_project_url(monkeypatch):
     monkeypatch.setattr(render_module, "project_url", lambda: "https://example.com/terrl")
 
 
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8", newline="")
-    assert path.exists(), f"{name} missing (TERRL_UPDATE_GOLDEN=1 to create)"
-    assert text == path.read_bytes().decode("utf-8"), f"{name} differs (TERRL_UPDATE_GOLDEN=1 to accept)"
-
-
 # --- goldens ------------------------------------------------------------------------
 
 
@@ -139,12 +129,12 @@ def test_golden_mixed(fmt):
     if fmt == "sarif":
         SARIF_VALIDATOR.validate(json.loads(text))
         text = json.dumps(normalized_sarif(text), ensure_ascii=False, indent=2) + "\n"
-    check_golden(f"mixed.{fmt}" + (".json" if fmt in ("json", "sarif") else ".txt"), text)
+    check_golden(GOLDEN / (f"mixed.{fmt}" + (".json" if fmt in ("json", "sarif") else ".txt")), text)
 
 
 def test_golden_mixed_in_color():
     text = render(mixed_diagnostics(), "full", color=True, root=ROOT, summary=MIXED_SUMMARY)
-    check_golden("mixed.full-color.txt", text)
+    check_golden(GOLDEN / "mixed.full-color.txt", text)
     assert ANSI.sub("", text) == render(mixed_diagnostics(), "full", root=ROOT, summary=MIXED_SUMMARY)
 
 
@@ -154,7 +144,7 @@ def test_golden_clean(fmt):
     if fmt == "sarif":
         SARIF_VALIDATOR.validate(json.loads(text))
         text = json.dumps(normalized_sarif(text), ensure_ascii=False, indent=2) + "\n"
-    check_golden(f"clean.{fmt}" + (".json" if fmt in ("json", "sarif") else ".txt"), text)
+    check_golden(GOLDEN / (f"clean.{fmt}" + (".json" if fmt in ("json", "sarif") else ".txt")), text)
 
 
 # --- full: alignment ----------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import random
 from decimal import Decimal
 from pathlib import Path
@@ -18,20 +17,16 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlglot
-from click.testing import CliRunner
 
 from terrl.semantics import ir
 from terrl.targets import sql
-from terrl.cli.app import cli
 from terrl.targets.evaluate import compile_model, pick_model
 from terrl.pipeline import Compilation
 
-from sql_support import (create_table, expected_rows, insert, postgres_dsn, read_back, run_query, run_spark,
-                         spark_session, spark_table)
+from support import (REPO, check_golden, create_table, expected_rows, insert, postgres_dsn, read_back, run_cli,
+                     run_query, run_spark, spark_session, spark_table, worker_schema_name)
 
-REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden" / "sql"
-UPDATE = os.environ.get("TERRL_UPDATE_GOLDEN") == "1"
 EXAMPLES = ("acme", "fy28")
 
 
@@ -63,12 +58,7 @@ def acme_accounts(count: int = 400, seed: int = 7) -> list[dict]:
 def test_golden_sql(example, dialect):
     model = example_model(example)
     text = sql.render_sql(model, f"examples/acme/{example}.terr", dialect=dialect, view="territory_assignment")
-    path = GOLDEN / f"{example}.{dialect}.sql"
-    if UPDATE:
-        GOLDEN.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text.encode("utf-8"))  # bytes: the SQL holds a literal carriage return (Python's repr of \r)
-    assert path.is_file(), f"missing golden {path.name} (TERRL_UPDATE_GOLDEN=1 to create)"
-    assert text == path.read_bytes().decode("utf-8"), f"{path.name} differs (TERRL_UPDATE_GOLDEN=1 to accept)"
+    check_golden(GOLDEN / f"{example}.{dialect}.sql", text)  # the SQL holds a literal carriage return (Python's repr of \r)
     # the dialect's own parser reads it back
     statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
     assert len(statements) == 1 and isinstance(statements[0], sqlglot.exp.Create)
@@ -144,9 +134,10 @@ def test_the_golden_view_runs_on_postgres():
     accounts = [a for a in acme_accounts(300, seed=3)]
     with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as con:
         cur = con.cursor()
-        cur.execute("DROP SCHEMA IF EXISTS terrl_golden CASCADE")
-        cur.execute("CREATE SCHEMA terrl_golden")
-        cur.execute("SET search_path TO terrl_golden")
+        schema = worker_schema_name("golden")
+        cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        cur.execute(f"CREATE SCHEMA {schema}")
+        cur.execute(f"SET search_path TO {schema}")
         create_table(cur, "postgres", model.schema, "accounts", text=False)
         typed = []
         for a in accounts:  # what a warehouse table holds: typed values; invalid enum and digits text stays
@@ -167,26 +158,25 @@ def test_the_golden_view_runs_on_postgres():
         assert sorted(by_view, key=repr) == sorted((e[1:] for e in expected), key=repr)  # a view has no row order
         assert run_query(cur, model, "postgres", "accounts", "typed") == expected
         assert {e[2] for e in expected} >= {"assigned", "invalid"}
-        cur.execute("DROP SCHEMA terrl_golden CASCADE")
+        cur.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 # --- terrl compile --target sql -----------------------------------------------------------
 
 def test_compile_target_sql_cli(tmp_path):
-    runner = CliRunner()
     model_file = str(REPO / "examples" / "acme" / "fy28.terr")
     out = tmp_path / "fy28.sql"
-    result = runner.invoke(cli, ["compile", model_file, "--target", "sql", "--dialect", "snowflake",
+    result = run_cli(["compile", model_file, "--target", "sql", "--dialect", "snowflake",
                                  "--table", "crm.public.accounts", "--view", "sales.assignment", "-o", str(out)])
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     assert 'CREATE OR REPLACE VIEW "sales"."assignment" AS' in text
     assert 'FROM "crm"."public"."accounts"' in text
-    result = runner.invoke(cli, ["compile", model_file, "--target", "sql"])
+    result = run_cli(["compile", model_file, "--target", "sql"])
     assert result.exit_code == 0 and "dialect duckdb" in result.output and "CREATE" not in result.output
-    result = runner.invoke(cli, ["compile", model_file, "--target", "python", "--dialect", "postgres"])
+    result = run_cli(["compile", model_file, "--target", "python", "--dialect", "postgres"])
     assert result.exit_code == 2 and "apply to `--target sql` only" in result.output
-    result = runner.invoke(cli, ["compile", model_file, "--target", "sql", "--table", "a..b"])
+    result = run_cli(["compile", model_file, "--target", "sql", "--table", "a..b"])
     assert result.exit_code == 2 and "is not a table name" in result.output
 
 
@@ -222,11 +212,10 @@ def test_assign_engine_duckdb_writes_what_the_python_engine_writes(tmp_path, out
     columns = ["id", "name", "country", "state", "zip", "industry", "employees", "revenue", "extra"]
     source = tmp_path / "accounts.csv"
     write_csv(source, acme_accounts(2000, seed=11), columns)
-    runner = CliRunner()
     outputs = {}
     for engine in ("python", "duckdb"):
         out = tmp_path / f"{engine}-{out_name}"
-        result = runner.invoke(cli, ["assign", model_file, str(source), "-o", str(out), "--engine", engine])
+        result = run_cli(["assign", model_file, str(source), "-o", str(out), "--engine", engine])
         assert result.exit_code == 0, result.output
         outputs[engine] = (out.read_bytes(), result.output.splitlines()[-1].split(" -> ")[0])
     assert outputs["duckdb"] == outputs["python"]
@@ -250,7 +239,7 @@ def run_both_engines(tmp_path: Path, model_file: str, source: Path, out_name: st
     outputs = {}
     for engine in ("python", "duckdb"):
         out = tmp_path / f"{engine}-{out_name}"
-        result = CliRunner().invoke(cli, ["assign", model_file, str(source), "-o", str(out), "--engine", engine])
+        result = run_cli(["assign", model_file, str(source), "-o", str(out), "--engine", engine])
         assert result.exit_code == 0, result.output
         outputs[engine] = (out.read_bytes(), result.output.replace(str(out), "OUT"))
     return outputs
@@ -355,9 +344,8 @@ def test_assign_engine_duckdb_reads_parquet_as_text(tmp_path):
     write_csv(source, accounts, ["id", "country", "state", "zip", "industry", "employees", "revenue"])
     parquet = tmp_path / "accounts.parquet"
     duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{source}', all_varchar=true)) TO '{parquet}' (FORMAT parquet)")
-    runner = CliRunner()
-    by_csv = runner.invoke(cli, ["assign", model_file, str(source), "--engine", "python"])
-    by_parquet = runner.invoke(cli, ["assign", model_file, str(parquet), "--engine", "duckdb"])
+    by_csv = run_cli(["assign", model_file, str(source), "--engine", "python"])
+    by_parquet = run_cli(["assign", model_file, str(parquet), "--engine", "duckdb"])
     assert by_parquet.exit_code == 0, by_parquet.output
     # CliRunner mixes stderr in: the warning (naming the file) and the summary agree too
     assert by_parquet.output.replace("accounts.parquet", "accounts.csv") == by_csv.output
@@ -365,18 +353,17 @@ def test_assign_engine_duckdb_reads_parquet_as_text(tmp_path):
 
 def test_assign_engine_duckdb_errors(tmp_path):
     model_file = str(REPO / "examples" / "acme" / "fy28.terr")
-    runner = CliRunner()
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("id,country,industry,employees,revenue\nA,US,software,1,1\nB,US,software\n", encoding="utf-8")
-    result = runner.invoke(cli, ["assign", model_file, str(ragged), "--engine", "duckdb"])
+    result = run_cli(["assign", model_file, str(ragged), "--engine", "duckdb"])
     assert result.exit_code == 0 and "ragged row: 3 cells where the header has 5" in result.output  # tests/test_sql_engine.py
     missing = tmp_path / "missing.csv"
     missing.write_text("id,country\nA,US\n", encoding="utf-8")
-    result = runner.invoke(cli, ["assign", model_file, str(missing), "--engine", "duckdb"])
+    result = run_cli(["assign", model_file, str(missing), "--engine", "duckdb"])
     assert result.exit_code == 2 and "missing required column(s)" in result.output
-    result = runner.invoke(cli, ["assign", model_file, "-", "--engine", "duckdb"], input="id,country\nA,US\n")
+    result = run_cli(["assign", model_file, "-", "--engine", "duckdb"], input="id,country\nA,US\n")
     assert result.exit_code == 2 and "not standard input" in result.output
-    result = runner.invoke(cli, ["assign", model_file, str(missing), "--engine", "duckdb", "--explain"])
+    result = run_cli(["assign", model_file, str(missing), "--engine", "duckdb", "--explain"])
     assert result.exit_code == 2 and "--engine python" in result.output
 
 
@@ -457,11 +444,10 @@ def test_text_input_sql_assigns_like_the_python_engine(tmp_path):
     header = ("id", "name", "country", "state", "zip", "industry", "employees", "revenue")
     accounts = tmp_path / "accounts.csv"
     accounts.write_text("\n".join(",".join(f'"{c}"' for c in row) for row in [header, *MESSY_ROWS]) + "\n")
-    runner = CliRunner()
     model = str(REPO / "examples" / "acme" / "fy28.terr")
-    result = runner.invoke(cli, ["compile", model, "--target", "sql", "--input", "text", "-o", str(tmp_path / "q.sql")])
+    result = run_cli(["compile", model, "--target", "sql", "--input", "text", "-o", str(tmp_path / "q.sql")])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(cli, ["assign", model, str(accounts), "-o", str(tmp_path / "py.csv")])
+    result = run_cli(["assign", model, str(accounts), "-o", str(tmp_path / "py.csv")])
     assert result.exit_code == 0, result.output
     with open(tmp_path / "py.csv", newline="", encoding="utf-8") as f:
         expected = [(r["key"], r["status"], r["territories"], r["reason"] or None) for r in csv.DictReader(f)]
@@ -475,9 +461,9 @@ def test_text_input_sql_assigns_like_the_python_engine(tmp_path):
 
 def test_text_input_is_refused_for_dialects_without_the_parsing_functions():
     model = str(REPO / "examples" / "acme" / "fy28.terr")
-    result = CliRunner().invoke(cli, ["compile", model, "--target", "sql", "--input", "text", "--dialect", "postgres"])
+    result = run_cli(["compile", model, "--target", "sql", "--input", "text", "--dialect", "postgres"])
     assert result.exit_code == 2 and "use `--dialect duckdb`" in result.output
-    result = CliRunner().invoke(cli, ["compile", model, "--target", "python", "--input", "text"])
+    result = run_cli(["compile", model, "--target", "python", "--input", "text"])
     assert result.exit_code == 2 and "apply to `--target sql` only" in result.output
 
 

@@ -1,6 +1,6 @@
 """Differential: terrl's SQL on real engines == the Python evaluator, row by row.
 
-Random models (tests/model_strategies.py: every field kind, nulls, `startswith`,
+Random models (tests/support.py: every field kind, nulls, `startswith`,
 policies, `keep`, `else`, universes) and random accounts with boundary values,
 invalid values and text that trips `LIKE` (`%`, `_`), run through:
 
@@ -21,9 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model_strategies import CODES, ENUM, LABELS, SCHEMA, models
-from sql_support import (create_table, expected_rows, insert, postgres_dsn, read_back, run_query, run_spark,
-                         spark_session, spark_table)
+from support import (CODES, ENUM, LABELS, SCHEMA, create_table, expected_rows, insert, models, postgres_dsn, read_back,
+                     run_query, run_spark, spark_session, spark_table, worker_schema_name)
 
 TEXT_VALUES = {
     "id": ("A1", "A2", "B7", "", None, "a%b", "x_y", "it's", 'say "hi"', "both ' and \"", "back\\slash"),
@@ -74,6 +73,7 @@ def duck():
     con.close()
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(model=models(), batch=st.lists(text_accounts, min_size=1, max_size=30))
 def test_duckdb_text_input_equals_the_evaluator(duck, model, batch):
@@ -95,6 +95,7 @@ def test_duckdb_text_input_equals_the_evaluator(duck, model, batch):
         assert got == e
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(model=models(), batch=st.lists(typed_accounts, min_size=1, max_size=30))
 def test_duckdb_typed_input_equals_the_evaluator(duck, model, batch):
@@ -114,7 +115,13 @@ def pg():
         con = psycopg.connect(dsn, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
         pytest.skip(f"PostgreSQL at TERRL_TEST_POSTGRES_DSN is not reachable: {exc}")
-    yield con.cursor()
+    cursor = con.cursor()
+    schema = worker_schema_name("differential")  # the table names below are fixed; the schema is this process's
+    cursor.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    cursor.execute(f"CREATE SCHEMA {schema}")
+    cursor.execute(f"SET search_path TO {schema}")
+    yield cursor
+    cursor.execute(f"DROP SCHEMA {schema} CASCADE")
     con.close()
 
 

@@ -11,14 +11,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
 from terrl.targets import sql_engine
-from terrl.cli.app import cli
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO, run_cli
+
 FY28 = str(REPO / "examples" / "acme" / "fy28.terr")
 FY28_HEADER = b"id,name,country,state,zip,industry,employees,revenue"
 GOOD = b"G1,Acme,US,CA,94105,software,5000,2000000000"
@@ -48,7 +47,7 @@ def run_engines(workdir: Path, model_file: str, data: bytes, out_name: str = "ou
     runs = {}
     for engine in ("python", "duckdb"):
         out = workdir / f"{engine}-{out_name}"
-        result = CliRunner().invoke(cli, ["assign", model_file, str(source), "-o", str(out), "--engine", engine])
+        result = run_cli(["assign", model_file, str(source), "-o", str(out), "--engine", engine])
         assert result.exception is None or isinstance(result.exception, SystemExit), result.output
         runs[engine] = (result.exit_code, out.read_bytes() if out.exists() else None,
                         result.output.replace(str(out), "OUT").replace(str(source), "IN"))
@@ -107,7 +106,7 @@ def test_the_reasons_name_each_problem_row(tmp_path):
 def test_exit_codes_and_fail_on_invalid_match(tmp_path):
     source = tmp_path / "accounts.csv"
     source.write_bytes(MALFORMED["ragged rows"])
-    codes = {engine: CliRunner().invoke(cli, ["assign", FY28, str(source), "--engine", engine, "--fail-on-invalid"])
+    codes = {engine: run_cli(["assign", FY28, str(source), "--engine", engine, "--fail-on-invalid"])
              for engine in ("python", "duckdb")}
     assert codes["duckdb"].exit_code == codes["python"].exit_code == 1
     assert codes["duckdb"].output == codes["python"].output
@@ -147,7 +146,7 @@ def test_json_lines_whose_first_value_holds_a_crlf(tmp_path):
             b'"industry": "software", "employees": 1, "revenue": 1}\n')
     source = tmp_path / "accounts.jsonl"
     source.write_bytes(data)
-    out = {engine: CliRunner().invoke(cli, ["assign", FY28, str(source), "--engine", engine]) for engine in ("python", "duckdb")}
+    out = {engine: run_cli(["assign", FY28, str(source), "--engine", engine]) for engine in ("python", "duckdb")}
     assert out["duckdb"].exit_code == 0 and out["duckdb"].output == out["python"].output
     assert "2 accounts: 2 assigned" in out["duckdb"].output
 
@@ -247,6 +246,7 @@ def messy_csv(draw) -> bytes:
     return (bom + text).encode("utf-8", "surrogateescape")
 
 
+@pytest.mark.slow
 @given(data=messy_csv())  # the profile's examples (tests/conftest.py): about 0.1 s each
 def test_both_engines_agree_on_messy_csv(data):
     with tempfile.TemporaryDirectory() as name:
@@ -272,12 +272,12 @@ def test_a_model_sql_cannot_hold_is_a_usage_error_in_duckdb_and_compile(tmp_path
     model.write_text(WIDE_MODEL, encoding="utf-8")
     data = tmp_path / "a.csv"
     data.write_text("id,n\nA,5\nB,2000000000000000000000000000000\n", encoding="utf-8")
-    duck = CliRunner().invoke(cli, ["assign", str(model), str(data), "--engine", "duckdb"])
+    duck = run_cli(["assign", str(model), str(data), "--engine", "duckdb"])
     assert duck.exit_code == 2
     assert "`--engine duckdb` cannot assign with model `M`" in duck.output and "use `--engine python`" in duck.output
-    python = CliRunner().invoke(cli, ["assign", str(model), str(data), "--engine", "python"])
+    python = run_cli(["assign", str(model), str(data), "--engine", "python"])
     assert python.exit_code == 0 and ",assigned,big," in python.output
-    compiled = CliRunner().invoke(cli, ["compile", str(model), "--target", "sql"])
+    compiled = run_cli(["compile", str(model), "--target", "sql"])
     assert compiled.exit_code == 2 and "cannot compile model `M` to SQL" in compiled.output
 
 

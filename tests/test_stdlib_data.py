@@ -12,11 +12,11 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
+
 GEO = REPO / "stdlib" / "geo"
 
 KEYWORDS = set("""import as enum set segment schema model territory where else policy keep owner meta test
