@@ -63,7 +63,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-duckdb", action="store_true")
     args = ap.parse_args()
-    terrl = [sys.executable, "-m", "terrl.cli.app"] if not Path(sys.executable).with_name("terrl").exists() \
+    terrl = [sys.executable, "-m", "terrl"] if not Path(sys.executable).with_name("terrl").exists() \
         else [str(Path(sys.executable).with_name("terrl"))]
     with tempfile.TemporaryDirectory() as tmp:
         accounts = Path(tmp) / "accounts.csv"
