@@ -249,12 +249,17 @@ def messy_csv(draw) -> bytes:
 @pytest.mark.slow
 @given(data=messy_csv())  # the profile's examples (tests/conftest.py): about 0.1 s each
 def test_both_engines_agree_on_messy_csv(data):
+    runs = small_model_runs(data)
+    assert runs["duckdb"] == runs["python"]
+
+
+def small_model_runs(data: bytes) -> dict:
+    """Both engines' outputs for an account file under SMALL_MODEL."""
     with tempfile.TemporaryDirectory() as name:
         workdir = Path(name)
         model = workdir / "demo.terr"
         model.write_text(SMALL_MODEL, encoding="utf-8")
-        runs = run_engines(workdir, str(model), data)
-    assert runs["duckdb"] == runs["python"]
+        return run_engines(workdir, str(model), data)
 
 
 WIDE_MODEL = """schema A { id: string key  n: decimal? }
@@ -287,10 +292,6 @@ def test_a_model_sql_cannot_hold_is_a_usage_error_in_duckdb_and_compile(tmp_path
     b"id,name,country,employees\nA1,\xed\xa0\x80,US,5\n",  # an encoded surrogate
 ])
 def test_bytes_that_are_not_utf8_are_the_same_invalid_row_in_both_engines(data):
-    with tempfile.TemporaryDirectory() as name:
-        workdir = Path(name)
-        model = workdir / "demo.terr"
-        model.write_text(SMALL_MODEL, encoding="utf-8")
-        runs = run_engines(workdir, str(model), data)
+    runs = small_model_runs(data)
     assert runs["duckdb"] == runs["python"]
     assert "not UTF-8" in str(runs["python"])
