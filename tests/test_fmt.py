@@ -576,3 +576,16 @@ def test_invalid_config_exits_2_naming_file_and_key(project) -> None:
     result = run_cli(["fmt", "."])
     assert result.exit_code == 2
     assert "terrl.toml" in result.output and "`line-length`" in result.output
+
+
+def test_a_file_fmt_fails_on_is_counted_not_reported_as_no_files(tmp_path, monkeypatch):
+    """An internal error leaves the file untouched, exits 3 and says so in the summary (it used to
+    end with "no .terr files to format")."""
+    import terrl.syntax.fmt as fmt_module
+
+    (tmp_path / "a.terr").write_text("schema A { id: string key }\n", encoding="utf-8")
+    monkeypatch.setattr(fmt_module, "format_source", lambda source, **_: fmt_module.FormatResult(None, [], "boom"))
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(["fmt", "--no-config", "a.terr"])
+    assert result.exit_code == 3
+    assert "1 file that terrl failed to format" in result.output and "no .terr files" not in result.output

@@ -75,7 +75,7 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool, config_path:
     files, _ = select_files(paths, config)
 
     status = EXIT_OK
-    changed_files, unchanged, broken, unreadable = [], 0, 0, 0
+    changed_files, unchanged, broken, unreadable, failed = [], 0, 0, 0, 0
     for path in files:
         shown = display_path(path)
         source, problems = read_source(path, shown)
@@ -93,6 +93,7 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool, config_path:
             click.echo(f"terrl: internal error: {shown}: {result.internal_error}; the file was left untouched",
                        err=True)
             status = max(status, EXIT_INTERNAL)
+            failed += 1
             continue
         if result.text is None:
             click.echo(render(result.diagnostics, "full", color=False), err=True, nl=False)
@@ -123,6 +124,8 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool, config_path:
         parts.append(f"{_files(broken)} with errors left untouched")
     if unreadable:
         parts.append(f"{_files(unreadable)} that cannot be read")
+    if failed:
+        parts.append(f"{_files(failed)} that terrl failed to format (an internal error, above)")
     click.echo(", ".join(parts) if parts else "no .terr files to format", err=True)
     sys.exit(status)
 
