@@ -102,3 +102,21 @@ def test_the_check_section_counts_findings_by_severity(tmp_path):
     assert result.exit_code == 0, result.output
     page = (tmp_path / "out" / "M.md").read_text(encoding="utf-8")
     assert "`terrl check` found 1 error:" in page and "problem" not in page
+
+
+def test_habits_from_sql_get_a_hint():
+    """Item 2: upper-case keywords, single-quoted strings and `IN (...)` lists."""
+    def help_for(where: str) -> str:
+        text = ('schema A { id: string key  state: enum {CA, WA}  n: int }\n'
+                f'model M {{ territory t {{ where {where}  owner "a@x" as AE }} territory u {{ else  owner "a@x" as AE }} }}\n')
+        (error,) = _codes(text)
+        return error.help or ""
+
+    assert help_for("state == CA AND n > 5") == "keywords are lower-case: write `and`"
+    assert help_for("state == CA OR n > 5") == "keywords are lower-case: write `or`"
+    assert help_for("state IN {CA}") == "keywords are lower-case: write `in`"
+    assert help_for("state in ('CA', 'WA')") == 'strings take double quotes: write "..."'
+    assert help_for("state in (CA, WA)").startswith("a list of values is written in braces: `field in {a, b}`")
+    assert not _codes('schema A { id: string key  state: enum {CA, WA} }\n'
+                      'model M { territory t { where state in ({CA})  owner "a@x" as AE } '
+                      'territory u { else  owner "a@x" as AE } }\n')  # parentheses around a set are fine

@@ -763,6 +763,9 @@ def _syntax_diagnostic(source: SourceFile, exc: UnexpectedInput, eof: int | None
             return diag("E004", "this string is not closed before the end of the line", source.span(pos, pos + 1),
                         help='close it with `"`; strings cannot span lines')
         shown = f"`{ch}`" if ch.isprintable() and not ch.isspace() else f"U+{ord(ch):04X}"
+        if ch == "'":  # a habit from SQL and spreadsheets
+            return diag("E003", "unexpected character `'`", source.span(pos, pos + 1),
+                        help='strings take double quotes: write "..."')
         expected = _describe_expected(exc.allowed or ())
         return diag("E003", f"unexpected character {shown}", source.span(pos, pos + 1),
                     help=f"expected {expected}" if expected else None)
@@ -791,7 +794,17 @@ def _syntax_diagnostic(source: SourceFile, exc: UnexpectedInput, eof: int | None
     message = f"unexpected `{value}`" if value else "unexpected input"
     if value == "=" and "CMP_OP" in expected_set:
         return diag("E003", "unexpected `=`", source.span(start, end), help="write `==` to compare a field with a value")
+    # Habits from SQL: upper-case keywords, `IN ('a', 'b')`.
+    if value.lower() in _SQL_KEYWORDS and value != value.lower():
+        return diag("E003", message, source.span(start, end), help=f"keywords are lower-case: write `{value.lower()}`")
+    if value == "(" and "LBRACE" in expected_set or value == "," and _IN_PAREN.search(text, 0, start):
+        return diag("E003", message, source.span(start, end),
+                    help="a list of values is written in braces: `field in {a, b}` (`field in lo..hi` for a range)")
     return diag("E003", message, source.span(start, end), help=f"expected {expected}" if expected else None)
+
+
+_SQL_KEYWORDS = frozenset({"and", "or", "not", "in", "is", "null", "true", "false"})
+_IN_PAREN = re.compile(r"\bin\s*\([^(){}\n]*\Z")  # `in (a` just before a comma: SQL's IN list
 
 
 def _unclosed_opener(text: str) -> int | None:
