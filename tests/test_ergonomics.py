@@ -120,3 +120,24 @@ def test_habits_from_sql_get_a_hint():
     assert not _codes('schema A { id: string key  state: enum {CA, WA} }\n'
                       'model M { territory t { where state in ({CA})  owner "a@x" as AE } '
                       'territory u { else  owner "a@x" as AE } }\n')  # parentheses around a set are fine
+
+
+def test_a_missing_brace_is_blamed_on_the_block_that_lacks_it():
+    """Item 4: the `}` missing after `territory canada` was reported against `model FY26`."""
+    text = """schema A { id: string key  country: enum {US, CA, MX} }
+model FY26 {
+  territory us { where country == US  owner "a@x" as AE }
+  territory canada {
+    where country == CA
+    owner "b@x" as AE
+  territory mx { where country == MX  owner "c@x" as AE }
+}
+"""
+    (error,) = _codes(text)
+    assert error.code == "E004" and "a `}` is missing" in error.message
+    blamed = [label for label in error.labels if "not closed" in label.message]
+    assert blamed and text[blamed[0].span.start - len("territory canada "):blamed[0].span.start + 1] == "territory canada {"
+    # Without indentation to go by, the innermost open block is named, as before.
+    flat = "\n".join(line.strip() for line in text.splitlines())
+    (error,) = _codes(flat)
+    assert "`{` is not closed" in error.message

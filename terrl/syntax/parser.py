@@ -8,6 +8,7 @@ declaration rather than only the first of the file.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import gc
 import json
@@ -772,6 +773,15 @@ def _syntax_diagnostic(source: SourceFile, exc: UnexpectedInput, eof: int | None
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
         opener = _unclosed_opener(text[:eof] if eof is not None else text)
         end = len(text.rstrip()) if eof is None else eof
+        suspect = _misindented_block(text[:eof] if eof is not None else text)
+        if opener is not None and suspect is not None:
+            # The `}` missing inside a block was taken from an outer one: the block whose next
+            # sibling starts at its own indentation is where it is missing.
+            block, sibling = suspect
+            return diag("E004", "unexpected end of file: a `}` is missing", source.span(end, end),
+                        labels=[Label(source.span(block, block + 1), "probably not closed"),
+                                Label(source.span(sibling, sibling), "the next declaration starts here, at its indentation")],
+                        help="add `}` before the next declaration")
         if opener is not None:
             closer = {"{": "}", "(": ")"}[text[opener]]
             return diag("E004", f"unexpected end of file: `{text[opener]}` is not closed", source.span(end, end),
@@ -805,6 +815,49 @@ def _syntax_diagnostic(source: SourceFile, exc: UnexpectedInput, eof: int | None
 
 _SQL_KEYWORDS = frozenset({"and", "or", "not", "in", "is", "null", "true", "false"})
 _IN_PAREN = re.compile(r"\bin\s*\([^(){}\n]*\Z")  # `in (a` just before a comma: SQL's IN list
+
+
+_DECLARATION_LINE = re.compile(r"^([ \t]*)(?:territory|model|schema|segment|set|enum|test)\b", re.M)
+
+
+def _misindented_block(text: str) -> tuple[int, int] | None:
+    """(a `{` that is open, the declaration after it) when a declaration starts at or left of
+    the indentation of the line that opened a still-open block: that block's `}` is missing.
+    Strings and comments are skipped; None when indentation says nothing."""
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def indent_at(pos: int) -> int:
+        start = line_starts[bisect.bisect_right(line_starts, pos) - 1]
+        line = text[start:pos]
+        return len(line) - len(line.lstrip(" \t"))
+
+    declarations = {m.end(1): len(m.group(1)) for m in _DECLARATION_LINE.finditer(text)}
+    stack: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if i in declarations and stack and text.rfind("\n", 0, stack[-1]) < text.rfind("\n", 0, i):
+            opened = indent_at(stack[-1])
+            inside = text[text.find("\n", stack[-1]) + 1:text.rfind("\n", 0, i)].splitlines()
+            indented = any(len(ln) - len(ln.lstrip(" \t")) > opened for ln in inside if ln.strip())
+            if declarations[i] <= opened and indented:  # only where the file indents its blocks
+                return stack[-1], i
+        if c == "#":
+            j = text.find("\n", i)
+            i = n if j == -1 else j
+            continue
+        if c == '"':
+            j = i + 1
+            while j < n and text[j] not in '"\n':
+                j += 2 if text[j] == "\\" else 1
+            i = j + 1
+            continue
+        if c == "{":
+            stack.append(i)
+        elif c == "}" and stack:
+            stack.pop()
+        i += 1
+    return None
 
 
 def _unclosed_opener(text: str) -> int | None:
