@@ -76,6 +76,20 @@ def range_mask(start: int, end: int) -> int:
     return ((1 << (end - start)) - 1) << start if end > start else 0
 
 
+def _merge_runs(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans [a, b) as disjoint runs: overlapping or touching spans joined, empty ones dropped."""
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if a >= b:
+            continue
+        if merged and a <= merged[-1][1]:
+            if b > merged[-1][1]:
+                merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    return merged
+
+
 def atoms_of(pred: ir.Pred) -> Iterator[ir.Pred]:
     """Every atom in a predicate (iterative: deep trees are fine)."""
     stack = [pred]
@@ -124,11 +138,18 @@ class FieldDomain:
         self.start, self.end = self._domain_ends()
         cuts = set()
         for atom in atoms:
+            points = self._point_cuts(atom)
+            if points is not None:  # a long list: its cuts added in bulk
+                cuts.update(points[0])
+                cuts.update(points[1])
+                continue
             for lo, hi in self._atom_intervals(atom):
-                for c in (lo, hi):
-                    if c is not None and self._interior(c):
-                        cuts.add(c)
-        self.cuts: list = sorted(cuts)
+                cuts.add(lo)
+                cuts.add(hi)
+        cuts.discard(None)
+        # Filtered once per distinct cut, not once per value of every list
+        self.cuts: list = sorted(c for c in cuts if self._interior(c))
+        self._cells_before_cut: dict | None = None  # built by _point_runs when first needed
         self.value_cells = len(self.cuts) + 1
         self.null_cell: int | None = self.value_cells if self.optional else None
         self.cells = self.value_cells + (1 if self.optional else 0)
@@ -235,6 +256,38 @@ class FieldDomain:
             return [self._prefix_interval(atom.prefix)]
         return []  # IsNull: no value interval
 
+    def _point_cuts(self, atom: ir.Pred) -> tuple[list, list] | None:
+        """For an `in` list over a field whose values are points of the cut order (digits,
+        string, enum): the cuts before and after each value, as two lists; None otherwise.
+        The same intervals as `_atom_intervals`, computed with C-level maps: ZIP lists of
+        hundreds of values over 2,000 territories made the per-value path most of a load."""
+        if not isinstance(atom, ir.InSet):
+            return None
+        kind = self.kind
+        if kind == "digits":
+            before = list(map(int, atom.values))
+            return before, list(map((1).__add__, before))
+        if kind == "string":
+            return list(atom.values), [v + "\0" for v in atom.values]
+        if kind == "enum":
+            before = [self._index[v] for v in atom.values if v in self._index]
+            return before, list(map((1).__add__, before))
+        return None
+
+    def _point_runs(self, before: list, after: list) -> list[tuple[int, int]]:
+        """`atom_runs` of an `in` list from its `_point_cuts`: the cells before each cut looked
+        up in a table of the cuts (a dict), `_cell_at_cut` only for the cuts not in it."""
+        at = self._cells_before_cut
+        if at is None:
+            at = self._cells_before_cut = dict(zip(self.cuts, range(1, len(self.cuts) + 1)))
+        a = list(map(at.get, before))
+        b = list(map(at.get, after))
+        if None in a:
+            a = [self._cell_at_cut(c) if x is None else x for x, c in zip(a, before)]
+        if None in b:
+            b = [self._cell_at_cut(c) if x is None else x for x, c in zip(b, after)]
+        return _merge_runs(sorted(set(zip(a, b))))
+
     def _cell_at_cut(self, cut) -> int:
         """How many value cells lie wholly before `cut` (None below means -inf)."""
         if self.end is not None and cut >= self.end:
@@ -257,21 +310,16 @@ class FieldDomain:
         bitmask: a list of hundreds of ZIP codes over a field of 30,000 cells stays small)."""
         if isinstance(atom, ir.IsNull):
             return [] if self.null_cell is None else [(self.null_cell, self.null_cell + 1)]
+        points = self._point_cuts(atom)
+        if points is not None:
+            return self._point_runs(*points)
         spans = []
         for lo, hi in self._atom_intervals(atom):
             a = 0 if lo is None else self._cell_at_cut(lo)
             b = self.value_cells if hi is None else self._cell_at_cut(hi)
-            if a < b:
-                spans.append((a, b))
+            spans.append((a, b))
         spans.sort()
-        merged: list[tuple[int, int]] = []
-        for a, b in spans:
-            if merged and a <= merged[-1][1]:
-                if b > merged[-1][1]:
-                    merged[-1] = (merged[-1][0], b)
-            else:
-                merged.append((a, b))
-        return merged
+        return _merge_runs(spans)
 
     def cell_of(self, value: ir.Value | None) -> int:
         """The cell of a valid value in IR representation (None: the null cell)."""
