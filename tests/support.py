@@ -297,6 +297,9 @@ def atoms(draw, schema: ir.Schema) -> ir.Pred:
             lo, hi = sorted((lo, hi), key=t.members.index if t.kind == "enum" else None)
         return ir.InRange(f.name, lo, hi)
     if op == "startswith":
+        if draw(st.integers(0, 2)) == 0:  # `startswith {..}`: what the resolver lowers a set of prefixes to
+            prefixes = draw(st.lists(st.sampled_from(prefix_pool(f)), min_size=1, max_size=4))
+            return ir.Or(tuple(ir.StartsWith(f.name, p) for p in prefixes), written="startswith")
         return ir.StartsWith(f.name, draw(st.sampled_from(prefix_pool(f))))
     return ir.Compare(f.name, op, draw(literal))
 
@@ -389,10 +392,15 @@ def wide_where():
     # models a third of the suite's time); they shrink less well, but stay random.
     code_list = st.builds(lambda seed, n: frozenset(random.Random(seed).sample(ALL_CODES, n)),
                           st.integers(0, 2**16), st.integers(1, 120))
+    code_prefixes = st.builds(lambda seed, n: sorted({c[:random.Random(seed + i).randint(1, 3)]
+                                                      for i, c in enumerate(random.Random(seed).sample(ALL_CODES, n))}),
+                              st.integers(0, 2**16), st.integers(1, 60))
     return st.lists(st.one_of(
         st.builds(lambda vs: ir.InSet("code", vs), code_list),
         st.builds(lambda vs: ir.Not(ir.InSet("code", vs)), code_list),
         st.builds(ir.StartsWith, st.just("code"), st.sampled_from(["0", "1", "12", "9", "99"])),
+        st.builds(lambda prefixes: ir.Or(tuple(ir.StartsWith("code", p) for p in prefixes), written="startswith"),
+                  code_prefixes),  # a long `code startswith {..}` (ZIP-prefix lists of real models)
         st.builds(lambda vs: ir.InSet("color", frozenset(vs)), st.sets(st.sampled_from(ENUM), min_size=1)),
         st.builds(lambda a, b: ir.InRange("size", min(a, b), max(a, b)), st.sampled_from(INTS), st.sampled_from(INTS)),
         st.builds(ir.Compare, st.just("amount"), st.sampled_from(["<", ">="]), st.sampled_from(DECIMALS)),
