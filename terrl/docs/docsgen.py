@@ -27,7 +27,7 @@ from terrl import __version__
 from terrl.semantics import ir
 from terrl.diagnostics.core import Diagnostic, has_errors
 from terrl.docs.english import (FieldInfo, Link, NamedRef, Phrase, Text, Values, clause, doc_label, format_number, plain,
-                      sentence, set_description, values, visible)
+                      sentence, set_description, value_items, values, visible)
 from terrl.docs.hierarchy_diagram import DIAGRAM_MAX_NODES  # noqa: F401  (part of this module's API: the diagram size)
 from terrl.docs.hierarchy_diagram import SvgDiagram, collapse, mermaid_text, svg_layout, territory_anchor
 from terrl.pipeline import Compilation
@@ -305,7 +305,7 @@ class _ModelBuilder:
         self.anchors: set[str] = set()
 
     def _field_infos(self) -> dict[str, FieldInfo]:
-        return {f.name: FieldInfo(f.name, f.type.kind, f.optional, _member_titles(f.type))
+        return {f.name: FieldInfo(f.name, f.type.kind, f.optional, _member_titles(f.type), f.type.members)
                 for f in self.model.schema.fields}
 
     def _schema_view(self) -> SchemaView:
@@ -358,11 +358,11 @@ class _ModelBuilder:
         self.glossary[key] = None
         # The entry's own definition may register further names; build it after the ref exists.
         if isinstance(named, ir.NamedSet):
-            info = FieldInfo(name, stype, False, titles)
+            info = FieldInfo(name, stype, False, titles, named.type.members)
             # A literal set is its values; only a set built from others gets a definition line.
             literal = isinstance(named.expr, ir.SetLiteral)
             definition = () if literal else set_description(named.expr, info, self)
-            shown = values([info.show(v) for v in ref.values], "and")
+            shown = values(value_items(info, ref.values), "and")
             entry = GlossaryEntry("set", name, ref.label, anchor, paragraphs(named.doc), definition, shown)
         else:
             definition = sentence(named.pred, self)
