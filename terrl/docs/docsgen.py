@@ -27,7 +27,7 @@ from terrl import __version__
 from terrl.semantics import ir
 from terrl.diagnostics.core import Diagnostic, has_errors
 from terrl.docs.english import (FieldInfo, Link, NamedRef, Phrase, Text, Values, clause, doc_label, format_number, plain,
-                      sentence, set_description, value_items, values, visible)
+                      sentence, set_description, territory_label, value_items, values, visible)
 from terrl.docs.hierarchy_diagram import DIAGRAM_MAX_NODES  # noqa: F401  (part of this module's API: the diagram size)
 from terrl.docs.hierarchy_diagram import SvgDiagram, collapse, mermaid_text, svg_layout, territory_anchor
 from terrl.pipeline import Compilation
@@ -372,7 +372,7 @@ class _ModelBuilder:
 
     # territories ----------------------------------------------------------------------
     def _link(self, t: ir.Territory) -> Link:
-        return Link(t.title or t.name, "#" + _anchor(t))
+        return Link(territory_label(t), "#" + _anchor(t))
 
     def build(self) -> ModelView:
         model = self.model
@@ -401,7 +401,7 @@ class _ModelBuilder:
             meta = tuple(MetaView(k, _show_meta(v)) for k, v in t.meta)
             search = " ".join([t.path, t.title or "", *(o.id for o in t.owners), *(o.role or "" for o in t.owners)])
             views.append(TerritoryView(
-                path=t.path, name=t.name, label=t.title or t.name, title=t.title, anchor=_anchor(t), depth=depth,
+                path=t.path, name=t.name, label=territory_label(t), title=t.title, anchor=_anchor(t), depth=depth,
                 doc=paragraphs(t.doc), owners=owners, meta=meta, own=own, scope=tuple(steps), parent=parent,
                 children=tuple(self._link(c) for c in t.children), is_leaf=t.is_leaf, keep=t.keep,
                 is_else=t.is_else, policy=t.policy, search_text=search.lower()))
@@ -470,8 +470,8 @@ class _ModelBuilder:
         if collapsed:
             for t in model.territories:
                 if t.children:
-                    tree, more = collapse(t.title or t.name, t.path, "#" + _anchor(t), t.owners, t.children)
-                    caption = f"{t.title or t.name} ({t.path})"
+                    tree, more = collapse(territory_label(t), t.path, "#" + _anchor(t), t.owners, t.children)
+                    caption = f"{territory_label(t)} ({t.path})"
                     out.append(Diagram(caption, mermaid_text(tree), svg_layout(tree, f"Hierarchy of {caption}", more),
                                        more))
         return tuple(out)
@@ -492,7 +492,7 @@ def _anchor(t: ir.Territory) -> str:
 
 
 def _tree(t: ir.Territory) -> TreeNode:
-    return TreeNode(_anchor(t), t.title or t.name, t.path, tuple(_tree(c) for c in t.children))
+    return TreeNode(_anchor(t), territory_label(t), t.path, tuple(_tree(c) for c in t.children))
 
 
 def _show_meta(value) -> str:

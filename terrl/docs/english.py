@@ -148,6 +148,15 @@ def humanize(name: str) -> str:
     return " ".join(words) or name
 
 
+def territory_label(t: ir.Territory) -> str:
+    """How docs name a territory: its title, else its name as words when it has several
+    (`central_ent` "Central ent"); a one-word name stays as written (`na`, `emea`)."""
+    if t.title:
+        return t.title
+    words = humanize(t.name)
+    return words[:1].upper() + words[1:] if " " in words else t.name
+
+
 _CUSTOM_SUFFIX = re.compile(r"__c$")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -403,11 +412,11 @@ def _groups(operands, *, negated: bool) -> list:
 
 
 def _single_group(pred: ir.Pred):
-    """The one `_Group` an `or` of values amounts to, else None."""
+    """The one `_Group` an `or` of values of one field amounts to, else None."""
     if not _is_junction(pred, ir.Or):
         return None
-    groups = _groups(pred.operands, negated=False)
-    return groups[0] if len(groups) == 1 and isinstance(groups[0], _Group) else None
+    found = _membership(pred, False)
+    return _Group(found[0], ((found[1], found[2]),), False) if found is not None else None
 
 
 def _group_phrase(group: _Group, lookup: Lookup, quiet: frozenset[str]) -> Phrase:
