@@ -521,7 +521,7 @@ def brute_force_findings(model: ir.Model, accounts: list[dict[str, Any]]) -> dic
     Keys: gap -> parent paths ("" = root), overlap -> (path, path) pairs, unreachable,
     empty, redundant, dead_else -> territory paths. Territories under one whose reach is
     empty are not examined (the analysis reports the topmost only); an unreachable
-    territory is not also reported as redundant.
+    territory is not also reported as redundant, nor is an only child.
     """
     schema = model.schema
     found: dict[str, set] = {k: set() for k in ("gap", "overlap", "unreachable", "empty", "redundant", "dead_else")}
@@ -548,7 +548,7 @@ def brute_force_findings(model: ir.Model, accounts: list[dict[str, Any]]) -> dic
                 if x:
                     reach_lists[i].append(a)
         for i, c in enumerate(children):
-            if (reach_lists[i] and not c.is_else and c.where is not None
+            if (reach_lists[i] and not c.is_else and c.where is not None and len(children) > 1
                     and all(holds(c.where, a, schema) for a in reaching)):
                 found["redundant"].add(c.path)
             if not reach_lists[i]:

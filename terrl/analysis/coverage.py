@@ -15,7 +15,9 @@ so each question is decided exactly, for every field kind, nulls included:
 - **unreachable** (E203) under `first`: R and wi non-empty but reach(ci) empty;
 - **empty** (E204): R and wi empty;
 - **redundant-where** (W201): R non-empty and R implies wi (the `where` adds nothing
-  to its parent's scope);
+  to its parent's scope), for a territory with siblings: an only child that restates its
+  parent's criteria (as models exported from a CRM do on every level) is left alone, since
+  nothing there depends on the `where`;
 - **dead-else** (W202): R non-empty and the `else` child's reach is empty.
 
 Territories whose reach is empty are reported once (as empty or unreachable) and not
@@ -263,7 +265,7 @@ class _Analysis:
                 self._empty(parent, c, reach, w)
             elif policy == "first" and space.reach[c.path] == m.FALSE:
                 self._unreachable(parent, c, plain[:i], reach, w)
-            elif c.where is not None and m.subset(reach, w):
+            elif c.where is not None and len(children) > 1 and m.subset(reach, w):
                 self._finding("W201", f"the `where` of `{c.path}` adds nothing: every account reaching "
                               f"{self._parent_words(parent)} matches it", _where_span(c), reach, [c.path],
                               help="remove the `where`: a territory without one takes everything that reaches its parent")
