@@ -297,18 +297,22 @@ def atoms(draw, schema: ir.Schema) -> ir.Pred:
             lo, hi = sorted((lo, hi), key=t.members.index if t.kind == "enum" else None)
         return ir.InRange(f.name, lo, hi)
     if op == "startswith":
-        if draw(st.integers(0, 2)) == 0:  # `startswith {..}`: what the resolver lowers a set of prefixes to
-            prefixes = draw(st.lists(st.sampled_from(prefix_pool(f)), min_size=1, max_size=4))
-            return ir.Or(tuple(ir.StartsWith(f.name, p) for p in prefixes), written="startswith")
         return ir.StartsWith(f.name, draw(st.sampled_from(prefix_pool(f))))
     return ir.Compare(f.name, op, draw(literal))
 
 
 @st.composite
 def leaves(draw, schema: ir.Schema) -> ir.Pred:
-    """An atom, or now and then `true` / `false`."""
-    if draw(st.integers(0, 9)) == 0:
+    """An atom, now and then `true` / `false`, or `field startswith {..}` (what the resolver
+    lowers a set of prefixes to: an `or` of one `startswith` per prefix)."""
+    roll = draw(st.integers(0, 9))
+    if roll == 0:
         return ir.Const(draw(st.booleans()))
+    prefixed = [f for f in schema.fields if f.type.kind in ("digits", "string")]
+    if roll == 1 and prefixed:
+        f = draw(st.sampled_from(prefixed))
+        prefixes = draw(st.lists(st.sampled_from(prefix_pool(f)), min_size=1, max_size=4))
+        return ir.Or(tuple(ir.StartsWith(f.name, p) for p in prefixes), written="startswith")
     return draw(atoms(schema))
 
 

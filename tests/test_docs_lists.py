@@ -140,3 +140,23 @@ def test_a_long_owner_is_shortened_before_its_role() -> None:
     line = _owner_line(owners, room)
     assert line.endswith("… (RVP) +1") and text_width(line, SMALL_SIZE, _SANS) <= room
     assert _owner_line((ir.Owner("kim@acme.example", "AE"),), room) == "kim@acme.example (AE)"
+
+
+def test_check_findings_read_in_plain_english(tmp_path) -> None:
+    text = SCHEMA + """
+model M {
+  keep
+  territory bay { where zip startswith {"940", "941", "9450"} }
+  territory other { where zip startswith "94" and employees >= 1000 }
+}
+"""
+    path = make_project(tmp_path, {"model.terr": text}, config="") / "model.terr"
+    site = docsgen.build_site(docsgen.load_docs([path]))
+    (finding,) = site.models[0].findings
+    assert english.plain(finding.region_phrase) == (
+        "Accounts whose zip starts with 940–941 or 9450 and with 1,000 or more employees")
+    files = docsgen.render_site(site)
+    assert "all such accounts: Accounts whose zip starts with 940–941 or 9450 and with 1,000 or more employees" \
+        in files["M.md"]
+    assert "<p>all such accounts: Accounts whose zip starts with 940–941 or 9450" in files["M.html"]
+    assert "`zip`" not in files["M.md"].split("## Hierarchy")[0].split("all such accounts")[1]

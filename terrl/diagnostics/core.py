@@ -63,6 +63,9 @@ class Diagnostic:
     # Extra machine-readable fields added to the JSON object (coverage findings add
     # model, territories, witness, region).
     extra: dict[str, Any] = field(default_factory=dict)
+    # In-process facts for later passes, never rendered nor compared (coverage findings add
+    # `region_pred`, the region as a predicate, which docs put into words).
+    facts: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def name(self) -> str:

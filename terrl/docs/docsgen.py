@@ -145,7 +145,8 @@ class FindingView:
     location: str  # "examples/acme/acme.terr:37"
     territories: tuple[Link, ...]
     witness: tuple[WitnessValue, ...]
-    region: str
+    region: str  # in rule syntax, as `terrl check` prints it (the fallback)
+    region_phrase: Phrase  # the same accounts in plain English, when the analysis gave them as a predicate
 
 
 @dataclass(frozen=True, slots=True)
@@ -456,7 +457,19 @@ class _ModelBuilder:
             line, _ = d.span.file.line_col(d.span.start)
             location = f"{d.span.file.path}:{line}"
         return FindingView(d.code, d.name, d.severity, d.message, location, tuple(links), tuple(witness),
-                           str(d.extra.get("region") or ""))
+                           str(d.extra.get("region") or ""), self._region_phrase(d.facts))
+
+    def _region_phrase(self, facts: dict) -> Phrase:
+        """"Accounts whose zip starts with 940 and …, or …; and 3 more regions": the region in words."""
+        pred = facts.get("region_pred")
+        if pred is None:
+            return ()
+        phrase = sentence(pred, self)
+        more = facts.get("more_regions", 0)
+        if more:
+            at_least = "" if facts.get("complete", True) else "at least "
+            phrase = _merge(*phrase, Text(f"; and {at_least}{more:,} more region{'s' if more != 1 else ''}"))
+        return phrase
 
     # diagrams ---------------------------------------------------------------------------
     def _diagrams(self) -> tuple[Diagram, ...]:
