@@ -108,6 +108,22 @@ def test_atoms_are_exactly_their_cells(data):
         assert d.cell_of(d.representative(cell)) == cell
 
 
+@given(st.data())
+def test_to_pred_is_true_exactly_on_its_cells(data):
+    """A cell set read back as a predicate (what docs put into words) means exactly those cells."""
+    schema = data.draw(small_schemas(min_fields=1, max_fields=1))
+    f = schema.fields[0]
+    atom_list = data.draw(st.lists(atoms(schema), min_size=1, max_size=5))
+    (d,) = build_domains(schema, atom_list)
+    mask = data.draw(st.integers(0, d.all_cells))
+    pred = d.to_pred(mask)
+    if mask == d.all_cells:
+        assert pred is None
+        return
+    for v in field_values(f):
+        assert holds(pred, {f.name: v}, schema) == bool(mask >> d.cell_of(v) & 1), (pred, v, d.describe(mask))
+
+
 def test_cell_of_rejects_null_on_required():
     with pytest.raises(ValueError):
         dom("int").cell_of(None)

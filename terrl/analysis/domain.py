@@ -531,6 +531,100 @@ class FieldDomain:
         pieces = [f"{f} {bound[0]} {self._show(bound[1])}" for bound in (low, high) if bound]
         return " and ".join(pieces) if pieces else f"{f} any"
 
+    # --- the same as predicates (for plain English in docs) -------------------------------
+
+    def to_pred(self, mask: int) -> ir.Pred | None:
+        """An IR predicate true exactly for the values of the cells in `mask` (None: every
+        cell, nothing to say), shaped like `describe`'s text so that docs can read it out."""
+        mask &= self.all_cells
+        if mask == self.all_cells:
+            return None
+        if mask == 0:
+            return ir.FALSE
+        f = self.name
+        null = self.null_cell is not None and bool(mask >> self.null_cell & 1)
+        values = mask & self.value_mask
+        if values == 0:
+            return ir.IsNull(f)
+        if values == self.value_mask:
+            return ir.Not(ir.IsNull(f), written="is not null")
+        pred = self._values_pred(values)
+        return ir.Or((ir.IsNull(f), pred)) if null else pred
+
+    def _values_pred(self, values: int) -> ir.Pred:
+        f = self.name
+        if self.kind in ("enum", "bool"):
+            members = self.type.members if self.kind == "enum" else (False, True)
+            inside, outside = [], []
+            for cell in range(self.value_cells):
+                iv = self.interval(cell)
+                (inside if values >> cell & 1 else outside).extend(members[iv.lo:iv.hi])
+            if len(inside) == 1:
+                return ir.Compare(f, "==", inside[0])
+            if len(outside) < len(inside) and len(inside) > 6:
+                return self._none_of(outside)
+            return ir.InSet(f, frozenset(inside), source=ir.SetLiteral(tuple(inside), tuple(map(str, inside))))
+        points = self._points(self.value_mask & ~values)
+        if points is not None and 0 < len(points) <= 6:
+            if self.kind == "digits":
+                points = [str(p).zfill(self.type.digits or 0) for p in points]
+            return self._none_of(points)
+        parts = [self._run_pred(a, b) for a, b in runs(values)]
+        return parts[0] if len(parts) == 1 else ir.Or(tuple(parts))
+
+    def _none_of(self, values: list) -> ir.Pred:
+        """Present and none of `values` (`not in` alone would take a missing value too)."""
+        f = self.name
+        atom = ir.Compare(f, "==", values[0]) if len(values) == 1 else \
+            ir.InSet(f, frozenset(values), source=ir.SetLiteral(tuple(values), tuple(map(str, values))))
+        negated = ir.Not(atom, written="!=" if len(values) == 1 else "not in")
+        return ir.And((ir.Not(ir.IsNull(f), written="is not null"), negated)) if self.optional else negated
+
+    def _run_pred(self, first: int, end: int) -> ir.Pred:
+        """The value cells first .. end - 1 (contiguous, not all of them) as one predicate."""
+        f = self.name
+        lo = self.interval(first).lo
+        hi = self.interval(end - 1).hi
+        k = self.kind
+        if k == "digits":
+            n = self.type.digits or 0
+            if hi == lo + 1:
+                return ir.Compare(f, "==", str(lo).zfill(n))
+            blocks = _prefix_blocks(lo, hi, n)
+            if len(blocks) <= 3:
+                atoms = tuple(ir.StartsWith(f, p) for p in blocks)
+                return atoms[0] if len(atoms) == 1 else ir.Or(atoms, written="startswith")
+            return ir.InRange(f, str(lo).zfill(n), str(hi - 1).zfill(n))
+        if k == "string":
+            if hi is not None and hi == lo + "\0":
+                return ir.Compare(f, "==", lo)
+            if lo != "" and hi == next_prefix(lo):
+                return ir.StartsWith(f, lo)
+            if lo == "":
+                return ir.Compare(f, "<", hi)
+            if hi is None:
+                return ir.Compare(f, ">=", lo)
+            return ir.And((ir.Compare(f, ">=", lo), ir.Compare(f, "<", hi)))
+        if k == "int":
+            if lo is not None and hi is not None and hi == lo + 1:
+                return ir.Compare(f, "==", lo)
+            low = lo if lo is not None and lo != self.start else None
+            high = hi - 1 if hi is not None and hi != self.end else None
+            if low is None:
+                return ir.Compare(f, "<=", high)
+            if high is None:
+                return ir.Compare(f, ">=", low)
+            return ir.InRange(f, low, high)
+        # decimal: cuts (v, 0) = before v, (v, 1) = after v
+        if lo is not None and hi is not None and lo == (hi[0], 0) and hi[1] == 1:
+            return ir.Compare(f, "==", lo[0])
+        low = None if lo is None or lo == self.start else (">=" if lo[1] == 0 else ">", lo[0])
+        high = None if hi is None or hi == self.end else ("<" if hi[1] == 0 else "<=", hi[0])
+        if low and high and low[0] == ">=" and high[0] == "<=":
+            return ir.InRange(f, low[1], high[1])
+        atoms = tuple(ir.Compare(f, bound[0], bound[1]) for bound in (low, high) if bound)
+        return atoms[0] if len(atoms) == 1 else ir.And(atoms)
+
     def _describe_digits(self, lo: int, hi: int) -> str:
         f = f"`{self.name}`"
         n = self.type.digits or 0
