@@ -350,9 +350,16 @@ class Batch(NamedTuple):
     lines: Sequence[int]  # the lines where they start
     cells: list[list[str]]  # each row's cells, as read (every column of the file)
 
-    def column(self, position: int | None) -> list:
+    def column(self, position: int | None) -> Sequence:
         """The cells of one column of the file (None: a column the file does not have)."""
         return [None] * len(self.rows) if position is None else list(map(itemgetter(position), self.cells))
+
+    def columns(self, positions: list[int | None]) -> list[Sequence]:
+        """`column` of each position; one transposition of the rows when most columns are wanted."""
+        if self.cells and len(self.cells[0]) <= 2 * len(positions):
+            every = list(zip(*self.cells))
+            return [[None] * len(self.rows) if p is None else every[p] for p in positions]
+        return [self.column(p) for p in positions]
 
 
 def _csv_batches(rows: Iterator, size: int) -> Iterator[Record | Batch]:
@@ -585,7 +592,7 @@ _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
 def _plain_keys(keys: list, escape_formulas: bool) -> bool:
     """Whether every key of a batch is written as it is: text, ASCII, nothing to quote, and
     (with formula escaping) nothing a spreadsheet would run."""
-    if None in keys or not all(type(k) is str for k in keys):
+    if set(map(type, keys)) != {str}:
         return False
     joined = "\x00".join(keys)
     if not joined.isascii() or _NEEDS_QUOTES.search(joined):

@@ -111,7 +111,7 @@ def assign_batches(evaluator: Evaluator, items: Iterable, index: Mapping[str, in
         if type(item) is not Batch:  # a row that could not be read
             yield item.row, item.key, Assignment(INVALID, (), (), (), item.problem), None
             continue
-        results = evaluator.assign_columns([item.column(p) for p in positions])
+        results = evaluator.assign_columns(item.columns(positions))
         if None in results:
             for i, result in enumerate(results):
                 if result is None:
