@@ -50,6 +50,8 @@ class FieldType:
     enum_name: str | None = None  # "us.UsState" for a named enum, None for an inline one
     titles: tuple[str | None, ...] = field(default=(), compare=False)  # each member's title, for hints and docs
     doc: str | None = field(default=None, compare=False)  # a named enum's `##` doc, for docs
+    country: str | None = None  # `enum UsState of US`: member `CA` stands for the subdivision `US-CA`
+    subdivisions: bool = False  # an enum of ISO 3166-2 codes (`US-CA`): it may be read `of` a country field
 
     def describe(self) -> str:
         if self.kind == "digits":
@@ -71,6 +73,11 @@ class Field:
     key: bool = False
     span: Span | None = field(default=None, compare=False)
     doc: str | None = field(default=None, compare=False)  # the field's `##` doc, for docs
+    # `state: subdivisions.Subdivision? of country [in {US, CA}]`: a raw `CA` is read as
+    # `<country>-CA`; only for accounts whose `context` field is one of `read_for` (None: any
+    # country), otherwise the value is not read (missing). See `terrl.semantics.coerce`.
+    context: str | None = None
+    read_for: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
