@@ -414,6 +414,13 @@ class Lowerer:
                        f"`{country.type.describe()}`", context.field.span,
                        help="name a field of country codes, e.g. `country: world.Country`")
             raise _Failed
+        shared = next((f for f in fields if f.context == country.name), None)
+        if shared is not None:
+            # two codes tied to one country would need the analysis to pick both at once
+            self.error("E129", f"`{shared.name}` is already read in the context of `{country.name}`", context.field.span,
+                       help="read each subdivision field in the context of its own country field "
+                            "(`billing_state ... of billing_country`)")
+            raise _Failed
         read_for = None
         members, titles = ftype.members, ftype.titles
         enum_name = ftype.describe()
