@@ -82,8 +82,12 @@ RAW_ACCOUNTS = st.fixed_dictionaries({"country": RAW_COUNTRIES,
                                       "state": RAW_STATES, "big": st.sampled_from(["true", "false"])})
 
 
+TYPED_ACCOUNTS = st.fixed_dictionaries({"country": RAW_COUNTRIES, "state": st.one_of(RAW_STATES, st.sampled_from([5, True])),
+                                        "big": st.sampled_from(["true", "false"])})
+
+
 @SETTINGS
-@given(MODELS, st.lists(RAW_ACCOUNTS, min_size=1, max_size=20))
+@given(MODELS, st.lists(TYPED_ACCOUNTS, min_size=1, max_size=20))
 def test_evaluator_equals_the_reference(model, accounts):
     evaluator = compile_model(model)
     typed = [{**a, "big": a["big"] == "true"} for a in accounts]

@@ -237,5 +237,6 @@ def coerce_account(schema: ir.Schema, account: Mapping[str, Any]) -> tuple[dict[
             problems.append((i, exc.reason))
     if problems:
         return None, "; ".join(reason for _, reason in sorted(problems))
-    values = {f.name: values[f.name] for f in schema.fields}
+    if contextual:  # back in schema order
+        values = {f.name: values[f.name] for f in schema.fields}
     return values, None
