@@ -79,6 +79,14 @@ class Field:
     context: str | None = None
     read_for: frozenset[str] | None = None
 
+    def type_text(self) -> str:
+        """The type as declared, `of` clause included: `subdivisions.Subdivision of country in {CA, US}`."""
+        if self.context is None:
+            return self.type.describe()
+        base = self.type.describe().split(" in {")[0]  # a listed field's enum says its countries
+        listed = "" if self.read_for is None else " in {" + ", ".join(sorted(self.read_for)) + "}"
+        return f"{base} of {self.context}{listed}"
+
 
 @dataclass(frozen=True, slots=True)
 class Schema:
