@@ -409,10 +409,10 @@ class Lowerer:
                        notes=[hint] if hint else [])
             raise _Failed
         if country.name == name or country.type.kind != "enum" or country.context is not None \
-                or country.type.subdivisions:
+                or not all(_COUNTRY_CODE.fullmatch(m) for m in country.type.members):
             self.error("E129", f"`{name}` is read in the context of a country field; `{country.name}` is "
                        f"`{country.type.describe()}`", context.field.span,
-                       help="name a field of country codes, e.g. `country: world.Country`")
+                       help="name a field of ISO 3166-1 alpha-2 country codes, e.g. `country: world.Country`")
             raise _Failed
         shared = next((f for f in fields if f.context == country.name), None)
         if shared is not None:
