@@ -22,7 +22,7 @@ from terrl.semantics.coerce import coerce_account
 from terrl.targets.evaluate import compile_model
 from terrl.targets.reference import assign_reference
 
-from support import (KIND, all_accounts, brute_force_findings, check_witness, create_table, insert, models,
+from support import (KIND, REPO, all_accounts, brute_force_findings, check_witness, create_table, insert, models,
                      run_cli, run_query, write_file)
 
 STATES = ("AU-NSW", "AU-WA", "CA-BC", "CA-ON", "US-CA", "US-NY", "US-WA")
@@ -225,3 +225,11 @@ def test_a_bare_code_gets_the_full_codes_as_hint(tmp_path):
     rules = write_file(tmp_path, "bad.terr", text)
     out = run_cli(["check", str(rules)]).output
     assert "`CA-ON` (Ontario)" in out
+
+
+def test_the_crm_example_checks_clean_and_its_tests_pass():
+    example = str(REPO / "examples" / "crm" / "billing.terr")
+    result = run_cli(["check", "--format", "json", example])
+    assert result.exit_code == 0 and json.loads(result.output)["diagnostics"] == [], result.output
+    result = run_cli(["test", example])
+    assert result.exit_code == 0 and "5 passed, 0 failed" in result.output, result.output
