@@ -213,6 +213,7 @@ class Lowerer:
         self.diags = diagnostics
         self.usage = Usage()
         self._enum_types: dict[int, ir.FieldType] = {}
+        self._member_sets: dict[int, tuple[ir.FieldType, frozenset[str]]] = {}  # id -> (type kept alive, members)
         self._sets: dict[int, ir.NamedSet | None] = {}
         self._sets_in_progress: set[int] = set()
         self.set_symbols: list[ir.NamedSet] = []  # every set evaluated, in order: Program.sets
@@ -445,6 +446,13 @@ class Lowerer:
         return ir.Field(name, ftype, optional=field.optional, key=field.key, span=field.span, doc=field.doc,
                         context=country.name, read_for=read_for)
 
+    def member_set(self, ftype: ir.FieldType) -> frozenset[str]:
+        """An enum's members as a set: ISO 3166-2 has 5,000 of them, too many to scan per literal."""
+        members = self._member_sets.get(id(ftype))
+        if members is None or members[0] is not ftype:
+            members = self._member_sets[id(ftype)] = (ftype, frozenset(ftype.members))
+        return members[1]
+
     # --- literals
     def convert(self, lit, ftype: ir.FieldType, field_name: str):
         """A literal as a value of the field's type, or a diagnostic and _Failed."""
@@ -483,14 +491,14 @@ class Lowerer:
                 raise _Failed
         elif kind == "enum":
             if isinstance(lit, ast.MemberLit):
-                if lit.name in ftype.members:
+                if lit.name in self.member_set(ftype):
                     return lit.name
                 hint = _member_hint(lit.name, ftype)
                 big = len(ftype.members) > 12  # a long list helps less than the hint
                 self.error("E104", f"`{lit.name}` is not a member of `{ftype.describe()}`", lit.span,
                            notes=[hint] if hint else [], help=None if hint and big else _members_help(ftype))
                 raise _Failed
-            if isinstance(lit, ast.StringLit) and lit.value in ftype.members:
+            if isinstance(lit, ast.StringLit) and lit.value in self.member_set(ftype):
                 self.error("E103", f"enum members are written without quotes", lit.span, help=f"write `{lit.value}`")
                 raise _Failed
         if isinstance(lit, ast.MemberLit) and kind != "enum":
@@ -578,7 +586,7 @@ class Lowerer:
         members stand for `US-` + member (`us.west` on `state`: the western US states)."""
         country = named.type.country
         values = frozenset(named.values if country is None else (f"{country}-{m}" for m in named.values))
-        outside = sorted(values - frozenset(ftype.members))
+        outside = sorted(values - self.member_set(ftype))
         if outside:
             shown = ", ".join(f"`{v}`" for v in outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
             self.error("E107", f"set `{expr.name.text}` holds {shown}, which `{field_name}` (`{ftype.describe()}`) never holds",
