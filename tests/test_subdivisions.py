@@ -57,6 +57,7 @@ def valid_accounts(model: ir.Model) -> list[dict]:
             if a["state"] is None or (a["country"] == a["state"][:2] and (f.read_for is None or a["country"] in f.read_for))]
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(MODELS)
 def test_analysis_equals_brute_force_and_witnesses_replay(model):
@@ -86,6 +87,7 @@ TYPED_ACCOUNTS = st.fixed_dictionaries({"country": RAW_COUNTRIES, "state": st.on
                                         "big": st.sampled_from(["true", "false"])})
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(MODELS, st.lists(TYPED_ACCOUNTS, min_size=1, max_size=20))
 def test_evaluator_equals_the_reference(model, accounts):
@@ -103,7 +105,8 @@ def duck():
     con.close()
 
 
-@settings(max_examples=60, deadline=None,
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
 @given(MODELS, st.lists(RAW_ACCOUNTS, min_size=1, max_size=20))
 def test_duckdb_text_input_equals_the_reference(duck, model, accounts):
@@ -116,7 +119,8 @@ def test_duckdb_text_input_equals_the_reference(duck, model, accounts):
         assert row[2:] == (status, ";".join(territories), ";".join(titles), ";".join(owners), reason), account
 
 
-@settings(max_examples=40, deadline=None,
+@pytest.mark.slow
+@settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
 @given(MODELS, st.lists(RAW_ACCOUNTS, min_size=1, max_size=20))
 def test_duckdb_typed_input_equals_the_reference(duck, model, accounts):
