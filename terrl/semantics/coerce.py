@@ -209,7 +209,7 @@ def read_in_context(field: ir.Field, raw: Any, country: ir.Value | None) -> Any:
     if code[:len(country) + 1] != country + "-":
         raise InvalidValue(f"`{field.name}`: {show(raw)} is a subdivision code of another country than {country}")
     if code not in field.type.members:
-        raise InvalidValue(f"`{field.name}`: {show(raw)} is not a subdivision code of {country} ({field.type.describe()})")
+        raise InvalidValue(f"`{field.name}`: {show(raw)} is not a subdivision code of {country}")
     return code
 
 

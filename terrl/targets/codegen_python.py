@@ -82,7 +82,6 @@ def view_model(model: ir.Model, plan: Plan, source_file: str) -> dict[str, Any]:
         fast_locals += [name for name, _ in v["constants"]]
     slot_fields = [schema_index[name] for name in plan.fields]
     contexts = [{"index": schema_index[f.name], "name": py_literal(f.name), "country": py_literal(f.context),
-                 "described": py_literal(f.type.describe()),
                  "read_for": py_literal(f.read_for if f.read_for is not None
                                         else frozenset(model.schema.field(f.context).type.members))}
                 for f in model.schema.fields if f.context is not None]

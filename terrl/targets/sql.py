@@ -484,8 +484,7 @@ class _Field:
         other = exp.NEQ(this=self.text(_substr(self.raw, 1, 3)), expression=self.text(prefix))
         return [(other, _concat([_str(name), given, _str(" is a subdivision code of another country than "), country.copy()])),
                 (exp.Is(this=_col(self.helper("member")), expression=exp.null()),
-                 _concat([_str(name), given.copy(), _str(" is not a subdivision code of "), country.copy(),
-                          _str(f" ({self.field.type.describe()})")]))]
+                 _concat([_str(name), given.copy(), _str(" is not a subdivision code of "), country.copy()]))]
 
     def shown_number(self) -> exp.Expression:
         """The number as `terrl.coerce.show` prints the coerced value (cut to 40 characters)."""

@@ -1641,7 +1641,7 @@ WITH "terrl_input" AS (
               '''',
               '\'''
             ) || ''''
-          END || ' is not a subdivision code of ' || "country" || ' (subdivisions.Subdivision in {AU, CA, US})'
+          END || ' is not a subdivision code of ' || "country"
           ELSE CAST(NULL AS VARCHAR)
         END,
         ''
