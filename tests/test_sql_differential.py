@@ -81,7 +81,7 @@ def test_duckdb_text_input_equals_the_evaluator(duck, model, batch):
     insert(duck, "duckdb", model.schema, "accounts", batch)
     expected = expected_rows(model, [csv_view(a) for a in batch])
     assert_same(run_query(duck, model, "duckdb", "accounts", "text"), expected, batch)
-    # the projection `terrl assign --engine duckdb` reads: result index (or NULL) and the invalid reason
+    # the projection `terrl assign --engine duckdb` reads: a coded result (or NULL) and the invalid reason
     from terrl.targets.sql import plan_model
 
     plan = plan_model(model)
@@ -90,7 +90,7 @@ def test_duckdb_text_input_equals_the_evaluator(duck, model, batch):
         if result is None:
             got = (row, key, "invalid", "", "", "", reason)
         else:
-            status, territories, titles, owners, why = plan.results[result]
+            status, territories, titles, owners, why = plan.result_of(result)
             got = (row, key, status, ";".join(territories), ";".join(titles), ";".join(owners), why)
         assert got == e
 

@@ -94,7 +94,7 @@ class DuckdbRun:
         if self._cached_plan is None:
             try:
                 self._cached_plan = sql.plan_model(self.model)
-            except sql.SqlUnsupported as exc:  # too large for the SQL's diagram
+            except sql.SqlUnsupported as exc:
                 raise EngineError(f"`--engine duckdb` cannot assign with model `{self.model.name}`: {exc}") from None
         return self._cached_plan
 
@@ -105,7 +105,7 @@ class DuckdbRun:
         from terrl.targets.evaluate import Assignment
 
         plan = self._plan()
-        assignments = [Assignment(*fields) for fields in plan.results]
+        assignments: dict[str, Assignment] = {}  # coded result -> its Assignment (few distinct per file)
         con = duckdb.connect()
         try:
             con.execute("SET enable_progress_bar = false")  # it would write to standard output, among the results
@@ -128,7 +128,10 @@ class DuckdbRun:
                     if result is None:
                         yield row, key, Assignment(INVALID, (), (), (), reason)
                     else:
-                        yield row, key, assignments[result]
+                        found = assignments.get(result)
+                        if found is None:
+                            found = assignments[result] = Assignment(*plan.result_of(result))
+                        yield row, key, found
         except duckdb.Error as exc:
             raise EngineError(f"DuckDB cannot assign {self.path}: {str(exc).splitlines()[0]}") from None
         finally:
