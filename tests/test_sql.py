@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import random
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -65,29 +66,28 @@ def test_golden_sql(example, dialect):
 
 
 def test_no_like_and_no_per_territory_branches():
-    """Prefixes are ranges of cells, never LIKE; territories appear only in the results table."""
+    """Prefixes are ranges of cells, never LIKE; each territory's path is written once, in its table."""
     model = example_model("fy28")
     text = sql.render_sql(model, "fy28.terr", dialect="duckdb")
     assert " LIKE " not in text.upper()
-    body = text.split('"terrl_results"')[0]
     for t in model.walk():
-        assert f"'{t.path}'" not in body
+        assert text.count(f"'{t.path}'") == 1
 
 
 # --- the examples on real engines --------------------------------------------------------
 
-@pytest.mark.parametrize("layout", ["dense", "pieces", "default"])
-def test_level_tables_dense_and_as_pieces_agree(monkeypatch, layout):
-    """Each level of the walk as (node, cell) rows joined on equality, or as (node, first, last) ranges."""
-    if layout != "default":
-        monkeypatch.setattr(sql, "DENSE_FACTOR", 10**9 if layout == "dense" else 0)
+def test_one_range_join_per_level_of_the_hierarchy():
+    """The walk is as deep as the hierarchy: one rules table and one range join per level, whatever the width."""
     model = example_model("fy28")
+    plan = sql.plan_model(model)
     accounts = acme_accounts(300, seed=21)
     con = duckdb.connect()
     create_table(con, "duckdb", model.schema, "accounts", text=True)
     insert(con, "duckdb", model.schema, "accounts", accounts)
     text = sql.render_sql(model, "fy28.terr")
-    assert ('"first_cell"' in text) == (layout == "pieces") or layout == "default"
+    levels = {int(n) for n in re.findall(r'"terrl_rules_(\d+)" AS', text)}
+    assert levels == set(range(plan.depth)) and plan.depth == max(t.path.count(".") for t in model.walk()) + 1
+    assert text.count("BETWEEN \"x\".\"lo\" AND \"x\".\"hi\"") == plan.depth
     assert run_query(con, model, "duckdb", "accounts", "text") == expected_rows(model, accounts)
 
 

@@ -572,14 +572,18 @@ def _cut(text: exp.Expression) -> exp.Expression:
 
 # --- the walk: one range join per level of the hierarchy -------------------------------
 
-def _sql(template: str, **parts: exp.Expression) -> exp.Expression:
+def _sql(template: str, dialect: str, **parts: exp.Expression) -> exp.Expression:
     """A query written as SQL text (PostgreSQL syntax, rendered per dialect like the rest): easier to
-    read than builder calls. `p_<name>` columns in the text are replaced by `parts[name]`."""
+    read than builder calls. `p_<name>` columns in the text are replaced by `parts[name]`.
+
+    ORDER BY keys here are never NULL: they take the target dialect's default NULL order, so
+    that no `NULLS LAST` is written (BigQuery's STRING_AGG cannot say it)."""
     tree = sqlglot.parse_one(template, read="postgres")
-    if not parts:
-        return tree
+    nulls_small = sqlglot.Dialect.get_or_raise(dialect).NULL_ORDERING == "nulls_are_small"
 
     def fill(node):
+        if isinstance(node, exp.Ordered):
+            node.set("nulls_first", nulls_small if not node.args.get("desc") else not nulls_small)
         if isinstance(node, exp.Column) and not node.table and node.name.startswith("p_") and node.name[2:] in parts:
             return parts[node.name[2:]]
         return node
@@ -631,10 +635,13 @@ class _Walk:
       nothing (NULL: the parent keeps it, or a gap).
     Then results per combination, joined back to the accounts on their cells."""
 
-    def __init__(self, plan: Plan, compact: bool) -> None:
-        self.plan, self.compact = plan, compact
+    def __init__(self, plan: Plan, compact: bool, dialect: str) -> None:
+        self.plan, self.compact, self.dialect = plan, compact, dialect
         self.cells = [f"terrl_cell_{i}" for i in range(len(plan.slots))] or ["terrl_all"]
         self.ctes: list[tuple[str, exp.Expression]] = []
+
+    def sql(self, template: str, **parts: exp.Expression) -> exp.Expression:
+        return _sql(template, self.dialect, **parts)
 
     def cells_of(self, table: str) -> str:
         return ", ".join(f"{table}.{c}" for c in self.cells)
@@ -645,27 +652,27 @@ class _Walk:
     def build(self) -> list[tuple[str, exp.Expression]]:
         plan, index = self.plan, self.plan.index
         cells = ", ".join(self.cells)
-        self.add("terrl_combos", _sql(
+        self.add("terrl_combos", self.sql(
             f"SELECT ROW_NUMBER() OVER (ORDER BY {cells}) AS combo, {cells} "
             f"FROM (SELECT DISTINCT {cells} FROM terrl_checked WHERE terrl_invalid IS NULL) AS distinct_cells"))
         self.tables()
         landed: list[str] = []
         notes: list[str] = []
         universe = None if index.universe is None else _test_sql(index.universe, "c")
-        reached = _sql(f"SELECT c.combo, 0 AS grp, {self.cells_of('c')} FROM terrl_combos AS c")
+        reached = self.sql(f"SELECT c.combo, 0 AS grp, {self.cells_of('c')} FROM terrl_combos AS c")
         if universe is not None:
             reached = reached.where(universe, copy=False)
             outside = REASONS["outside"].replace("{model}", plan.model.name)
-            self.add("terrl_outside", _sql(
+            self.add("terrl_outside", self.sql(
                 f"SELECT c.combo, {OUTSIDE_NOTE} AS kind, 0 AS at, p_note AS note FROM terrl_combos AS c "
                 f"WHERE NOT (p_universe)", note=_str("o" if self.compact else outside), universe=universe.copy()))
             notes.append("terrl_outside")
         self.add("terrl_reached_0", reached)
         for d in range(plan.depth):
             self.level(d, landed, notes)
-        self.add("terrl_landed", _sql(" UNION ALL ".join(f"SELECT combo, territory FROM {t}" for t in landed))
-                 if landed else _sql("SELECT 0 AS combo, 0 AS territory WHERE 1 = 0"))
-        self.add("terrl_notes", _sql(" UNION ALL ".join(f"SELECT combo, kind, at, note FROM {t}" for t in notes)))
+        self.add("terrl_landed", self.sql(" UNION ALL ".join(f"SELECT combo, territory FROM {t}" for t in landed))
+                 if landed else self.sql("SELECT 0 AS combo, 0 AS territory WHERE 1 = 0"))
+        self.add("terrl_notes", self.sql(" UNION ALL ".join(f"SELECT combo, kind, at, note FROM {t}" for t in notes)))
         self.outcomes()
         return self.ctes
 
@@ -721,7 +728,7 @@ class _Walk:
             self.add(f"terrl_rules_{d}", _values(rules, ("lo", "hi", "territory", "need")))
             slots = sorted({plan.slots[name] for t in possible for name in index.conditions[t].factors})
             stride_of_group = max(1, len(plan.slots)) * plan.stride
-            self.add(f"terrl_keys_{d}", _sql(" UNION ALL ".join(
+            self.add(f"terrl_keys_{d}", self.sql(" UNION ALL ".join(
                 f"SELECT r.combo, CAST(r.grp AS BIGINT) * {stride_of_group} + {slot * plan.stride} + r.terrl_cell_{slot} "
                 f"AS cell_key FROM {reached} AS r" for slot in slots)))
             join = (f"SELECT k.combo, x.territory FROM terrl_keys_{d} AS k "
@@ -734,12 +741,12 @@ class _Walk:
                                  f"JOIN terrl_territories AS t ON t.grp = r.grp AND t.need = 0")
         residuals = [(t, index.conditions[t].residual) for t in possible if index.conditions[t].residual is not None]
         if matched_parts:
-            matched = _sql(" UNION ALL ".join(matched_parts))
+            matched = self.sql(" UNION ALL ".join(matched_parts))
             if residuals:  # conditions across fields, tested on the candidates only
                 self.add(f"terrl_candidates_{d}", matched)
                 test = _case([(exp.EQ(this=_col("territory", "m"), expression=_int(t)), _test_sql(r, "c"))
                               for t, r in residuals], exp.true())
-                matched = _sql(f"SELECT m.combo, m.territory FROM terrl_candidates_{d} AS m "
+                matched = self.sql(f"SELECT m.combo, m.territory FROM terrl_candidates_{d} AS m "
                                f"JOIN terrl_combos AS c ON c.combo = m.combo WHERE p_residual", residual=test)
             self.add(f"terrl_matched_{d}", matched)
             windows = ""
@@ -750,39 +757,39 @@ class _Walk:
                             ", MIN(m.territory) OVER (PARTITION BY m.combo, t.grp) AS lowest"
                             ", MAX(m.territory) OVER (PARTITION BY m.combo, t.grp) AS highest")
             keep = " WHERE policy <> 'first' OR territory = first_match" if "first" in policies else ""
-            self.add(f"terrl_taken_{d}", _sql(
+            self.add(f"terrl_taken_{d}", self.sql(
                 f"SELECT * FROM (SELECT m.combo, t.grp, m.territory, g.policy{windows} FROM terrl_matched_{d} AS m "
                 f"JOIN terrl_territories AS t ON t.territory = m.territory JOIN terrl_groups AS g ON g.grp = t.grp) "
                 f"AS w{keep}"))
             if "unique" in policies:
                 self.conflicts(d)
                 notes.append(f"terrl_conflicts_{d}")
-            self.add(f"terrl_settled_{d}", _sql(
+            self.add(f"terrl_settled_{d}", self.sql(
                 f"SELECT r.combo, r.grp, CASE WHEN w.territory IS NOT NULL THEN w.territory "
                 f"WHEN g.else_territory >= 0 THEN g.else_territory END AS territory, {cells} "
                 f"FROM {reached} AS r JOIN terrl_groups AS g ON g.grp = r.grp "
                 f"LEFT JOIN terrl_taken_{d} AS w ON w.combo = r.combo AND w.grp = r.grp"))
         else:  # no sibling can match: the `else` child or nothing
-            self.add(f"terrl_settled_{d}", _sql(
+            self.add(f"terrl_settled_{d}", self.sql(
                 f"SELECT r.combo, r.grp, CASE WHEN g.else_territory >= 0 THEN g.else_territory END AS territory, "
                 f"{cells} FROM {reached} AS r JOIN terrl_groups AS g ON g.grp = r.grp"))
         settled = f"terrl_settled_{d}"
         if kids or any(index.groups[g].else_kid >= 0 for g in groups):
-            self.add(f"terrl_leaves_{d}", _sql(
+            self.add(f"terrl_leaves_{d}", self.sql(
                 f"SELECT s.combo, s.territory FROM {settled} AS s JOIN terrl_territories AS t "
                 f"ON t.territory = s.territory WHERE t.below < 0"))
             landed.append(f"terrl_leaves_{d}")
         if any(index.keep[plan.group_parent[g]] for g in groups if plan.group_parent[g] >= 0):
-            self.add(f"terrl_kept_{d}", _sql(
+            self.add(f"terrl_kept_{d}", self.sql(
                 f"SELECT s.combo, g.parent AS territory FROM {settled} AS s JOIN terrl_groups AS g ON g.grp = s.grp "
                 f"WHERE s.territory IS NULL AND g.rest = 'keep'"))
             landed.append(f"terrl_kept_{d}")
-        self.add(f"terrl_ends_{d}", _sql(
+        self.add(f"terrl_ends_{d}", self.sql(
             f"SELECT s.combo, g.note_kind AS kind, g.parent AS at, g.note FROM {settled} AS s "
             f"JOIN terrl_groups AS g ON g.grp = s.grp WHERE s.territory IS NULL AND g.rest <> 'keep'"))
         notes.append(f"terrl_ends_{d}")
         if d + 1 < plan.depth:
-            self.add(f"terrl_reached_{d + 1}", _sql(
+            self.add(f"terrl_reached_{d + 1}", self.sql(
                 f"SELECT s.combo, t.below AS grp, {self.cells_of('s')} FROM {settled} AS s "
                 f"JOIN terrl_territories AS t ON t.territory = s.territory WHERE t.below >= 0"))
 
@@ -797,7 +804,7 @@ class _Walk:
                      "ELSE ', ' END || '`' || t.path || '`', '' ORDER BY w.territory)")
             note = (f"p_before || {names} || p_between || CASE WHEN MAX(w.matches) = 2 THEN 'both' ELSE 'all' END "
                     f"|| p_after")
-        body = _sql(f"SELECT w.combo, {CONFLICT_NOTE} AS kind, MAX(g.parent) AS at, {note} AS note "
+        body = self.sql(f"SELECT w.combo, {CONFLICT_NOTE} AS kind, MAX(g.parent) AS at, {note} AS note "
                     f"FROM terrl_taken_{d} AS w JOIN terrl_groups AS g ON g.grp = w.grp "
                     f"JOIN terrl_territories AS t ON t.territory = w.territory "
                     f"WHERE w.policy = 'unique' AND w.matches > 1 GROUP BY w.combo, w.grp",
@@ -808,7 +815,7 @@ class _Walk:
         """`terrl_outcomes`: per combination its cells and results (compact: one coded `result`)."""
         cells = self.cells_of("c")
         if self.compact:
-            self.add("terrl_outcomes", _sql(
+            self.add("terrl_outcomes", self.sql(
                 f"SELECT {cells}, COALESCE(l.landed, '') || '|' || COALESCE(n.notes, '') AS result "
                 f"FROM terrl_combos AS c "
                 f"LEFT JOIN (SELECT combo, STRING_AGG(CAST(territory AS VARCHAR), ',' ORDER BY territory) AS landed "
@@ -817,21 +824,21 @@ class _Walk:
                 f"FROM terrl_notes GROUP BY combo) AS n ON n.combo = c.combo"))
             return
         sep = LIST_SEPARATOR
-        self.add("terrl_lists", _sql(
+        self.add("terrl_lists", self.sql(
             f"SELECT l.combo, STRING_AGG(t.path, '{sep}' ORDER BY l.territory) AS territories, "
             f"STRING_AGG(t.title, '{sep}' ORDER BY l.territory) AS titles FROM terrl_landed AS l "
             f"JOIN terrl_territories AS t ON t.territory = l.territory GROUP BY l.combo"))
         owners = "''"
         if self.has_owners:  # each owner once, where it first appears (territories in order, then owners)
-            self.add("terrl_owner_lists", _sql(
+            self.add("terrl_owner_lists", self.sql(
                 f"SELECT combo, STRING_AGG(owner, '{sep}' ORDER BY first_rank) AS owners FROM "
                 f"(SELECT l.combo, o.owner, MIN(o.rank) AS first_rank FROM terrl_landed AS l "
                 f"JOIN terrl_owners AS o ON o.territory = l.territory GROUP BY l.combo, o.owner) AS firsts "
                 f"GROUP BY combo"))
             owners = "COALESCE(o.owners, '')"
-        self.add("terrl_reasons", _sql(
+        self.add("terrl_reasons", self.sql(
             "SELECT combo, STRING_AGG(note, '; ' ORDER BY kind, at) AS reason FROM terrl_notes GROUP BY combo"))
-        self.add("terrl_outcomes", _sql(
+        self.add("terrl_outcomes", self.sql(
             f"SELECT {cells}, CASE WHEN l.combo IS NULL THEN 'unassigned' ELSE 'assigned' END AS status, "
             f"COALESCE(l.territories, '') AS territories, COALESCE(l.titles, '') AS titles, {owners} AS owners, "
             f"n.reason FROM terrl_combos AS c LEFT JOIN terrl_lists AS l ON l.combo = c.combo "
@@ -889,7 +896,7 @@ class _Generator:
         if text:  # typed input needs no parsing
             ctes += [("terrl_parsed", parsed), ("terrl_numbers", numbers)]
         ctes += [("terrl_members", members), ("terrl_checked", checked)]
-        walk = _Walk(plan, compact)
+        walk = _Walk(plan, compact, self.dialect)
         ctes += walk.build()
         # each account takes the outcome of its combination of cells
         on = _balanced([exp.EQ(this=_col(c, "o"), expression=_col(c, "c")) for c in walk.cells], exp.And)
