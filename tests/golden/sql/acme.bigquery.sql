@@ -1795,21 +1795,6 @@ WITH `terrl_input` AS (
     `c`.`terrl_cell_4`,
     `c`.`terrl_cell_5`
   FROM `terrl_combos` AS `c`
-), `terrl_rules_0` AS (
-  SELECT
-    `lo`,
-    `hi`,
-    `territory`,
-    `need`
-  FROM UNNEST([
-    STRUCT(1 AS `lo`, 1 AS `hi`, 0 AS `territory`, 1 AS `need`),
-    STRUCT(3 AS `lo`, 3 AS `hi`, 0 AS `territory`, 1 AS `need`),
-    STRUCT(265 AS `lo`, 265 AS `hi`, 1 AS `territory`, 1 AS `need`),
-    STRUCT(454 AS `lo`, 454 AS `hi`, 1 AS `territory`, 1 AS `need`),
-    STRUCT(234 AS `lo`, 264 AS `hi`, 8 AS `territory`, 1 AS `need`),
-    STRUCT(266 AS `lo`, 453 AS `hi`, 8 AS `territory`, 1 AS `need`),
-    STRUCT(455 AS `lo`, 467 AS `hi`, 8 AS `territory`, 1 AS `need`)
-  ]) AS `t`
 ), `terrl_keys_0` AS (
   SELECT
     `r`.`combo`,
@@ -1820,7 +1805,36 @@ WITH `terrl_input` AS (
     `r`.`combo`,
     CAST(`r`.`grp` AS INT64) * 1404 + 234 + `r`.`terrl_cell_1` AS `cell_key`
   FROM `terrl_reached_0` AS `r`
+), `terrl_cells_0` AS (
+  SELECT
+    CAST(`cell_key` AS INT64) AS `cell_key`,
+    `territory`,
+    `need`
+  FROM UNNEST([
+    STRUCT(1 AS `cell_key`, 0 AS `territory`, 1 AS `need`),
+    STRUCT(3 AS `cell_key`, 0 AS `territory`, 1 AS `need`),
+    STRUCT(265 AS `cell_key`, 1 AS `territory`, 1 AS `need`),
+    STRUCT(454 AS `cell_key`, 1 AS `territory`, 1 AS `need`)
+  ]) AS `t`
+), `terrl_rules_0` AS (
+  SELECT
+    CAST(`lo` AS INT64) AS `lo`,
+    CAST(`hi` AS INT64) AS `hi`,
+    `territory`,
+    `need`
+  FROM UNNEST([
+    STRUCT(234 AS `lo`, 264 AS `hi`, 8 AS `territory`, 1 AS `need`),
+    STRUCT(266 AS `lo`, 453 AS `hi`, 8 AS `territory`, 1 AS `need`),
+    STRUCT(455 AS `lo`, 467 AS `hi`, 8 AS `territory`, 1 AS `need`)
+  ]) AS `t`
 ), `terrl_matched_0` AS (
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_0` AS `k`
+  JOIN `terrl_cells_0` AS `x`
+    ON `x`.`cell_key` = `k`.`cell_key`
+  UNION ALL
   SELECT
     `k`.`combo`,
     `x`.`territory`
@@ -1901,120 +1915,6 @@ WITH `terrl_input` AS (
     ON `t`.`territory` = `s`.`territory`
   WHERE
     `t`.`below` >= 0
-), `terrl_rules_1` AS (
-  SELECT
-    `lo`,
-    `hi`,
-    `territory`,
-    `need`
-  FROM UNNEST([
-    STRUCT(2107 AS `lo`, 2107 AS `hi`, 5 AS `territory`, 3 AS `need`),
-    STRUCT(2340 AS `lo`, 2340 AS `hi`, 5 AS `territory`, 3 AS `need`),
-    STRUCT(2574 AS `lo`, 2574 AS `hi`, 5 AS `territory`, 3 AS `need`),
-    STRUCT(1872 AS `lo`, 1872 AS `hi`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1875 AS `lo`, 1875 AS `hi`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1878 AS `lo`, 1882 AS `hi`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1886 AS `lo`, 1890 AS `hi`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1892 AS `lo`, 1892 AS `hi`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1897 AS `lo`, 1898 AS `hi`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1900 AS `lo`, 1901 AS `hi`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1903 AS `lo`, 1903 AS `hi`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1905 AS `lo`, 1907 AS `hi`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1909 AS `lo`, 1910 AS `hi`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1912 AS `lo`, 1913 AS `hi`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1915 AS `lo`, 1915 AS `hi`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(4446 AS `lo`, 4447 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4450 AS `lo`, 4452 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4455 AS `lo`, 4455 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4458 AS `lo`, 4460 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4463 AS `lo`, 4468 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4474 AS `lo`, 4475 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4479 AS `lo`, 4483 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4486 AS `lo`, 4486 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4489 AS `lo`, 4489 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4492 AS `lo`, 4496 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4498 AS `lo`, 4498 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4500 AS `lo`, 4506 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4510 AS `lo`, 4513 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4515 AS `lo`, 4515 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4517 AS `lo`, 4519 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4521 AS `lo`, 4522 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4524 AS `lo`, 4525 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4528 AS `lo`, 4528 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4533 AS `lo`, 4533 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4535 AS `lo`, 4535 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4537 AS `lo`, 4539 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4541 AS `lo`, 4546 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4548 AS `lo`, 4548 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4550 AS `lo`, 4550 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4554 AS `lo`, 4554 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4558 AS `lo`, 4558 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4562 AS `lo`, 4562 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4564 AS `lo`, 4564 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4566 AS `lo`, 4575 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4577 AS `lo`, 4577 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4579 AS `lo`, 4580 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4586 AS `lo`, 4586 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4588 AS `lo`, 4589 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4591 AS `lo`, 4591 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4594 AS `lo`, 4595 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4597 AS `lo`, 4597 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4599 AS `lo`, 4599 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4601 AS `lo`, 4602 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4607 AS `lo`, 4607 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4613 AS `lo`, 4613 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4617 AS `lo`, 4618 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4621 AS `lo`, 4627 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4629 AS `lo`, 4631 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4633 AS `lo`, 4640 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4642 AS `lo`, 4643 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4645 AS `lo`, 4646 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4648 AS `lo`, 4650 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4656 AS `lo`, 4656 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4658 AS `lo`, 4658 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4662 AS `lo`, 4664 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4669 AS `lo`, 4669 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4675 AS `lo`, 4679 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4448 AS `lo`, 4448 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4454 AS `lo`, 4454 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4456 AS `lo`, 4456 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4462 AS `lo`, 4462 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4470 AS `lo`, 4470 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4472 AS `lo`, 4472 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4478 AS `lo`, 4478 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4484 AS `lo`, 4484 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4487 AS `lo`, 4487 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4491 AS `lo`, 4491 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4507 AS `lo`, 4507 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4509 AS `lo`, 4509 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4527 AS `lo`, 4527 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4530 AS `lo`, 4531 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4536 AS `lo`, 4536 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4540 AS `lo`, 4540 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4549 AS `lo`, 4549 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4551 AS `lo`, 4553 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4556 AS `lo`, 4557 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4560 AS `lo`, 4561 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4565 AS `lo`, 4565 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4578 AS `lo`, 4578 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4581 AS `lo`, 4584 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4590 AS `lo`, 4590 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4593 AS `lo`, 4593 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4596 AS `lo`, 4596 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4598 AS `lo`, 4598 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4603 AS `lo`, 4606 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4609 AS `lo`, 4612 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4615 AS `lo`, 4615 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4619 AS `lo`, 4619 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4628 AS `lo`, 4628 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4632 AS `lo`, 4632 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4651 AS `lo`, 4655 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4657 AS `lo`, 4657 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4660 AS `lo`, 4661 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4665 AS `lo`, 4665 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4668 AS `lo`, 4668 AS `hi`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4671 AS `lo`, 4674 AS `hi`, 10 AS `territory`, 1 AS `need`)
-  ]) AS `t`
 ), `terrl_keys_1` AS (
   SELECT
     `r`.`combo`,
@@ -2040,18 +1940,205 @@ WITH `terrl_input` AS (
     `r`.`combo`,
     CAST(`r`.`grp` AS INT64) * 1404 + 1170 + `r`.`terrl_cell_5` AS `cell_key`
   FROM `terrl_reached_1` AS `r`
-), `terrl_candidates_1` AS (
+), `terrl_cells_1` AS (
+  SELECT
+    CAST(`cell_key` AS INT64) AS `cell_key`,
+    `territory`,
+    `need`
+  FROM UNNEST([
+    STRUCT(2107 AS `cell_key`, 5 AS `territory`, 3 AS `need`),
+    STRUCT(2340 AS `cell_key`, 5 AS `territory`, 3 AS `need`),
+    STRUCT(2574 AS `cell_key`, 5 AS `territory`, 3 AS `need`),
+    STRUCT(1872 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(1875 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(1892 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(1897 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(1898 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(1900 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(1901 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(1903 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(1905 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(1906 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(1907 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(1909 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(1910 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(1912 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(1913 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(1915 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(4446 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4447 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4450 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4451 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4452 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4455 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4458 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4459 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4460 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4474 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4475 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4486 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4489 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4498 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4510 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4511 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4512 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4513 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4515 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4517 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4518 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4519 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4521 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4522 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4524 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4525 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4528 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4533 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4535 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4537 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4538 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4539 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4548 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4550 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4554 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4558 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4562 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4564 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4577 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4579 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4580 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4586 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4588 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4589 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4591 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4594 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4595 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4597 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4599 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4601 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4602 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4607 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4613 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4617 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4618 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4629 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4630 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4631 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4642 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4643 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4645 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4646 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4648 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4649 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4650 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4656 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4658 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4662 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4663 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4664 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4669 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4448 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4454 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4456 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4462 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4470 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4472 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4478 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4484 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4487 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4491 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4507 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4509 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4527 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4530 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4531 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4536 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4540 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4549 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4551 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4552 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4553 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4556 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4557 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4560 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4561 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4565 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4578 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4581 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4582 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4583 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4584 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4590 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4593 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4596 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4598 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4603 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4604 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4605 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4606 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4609 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4610 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4611 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4612 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4615 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4619 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4628 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4632 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4657 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4660 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4661 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4665 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4668 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4671 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4672 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4673 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
+    STRUCT(4674 AS `cell_key`, 10 AS `territory`, 1 AS `need`)
+  ]) AS `t`
+), `terrl_rules_1` AS (
+  SELECT
+    CAST(`lo` AS INT64) AS `lo`,
+    CAST(`hi` AS INT64) AS `hi`,
+    `territory`,
+    `need`
+  FROM UNNEST([
+    STRUCT(1878 AS `lo`, 1882 AS `hi`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(1886 AS `lo`, 1890 AS `hi`, 6 AS `territory`, 1 AS `need`),
+    STRUCT(4463 AS `lo`, 4468 AS `hi`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4479 AS `lo`, 4483 AS `hi`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4492 AS `lo`, 4496 AS `hi`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4500 AS `lo`, 4506 AS `hi`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4541 AS `lo`, 4546 AS `hi`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4566 AS `lo`, 4575 AS `hi`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4621 AS `lo`, 4627 AS `hi`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4633 AS `lo`, 4640 AS `hi`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4675 AS `lo`, 4679 AS `hi`, 9 AS `territory`, 1 AS `need`),
+    STRUCT(4651 AS `lo`, 4655 AS `hi`, 10 AS `territory`, 1 AS `need`)
+  ]) AS `t`
+), `terrl_hits_1` AS (
   SELECT
     `k`.`combo`,
-    `x`.`territory`
+    `x`.`territory`,
+    `x`.`need`
+  FROM `terrl_keys_1` AS `k`
+  JOIN `terrl_cells_1` AS `x`
+    ON `x`.`cell_key` = `k`.`cell_key`
+  UNION ALL
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`,
+    `x`.`need`
   FROM `terrl_keys_1` AS `k`
   JOIN `terrl_rules_1` AS `x`
     ON `k`.`cell_key` BETWEEN `x`.`lo` AND `x`.`hi`
+), `terrl_candidates_1` AS (
+  SELECT
+    `combo`,
+    `territory`
+  FROM `terrl_hits_1`
   GROUP BY
-    `k`.`combo`,
-    `x`.`territory`
+    `combo`,
+    `territory`
   HAVING
-    COUNT(*) = MIN(`x`.`need`)
+    COUNT(*) = MIN(`need`)
   UNION ALL
   SELECT
     `r`.`combo`,
@@ -2207,16 +2294,6 @@ WITH `terrl_input` AS (
     ON `t`.`territory` = `s`.`territory`
   WHERE
     `t`.`below` >= 0
-), `terrl_rules_2` AS (
-  SELECT
-    `lo`,
-    `hi`,
-    `territory`,
-    `need`
-  FROM UNNEST([
-    STRUCT(3744 AS `lo`, 3744 AS `hi`, 4 AS `territory`, 2 AS `need`),
-    STRUCT(3978 AS `lo`, 3978 AS `hi`, 4 AS `territory`, 2 AS `need`)
-  ]) AS `t`
 ), `terrl_keys_2` AS (
   SELECT
     `r`.`combo`,
@@ -2227,18 +2304,33 @@ WITH `terrl_input` AS (
     `r`.`combo`,
     CAST(`r`.`grp` AS INT64) * 1404 + 1170 + `r`.`terrl_cell_5` AS `cell_key`
   FROM `terrl_reached_2` AS `r`
-), `terrl_candidates_2` AS (
+), `terrl_cells_2` AS (
+  SELECT
+    CAST(`cell_key` AS INT64) AS `cell_key`,
+    `territory`,
+    `need`
+  FROM UNNEST([
+    STRUCT(3744 AS `cell_key`, 4 AS `territory`, 2 AS `need`),
+    STRUCT(3978 AS `cell_key`, 4 AS `territory`, 2 AS `need`)
+  ]) AS `t`
+), `terrl_hits_2` AS (
   SELECT
     `k`.`combo`,
-    `x`.`territory`
+    `x`.`territory`,
+    `x`.`need`
   FROM `terrl_keys_2` AS `k`
-  JOIN `terrl_rules_2` AS `x`
-    ON `k`.`cell_key` BETWEEN `x`.`lo` AND `x`.`hi`
+  JOIN `terrl_cells_2` AS `x`
+    ON `x`.`cell_key` = `k`.`cell_key`
+), `terrl_candidates_2` AS (
+  SELECT
+    `combo`,
+    `territory`
+  FROM `terrl_hits_2`
   GROUP BY
-    `k`.`combo`,
-    `x`.`territory`
+    `combo`,
+    `territory`
   HAVING
-    COUNT(*) = MIN(`x`.`need`)
+    COUNT(*) = MIN(`need`)
   UNION ALL
   SELECT
     `r`.`combo`,

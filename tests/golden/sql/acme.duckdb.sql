@@ -1260,7 +1260,7 @@ WITH "terrl_input" AS (
       END
     END AS "terrl_member_4"
   FROM "terrl_input"
-), "terrl_checked" AS (
+), "terrl_checked" AS MATERIALIZED (
   SELECT
     "id" AS "terrl_key",
     NULLIF(
@@ -1701,7 +1701,7 @@ WITH "terrl_input" AS (
     CASE WHEN "employees" >= 1000 THEN 1 ELSE 0 END AS "terrl_cell_4",
     CASE WHEN "revenue" >= CAST('500000000' AS DECIMAL(38, 0)) THEN 1 ELSE 0 END AS "terrl_cell_5"
   FROM "terrl_members"
-), "terrl_combos" AS (
+), "terrl_combos" AS MATERIALIZED (
   SELECT
     ROW_NUMBER() OVER (
       ORDER BY "terrl_cell_0", "terrl_cell_1", "terrl_cell_2", "terrl_cell_3", "terrl_cell_4", "terrl_cell_5"
@@ -1724,7 +1724,7 @@ WITH "terrl_input" AS (
     WHERE
       "terrl_invalid" IS NULL
   ) AS "distinct_cells"
-), "terrl_territories" AS (
+), "terrl_territories" AS MATERIALIZED (
   SELECT
     "territory",
     "grp",
@@ -1744,7 +1744,7 @@ WITH "terrl_input" AS (
     (8, 0, 1, 3, 'intl', 'International'),
     (9, 3, 1, -1, 'intl.emea', 'emea'),
     (10, 3, 1, -1, 'intl.apac', 'apac')) AS "t"("territory", "grp", "need", "below", "path", "title")
-), "terrl_groups" AS (
+), "terrl_groups" AS MATERIALIZED (
   SELECT
     "grp",
     "policy",
@@ -1782,7 +1782,7 @@ WITH "terrl_input" AS (
       'gap: the account reaches `na.west` but none of its children takes it'
     ),
     (3, 'first', -1, 8, 'keep', 2, '')) AS "t"("grp", "policy", "else_territory", "parent", "rest", "note_kind", "note")
-), "terrl_owners" AS (
+), "terrl_owners" AS MATERIALIZED (
   SELECT
     "territory",
     "rank",
@@ -1792,7 +1792,7 @@ WITH "terrl_input" AS (
     (1, 1, 'dana@acme.example'),
     (3, 2, 'eli@acme.example'),
     (4, 3, 'fay@acme.example')) AS "t"("territory", "rank", "owner")
-), "terrl_reached_0" AS (
+), "terrl_reached_0" AS MATERIALIZED (
   SELECT
     "c"."combo",
     0 AS "grp",
@@ -1803,21 +1803,7 @@ WITH "terrl_input" AS (
     "c"."terrl_cell_4",
     "c"."terrl_cell_5"
   FROM "terrl_combos" AS "c"
-), "terrl_rules_0" AS (
-  SELECT
-    "lo",
-    "hi",
-    "territory",
-    "need"
-  FROM (VALUES
-    (1, 1, 0, 1),
-    (3, 3, 0, 1),
-    (265, 265, 1, 1),
-    (454, 454, 1, 1),
-    (234, 264, 8, 1),
-    (266, 453, 8, 1),
-    (455, 467, 8, 1)) AS "t"("lo", "hi", "territory", "need")
-), "terrl_keys_0" AS (
+), "terrl_keys_0" AS MATERIALIZED (
   SELECT
     "r"."combo",
     CAST("r"."grp" AS BIGINT) * 1404 + 0 + "r"."terrl_cell_0" AS "cell_key"
@@ -1827,14 +1813,41 @@ WITH "terrl_input" AS (
     "r"."combo",
     CAST("r"."grp" AS BIGINT) * 1404 + 234 + "r"."terrl_cell_1" AS "cell_key"
   FROM "terrl_reached_0" AS "r"
-), "terrl_matched_0" AS (
+), "terrl_cells_0" AS MATERIALIZED (
+  SELECT
+    CAST("cell_key" AS BIGINT) AS "cell_key",
+    "territory",
+    "need"
+  FROM (VALUES
+    (1, 0, 1),
+    (3, 0, 1),
+    (265, 1, 1),
+    (454, 1, 1)) AS "t"("cell_key", "territory", "need")
+), "terrl_rules_0" AS MATERIALIZED (
+  SELECT
+    CAST("lo" AS BIGINT) AS "lo",
+    CAST("hi" AS BIGINT) AS "hi",
+    "territory",
+    "need"
+  FROM (VALUES
+    (234, 264, 8, 1),
+    (266, 453, 8, 1),
+    (455, 467, 8, 1)) AS "t"("lo", "hi", "territory", "need")
+), "terrl_matched_0" AS MATERIALIZED (
+  SELECT
+    "k"."combo",
+    "x"."territory"
+  FROM "terrl_keys_0" AS "k"
+  JOIN "terrl_cells_0" AS "x"
+    ON "x"."cell_key" = "k"."cell_key"
+  UNION ALL
   SELECT
     "k"."combo",
     "x"."territory"
   FROM "terrl_keys_0" AS "k"
   JOIN "terrl_rules_0" AS "x"
     ON "k"."cell_key" BETWEEN "x"."lo" AND "x"."hi"
-), "terrl_taken_0" AS (
+), "terrl_taken_0" AS MATERIALIZED (
   SELECT
     *
   FROM (
@@ -1852,7 +1865,7 @@ WITH "terrl_input" AS (
   ) AS "w"
   WHERE
     "policy" <> 'first' OR "territory" = "first_match"
-), "terrl_settled_0" AS (
+), "terrl_settled_0" AS MATERIALIZED (
   SELECT
     "r"."combo",
     "r"."grp",
@@ -1873,7 +1886,7 @@ WITH "terrl_input" AS (
     ON "g"."grp" = "r"."grp"
   LEFT JOIN "terrl_taken_0" AS "w"
     ON "w"."combo" = "r"."combo" AND "w"."grp" = "r"."grp"
-), "terrl_leaves_0" AS (
+), "terrl_leaves_0" AS MATERIALIZED (
   SELECT
     "s"."combo",
     "s"."territory"
@@ -1882,7 +1895,7 @@ WITH "terrl_input" AS (
     ON "t"."territory" = "s"."territory"
   WHERE
     "t"."below" < 0
-), "terrl_ends_0" AS (
+), "terrl_ends_0" AS MATERIALIZED (
   SELECT
     "s"."combo",
     "g"."note_kind" AS "kind",
@@ -1893,7 +1906,7 @@ WITH "terrl_input" AS (
     ON "g"."grp" = "s"."grp"
   WHERE
     "s"."territory" IS NULL AND "g"."rest" <> 'keep'
-), "terrl_reached_1" AS (
+), "terrl_reached_1" AS MATERIALIZED (
   SELECT
     "s"."combo",
     "t"."below" AS "grp",
@@ -1908,120 +1921,7 @@ WITH "terrl_input" AS (
     ON "t"."territory" = "s"."territory"
   WHERE
     "t"."below" >= 0
-), "terrl_rules_1" AS (
-  SELECT
-    "lo",
-    "hi",
-    "territory",
-    "need"
-  FROM (VALUES
-    (2107, 2107, 5, 3),
-    (2340, 2340, 5, 3),
-    (2574, 2574, 5, 3),
-    (1872, 1872, 6, 1),
-    (1875, 1875, 6, 1),
-    (1878, 1882, 6, 1),
-    (1886, 1890, 6, 1),
-    (1892, 1892, 6, 1),
-    (1897, 1898, 6, 1),
-    (1900, 1901, 6, 1),
-    (1903, 1903, 6, 1),
-    (1905, 1907, 6, 1),
-    (1909, 1910, 6, 1),
-    (1912, 1913, 6, 1),
-    (1915, 1915, 6, 1),
-    (4446, 4447, 9, 1),
-    (4450, 4452, 9, 1),
-    (4455, 4455, 9, 1),
-    (4458, 4460, 9, 1),
-    (4463, 4468, 9, 1),
-    (4474, 4475, 9, 1),
-    (4479, 4483, 9, 1),
-    (4486, 4486, 9, 1),
-    (4489, 4489, 9, 1),
-    (4492, 4496, 9, 1),
-    (4498, 4498, 9, 1),
-    (4500, 4506, 9, 1),
-    (4510, 4513, 9, 1),
-    (4515, 4515, 9, 1),
-    (4517, 4519, 9, 1),
-    (4521, 4522, 9, 1),
-    (4524, 4525, 9, 1),
-    (4528, 4528, 9, 1),
-    (4533, 4533, 9, 1),
-    (4535, 4535, 9, 1),
-    (4537, 4539, 9, 1),
-    (4541, 4546, 9, 1),
-    (4548, 4548, 9, 1),
-    (4550, 4550, 9, 1),
-    (4554, 4554, 9, 1),
-    (4558, 4558, 9, 1),
-    (4562, 4562, 9, 1),
-    (4564, 4564, 9, 1),
-    (4566, 4575, 9, 1),
-    (4577, 4577, 9, 1),
-    (4579, 4580, 9, 1),
-    (4586, 4586, 9, 1),
-    (4588, 4589, 9, 1),
-    (4591, 4591, 9, 1),
-    (4594, 4595, 9, 1),
-    (4597, 4597, 9, 1),
-    (4599, 4599, 9, 1),
-    (4601, 4602, 9, 1),
-    (4607, 4607, 9, 1),
-    (4613, 4613, 9, 1),
-    (4617, 4618, 9, 1),
-    (4621, 4627, 9, 1),
-    (4629, 4631, 9, 1),
-    (4633, 4640, 9, 1),
-    (4642, 4643, 9, 1),
-    (4645, 4646, 9, 1),
-    (4648, 4650, 9, 1),
-    (4656, 4656, 9, 1),
-    (4658, 4658, 9, 1),
-    (4662, 4664, 9, 1),
-    (4669, 4669, 9, 1),
-    (4675, 4679, 9, 1),
-    (4448, 4448, 10, 1),
-    (4454, 4454, 10, 1),
-    (4456, 4456, 10, 1),
-    (4462, 4462, 10, 1),
-    (4470, 4470, 10, 1),
-    (4472, 4472, 10, 1),
-    (4478, 4478, 10, 1),
-    (4484, 4484, 10, 1),
-    (4487, 4487, 10, 1),
-    (4491, 4491, 10, 1),
-    (4507, 4507, 10, 1),
-    (4509, 4509, 10, 1),
-    (4527, 4527, 10, 1),
-    (4530, 4531, 10, 1),
-    (4536, 4536, 10, 1),
-    (4540, 4540, 10, 1),
-    (4549, 4549, 10, 1),
-    (4551, 4553, 10, 1),
-    (4556, 4557, 10, 1),
-    (4560, 4561, 10, 1),
-    (4565, 4565, 10, 1),
-    (4578, 4578, 10, 1),
-    (4581, 4584, 10, 1),
-    (4590, 4590, 10, 1),
-    (4593, 4593, 10, 1),
-    (4596, 4596, 10, 1),
-    (4598, 4598, 10, 1),
-    (4603, 4606, 10, 1),
-    (4609, 4612, 10, 1),
-    (4615, 4615, 10, 1),
-    (4619, 4619, 10, 1),
-    (4628, 4628, 10, 1),
-    (4632, 4632, 10, 1),
-    (4651, 4655, 10, 1),
-    (4657, 4657, 10, 1),
-    (4660, 4661, 10, 1),
-    (4665, 4665, 10, 1),
-    (4668, 4668, 10, 1),
-    (4671, 4674, 10, 1)) AS "t"("lo", "hi", "territory", "need")
-), "terrl_keys_1" AS (
+), "terrl_keys_1" AS MATERIALIZED (
   SELECT
     "r"."combo",
     CAST("r"."grp" AS BIGINT) * 1404 + 234 + "r"."terrl_cell_1" AS "cell_key"
@@ -2046,18 +1946,203 @@ WITH "terrl_input" AS (
     "r"."combo",
     CAST("r"."grp" AS BIGINT) * 1404 + 1170 + "r"."terrl_cell_5" AS "cell_key"
   FROM "terrl_reached_1" AS "r"
-), "terrl_candidates_1" AS (
+), "terrl_cells_1" AS MATERIALIZED (
+  SELECT
+    CAST("cell_key" AS BIGINT) AS "cell_key",
+    "territory",
+    "need"
+  FROM (VALUES
+    (2107, 5, 3),
+    (2340, 5, 3),
+    (2574, 5, 3),
+    (1872, 6, 1),
+    (1875, 6, 1),
+    (1892, 6, 1),
+    (1897, 6, 1),
+    (1898, 6, 1),
+    (1900, 6, 1),
+    (1901, 6, 1),
+    (1903, 6, 1),
+    (1905, 6, 1),
+    (1906, 6, 1),
+    (1907, 6, 1),
+    (1909, 6, 1),
+    (1910, 6, 1),
+    (1912, 6, 1),
+    (1913, 6, 1),
+    (1915, 6, 1),
+    (4446, 9, 1),
+    (4447, 9, 1),
+    (4450, 9, 1),
+    (4451, 9, 1),
+    (4452, 9, 1),
+    (4455, 9, 1),
+    (4458, 9, 1),
+    (4459, 9, 1),
+    (4460, 9, 1),
+    (4474, 9, 1),
+    (4475, 9, 1),
+    (4486, 9, 1),
+    (4489, 9, 1),
+    (4498, 9, 1),
+    (4510, 9, 1),
+    (4511, 9, 1),
+    (4512, 9, 1),
+    (4513, 9, 1),
+    (4515, 9, 1),
+    (4517, 9, 1),
+    (4518, 9, 1),
+    (4519, 9, 1),
+    (4521, 9, 1),
+    (4522, 9, 1),
+    (4524, 9, 1),
+    (4525, 9, 1),
+    (4528, 9, 1),
+    (4533, 9, 1),
+    (4535, 9, 1),
+    (4537, 9, 1),
+    (4538, 9, 1),
+    (4539, 9, 1),
+    (4548, 9, 1),
+    (4550, 9, 1),
+    (4554, 9, 1),
+    (4558, 9, 1),
+    (4562, 9, 1),
+    (4564, 9, 1),
+    (4577, 9, 1),
+    (4579, 9, 1),
+    (4580, 9, 1),
+    (4586, 9, 1),
+    (4588, 9, 1),
+    (4589, 9, 1),
+    (4591, 9, 1),
+    (4594, 9, 1),
+    (4595, 9, 1),
+    (4597, 9, 1),
+    (4599, 9, 1),
+    (4601, 9, 1),
+    (4602, 9, 1),
+    (4607, 9, 1),
+    (4613, 9, 1),
+    (4617, 9, 1),
+    (4618, 9, 1),
+    (4629, 9, 1),
+    (4630, 9, 1),
+    (4631, 9, 1),
+    (4642, 9, 1),
+    (4643, 9, 1),
+    (4645, 9, 1),
+    (4646, 9, 1),
+    (4648, 9, 1),
+    (4649, 9, 1),
+    (4650, 9, 1),
+    (4656, 9, 1),
+    (4658, 9, 1),
+    (4662, 9, 1),
+    (4663, 9, 1),
+    (4664, 9, 1),
+    (4669, 9, 1),
+    (4448, 10, 1),
+    (4454, 10, 1),
+    (4456, 10, 1),
+    (4462, 10, 1),
+    (4470, 10, 1),
+    (4472, 10, 1),
+    (4478, 10, 1),
+    (4484, 10, 1),
+    (4487, 10, 1),
+    (4491, 10, 1),
+    (4507, 10, 1),
+    (4509, 10, 1),
+    (4527, 10, 1),
+    (4530, 10, 1),
+    (4531, 10, 1),
+    (4536, 10, 1),
+    (4540, 10, 1),
+    (4549, 10, 1),
+    (4551, 10, 1),
+    (4552, 10, 1),
+    (4553, 10, 1),
+    (4556, 10, 1),
+    (4557, 10, 1),
+    (4560, 10, 1),
+    (4561, 10, 1),
+    (4565, 10, 1),
+    (4578, 10, 1),
+    (4581, 10, 1),
+    (4582, 10, 1),
+    (4583, 10, 1),
+    (4584, 10, 1),
+    (4590, 10, 1),
+    (4593, 10, 1),
+    (4596, 10, 1),
+    (4598, 10, 1),
+    (4603, 10, 1),
+    (4604, 10, 1),
+    (4605, 10, 1),
+    (4606, 10, 1),
+    (4609, 10, 1),
+    (4610, 10, 1),
+    (4611, 10, 1),
+    (4612, 10, 1),
+    (4615, 10, 1),
+    (4619, 10, 1),
+    (4628, 10, 1),
+    (4632, 10, 1),
+    (4657, 10, 1),
+    (4660, 10, 1),
+    (4661, 10, 1),
+    (4665, 10, 1),
+    (4668, 10, 1),
+    (4671, 10, 1),
+    (4672, 10, 1),
+    (4673, 10, 1),
+    (4674, 10, 1)) AS "t"("cell_key", "territory", "need")
+), "terrl_rules_1" AS MATERIALIZED (
+  SELECT
+    CAST("lo" AS BIGINT) AS "lo",
+    CAST("hi" AS BIGINT) AS "hi",
+    "territory",
+    "need"
+  FROM (VALUES
+    (1878, 1882, 6, 1),
+    (1886, 1890, 6, 1),
+    (4463, 4468, 9, 1),
+    (4479, 4483, 9, 1),
+    (4492, 4496, 9, 1),
+    (4500, 4506, 9, 1),
+    (4541, 4546, 9, 1),
+    (4566, 4575, 9, 1),
+    (4621, 4627, 9, 1),
+    (4633, 4640, 9, 1),
+    (4675, 4679, 9, 1),
+    (4651, 4655, 10, 1)) AS "t"("lo", "hi", "territory", "need")
+), "terrl_hits_1" AS MATERIALIZED (
   SELECT
     "k"."combo",
-    "x"."territory"
+    "x"."territory",
+    "x"."need"
+  FROM "terrl_keys_1" AS "k"
+  JOIN "terrl_cells_1" AS "x"
+    ON "x"."cell_key" = "k"."cell_key"
+  UNION ALL
+  SELECT
+    "k"."combo",
+    "x"."territory",
+    "x"."need"
   FROM "terrl_keys_1" AS "k"
   JOIN "terrl_rules_1" AS "x"
     ON "k"."cell_key" BETWEEN "x"."lo" AND "x"."hi"
+), "terrl_candidates_1" AS MATERIALIZED (
+  SELECT
+    "combo",
+    "territory"
+  FROM "terrl_hits_1"
   GROUP BY
-    "k"."combo",
-    "x"."territory"
+    "combo",
+    "territory"
   HAVING
-    COUNT(*) = MIN("x"."need")
+    COUNT(*) = MIN("need")
   UNION ALL
   SELECT
     "r"."combo",
@@ -2065,7 +2150,7 @@ WITH "terrl_input" AS (
   FROM "terrl_reached_1" AS "r"
   JOIN "terrl_territories" AS "t"
     ON "t"."grp" = "r"."grp" AND "t"."need" = 0
-), "terrl_matched_1" AS (
+), "terrl_matched_1" AS MATERIALIZED (
   SELECT
     "m"."combo",
     "m"."territory"
@@ -2098,7 +2183,7 @@ WITH "terrl_input" AS (
       )
       ELSE TRUE
     END
-), "terrl_taken_1" AS (
+), "terrl_taken_1" AS MATERIALIZED (
   SELECT
     *
   FROM (
@@ -2119,7 +2204,7 @@ WITH "terrl_input" AS (
   ) AS "w"
   WHERE
     "policy" <> 'first' OR "territory" = "first_match"
-), "terrl_conflicts_1" AS (
+), "terrl_conflicts_1" AS MATERIALIZED (
   SELECT
     "w"."combo",
     1 AS "kind",
@@ -2148,7 +2233,7 @@ WITH "terrl_input" AS (
   GROUP BY
     "w"."combo",
     "w"."grp"
-), "terrl_settled_1" AS (
+), "terrl_settled_1" AS MATERIALIZED (
   SELECT
     "r"."combo",
     "r"."grp",
@@ -2169,7 +2254,7 @@ WITH "terrl_input" AS (
     ON "g"."grp" = "r"."grp"
   LEFT JOIN "terrl_taken_1" AS "w"
     ON "w"."combo" = "r"."combo" AND "w"."grp" = "r"."grp"
-), "terrl_leaves_1" AS (
+), "terrl_leaves_1" AS MATERIALIZED (
   SELECT
     "s"."combo",
     "s"."territory"
@@ -2178,7 +2263,7 @@ WITH "terrl_input" AS (
     ON "t"."territory" = "s"."territory"
   WHERE
     "t"."below" < 0
-), "terrl_kept_1" AS (
+), "terrl_kept_1" AS MATERIALIZED (
   SELECT
     "s"."combo",
     "g"."parent" AS "territory"
@@ -2187,7 +2272,7 @@ WITH "terrl_input" AS (
     ON "g"."grp" = "s"."grp"
   WHERE
     "s"."territory" IS NULL AND "g"."rest" = 'keep'
-), "terrl_ends_1" AS (
+), "terrl_ends_1" AS MATERIALIZED (
   SELECT
     "s"."combo",
     "g"."note_kind" AS "kind",
@@ -2198,7 +2283,7 @@ WITH "terrl_input" AS (
     ON "g"."grp" = "s"."grp"
   WHERE
     "s"."territory" IS NULL AND "g"."rest" <> 'keep'
-), "terrl_reached_2" AS (
+), "terrl_reached_2" AS MATERIALIZED (
   SELECT
     "s"."combo",
     "t"."below" AS "grp",
@@ -2213,16 +2298,7 @@ WITH "terrl_input" AS (
     ON "t"."territory" = "s"."territory"
   WHERE
     "t"."below" >= 0
-), "terrl_rules_2" AS (
-  SELECT
-    "lo",
-    "hi",
-    "territory",
-    "need"
-  FROM (VALUES
-    (3744, 3744, 4, 2),
-    (3978, 3978, 4, 2)) AS "t"("lo", "hi", "territory", "need")
-), "terrl_keys_2" AS (
+), "terrl_keys_2" AS MATERIALIZED (
   SELECT
     "r"."combo",
     CAST("r"."grp" AS BIGINT) * 1404 + 936 + "r"."terrl_cell_4" AS "cell_key"
@@ -2232,18 +2308,32 @@ WITH "terrl_input" AS (
     "r"."combo",
     CAST("r"."grp" AS BIGINT) * 1404 + 1170 + "r"."terrl_cell_5" AS "cell_key"
   FROM "terrl_reached_2" AS "r"
-), "terrl_candidates_2" AS (
+), "terrl_cells_2" AS MATERIALIZED (
+  SELECT
+    CAST("cell_key" AS BIGINT) AS "cell_key",
+    "territory",
+    "need"
+  FROM (VALUES
+    (3744, 4, 2),
+    (3978, 4, 2)) AS "t"("cell_key", "territory", "need")
+), "terrl_hits_2" AS MATERIALIZED (
   SELECT
     "k"."combo",
-    "x"."territory"
+    "x"."territory",
+    "x"."need"
   FROM "terrl_keys_2" AS "k"
-  JOIN "terrl_rules_2" AS "x"
-    ON "k"."cell_key" BETWEEN "x"."lo" AND "x"."hi"
+  JOIN "terrl_cells_2" AS "x"
+    ON "x"."cell_key" = "k"."cell_key"
+), "terrl_candidates_2" AS MATERIALIZED (
+  SELECT
+    "combo",
+    "territory"
+  FROM "terrl_hits_2"
   GROUP BY
-    "k"."combo",
-    "x"."territory"
+    "combo",
+    "territory"
   HAVING
-    COUNT(*) = MIN("x"."need")
+    COUNT(*) = MIN("need")
   UNION ALL
   SELECT
     "r"."combo",
@@ -2251,7 +2341,7 @@ WITH "terrl_input" AS (
   FROM "terrl_reached_2" AS "r"
   JOIN "terrl_territories" AS "t"
     ON "t"."grp" = "r"."grp" AND "t"."need" = 0
-), "terrl_matched_2" AS (
+), "terrl_matched_2" AS MATERIALIZED (
   SELECT
     "m"."combo",
     "m"."territory"
@@ -2274,7 +2364,7 @@ WITH "terrl_input" AS (
       )
       ELSE TRUE
     END
-), "terrl_taken_2" AS (
+), "terrl_taken_2" AS MATERIALIZED (
   SELECT
     *
   FROM (
@@ -2292,7 +2382,7 @@ WITH "terrl_input" AS (
     JOIN "terrl_groups" AS "g"
       ON "g"."grp" = "t"."grp"
   ) AS "w"
-), "terrl_conflicts_2" AS (
+), "terrl_conflicts_2" AS MATERIALIZED (
   SELECT
     "w"."combo",
     1 AS "kind",
@@ -2321,7 +2411,7 @@ WITH "terrl_input" AS (
   GROUP BY
     "w"."combo",
     "w"."grp"
-), "terrl_settled_2" AS (
+), "terrl_settled_2" AS MATERIALIZED (
   SELECT
     "r"."combo",
     "r"."grp",
@@ -2342,7 +2432,7 @@ WITH "terrl_input" AS (
     ON "g"."grp" = "r"."grp"
   LEFT JOIN "terrl_taken_2" AS "w"
     ON "w"."combo" = "r"."combo" AND "w"."grp" = "r"."grp"
-), "terrl_leaves_2" AS (
+), "terrl_leaves_2" AS MATERIALIZED (
   SELECT
     "s"."combo",
     "s"."territory"
@@ -2351,7 +2441,7 @@ WITH "terrl_input" AS (
     ON "t"."territory" = "s"."territory"
   WHERE
     "t"."below" < 0
-), "terrl_ends_2" AS (
+), "terrl_ends_2" AS MATERIALIZED (
   SELECT
     "s"."combo",
     "g"."note_kind" AS "kind",
@@ -2362,7 +2452,7 @@ WITH "terrl_input" AS (
     ON "g"."grp" = "s"."grp"
   WHERE
     "s"."territory" IS NULL AND "g"."rest" <> 'keep'
-), "terrl_landed" AS (
+), "terrl_landed" AS MATERIALIZED (
   SELECT
     "combo",
     "territory"
@@ -2382,7 +2472,7 @@ WITH "terrl_input" AS (
     "combo",
     "territory"
   FROM "terrl_leaves_2"
-), "terrl_notes" AS (
+), "terrl_notes" AS MATERIALIZED (
   SELECT
     "combo",
     "kind",
@@ -2417,7 +2507,7 @@ WITH "terrl_input" AS (
     "at",
     "note"
   FROM "terrl_ends_2"
-), "terrl_lists" AS (
+), "terrl_lists" AS MATERIALIZED (
   SELECT
     "l"."combo",
     LISTAGG("t"."path", ';'
@@ -2431,7 +2521,7 @@ WITH "terrl_input" AS (
     ON "t"."territory" = "l"."territory"
   GROUP BY
     "l"."combo"
-), "terrl_owner_lists" AS (
+), "terrl_owner_lists" AS MATERIALIZED (
   SELECT
     "combo",
     LISTAGG("owner", ';'
@@ -2451,7 +2541,7 @@ WITH "terrl_input" AS (
   ) AS "firsts"
   GROUP BY
     "combo"
-), "terrl_reasons" AS (
+), "terrl_reasons" AS MATERIALIZED (
   SELECT
     "combo",
     LISTAGG("note", '; '
@@ -2461,7 +2551,7 @@ WITH "terrl_input" AS (
   FROM "terrl_notes"
   GROUP BY
     "combo"
-), "terrl_outcomes" AS (
+), "terrl_outcomes" AS MATERIALIZED (
   SELECT
     "c"."terrl_cell_0",
     "c"."terrl_cell_1",

@@ -1883,22 +1883,6 @@ WITH `terrl_input` AS (
     `c`.`terrl_cell_5`,
     `c`.`terrl_cell_6`
   FROM `terrl_combos` AS `c`
-), `terrl_rules_0` AS (
-  SELECT
-    `lo`,
-    `hi`,
-    `territory`,
-    `need`
-  FROM UNNEST([
-    STRUCT(1 AS `lo`, 1 AS `hi`, 0 AS `territory`, 1 AS `need`),
-    STRUCT(3 AS `lo`, 3 AS `hi`, 0 AS `territory`, 1 AS `need`),
-    STRUCT(5 AS `lo`, 5 AS `hi`, 0 AS `territory`, 1 AS `need`),
-    STRUCT(286 AS `lo`, 286 AS `hi`, 1 AS `territory`, 1 AS `need`),
-    STRUCT(481 AS `lo`, 481 AS `hi`, 1 AS `territory`, 1 AS `need`),
-    STRUCT(249 AS `lo`, 285 AS `hi`, 13 AS `territory`, 1 AS `need`),
-    STRUCT(287 AS `lo`, 480 AS `hi`, 13 AS `territory`, 1 AS `need`),
-    STRUCT(482 AS `lo`, 497 AS `hi`, 13 AS `territory`, 1 AS `need`)
-  ]) AS `t`
 ), `terrl_keys_0` AS (
   SELECT
     `r`.`combo`,
@@ -1909,7 +1893,37 @@ WITH `terrl_input` AS (
     `r`.`combo`,
     CAST(`r`.`grp` AS INT64) * 1743 + 249 + `r`.`terrl_cell_1` AS `cell_key`
   FROM `terrl_reached_0` AS `r`
+), `terrl_cells_0` AS (
+  SELECT
+    CAST(`cell_key` AS INT64) AS `cell_key`,
+    `territory`,
+    `need`
+  FROM UNNEST([
+    STRUCT(1 AS `cell_key`, 0 AS `territory`, 1 AS `need`),
+    STRUCT(3 AS `cell_key`, 0 AS `territory`, 1 AS `need`),
+    STRUCT(5 AS `cell_key`, 0 AS `territory`, 1 AS `need`),
+    STRUCT(286 AS `cell_key`, 1 AS `territory`, 1 AS `need`),
+    STRUCT(481 AS `cell_key`, 1 AS `territory`, 1 AS `need`)
+  ]) AS `t`
+), `terrl_rules_0` AS (
+  SELECT
+    CAST(`lo` AS INT64) AS `lo`,
+    CAST(`hi` AS INT64) AS `hi`,
+    `territory`,
+    `need`
+  FROM UNNEST([
+    STRUCT(249 AS `lo`, 285 AS `hi`, 13 AS `territory`, 1 AS `need`),
+    STRUCT(287 AS `lo`, 480 AS `hi`, 13 AS `territory`, 1 AS `need`),
+    STRUCT(482 AS `lo`, 497 AS `hi`, 13 AS `territory`, 1 AS `need`)
+  ]) AS `t`
 ), `terrl_matched_0` AS (
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_0` AS `k`
+  JOIN `terrl_cells_0` AS `x`
+    ON `x`.`cell_key` = `k`.`cell_key`
+  UNION ALL
   SELECT
     `k`.`combo`,
     `x`.`territory`
@@ -1992,167 +2006,6 @@ WITH `terrl_input` AS (
     ON `t`.`territory` = `s`.`territory`
   WHERE
     `t`.`below` >= 0
-), `terrl_rules_1` AS (
-  SELECT
-    `lo`,
-    `hi`,
-    `territory`,
-    `need`
-  FROM UNNEST([
-    STRUCT(2224 AS `lo`, 2224 AS `hi`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2241 AS `lo`, 2241 AS `hi`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2244 AS `lo`, 2244 AS `hi`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2247 AS `lo`, 2251 AS `hi`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2258 AS `lo`, 2262 AS `hi`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2265 AS `lo`, 2265 AS `hi`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2270 AS `lo`, 2271 AS `hi`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2273 AS `lo`, 2274 AS `hi`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2277 AS `lo`, 2277 AS `hi`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2279 AS `lo`, 2281 AS `hi`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2283 AS `lo`, 2284 AS `hi`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2286 AS `lo`, 2287 AS `hi`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2289 AS `lo`, 2289 AS `hi`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2224 AS `lo`, 2224 AS `hi`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2254 AS `lo`, 2257 AS `hi`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2263 AS `lo`, 2264 AS `hi`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2266 AS `lo`, 2266 AS `hi`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2268 AS `lo`, 2268 AS `hi`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2275 AS `lo`, 2276 AS `hi`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2282 AS `lo`, 2282 AS `hi`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2290 AS `lo`, 2290 AS `hi`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2224 AS `lo`, 2224 AS `hi`, 11 AS `territory`, 2 AS `need`),
-    STRUCT(2293 AS `lo`, 2293 AS `hi`, 11 AS `territory`, 2 AS `need`),
-    STRUCT(7221 AS `lo`, 7222 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7226 AS `lo`, 7228 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7232 AS `lo`, 7232 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7235 AS `lo`, 7237 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7240 AS `lo`, 7245 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7255 AS `lo`, 7256 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7260 AS `lo`, 7264 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7267 AS `lo`, 7267 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7272 AS `lo`, 7272 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7275 AS `lo`, 7279 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7282 AS `lo`, 7282 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7284 AS `lo`, 7290 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7294 AS `lo`, 7297 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7299 AS `lo`, 7299 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7301 AS `lo`, 7303 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7305 AS `lo`, 7306 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7308 AS `lo`, 7309 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7313 AS `lo`, 7313 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7318 AS `lo`, 7318 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7320 AS `lo`, 7320 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7322 AS `lo`, 7324 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7326 AS `lo`, 7331 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7333 AS `lo`, 7333 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7335 AS `lo`, 7335 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7339 AS `lo`, 7339 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7343 AS `lo`, 7343 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7347 AS `lo`, 7347 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7349 AS `lo`, 7349 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7351 AS `lo`, 7360 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7362 AS `lo`, 7362 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7364 AS `lo`, 7365 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7371 AS `lo`, 7371 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7373 AS `lo`, 7374 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7376 AS `lo`, 7376 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7379 AS `lo`, 7380 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7382 AS `lo`, 7382 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7384 AS `lo`, 7384 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7386 AS `lo`, 7387 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7392 AS `lo`, 7392 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7399 AS `lo`, 7399 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7403 AS `lo`, 7404 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7407 AS `lo`, 7413 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7415 AS `lo`, 7417 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7419 AS `lo`, 7426 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7428 AS `lo`, 7429 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7432 AS `lo`, 7433 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7435 AS `lo`, 7437 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7443 AS `lo`, 7443 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7445 AS `lo`, 7445 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7449 AS `lo`, 7451 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7456 AS `lo`, 7456 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7465 AS `lo`, 7469 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7223 AS `lo`, 7223 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7231 AS `lo`, 7231 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7233 AS `lo`, 7233 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7239 AS `lo`, 7239 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7248 AS `lo`, 7248 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7253 AS `lo`, 7253 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7259 AS `lo`, 7259 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7265 AS `lo`, 7265 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7268 AS `lo`, 7268 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7274 AS `lo`, 7274 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7291 AS `lo`, 7291 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7293 AS `lo`, 7293 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7312 AS `lo`, 7312 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7315 AS `lo`, 7316 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7321 AS `lo`, 7321 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7325 AS `lo`, 7325 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7334 AS `lo`, 7334 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7336 AS `lo`, 7338 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7341 AS `lo`, 7342 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7345 AS `lo`, 7346 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7350 AS `lo`, 7350 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7363 AS `lo`, 7363 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7366 AS `lo`, 7369 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7375 AS `lo`, 7375 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7378 AS `lo`, 7378 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7381 AS `lo`, 7381 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7383 AS `lo`, 7383 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7388 AS `lo`, 7391 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7395 AS `lo`, 7398 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7401 AS `lo`, 7401 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7405 AS `lo`, 7405 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7414 AS `lo`, 7414 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7418 AS `lo`, 7418 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7438 AS `lo`, 7442 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7444 AS `lo`, 7444 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7447 AS `lo`, 7448 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7452 AS `lo`, 7452 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7455 AS `lo`, 7455 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7461 AS `lo`, 7464 AS `hi`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7224 AS `lo`, 7225 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7230 AS `lo`, 7230 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7234 AS `lo`, 7234 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7238 AS `lo`, 7238 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7246 AS `lo`, 7246 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7249 AS `lo`, 7252 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7254 AS `lo`, 7254 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7257 AS `lo`, 7257 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7266 AS `lo`, 7266 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7269 AS `lo`, 7271 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7273 AS `lo`, 7273 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7280 AS `lo`, 7281 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7283 AS `lo`, 7283 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7292 AS `lo`, 7292 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7298 AS `lo`, 7298 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7300 AS `lo`, 7300 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7307 AS `lo`, 7307 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7310 AS `lo`, 7311 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7314 AS `lo`, 7314 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7317 AS `lo`, 7317 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7319 AS `lo`, 7319 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7332 AS `lo`, 7332 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7340 AS `lo`, 7340 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7344 AS `lo`, 7344 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7348 AS `lo`, 7348 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7361 AS `lo`, 7361 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7370 AS `lo`, 7370 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7372 AS `lo`, 7372 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7377 AS `lo`, 7377 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7385 AS `lo`, 7385 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7393 AS `lo`, 7394 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7402 AS `lo`, 7402 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7406 AS `lo`, 7406 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7427 AS `lo`, 7427 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7430 AS `lo`, 7431 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7434 AS `lo`, 7434 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7446 AS `lo`, 7446 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7454 AS `lo`, 7454 AS `hi`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7457 AS `lo`, 7460 AS `hi`, 16 AS `territory`, 1 AS `need`)
-  ]) AS `t`
 ), `terrl_keys_1` AS (
   SELECT
     `r`.`combo`,
@@ -2163,18 +2016,270 @@ WITH `terrl_input` AS (
     `r`.`combo`,
     CAST(`r`.`grp` AS INT64) * 1743 + 498 + `r`.`terrl_cell_2` AS `cell_key`
   FROM `terrl_reached_1` AS `r`
-), `terrl_candidates_1` AS (
+), `terrl_cells_1` AS (
+  SELECT
+    CAST(`cell_key` AS INT64) AS `cell_key`,
+    `territory`,
+    `need`
+  FROM UNNEST([
+    STRUCT(2224 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2241 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2244 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2265 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2270 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2271 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2273 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2274 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2277 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2279 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2280 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2281 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2283 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2284 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2286 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2287 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2289 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2224 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
+    STRUCT(2254 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
+    STRUCT(2255 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
+    STRUCT(2256 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
+    STRUCT(2257 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
+    STRUCT(2263 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
+    STRUCT(2264 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
+    STRUCT(2266 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
+    STRUCT(2268 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
+    STRUCT(2275 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
+    STRUCT(2276 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
+    STRUCT(2282 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
+    STRUCT(2290 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
+    STRUCT(2224 AS `cell_key`, 11 AS `territory`, 2 AS `need`),
+    STRUCT(2293 AS `cell_key`, 11 AS `territory`, 2 AS `need`),
+    STRUCT(7221 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7222 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7226 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7227 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7228 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7232 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7235 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7236 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7237 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7255 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7256 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7267 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7272 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7282 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7294 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7295 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7296 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7297 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7299 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7301 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7302 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7303 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7305 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7306 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7308 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7309 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7313 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7318 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7320 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7322 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7323 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7324 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7333 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7335 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7339 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7343 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7347 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7349 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7362 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7364 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7365 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7371 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7373 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7374 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7376 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7379 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7380 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7382 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7384 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7386 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7387 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7392 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7399 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7403 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7404 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7415 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7416 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7417 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7428 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7429 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7432 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7433 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7435 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7436 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7437 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7443 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7445 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7449 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7450 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7451 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7456 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7223 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7231 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7233 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7239 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7248 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7253 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7259 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7265 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7268 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7274 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7291 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7293 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7312 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7315 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7316 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7321 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7325 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7334 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7336 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7337 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7338 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7341 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7342 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7345 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7346 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7350 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7363 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7366 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7367 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7368 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7369 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7375 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7378 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7381 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7383 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7388 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7389 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7390 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7391 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7395 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7396 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7397 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7398 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7401 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7405 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7414 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7418 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7444 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7447 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7448 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7452 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7455 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7461 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7462 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7463 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7464 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
+    STRUCT(7224 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7225 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7230 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7234 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7238 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7246 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7249 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7250 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7251 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7252 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7254 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7257 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7266 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7269 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7270 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7271 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7273 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7280 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7281 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7283 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7292 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7298 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7300 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7307 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7310 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7311 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7314 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7317 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7319 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7332 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7340 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7344 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7348 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7361 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7370 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7372 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7377 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7385 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7393 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7394 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7402 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7406 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7427 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7430 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7431 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7434 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7446 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7454 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7457 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7458 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7459 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
+    STRUCT(7460 AS `cell_key`, 16 AS `territory`, 1 AS `need`)
+  ]) AS `t`
+), `terrl_rules_1` AS (
+  SELECT
+    CAST(`lo` AS INT64) AS `lo`,
+    CAST(`hi` AS INT64) AS `hi`,
+    `territory`,
+    `need`
+  FROM UNNEST([
+    STRUCT(2247 AS `lo`, 2251 AS `hi`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(2258 AS `lo`, 2262 AS `hi`, 6 AS `territory`, 2 AS `need`),
+    STRUCT(7240 AS `lo`, 7245 AS `hi`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7260 AS `lo`, 7264 AS `hi`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7275 AS `lo`, 7279 AS `hi`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7284 AS `lo`, 7290 AS `hi`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7326 AS `lo`, 7331 AS `hi`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7351 AS `lo`, 7360 AS `hi`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7407 AS `lo`, 7413 AS `hi`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7419 AS `lo`, 7426 AS `hi`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7465 AS `lo`, 7469 AS `hi`, 14 AS `territory`, 1 AS `need`),
+    STRUCT(7438 AS `lo`, 7442 AS `hi`, 15 AS `territory`, 1 AS `need`)
+  ]) AS `t`
+), `terrl_hits_1` AS (
   SELECT
     `k`.`combo`,
-    `x`.`territory`
+    `x`.`territory`,
+    `x`.`need`
+  FROM `terrl_keys_1` AS `k`
+  JOIN `terrl_cells_1` AS `x`
+    ON `x`.`cell_key` = `k`.`cell_key`
+  UNION ALL
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`,
+    `x`.`need`
   FROM `terrl_keys_1` AS `k`
   JOIN `terrl_rules_1` AS `x`
     ON `k`.`cell_key` BETWEEN `x`.`lo` AND `x`.`hi`
+), `terrl_candidates_1` AS (
+  SELECT
+    `combo`,
+    `territory`
+  FROM `terrl_hits_1`
   GROUP BY
-    `k`.`combo`,
-    `x`.`territory`
+    `combo`,
+    `territory`
   HAVING
-    COUNT(*) = MIN(`x`.`need`)
+    COUNT(*) = MIN(`need`)
   UNION ALL
   SELECT
     `r`.`combo`,
@@ -2291,19 +2396,6 @@ WITH `terrl_input` AS (
     ON `t`.`territory` = `s`.`territory`
   WHERE
     `t`.`below` >= 0
-), `terrl_rules_2` AS (
-  SELECT
-    `lo`,
-    `hi`,
-    `territory`,
-    `need`
-  FROM UNNEST([
-    STRUCT(4234 AS `lo`, 4234 AS `hi`, 3 AS `territory`, 3 AS `need`),
-    STRUCT(4731 AS `lo`, 4731 AS `hi`, 3 AS `territory`, 3 AS `need`),
-    STRUCT(4980 AS `lo`, 4980 AS `hi`, 3 AS `territory`, 3 AS `need`),
-    STRUCT(6226 AS `lo`, 6227 AS `hi`, 7 AS `territory`, 1 AS `need`),
-    STRUCT(6229 AS `lo`, 6229 AS `hi`, 7 AS `territory`, 1 AS `need`)
-  ]) AS `t`
 ), `terrl_keys_2` AS (
   SELECT
     `r`.`combo`,
@@ -2324,18 +2416,37 @@ WITH `terrl_input` AS (
     `r`.`combo`,
     CAST(`r`.`grp` AS INT64) * 1743 + 1494 + `r`.`terrl_cell_6` AS `cell_key`
   FROM `terrl_reached_2` AS `r`
-), `terrl_candidates_2` AS (
+), `terrl_cells_2` AS (
+  SELECT
+    CAST(`cell_key` AS INT64) AS `cell_key`,
+    `territory`,
+    `need`
+  FROM UNNEST([
+    STRUCT(4234 AS `cell_key`, 3 AS `territory`, 3 AS `need`),
+    STRUCT(4731 AS `cell_key`, 3 AS `territory`, 3 AS `need`),
+    STRUCT(4980 AS `cell_key`, 3 AS `territory`, 3 AS `need`),
+    STRUCT(6226 AS `cell_key`, 7 AS `territory`, 1 AS `need`),
+    STRUCT(6227 AS `cell_key`, 7 AS `territory`, 1 AS `need`),
+    STRUCT(6229 AS `cell_key`, 7 AS `territory`, 1 AS `need`)
+  ]) AS `t`
+), `terrl_hits_2` AS (
   SELECT
     `k`.`combo`,
-    `x`.`territory`
+    `x`.`territory`,
+    `x`.`need`
   FROM `terrl_keys_2` AS `k`
-  JOIN `terrl_rules_2` AS `x`
-    ON `k`.`cell_key` BETWEEN `x`.`lo` AND `x`.`hi`
+  JOIN `terrl_cells_2` AS `x`
+    ON `x`.`cell_key` = `k`.`cell_key`
+), `terrl_candidates_2` AS (
+  SELECT
+    `combo`,
+    `territory`
+  FROM `terrl_hits_2`
   GROUP BY
-    `k`.`combo`,
-    `x`.`territory`
+    `combo`,
+    `territory`
   HAVING
-    COUNT(*) = MIN(`x`.`need`)
+    COUNT(*) = MIN(`need`)
   UNION ALL
   SELECT
     `r`.`combo`,

@@ -1262,7 +1262,7 @@ WITH "terrl_input" AS (
       END
     END AS "terrl_member_5"
   FROM "terrl_input"
-), "terrl_checked" AS (
+), "terrl_checked" AS MATERIALIZED (
   SELECT
     "id" AS "terrl_key",
     NULLIF(
@@ -1708,7 +1708,7 @@ WITH "terrl_input" AS (
     CASE WHEN "employees" >= 1000 THEN 1 ELSE 0 END AS "terrl_cell_5",
     CASE WHEN "revenue" >= CAST('500000000' AS DECIMAL(38, 0)) THEN 1 ELSE 0 END AS "terrl_cell_6"
   FROM "terrl_members"
-), "terrl_combos" AS (
+), "terrl_combos" AS MATERIALIZED (
   SELECT
     ROW_NUMBER() OVER (
       ORDER BY "terrl_cell_0", "terrl_cell_1", "terrl_cell_2", "terrl_cell_3", "terrl_cell_4", "terrl_cell_5", "terrl_cell_6"
@@ -1733,7 +1733,7 @@ WITH "terrl_input" AS (
     WHERE
       "terrl_invalid" IS NULL
   ) AS "distinct_cells"
-), "terrl_territories" AS (
+), "terrl_territories" AS MATERIALIZED (
   SELECT
     "territory",
     "grp",
@@ -1760,7 +1760,7 @@ WITH "terrl_input" AS (
     (15, 4, 1, -1, 'intl.apac', 'APAC'),
     (16, 4, 1, -1, 'intl.latam', 'Latin America'),
     (17, 4, -1, -1, 'intl.rest', 'Rest of world')) AS "t"("territory", "grp", "need", "below", "path", "title")
-), "terrl_groups" AS (
+), "terrl_groups" AS MATERIALIZED (
   SELECT
     "grp",
     "policy",
@@ -1815,7 +1815,7 @@ WITH "terrl_input" AS (
       2,
       'gap: the account reaches `intl` but none of its children takes it'
     )) AS "t"("grp", "policy", "else_territory", "parent", "rest", "note_kind", "note")
-), "terrl_owners" AS (
+), "terrl_owners" AS MATERIALIZED (
   SELECT
     "territory",
     "rank",
@@ -1838,7 +1838,7 @@ WITH "terrl_input" AS (
     (15, 14, 'pat@acme.example'),
     (16, 15, 'rui@acme.example'),
     (17, 16, 'ops@acme.example')) AS "t"("territory", "rank", "owner")
-), "terrl_reached_0" AS (
+), "terrl_reached_0" AS MATERIALIZED (
   SELECT
     "c"."combo",
     0 AS "grp",
@@ -1850,22 +1850,7 @@ WITH "terrl_input" AS (
     "c"."terrl_cell_5",
     "c"."terrl_cell_6"
   FROM "terrl_combos" AS "c"
-), "terrl_rules_0" AS (
-  SELECT
-    "lo",
-    "hi",
-    "territory",
-    "need"
-  FROM (VALUES
-    (1, 1, 0, 1),
-    (3, 3, 0, 1),
-    (5, 5, 0, 1),
-    (286, 286, 1, 1),
-    (481, 481, 1, 1),
-    (249, 285, 13, 1),
-    (287, 480, 13, 1),
-    (482, 497, 13, 1)) AS "t"("lo", "hi", "territory", "need")
-), "terrl_keys_0" AS (
+), "terrl_keys_0" AS MATERIALIZED (
   SELECT
     "r"."combo",
     CAST("r"."grp" AS BIGINT) * 1743 + 0 + "r"."terrl_cell_0" AS "cell_key"
@@ -1875,14 +1860,42 @@ WITH "terrl_input" AS (
     "r"."combo",
     CAST("r"."grp" AS BIGINT) * 1743 + 249 + "r"."terrl_cell_1" AS "cell_key"
   FROM "terrl_reached_0" AS "r"
-), "terrl_matched_0" AS (
+), "terrl_cells_0" AS MATERIALIZED (
+  SELECT
+    CAST("cell_key" AS BIGINT) AS "cell_key",
+    "territory",
+    "need"
+  FROM (VALUES
+    (1, 0, 1),
+    (3, 0, 1),
+    (5, 0, 1),
+    (286, 1, 1),
+    (481, 1, 1)) AS "t"("cell_key", "territory", "need")
+), "terrl_rules_0" AS MATERIALIZED (
+  SELECT
+    CAST("lo" AS BIGINT) AS "lo",
+    CAST("hi" AS BIGINT) AS "hi",
+    "territory",
+    "need"
+  FROM (VALUES
+    (249, 285, 13, 1),
+    (287, 480, 13, 1),
+    (482, 497, 13, 1)) AS "t"("lo", "hi", "territory", "need")
+), "terrl_matched_0" AS MATERIALIZED (
+  SELECT
+    "k"."combo",
+    "x"."territory"
+  FROM "terrl_keys_0" AS "k"
+  JOIN "terrl_cells_0" AS "x"
+    ON "x"."cell_key" = "k"."cell_key"
+  UNION ALL
   SELECT
     "k"."combo",
     "x"."territory"
   FROM "terrl_keys_0" AS "k"
   JOIN "terrl_rules_0" AS "x"
     ON "k"."cell_key" BETWEEN "x"."lo" AND "x"."hi"
-), "terrl_taken_0" AS (
+), "terrl_taken_0" AS MATERIALIZED (
   SELECT
     *
   FROM (
@@ -1900,7 +1913,7 @@ WITH "terrl_input" AS (
   ) AS "w"
   WHERE
     "policy" <> 'first' OR "territory" = "first_match"
-), "terrl_settled_0" AS (
+), "terrl_settled_0" AS MATERIALIZED (
   SELECT
     "r"."combo",
     "r"."grp",
@@ -1922,7 +1935,7 @@ WITH "terrl_input" AS (
     ON "g"."grp" = "r"."grp"
   LEFT JOIN "terrl_taken_0" AS "w"
     ON "w"."combo" = "r"."combo" AND "w"."grp" = "r"."grp"
-), "terrl_leaves_0" AS (
+), "terrl_leaves_0" AS MATERIALIZED (
   SELECT
     "s"."combo",
     "s"."territory"
@@ -1931,7 +1944,7 @@ WITH "terrl_input" AS (
     ON "t"."territory" = "s"."territory"
   WHERE
     "t"."below" < 0
-), "terrl_ends_0" AS (
+), "terrl_ends_0" AS MATERIALIZED (
   SELECT
     "s"."combo",
     "g"."note_kind" AS "kind",
@@ -1942,7 +1955,7 @@ WITH "terrl_input" AS (
     ON "g"."grp" = "s"."grp"
   WHERE
     "s"."territory" IS NULL AND "g"."rest" <> 'keep'
-), "terrl_reached_1" AS (
+), "terrl_reached_1" AS MATERIALIZED (
   SELECT
     "s"."combo",
     "t"."below" AS "grp",
@@ -1958,167 +1971,7 @@ WITH "terrl_input" AS (
     ON "t"."territory" = "s"."territory"
   WHERE
     "t"."below" >= 0
-), "terrl_rules_1" AS (
-  SELECT
-    "lo",
-    "hi",
-    "territory",
-    "need"
-  FROM (VALUES
-    (2224, 2224, 6, 2),
-    (2241, 2241, 6, 2),
-    (2244, 2244, 6, 2),
-    (2247, 2251, 6, 2),
-    (2258, 2262, 6, 2),
-    (2265, 2265, 6, 2),
-    (2270, 2271, 6, 2),
-    (2273, 2274, 6, 2),
-    (2277, 2277, 6, 2),
-    (2279, 2281, 6, 2),
-    (2283, 2284, 6, 2),
-    (2286, 2287, 6, 2),
-    (2289, 2289, 6, 2),
-    (2224, 2224, 10, 2),
-    (2254, 2257, 10, 2),
-    (2263, 2264, 10, 2),
-    (2266, 2266, 10, 2),
-    (2268, 2268, 10, 2),
-    (2275, 2276, 10, 2),
-    (2282, 2282, 10, 2),
-    (2290, 2290, 10, 2),
-    (2224, 2224, 11, 2),
-    (2293, 2293, 11, 2),
-    (7221, 7222, 14, 1),
-    (7226, 7228, 14, 1),
-    (7232, 7232, 14, 1),
-    (7235, 7237, 14, 1),
-    (7240, 7245, 14, 1),
-    (7255, 7256, 14, 1),
-    (7260, 7264, 14, 1),
-    (7267, 7267, 14, 1),
-    (7272, 7272, 14, 1),
-    (7275, 7279, 14, 1),
-    (7282, 7282, 14, 1),
-    (7284, 7290, 14, 1),
-    (7294, 7297, 14, 1),
-    (7299, 7299, 14, 1),
-    (7301, 7303, 14, 1),
-    (7305, 7306, 14, 1),
-    (7308, 7309, 14, 1),
-    (7313, 7313, 14, 1),
-    (7318, 7318, 14, 1),
-    (7320, 7320, 14, 1),
-    (7322, 7324, 14, 1),
-    (7326, 7331, 14, 1),
-    (7333, 7333, 14, 1),
-    (7335, 7335, 14, 1),
-    (7339, 7339, 14, 1),
-    (7343, 7343, 14, 1),
-    (7347, 7347, 14, 1),
-    (7349, 7349, 14, 1),
-    (7351, 7360, 14, 1),
-    (7362, 7362, 14, 1),
-    (7364, 7365, 14, 1),
-    (7371, 7371, 14, 1),
-    (7373, 7374, 14, 1),
-    (7376, 7376, 14, 1),
-    (7379, 7380, 14, 1),
-    (7382, 7382, 14, 1),
-    (7384, 7384, 14, 1),
-    (7386, 7387, 14, 1),
-    (7392, 7392, 14, 1),
-    (7399, 7399, 14, 1),
-    (7403, 7404, 14, 1),
-    (7407, 7413, 14, 1),
-    (7415, 7417, 14, 1),
-    (7419, 7426, 14, 1),
-    (7428, 7429, 14, 1),
-    (7432, 7433, 14, 1),
-    (7435, 7437, 14, 1),
-    (7443, 7443, 14, 1),
-    (7445, 7445, 14, 1),
-    (7449, 7451, 14, 1),
-    (7456, 7456, 14, 1),
-    (7465, 7469, 14, 1),
-    (7223, 7223, 15, 1),
-    (7231, 7231, 15, 1),
-    (7233, 7233, 15, 1),
-    (7239, 7239, 15, 1),
-    (7248, 7248, 15, 1),
-    (7253, 7253, 15, 1),
-    (7259, 7259, 15, 1),
-    (7265, 7265, 15, 1),
-    (7268, 7268, 15, 1),
-    (7274, 7274, 15, 1),
-    (7291, 7291, 15, 1),
-    (7293, 7293, 15, 1),
-    (7312, 7312, 15, 1),
-    (7315, 7316, 15, 1),
-    (7321, 7321, 15, 1),
-    (7325, 7325, 15, 1),
-    (7334, 7334, 15, 1),
-    (7336, 7338, 15, 1),
-    (7341, 7342, 15, 1),
-    (7345, 7346, 15, 1),
-    (7350, 7350, 15, 1),
-    (7363, 7363, 15, 1),
-    (7366, 7369, 15, 1),
-    (7375, 7375, 15, 1),
-    (7378, 7378, 15, 1),
-    (7381, 7381, 15, 1),
-    (7383, 7383, 15, 1),
-    (7388, 7391, 15, 1),
-    (7395, 7398, 15, 1),
-    (7401, 7401, 15, 1),
-    (7405, 7405, 15, 1),
-    (7414, 7414, 15, 1),
-    (7418, 7418, 15, 1),
-    (7438, 7442, 15, 1),
-    (7444, 7444, 15, 1),
-    (7447, 7448, 15, 1),
-    (7452, 7452, 15, 1),
-    (7455, 7455, 15, 1),
-    (7461, 7464, 15, 1),
-    (7224, 7225, 16, 1),
-    (7230, 7230, 16, 1),
-    (7234, 7234, 16, 1),
-    (7238, 7238, 16, 1),
-    (7246, 7246, 16, 1),
-    (7249, 7252, 16, 1),
-    (7254, 7254, 16, 1),
-    (7257, 7257, 16, 1),
-    (7266, 7266, 16, 1),
-    (7269, 7271, 16, 1),
-    (7273, 7273, 16, 1),
-    (7280, 7281, 16, 1),
-    (7283, 7283, 16, 1),
-    (7292, 7292, 16, 1),
-    (7298, 7298, 16, 1),
-    (7300, 7300, 16, 1),
-    (7307, 7307, 16, 1),
-    (7310, 7311, 16, 1),
-    (7314, 7314, 16, 1),
-    (7317, 7317, 16, 1),
-    (7319, 7319, 16, 1),
-    (7332, 7332, 16, 1),
-    (7340, 7340, 16, 1),
-    (7344, 7344, 16, 1),
-    (7348, 7348, 16, 1),
-    (7361, 7361, 16, 1),
-    (7370, 7370, 16, 1),
-    (7372, 7372, 16, 1),
-    (7377, 7377, 16, 1),
-    (7385, 7385, 16, 1),
-    (7393, 7394, 16, 1),
-    (7402, 7402, 16, 1),
-    (7406, 7406, 16, 1),
-    (7427, 7427, 16, 1),
-    (7430, 7431, 16, 1),
-    (7434, 7434, 16, 1),
-    (7446, 7446, 16, 1),
-    (7454, 7454, 16, 1),
-    (7457, 7460, 16, 1)) AS "t"("lo", "hi", "territory", "need")
-), "terrl_keys_1" AS (
+), "terrl_keys_1" AS MATERIALIZED (
   SELECT
     "r"."combo",
     CAST("r"."grp" AS BIGINT) * 1743 + 249 + "r"."terrl_cell_1" AS "cell_key"
@@ -2128,18 +1981,268 @@ WITH "terrl_input" AS (
     "r"."combo",
     CAST("r"."grp" AS BIGINT) * 1743 + 498 + "r"."terrl_cell_2" AS "cell_key"
   FROM "terrl_reached_1" AS "r"
-), "terrl_candidates_1" AS (
+), "terrl_cells_1" AS MATERIALIZED (
+  SELECT
+    CAST("cell_key" AS BIGINT) AS "cell_key",
+    "territory",
+    "need"
+  FROM (VALUES
+    (2224, 6, 2),
+    (2241, 6, 2),
+    (2244, 6, 2),
+    (2265, 6, 2),
+    (2270, 6, 2),
+    (2271, 6, 2),
+    (2273, 6, 2),
+    (2274, 6, 2),
+    (2277, 6, 2),
+    (2279, 6, 2),
+    (2280, 6, 2),
+    (2281, 6, 2),
+    (2283, 6, 2),
+    (2284, 6, 2),
+    (2286, 6, 2),
+    (2287, 6, 2),
+    (2289, 6, 2),
+    (2224, 10, 2),
+    (2254, 10, 2),
+    (2255, 10, 2),
+    (2256, 10, 2),
+    (2257, 10, 2),
+    (2263, 10, 2),
+    (2264, 10, 2),
+    (2266, 10, 2),
+    (2268, 10, 2),
+    (2275, 10, 2),
+    (2276, 10, 2),
+    (2282, 10, 2),
+    (2290, 10, 2),
+    (2224, 11, 2),
+    (2293, 11, 2),
+    (7221, 14, 1),
+    (7222, 14, 1),
+    (7226, 14, 1),
+    (7227, 14, 1),
+    (7228, 14, 1),
+    (7232, 14, 1),
+    (7235, 14, 1),
+    (7236, 14, 1),
+    (7237, 14, 1),
+    (7255, 14, 1),
+    (7256, 14, 1),
+    (7267, 14, 1),
+    (7272, 14, 1),
+    (7282, 14, 1),
+    (7294, 14, 1),
+    (7295, 14, 1),
+    (7296, 14, 1),
+    (7297, 14, 1),
+    (7299, 14, 1),
+    (7301, 14, 1),
+    (7302, 14, 1),
+    (7303, 14, 1),
+    (7305, 14, 1),
+    (7306, 14, 1),
+    (7308, 14, 1),
+    (7309, 14, 1),
+    (7313, 14, 1),
+    (7318, 14, 1),
+    (7320, 14, 1),
+    (7322, 14, 1),
+    (7323, 14, 1),
+    (7324, 14, 1),
+    (7333, 14, 1),
+    (7335, 14, 1),
+    (7339, 14, 1),
+    (7343, 14, 1),
+    (7347, 14, 1),
+    (7349, 14, 1),
+    (7362, 14, 1),
+    (7364, 14, 1),
+    (7365, 14, 1),
+    (7371, 14, 1),
+    (7373, 14, 1),
+    (7374, 14, 1),
+    (7376, 14, 1),
+    (7379, 14, 1),
+    (7380, 14, 1),
+    (7382, 14, 1),
+    (7384, 14, 1),
+    (7386, 14, 1),
+    (7387, 14, 1),
+    (7392, 14, 1),
+    (7399, 14, 1),
+    (7403, 14, 1),
+    (7404, 14, 1),
+    (7415, 14, 1),
+    (7416, 14, 1),
+    (7417, 14, 1),
+    (7428, 14, 1),
+    (7429, 14, 1),
+    (7432, 14, 1),
+    (7433, 14, 1),
+    (7435, 14, 1),
+    (7436, 14, 1),
+    (7437, 14, 1),
+    (7443, 14, 1),
+    (7445, 14, 1),
+    (7449, 14, 1),
+    (7450, 14, 1),
+    (7451, 14, 1),
+    (7456, 14, 1),
+    (7223, 15, 1),
+    (7231, 15, 1),
+    (7233, 15, 1),
+    (7239, 15, 1),
+    (7248, 15, 1),
+    (7253, 15, 1),
+    (7259, 15, 1),
+    (7265, 15, 1),
+    (7268, 15, 1),
+    (7274, 15, 1),
+    (7291, 15, 1),
+    (7293, 15, 1),
+    (7312, 15, 1),
+    (7315, 15, 1),
+    (7316, 15, 1),
+    (7321, 15, 1),
+    (7325, 15, 1),
+    (7334, 15, 1),
+    (7336, 15, 1),
+    (7337, 15, 1),
+    (7338, 15, 1),
+    (7341, 15, 1),
+    (7342, 15, 1),
+    (7345, 15, 1),
+    (7346, 15, 1),
+    (7350, 15, 1),
+    (7363, 15, 1),
+    (7366, 15, 1),
+    (7367, 15, 1),
+    (7368, 15, 1),
+    (7369, 15, 1),
+    (7375, 15, 1),
+    (7378, 15, 1),
+    (7381, 15, 1),
+    (7383, 15, 1),
+    (7388, 15, 1),
+    (7389, 15, 1),
+    (7390, 15, 1),
+    (7391, 15, 1),
+    (7395, 15, 1),
+    (7396, 15, 1),
+    (7397, 15, 1),
+    (7398, 15, 1),
+    (7401, 15, 1),
+    (7405, 15, 1),
+    (7414, 15, 1),
+    (7418, 15, 1),
+    (7444, 15, 1),
+    (7447, 15, 1),
+    (7448, 15, 1),
+    (7452, 15, 1),
+    (7455, 15, 1),
+    (7461, 15, 1),
+    (7462, 15, 1),
+    (7463, 15, 1),
+    (7464, 15, 1),
+    (7224, 16, 1),
+    (7225, 16, 1),
+    (7230, 16, 1),
+    (7234, 16, 1),
+    (7238, 16, 1),
+    (7246, 16, 1),
+    (7249, 16, 1),
+    (7250, 16, 1),
+    (7251, 16, 1),
+    (7252, 16, 1),
+    (7254, 16, 1),
+    (7257, 16, 1),
+    (7266, 16, 1),
+    (7269, 16, 1),
+    (7270, 16, 1),
+    (7271, 16, 1),
+    (7273, 16, 1),
+    (7280, 16, 1),
+    (7281, 16, 1),
+    (7283, 16, 1),
+    (7292, 16, 1),
+    (7298, 16, 1),
+    (7300, 16, 1),
+    (7307, 16, 1),
+    (7310, 16, 1),
+    (7311, 16, 1),
+    (7314, 16, 1),
+    (7317, 16, 1),
+    (7319, 16, 1),
+    (7332, 16, 1),
+    (7340, 16, 1),
+    (7344, 16, 1),
+    (7348, 16, 1),
+    (7361, 16, 1),
+    (7370, 16, 1),
+    (7372, 16, 1),
+    (7377, 16, 1),
+    (7385, 16, 1),
+    (7393, 16, 1),
+    (7394, 16, 1),
+    (7402, 16, 1),
+    (7406, 16, 1),
+    (7427, 16, 1),
+    (7430, 16, 1),
+    (7431, 16, 1),
+    (7434, 16, 1),
+    (7446, 16, 1),
+    (7454, 16, 1),
+    (7457, 16, 1),
+    (7458, 16, 1),
+    (7459, 16, 1),
+    (7460, 16, 1)) AS "t"("cell_key", "territory", "need")
+), "terrl_rules_1" AS MATERIALIZED (
+  SELECT
+    CAST("lo" AS BIGINT) AS "lo",
+    CAST("hi" AS BIGINT) AS "hi",
+    "territory",
+    "need"
+  FROM (VALUES
+    (2247, 2251, 6, 2),
+    (2258, 2262, 6, 2),
+    (7240, 7245, 14, 1),
+    (7260, 7264, 14, 1),
+    (7275, 7279, 14, 1),
+    (7284, 7290, 14, 1),
+    (7326, 7331, 14, 1),
+    (7351, 7360, 14, 1),
+    (7407, 7413, 14, 1),
+    (7419, 7426, 14, 1),
+    (7465, 7469, 14, 1),
+    (7438, 7442, 15, 1)) AS "t"("lo", "hi", "territory", "need")
+), "terrl_hits_1" AS MATERIALIZED (
   SELECT
     "k"."combo",
-    "x"."territory"
+    "x"."territory",
+    "x"."need"
+  FROM "terrl_keys_1" AS "k"
+  JOIN "terrl_cells_1" AS "x"
+    ON "x"."cell_key" = "k"."cell_key"
+  UNION ALL
+  SELECT
+    "k"."combo",
+    "x"."territory",
+    "x"."need"
   FROM "terrl_keys_1" AS "k"
   JOIN "terrl_rules_1" AS "x"
     ON "k"."cell_key" BETWEEN "x"."lo" AND "x"."hi"
+), "terrl_candidates_1" AS MATERIALIZED (
+  SELECT
+    "combo",
+    "territory"
+  FROM "terrl_hits_1"
   GROUP BY
-    "k"."combo",
-    "x"."territory"
+    "combo",
+    "territory"
   HAVING
-    COUNT(*) = MIN("x"."need")
+    COUNT(*) = MIN("need")
   UNION ALL
   SELECT
     "r"."combo",
@@ -2147,7 +2250,7 @@ WITH "terrl_input" AS (
   FROM "terrl_reached_1" AS "r"
   JOIN "terrl_territories" AS "t"
     ON "t"."grp" = "r"."grp" AND "t"."need" = 0
-), "terrl_matched_1" AS (
+), "terrl_matched_1" AS MATERIALIZED (
   SELECT
     "m"."combo",
     "m"."territory"
@@ -2180,7 +2283,7 @@ WITH "terrl_input" AS (
       )
       ELSE TRUE
     END
-), "terrl_taken_1" AS (
+), "terrl_taken_1" AS MATERIALIZED (
   SELECT
     *
   FROM (
@@ -2198,7 +2301,7 @@ WITH "terrl_input" AS (
   ) AS "w"
   WHERE
     "policy" <> 'first' OR "territory" = "first_match"
-), "terrl_settled_1" AS (
+), "terrl_settled_1" AS MATERIALIZED (
   SELECT
     "r"."combo",
     "r"."grp",
@@ -2220,7 +2323,7 @@ WITH "terrl_input" AS (
     ON "g"."grp" = "r"."grp"
   LEFT JOIN "terrl_taken_1" AS "w"
     ON "w"."combo" = "r"."combo" AND "w"."grp" = "r"."grp"
-), "terrl_leaves_1" AS (
+), "terrl_leaves_1" AS MATERIALIZED (
   SELECT
     "s"."combo",
     "s"."territory"
@@ -2229,7 +2332,7 @@ WITH "terrl_input" AS (
     ON "t"."territory" = "s"."territory"
   WHERE
     "t"."below" < 0
-), "terrl_ends_1" AS (
+), "terrl_ends_1" AS MATERIALIZED (
   SELECT
     "s"."combo",
     "g"."note_kind" AS "kind",
@@ -2240,7 +2343,7 @@ WITH "terrl_input" AS (
     ON "g"."grp" = "s"."grp"
   WHERE
     "s"."territory" IS NULL AND "g"."rest" <> 'keep'
-), "terrl_reached_2" AS (
+), "terrl_reached_2" AS MATERIALIZED (
   SELECT
     "s"."combo",
     "t"."below" AS "grp",
@@ -2256,19 +2359,7 @@ WITH "terrl_input" AS (
     ON "t"."territory" = "s"."territory"
   WHERE
     "t"."below" >= 0
-), "terrl_rules_2" AS (
-  SELECT
-    "lo",
-    "hi",
-    "territory",
-    "need"
-  FROM (VALUES
-    (4234, 4234, 3, 3),
-    (4731, 4731, 3, 3),
-    (4980, 4980, 3, 3),
-    (6226, 6227, 7, 1),
-    (6229, 6229, 7, 1)) AS "t"("lo", "hi", "territory", "need")
-), "terrl_keys_2" AS (
+), "terrl_keys_2" AS MATERIALIZED (
   SELECT
     "r"."combo",
     CAST("r"."grp" AS BIGINT) * 1743 + 747 + "r"."terrl_cell_3" AS "cell_key"
@@ -2288,18 +2379,36 @@ WITH "terrl_input" AS (
     "r"."combo",
     CAST("r"."grp" AS BIGINT) * 1743 + 1494 + "r"."terrl_cell_6" AS "cell_key"
   FROM "terrl_reached_2" AS "r"
-), "terrl_candidates_2" AS (
+), "terrl_cells_2" AS MATERIALIZED (
+  SELECT
+    CAST("cell_key" AS BIGINT) AS "cell_key",
+    "territory",
+    "need"
+  FROM (VALUES
+    (4234, 3, 3),
+    (4731, 3, 3),
+    (4980, 3, 3),
+    (6226, 7, 1),
+    (6227, 7, 1),
+    (6229, 7, 1)) AS "t"("cell_key", "territory", "need")
+), "terrl_hits_2" AS MATERIALIZED (
   SELECT
     "k"."combo",
-    "x"."territory"
+    "x"."territory",
+    "x"."need"
   FROM "terrl_keys_2" AS "k"
-  JOIN "terrl_rules_2" AS "x"
-    ON "k"."cell_key" BETWEEN "x"."lo" AND "x"."hi"
+  JOIN "terrl_cells_2" AS "x"
+    ON "x"."cell_key" = "k"."cell_key"
+), "terrl_candidates_2" AS MATERIALIZED (
+  SELECT
+    "combo",
+    "territory"
+  FROM "terrl_hits_2"
   GROUP BY
-    "k"."combo",
-    "x"."territory"
+    "combo",
+    "territory"
   HAVING
-    COUNT(*) = MIN("x"."need")
+    COUNT(*) = MIN("need")
   UNION ALL
   SELECT
     "r"."combo",
@@ -2307,7 +2416,7 @@ WITH "terrl_input" AS (
   FROM "terrl_reached_2" AS "r"
   JOIN "terrl_territories" AS "t"
     ON "t"."grp" = "r"."grp" AND "t"."need" = 0
-), "terrl_matched_2" AS (
+), "terrl_matched_2" AS MATERIALIZED (
   SELECT
     "m"."combo",
     "m"."territory"
@@ -2342,7 +2451,7 @@ WITH "terrl_input" AS (
       )
       ELSE TRUE
     END
-), "terrl_taken_2" AS (
+), "terrl_taken_2" AS MATERIALIZED (
   SELECT
     *
   FROM (
@@ -2360,7 +2469,7 @@ WITH "terrl_input" AS (
   ) AS "w"
   WHERE
     "policy" <> 'first' OR "territory" = "first_match"
-), "terrl_settled_2" AS (
+), "terrl_settled_2" AS MATERIALIZED (
   SELECT
     "r"."combo",
     "r"."grp",
@@ -2382,7 +2491,7 @@ WITH "terrl_input" AS (
     ON "g"."grp" = "r"."grp"
   LEFT JOIN "terrl_taken_2" AS "w"
     ON "w"."combo" = "r"."combo" AND "w"."grp" = "r"."grp"
-), "terrl_leaves_2" AS (
+), "terrl_leaves_2" AS MATERIALIZED (
   SELECT
     "s"."combo",
     "s"."territory"
@@ -2391,7 +2500,7 @@ WITH "terrl_input" AS (
     ON "t"."territory" = "s"."territory"
   WHERE
     "t"."below" < 0
-), "terrl_ends_2" AS (
+), "terrl_ends_2" AS MATERIALIZED (
   SELECT
     "s"."combo",
     "g"."note_kind" AS "kind",
@@ -2402,7 +2511,7 @@ WITH "terrl_input" AS (
     ON "g"."grp" = "s"."grp"
   WHERE
     "s"."territory" IS NULL AND "g"."rest" <> 'keep'
-), "terrl_landed" AS (
+), "terrl_landed" AS MATERIALIZED (
   SELECT
     "combo",
     "territory"
@@ -2417,7 +2526,7 @@ WITH "terrl_input" AS (
     "combo",
     "territory"
   FROM "terrl_leaves_2"
-), "terrl_notes" AS (
+), "terrl_notes" AS MATERIALIZED (
   SELECT
     "combo",
     "kind",
@@ -2438,7 +2547,7 @@ WITH "terrl_input" AS (
     "at",
     "note"
   FROM "terrl_ends_2"
-), "terrl_lists" AS (
+), "terrl_lists" AS MATERIALIZED (
   SELECT
     "l"."combo",
     LISTAGG("t"."path", ';'
@@ -2452,7 +2561,7 @@ WITH "terrl_input" AS (
     ON "t"."territory" = "l"."territory"
   GROUP BY
     "l"."combo"
-), "terrl_owner_lists" AS (
+), "terrl_owner_lists" AS MATERIALIZED (
   SELECT
     "combo",
     LISTAGG("owner", ';'
@@ -2472,7 +2581,7 @@ WITH "terrl_input" AS (
   ) AS "firsts"
   GROUP BY
     "combo"
-), "terrl_reasons" AS (
+), "terrl_reasons" AS MATERIALIZED (
   SELECT
     "combo",
     LISTAGG("note", '; '
@@ -2482,7 +2591,7 @@ WITH "terrl_input" AS (
   FROM "terrl_notes"
   GROUP BY
     "combo"
-), "terrl_outcomes" AS (
+), "terrl_outcomes" AS MATERIALIZED (
   SELECT
     "c"."terrl_cell_0",
     "c"."terrl_cell_1",
