@@ -631,13 +631,20 @@ class _Walk:
       nothing (NULL: the parent keeps it, or a gap).
     Then results per combination, joined back to the accounts on their cells."""
 
-    def __init__(self, plan: Plan, compact: bool, dialect: str) -> None:
-        self.plan, self.compact, self.dialect = plan, compact, dialect
+    def __init__(self, plan: Plan, compact: bool, dialect: str, external: dict | None = None) -> None:
+        self.plan, self.compact, self.dialect, self.external = plan, compact, dialect, external
         self.cells = [f"terrl_cell_{i}" for i in range(len(plan.slots))] or ["terrl_all"]
         self.ctes: list[tuple[str, exp.Expression]] = []
 
     def sql(self, template: str, **parts: exp.Expression) -> exp.Expression:
         return _sql(template, self.dialect, **parts)
+
+    def lookup(self, name: str, rows: list[tuple], columns: tuple[str, ...]) -> None:
+        """A lookup table of integers: inline, or (long, and the caller asked for it) a table it creates."""
+        if self.external is not None and len(rows) > LONG_TABLE:
+            self.external[name] = (columns, rows)
+        else:
+            self.add(name, _values(rows, columns, wide=columns[:-2]))
 
     def cells_of(self, table: str) -> str:
         return ", ".join(f"{table}.{c}" for c in self.cells)
@@ -732,11 +739,11 @@ class _Walk:
             long = [r for r in rules if r[1] - r[0] >= SHORT_RUN]
             hits = []
             if short:
-                self.add(f"terrl_cells_{d}", _values(short, ("cell_key", "territory", "need"), wide=("cell_key",)))
+                self.lookup(f"terrl_cells_{d}", short, ("cell_key", "territory", "need"))
                 hits.append(f"SELECT k.combo, x.territory, x.need FROM terrl_keys_{d} AS k "
                             f"JOIN terrl_cells_{d} AS x ON x.cell_key = k.cell_key")
             if long:
-                self.add(f"terrl_rules_{d}", _values(long, ("lo", "hi", "territory", "need"), wide=("lo", "hi")))
+                self.lookup(f"terrl_rules_{d}", long, ("lo", "hi", "territory", "need"))
                 hits.append(f"SELECT k.combo, x.territory, x.need FROM terrl_keys_{d} AS k "
                             f"JOIN terrl_rules_{d} AS x ON k.cell_key BETWEEN x.lo AND x.hi")
             if any(len(index.conditions[t].factors) > 1 for t in possible):  # one hit per field that holds
@@ -858,7 +865,9 @@ class _Walk:
 # --- the query ------------------------------------------------------------------------
 
 class _Generator:
-    def __init__(self, plan: Plan, dialect: str, input_types: str, empty_is_missing: bool = True) -> None:
+    def __init__(self, plan: Plan, dialect: str, input_types: str, empty_is_missing: bool = True,
+                 external: dict | None = None) -> None:
+        self.external = external
         if dialect not in DIALECTS:
             raise ValueError(f"unknown dialect {dialect!r}; use one of {', '.join(DIALECTS)}")
         if input_types not in INPUT_TYPES:
@@ -905,7 +914,7 @@ class _Generator:
         if text:  # typed input needs no parsing
             ctes += [("terrl_parsed", parsed), ("terrl_numbers", numbers)]
         ctes += [("terrl_members", members), ("terrl_checked", checked)]
-        walk = _Walk(plan, compact, self.dialect)
+        walk = _Walk(plan, compact, self.dialect, self.external)
         ctes += walk.build()
         # each account takes the outcome of its combination of cells
         on = _balanced([exp.EQ(this=_col(c, "o"), expression=_col(c, "c")) for c in walk.cells], exp.And)
@@ -947,31 +956,63 @@ def _literal(value: Any) -> exp.Expression:
     return _str(value)
 
 
+# Tables of non-negative integers longer than this are written by `to_text` directly, row by row,
+# instead of as sqlglot nodes (about 2 KB of memory per row: 400 MB for 700 Salesforce-like overlays).
+LONG_TABLE = 2000
+_SENTINEL = 987_654_321_000  # the one row such a table holds until `to_text` writes the real rows
+
+
 def _values(rows: list[tuple], columns: tuple[str, ...], wide: tuple[str, ...] = ()) -> exp.Select:
     """An inline table: SELECT columns FROM (VALUES …) AS t(columns) (BigQuery: UNNEST of STRUCTs).
     `wide`: integer columns selected as BIGINT."""
-    tuples = [exp.Tuple(expressions=[_literal(v) for v in row]) for row in rows]
+    long = len(rows) > LONG_TABLE and all(type(v) is int and 0 <= v < _SENTINEL for row in rows for v in row)
+    sentinel = tuple(_SENTINEL + i for i in range(len(columns)))
+    tuples = [exp.Tuple(expressions=[_literal(v) for v in row]) for row in ([sentinel] if long else rows)]
     values = exp.Values(expressions=tuples,
                         alias=exp.TableAlias(this=exp.to_identifier("t", quoted=True),
                                              columns=[exp.to_identifier(c, quoted=True) for c in columns]))
-    return _select(*[_alias(_cast(_col(c), exp.DataType.build("BIGINT")), c) if c in wide else _col(c)
-                     for c in columns]).from_(values)
+    select = _select(*[_alias(_cast(_col(c), exp.DataType.build("BIGINT")), c) if c in wide else _col(c)
+                       for c in columns]).from_(values)
+    if long:
+        select.meta["terrl_rows"] = (sentinel, columns, rows)
+    return select
+
+
+def _write_long_tables(statement: exp.Expression, text: str, dialect: str) -> str:
+    """Put the rows of `_values`' long tables in place of their sentinel row."""
+    for node in statement.find_all(exp.Select):
+        if "terrl_rows" not in node.meta:
+            continue
+        sentinel, columns, rows = node.meta["terrl_rows"]
+        if dialect == "bigquery":
+            names = [f" AS `{c}`" for c in columns]
+            row_text = lambda row: "STRUCT(" + ", ".join(f"{v}{n}" for v, n in zip(row, names)) + ")"  # noqa: E731
+        else:
+            row_text = lambda row: "(" + ", ".join(map(str, row)) + ")"  # noqa: E731
+        placeholder = row_text(sentinel)
+        assert text.count(placeholder) == 1, "a long table's placeholder row is not where it was written"
+        text = text.replace(placeholder, ", ".join(map(row_text, rows)))
+    return text
 
 
 # --- public API -----------------------------------------------------------------------
 
 def build_query(model: ir.Model, *, dialect: str = "duckdb", table: str | exp.Expression = "accounts",
                 input_types: str = "typed", carry: Sequence[str] = (), compact: bool = False,
-                plan: Plan | None = None, empty_is_missing: bool = True) -> exp.Select:
+                plan: Plan | None = None, empty_is_missing: bool = True, external: dict | None = None) -> exp.Select:
     """The SELECT assigning every row of `table`: columns `carry…`, key, status, territories,
     titles, owners, reason — or, `compact`, `carry…`, key, result (index into
     `plan.results`, NULL when invalid), reason (the invalid reason).
 
     Text input reads an empty string as a missing value (a CSV cell), unless
-    `empty_is_missing=False` (values already checked elsewhere, where `""` is a string)."""
+    `empty_is_missing=False` (values already checked elsewhere, where `""` is a string).
+
+    `external` (a dict): long lookup tables are not written into the query but put there,
+    name -> (columns, rows of integers), for the caller to create as tables of that name
+    before running it (`terrl.targets.sql_engine`: DuckDB parsing megabytes of VALUES takes GBs)."""
     plan = plan or plan_model(model)
     source = table if isinstance(table, exp.Expression) else _table(table, dialect)
-    return _Generator(plan, dialect, input_types, empty_is_missing).query(source, carry, compact)
+    return _Generator(plan, dialect, input_types, empty_is_missing, external).query(source, carry, compact)
 
 
 def _table(name: str, dialect: str) -> exp.Table:
@@ -989,8 +1030,9 @@ def _table(name: str, dialect: str) -> exp.Table:
 
 def to_text(statement: exp.Expression, dialect: str, pretty: bool = False) -> str:
     """Render a statement built here (generated in place: the tree is used once, copying it costs more than the rest)."""
-    return sqlglot.Dialect.get_or_raise(dialect).generate(statement, copy=False, identify=True, pretty=pretty,
+    text = sqlglot.Dialect.get_or_raise(dialect).generate(statement, copy=False, identify=True, pretty=pretty,
                                                           unsupported_level=sqlglot.ErrorLevel.RAISE)
+    return _write_long_tables(statement, text, dialect)
 
 
 def decimal_scale(f: ir.Field, domain) -> int:
@@ -1036,7 +1078,7 @@ def render_sql(model: ir.Model, source_file: str, dialect: str = "duckdb", table
     if view:
         statement = exp.Create(this=_table(view, dialect), kind="VIEW", replace=True, expression=query)
     if pretty is None:
-        pretty = plan.size() < 2000
+        pretty = plan.size() < LONG_TABLE // 4  # small enough that no table is long (short runs: 4 rows per run)
     body = to_text(statement, dialect, pretty=pretty)
     header = [
         f"-- Generated by terrl {__version__} from {_one_line(source_file)}, model {_one_line(model.name)}"

@@ -112,13 +112,15 @@ class DuckdbRun:
             if self.threads:
                 con.execute(f"SET threads = {int(self.threads)}")
             con.execute(f'CREATE VIEW "terrl_accounts" AS {source.sql("duckdb")}')
+            lookups: dict = {}
             try:
                 query = sql.build_query(self.model, dialect="duckdb", table=exp.to_table("terrl_accounts", quoted=True),
                                         input_types="text", carry=(ROW_COLUMN,), compact=True, plan=plan,
-                                        empty_is_missing=empty_is_missing)
+                                        empty_is_missing=empty_is_missing, external=lookups)
             except sql.SqlUnsupported as exc:  # e.g. boundaries wider than DECIMAL(38): use `--engine python`
                 raise EngineError(f"`--engine duckdb` cannot assign with model `{self.model.name}`: {exc}; "
                                   "use `--engine python`") from None
+            _create_lookup_tables(con, lookups)
             cursor = con.execute(sql.to_text(query, "duckdb") + f' ORDER BY "{ROW_COLUMN}"')
             while True:
                 batch = cursor.fetchmany(FETCH_ROWS)
@@ -240,6 +242,19 @@ class DuckdbRun:
             out.write("".join(lines))
         reader.stream.close()
         return sent
+
+
+def _create_lookup_tables(con, lookups: dict) -> None:
+    """The query's long lookup tables (`sql.build_query(external=...)`) as temporary tables, read
+    from CSV: as inline VALUES, DuckDB would take GBs to parse them (700 Salesforce-like overlays)."""
+    if not lookups:
+        return
+    with tempfile.TemporaryDirectory(prefix="terrl-lookups-") as tmp:
+        for name, (columns, rows) in lookups.items():
+            path = Path(tmp) / f"{name}.csv"
+            path.write_text("".join(",".join(map(str, row)) + "\n" for row in rows), encoding="ascii")
+            source = _read_csv(exp.Literal.string(str(path)), [(c, "BIGINT") for c in columns], header=False)
+            con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT * FROM {exp.Table(this=source).sql("duckdb")}')
 
 
 def _read_csv(path: exp.Expression, columns: list[tuple[str, str]], header: bool,
