@@ -30,6 +30,7 @@ Documented differences from the Python evaluator: docs/sql.md.
 from __future__ import annotations
 
 import functools
+import itertools
 import sys
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
@@ -960,13 +961,15 @@ def _literal(value: Any) -> exp.Expression:
 # instead of as sqlglot nodes (about 2 KB of memory per row: 400 MB for 700 Salesforce-like overlays).
 LONG_TABLE = 2000
 _SENTINEL = 987_654_321_000  # the one row such a table holds until `to_text` writes the real rows
+_sentinels = itertools.count()
 
 
 def _values(rows: list[tuple], columns: tuple[str, ...], wide: tuple[str, ...] = ()) -> exp.Select:
     """An inline table: SELECT columns FROM (VALUES …) AS t(columns) (BigQuery: UNNEST of STRUCTs).
     `wide`: integer columns selected as BIGINT."""
     long = len(rows) > LONG_TABLE and all(type(v) is int and 0 <= v < _SENTINEL for row in rows for v in row)
-    sentinel = tuple(_SENTINEL + i for i in range(len(columns)))
+    # (a sentinel never collides with a real value: keys stay far below it)
+    sentinel = tuple(_SENTINEL + 100 * next(_sentinels) + i for i in range(len(columns)))  # unique per table
     tuples = [exp.Tuple(expressions=[_literal(v) for v in row]) for row in ([sentinel] if long else rows)]
     values = exp.Values(expressions=tuples,
                         alias=exp.TableAlias(this=exp.to_identifier("t", quoted=True),
