@@ -678,7 +678,7 @@ def salesforce_model(territories: int, seed: int = 0, zips_per_leaf: int = 200, 
     ZIP codes are synthetic 5-digit strings (no `zipcodes` dependency), drawn from a
     per-region pool so that leaves of one region overlap heavily. Pure function of the
     arguments. This is the shape that blows up the combination diagram of
-    targets/outcome_dd.py (see bench/README.md).
+    targets/outcome_dd.py, the evaluator's and SQL target's plan before issue 14 (see bench/README.md).
     """
     if territories < 8:
         raise ValueError("a Salesforce-like model needs at least 8 territories")

@@ -1,24 +1,36 @@
 """`--target sql`: assign accounts inside a database, with the evaluator's exact meaning.
 
-The SQL is built as sqlglot expressions and rendered per dialect (duckdb, postgres,
-spark, bigquery, snowflake) with every identifier quoted. It never evaluates the
-`where` predicates row by row. Like the Python evaluator it uses the model's outcome
-diagram (`terrl.targets.outcome_dd`):
+The SQL is built as sqlglot expressions (and short SQL texts parsed by sqlglot) and rendered
+per dialect (duckdb, postgres, spark, bigquery, snowflake) with every identifier quoted. It
+never evaluates the `where` predicates row by row, and its size is linear in the rules: it is
+the Python evaluator's plan (`terrl.targets.sibling_index`) written as lookup tables.
 
 1. `terrl_input`: the account table (typed columns), or, for `input_types="text"`
    (CSV read through DuckDB), every column as text, parsed and checked in SQL.
 2. `terrl_checked`: per row, the `invalid` reason (NULL when valid, worded like
-   `terrl.semantics.coerce`) and each field's **cell** (`terrl.analysis.domain`): a balanced `CASE` tree
-   over the field's boundaries, O(log boundaries); a missing value is its own cell, so
-   SQL's NULL never reaches a comparison (two-valued logic holds by construction).
-3. `terrl_level_<i>`: the diagram's nodes that test field i, as an inline table
-   (node, cell, kid) — one row per cell, or per piece (node, first, last, kid) when
-   that would be too large. The walk is one LEFT JOIN per field: an equi-join on
-   (current node, cell), so the work per row is the number of fields, not territories.
-4. `terrl_results`: one row per diagram terminal with status, territories, titles,
-   owners, reason (`terrl.outcome.result_fields`, so the wording is the evaluator's).
-   Several territories (`policy all`, overlaps) are joined with `;` as in the CSV
-   result file.
+   `terrl.semantics.coerce`) and each tested field's **cell** (`terrl.analysis.domain`): a
+   balanced `CASE` tree over the field's boundaries, O(log boundaries); a missing value is
+   its own cell, so SQL's NULL never reaches a comparison (two-valued logic by construction).
+3. `terrl_combos`: the distinct combinations of cells of the valid rows (accounts alike to
+   the model share one; 1,000,000 accounts of the 3,000-leaf ZIP model have 37,000). The
+   walk runs on them, level by level of the hierarchy (`_Walk`): every (sibling group, field)
+   owns a segment of one integer line, `key = (group * fields + field) * stride + cell`;
+   `terrl_cells_<d>` / `terrl_rules_<d>` hold, per sibling of level d, the cells (short runs,
+   an equality join) or ranges (a range join) where each of its per-field conditions holds.
+   A sibling matches where all its fields do (a count), and its residual (conditions across
+   fields, a SQL boolean over cells) holds; then the policy (`first`: the lowest sibling;
+   `unique` and `all`: every match, `unique` noting the conflict), `else`, and `keep` or a gap
+   when nothing takes the account. The walk is as deep as the hierarchy, not as wide as it.
+4. `terrl_outcomes`: per combination, status, territories, titles, owners (each once, where it
+   first appears) and reason, aggregated in the evaluator's order (`STRING_AGG ... ORDER BY`,
+   `LISTAGG ... WITHIN GROUP` per dialect) with `terrl.targets.outcome`'s wording; every account
+   joins its combination. `compact` (for `terrl.targets.sql_engine`) gives a coded result
+   instead, which `Plan.result_of` turns into `result_fields` in Python.
+
+One form for every model: the old per-model choice (one decision diagram of outcomes, whose
+terminals are combinations of territories) was faster on tiny models only and exploded under
+`policy all` overlays. Lookup tables longer than `LONG_TABLE` rows are written row by row by
+`to_text` (or, for `--engine duckdb`, created as tables: `build_query(external=...)`).
 
 Exactness: decimal boundaries are exact decimal literals (`CAST('12.5' AS DECIMAL(38, s))`
 where a dialect reads `12.5` as a float); text is compared in code-point order (postgres:
