@@ -22,7 +22,7 @@ import sqlglot
 from terrl.semantics import ir
 from terrl.targets import sql
 from terrl.targets.evaluate import compile_model, pick_model
-from terrl.pipeline import Compilation
+from terrl.pipeline import Compilation, check_source
 
 from support import (REPO, check_golden, create_table, expected_rows, insert, postgres_dsn, read_back, run_cli,
                      run_query, run_spark, spark_session, spark_table, worker_schema_name)
@@ -161,6 +161,44 @@ def test_the_golden_view_runs_on_postgres():
         assert run_query(cur, model, "postgres", "accounts", "typed") == expected
         assert {e[2] for e in expected} >= {"assigned", "invalid"}
         cur.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.mark.postgres
+def test_the_3000_leaf_zip_model_runs_on_postgres(capsys):
+    """The 3,000-leaf ZIP model's SQL on PostgreSQL == the Python evaluator, and the size of its plan
+    (EXPLAIN nodes; printed: `pytest -s -k 3000_leaf -m postgres`)."""
+    dsn = postgres_dsn()
+    if dsn is None:
+        pytest.skip("no PostgreSQL server: set TERRL_TEST_POSTGRES_DSN (.ci/run starts one on loopback)")
+    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[test]')")
+    pytest.importorskip("zipcodes", reason="the ZIP model needs the bench extra (pip install -e '.[bench]')")
+    from test_bench_generators import gen
+
+    result = check_source(gen.zip_model(3000), "zip3000.terr", stop_after="resolve", base=REPO)
+    model = next(iter(result.programs.values())).models[0]
+    accounts = list(gen.zip_accounts(2000, seed=4))
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as con:
+        cur = con.cursor()
+        schema = worker_schema_name("zip3000")
+        cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        cur.execute(f"CREATE SCHEMA {schema}")
+        cur.execute(f"SET search_path TO {schema}")
+        create_table(cur, "postgres", model.schema, "accounts", text=False)
+        insert(cur, "postgres", model.schema, "accounts", accounts)
+        stored = read_back(cur, model.schema, "accounts")
+        assert run_query(cur, model, "postgres", "accounts", "typed") == expected_rows(model, stored)
+        text = sql.to_text(sql.build_query(model, dialect="postgres", table="accounts"), "postgres")
+        cur.execute("EXPLAIN (FORMAT JSON) " + text)
+        plan = cur.fetchone()[0][0]["Plan"]
+        nodes, stack = 0, [plan]
+        while stack:
+            node = stack.pop()
+            nodes += 1
+            stack.extend(node.get("Plans", ()))
+        cur.execute(f"DROP SCHEMA {schema} CASCADE")
+    with capsys.disabled():
+        print(f"\n3,000-leaf ZIP model on PostgreSQL: {len(text):,} characters of SQL, {nodes} plan nodes")
+    assert nodes < 2000  # the plan follows the query's CTEs (depth of the hierarchy), not the territories
 
 
 # --- terrl compile --target sql -----------------------------------------------------------
