@@ -6,8 +6,10 @@ Python engine: an empty cell is missing, `"5,000"` is not a number, and so on. T
 is read with fixed settings (no sniffing: a sniffer guesses header, skipped rows and
 quoting from a sample, and a wrong guess loses rows), its columns named from the header
 that `terrl.io.accounts` checked. The query is `terrl.sql.build_query(...,
-input_types="text", compact=True)`: per row the key, the index of the result (the same
-`result_fields` tuples the Python evaluator returns) or the invalid reason. Results come
+input_types="text", compact=True)`: per row the key, a coded result (`sql.Plan.result_of`
+turns it into the same `result_fields` tuple the Python evaluator returns; one per distinct
+outcome) or the invalid reason. Long lookup tables of the query are created as temporary
+tables from CSV (`_create_lookup_tables`) rather than parsed as inline VALUES. Results come
 back in input order and are written by the same `ResultWriter` as the Python engine's,
 so both engines write the same bytes.
 
@@ -72,7 +74,7 @@ class DuckdbRun:
     _cached_plan: "sql.Plan | None" = field(default=None, repr=False)
 
     def results(self) -> Iterator[tuple[int, object, object]]:
-        self._plan()  # a model too large for the SQL fails here, once, whatever the reading path
+        self._plan()  # a model the SQL cannot hold (e.g. decimals past DECIMAL(38)) fails here, once
         if self.format == "csv" and reads_alike(self.path, self.columns):
             direct = self._sql_results(self._source_select(), empty_is_missing=True)
             try:
