@@ -16,9 +16,11 @@ the Python evaluator's plan (`terrl.targets.sibling_index`) written as lookup ta
    walk runs on them, level by level of the hierarchy (`_Walk`): every (sibling group, field)
    owns a segment of one integer line, `key = (group * fields + field) * stride + cell`;
    `terrl_cells_<d>` / `terrl_rules_<d>` hold, per sibling of level d, the cells (short runs,
-   an equality join) or ranges (a range join) where each of its per-field conditions holds.
-   A sibling matches where all its fields do (a count), and its residual (conditions across
-   fields, a SQL boolean over cells) holds; then the policy (`first`: the lowest sibling;
+   an equality join) or ranges (a range join) where its most selective per-field condition
+   (its lead: the most runs) holds: the candidates. `terrl_checks_<d>` holds the runs of its
+   other per-field conditions, checked on the candidates only (a join on the territory and a
+   count). A sibling matches where all hold and its residual (conditions across fields, a SQL
+   boolean over cells) holds; then the policy (`first`: the lowest sibling;
    `unique` and `all`: every match, `unique` noting the conflict), `else`, and `keep` or a gap
    when nothing takes the account. The walk is as deep as the hierarchy, not as wide as it.
 4. `terrl_outcomes`: per combination, status, territories, titles, owners (each once, where it
@@ -195,26 +197,50 @@ class Plan:
     def key_base(self, group: int, slot: int) -> int:
         return (group * max(1, len(self.slots)) + slot) * self.stride
 
-    def rule_rows(self, depth: int) -> list[tuple[int, int, int, int]]:
-        """(lo, hi, territory, need) for the siblings of the groups at `depth`: one row per run of cells
-        where one of its per-field conditions holds; `need` is how many fields it constrains."""
+    def lead_field(self, tid: int) -> str:
+        """The territory's most selective per-field condition (the most runs): the one its candidates
+        are looked up by; the others are checked on the candidates only."""
+        factors = self.index.conditions[tid].factors
+        return max(factors, key=lambda name: (len(factors[name]), -self.slots[name]))
+
+    def rule_rows(self, depth: int) -> list[tuple[int, int, int]]:
+        """(lo, hi, territory) for the siblings of the groups at `depth`: one row per run of cells where
+        its lead condition holds, on the key line (`key_base`)."""
         rows = []
         for g, group in enumerate(self.index.groups):
             if self.group_depth[g] != depth:
                 continue
             for tid in group.kids:
                 conditions = self.index.conditions[tid]
-                if conditions is None or not conditions.possible:
+                if conditions is None or not conditions.possible or not conditions.factors:
                     continue
-                need = len(conditions.factors)
+                lead = self.lead_field(tid)
+                base, flips = self.key_base(g, self.slots[lead]), conditions.factors[lead]
+                rows += [(base + flips[i], base + flips[i + 1] - 1, tid) for i in range(0, len(flips), 2)]
+        return rows
+
+    def check_rows(self, depth: int) -> list[tuple[int, int, int, int, int]]:
+        """(territory, slot, lo, hi, others) for the other conditions of the siblings at `depth`: the runs
+        of cells where each holds; `others` is how many such conditions the territory has."""
+        rows = []
+        for g, group in enumerate(self.index.groups):
+            if self.group_depth[g] != depth:
+                continue
+            for tid in group.kids:
+                conditions = self.index.conditions[tid]
+                if conditions is None or not conditions.possible or len(conditions.factors) < 2:
+                    continue
+                lead, others = self.lead_field(tid), len(conditions.factors) - 1
                 for name, flips in conditions.factors.items():
-                    base = self.key_base(g, self.slots[name])
-                    rows += [(base + flips[i], base + flips[i + 1] - 1, tid, need) for i in range(0, len(flips), 2)]
+                    if name != lead:
+                        rows += [(tid, self.slots[name], flips[i], flips[i + 1] - 1, others)
+                                 for i in range(0, len(flips), 2)]
         return rows
 
     def size(self) -> int:
         """Rows of the lookup tables (the SQL's size is linear in it)."""
-        return sum(len(self.rule_rows(d)) for d in range(self.depth)) + len(self.index.paths) + len(self.index.groups)
+        return (sum(len(self.rule_rows(d)) + len(self.check_rows(d)) for d in range(self.depth)) + len(self.index.paths)
+                + len(self.index.groups))
 
     def result_of(self, code: str) -> tuple:
         """The result fields of a `compact` result: `landed territory ids|notes` (`_Walk.compact_outcomes`)."""
@@ -634,10 +660,13 @@ class _Walk:
 
     Per level d (the sibling groups at depth d):
     - `terrl_reached_d` (combo, grp, cells): the groups each combination reaches;
-    - `terrl_keys_d`: one key per (combination, group, field) on the line of `Plan.key_base`;
-    - `terrl_rules_d` (lo, hi, territory, need): where each sibling's per-field conditions hold;
-    - `terrl_matched_d`: a range join of the two; a sibling matches where all `need` of its fields
-      do (a count), and its residual (conditions across fields, a SQL boolean over the cells) holds;
+    - `terrl_keys_d`: one key per (combination, group, lead field) on the line of `Plan.key_base`;
+    - `terrl_cells_d` / `terrl_rules_d`: where each sibling's lead condition holds (`Plan.rule_rows`);
+      joined to the keys, the candidates (`terrl_leads_d`);
+    - `terrl_checks_d` (territory, slot, lo, hi, others): its other per-field conditions, which
+      must all hold on a candidate (a count);
+    - `terrl_matched_d`: the candidates that pass, and whose residual (conditions across fields,
+      a SQL boolean over the cells) holds;
     - `terrl_taken_d`: the policy: `first` keeps the lowest sibling, `unique` and `all` every match
       (`unique` notes the conflict);
     - `terrl_settled_d`: per reached group, what took the account: a match, the `else` child, or
@@ -652,12 +681,13 @@ class _Walk:
     def sql(self, template: str, **parts: exp.Expression) -> exp.Expression:
         return _sql(template, self.dialect, **parts)
 
-    def lookup(self, name: str, rows: list[tuple], columns: tuple[str, ...]) -> None:
-        """A lookup table of integers: inline, or (long, and the caller asked for it) a table it creates."""
+    def lookup(self, name: str, rows: list[tuple], columns: tuple[str, ...], wide: tuple[str, ...]) -> None:
+        """A lookup table of integers (`wide` columns BIGINT): inline, or (long, and the caller asked for
+        it) a table the caller creates."""
         if self.external is not None and len(rows) > LONG_TABLE:
             self.external[name] = (columns, rows)
         else:
-            self.add(name, _values(rows, columns, wide=columns[:-2]))
+            self.add(name, _values(rows, columns, wide=wide))
 
     def cells_of(self, table: str) -> str:
         return ", ".join(f"{table}.{c}" for c in self.cells)
@@ -705,6 +735,10 @@ class _Walk:
         columns = ("territory", "grp", "need", "below") + (() if self.compact else ("path", "title"))
         if rows:
             self.add("terrl_territories", _values(rows, columns))
+        else:  # a model without territories: the joins below still name the table
+            self.add("terrl_territories", self.sql("SELECT " + ", ".join(
+                f"{'0' if c in ('territory', 'grp', 'need', 'below') else repr('')} AS {c}" for c in columns)
+                + " WHERE 1 = 0"))
         groups = []
         for g, group in enumerate(index.groups):
             parent = plan.group_parent[g]
@@ -741,30 +775,38 @@ class _Walk:
         matched_parts = []
         rules = plan.rule_rows(d)
         if rules:
-            slots = sorted({plan.slots[name] for t in possible for name in index.conditions[t].factors})
+            slots = sorted({plan.slots[plan.lead_field(t)] for t in possible if index.conditions[t].factors})
             stride_of_group = max(1, len(plan.slots)) * plan.stride
             self.add(f"terrl_keys_{d}", self.sql(" UNION ALL ".join(
                 f"SELECT r.combo, CAST(r.grp AS BIGINT) * {stride_of_group} + {slot * plan.stride} + r.terrl_cell_{slot} "
                 f"AS cell_key FROM {reached} AS r" for slot in slots)))
-            # Short runs as one row per cell (an equality join), long ones as ranges. Keys are BIGINT,
-            # and so are the bounds: DuckDB joins a cast bound by a slower merge join.
-            short = [(key, t, need) for lo, hi, t, need in rules if hi - lo < SHORT_RUN for key in range(lo, hi + 1)]
+            # Candidates by each sibling's lead condition: short runs as one row per cell (an equality
+            # join), long ones as ranges. Keys are BIGINT, and so are the bounds: DuckDB joins a cast
+            # bound by a slower merge join.
+            short = [(key, t) for lo, hi, t in rules if hi - lo < SHORT_RUN for key in range(lo, hi + 1)]
             long = [r for r in rules if r[1] - r[0] >= SHORT_RUN]
-            hits = []
+            leads = []
             if short:
-                self.lookup(f"terrl_cells_{d}", short, ("cell_key", "territory", "need"))
-                hits.append(f"SELECT k.combo, x.territory, x.need FROM terrl_keys_{d} AS k "
-                            f"JOIN terrl_cells_{d} AS x ON x.cell_key = k.cell_key")
+                self.lookup(f"terrl_cells_{d}", short, ("cell_key", "territory"), wide=("cell_key",))
+                leads.append(f"SELECT k.combo, x.territory FROM terrl_keys_{d} AS k "
+                             f"JOIN terrl_cells_{d} AS x ON x.cell_key = k.cell_key")
             if long:
-                self.lookup(f"terrl_rules_{d}", long, ("lo", "hi", "territory", "need"))
-                hits.append(f"SELECT k.combo, x.territory, x.need FROM terrl_keys_{d} AS k "
-                            f"JOIN terrl_rules_{d} AS x ON k.cell_key BETWEEN x.lo AND x.hi")
-            if any(len(index.conditions[t].factors) > 1 for t in possible):  # one hit per field that holds
-                self.add(f"terrl_hits_{d}", self.sql(" UNION ALL ".join(hits)))
-                matched_parts.append(f"SELECT combo, territory FROM terrl_hits_{d} GROUP BY combo, territory "
-                                     f"HAVING COUNT(*) = MIN(need)")
-            else:
-                matched_parts += [h.replace(", x.need FROM", " FROM") for h in hits]
+                self.lookup(f"terrl_rules_{d}", long, ("lo", "hi", "territory"), wide=("lo", "hi"))
+                leads.append(f"SELECT k.combo, x.territory FROM terrl_keys_{d} AS k "
+                             f"JOIN terrl_rules_{d} AS x ON k.cell_key BETWEEN x.lo AND x.hi")
+            checks = plan.check_rows(d)
+            if not checks:
+                matched_parts += leads
+            else:  # the other conditions, checked on the candidates only: they must all hold
+                self.add(f"terrl_leads_{d}", self.sql(" UNION ALL ".join(leads)))
+                self.lookup(f"terrl_checks_{d}", checks, ("territory", "slot", "lo", "hi", "others"), wide=())
+                cell = "CASE x.slot " + " ".join(f"WHEN {i} THEN c.terrl_cell_{i}" for i in range(len(plan.slots))) + " END"
+                matched_parts.append(f"SELECT l.combo, l.territory FROM terrl_leads_{d} AS l "
+                                     f"JOIN terrl_territories AS t ON t.territory = l.territory WHERE t.need = 1")
+                matched_parts.append(f"SELECT l.combo, l.territory FROM terrl_leads_{d} AS l "
+                                     f"JOIN terrl_combos AS c ON c.combo = l.combo "
+                                     f"JOIN terrl_checks_{d} AS x ON x.territory = l.territory AND {cell} BETWEEN x.lo AND x.hi "
+                                     f"GROUP BY l.combo, l.territory HAVING COUNT(*) = MIN(x.others)")
         if any(not index.conditions[t].factors for t in possible):  # no condition on a single field
             matched_parts.append(f"SELECT r.combo, t.territory FROM {reached} AS r "
                                  f"JOIN terrl_territories AS t ON t.grp = r.grp AND t.need = 0")

@@ -1808,24 +1808,22 @@ WITH `terrl_input` AS (
 ), `terrl_cells_0` AS (
   SELECT
     CAST(`cell_key` AS INT64) AS `cell_key`,
-    `territory`,
-    `need`
+    `territory`
   FROM UNNEST([
-    STRUCT(1 AS `cell_key`, 0 AS `territory`, 1 AS `need`),
-    STRUCT(3 AS `cell_key`, 0 AS `territory`, 1 AS `need`),
-    STRUCT(265 AS `cell_key`, 1 AS `territory`, 1 AS `need`),
-    STRUCT(454 AS `cell_key`, 1 AS `territory`, 1 AS `need`)
+    STRUCT(1 AS `cell_key`, 0 AS `territory`),
+    STRUCT(3 AS `cell_key`, 0 AS `territory`),
+    STRUCT(265 AS `cell_key`, 1 AS `territory`),
+    STRUCT(454 AS `cell_key`, 1 AS `territory`)
   ]) AS `t`
 ), `terrl_rules_0` AS (
   SELECT
     CAST(`lo` AS INT64) AS `lo`,
     CAST(`hi` AS INT64) AS `hi`,
-    `territory`,
-    `need`
+    `territory`
   FROM UNNEST([
-    STRUCT(234 AS `lo`, 264 AS `hi`, 8 AS `territory`, 1 AS `need`),
-    STRUCT(266 AS `lo`, 453 AS `hi`, 8 AS `territory`, 1 AS `need`),
-    STRUCT(455 AS `lo`, 467 AS `hi`, 8 AS `territory`, 1 AS `need`)
+    STRUCT(234 AS `lo`, 264 AS `hi`, 8 AS `territory`),
+    STRUCT(266 AS `lo`, 453 AS `hi`, 8 AS `territory`),
+    STRUCT(455 AS `lo`, 467 AS `hi`, 8 AS `territory`)
   ]) AS `t`
 ), `terrl_matched_0` AS (
   SELECT
@@ -1930,215 +1928,237 @@ WITH `terrl_input` AS (
     `r`.`combo`,
     CAST(`r`.`grp` AS INT64) * 1404 + 702 + `r`.`terrl_cell_3` AS `cell_key`
   FROM `terrl_reached_1` AS `r`
-  UNION ALL
-  SELECT
-    `r`.`combo`,
-    CAST(`r`.`grp` AS INT64) * 1404 + 936 + `r`.`terrl_cell_4` AS `cell_key`
-  FROM `terrl_reached_1` AS `r`
-  UNION ALL
-  SELECT
-    `r`.`combo`,
-    CAST(`r`.`grp` AS INT64) * 1404 + 1170 + `r`.`terrl_cell_5` AS `cell_key`
-  FROM `terrl_reached_1` AS `r`
 ), `terrl_cells_1` AS (
   SELECT
     CAST(`cell_key` AS INT64) AS `cell_key`,
-    `territory`,
-    `need`
+    `territory`
   FROM UNNEST([
-    STRUCT(2107 AS `cell_key`, 5 AS `territory`, 3 AS `need`),
-    STRUCT(2340 AS `cell_key`, 5 AS `territory`, 3 AS `need`),
-    STRUCT(2574 AS `cell_key`, 5 AS `territory`, 3 AS `need`),
-    STRUCT(1872 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1875 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1892 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1897 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1898 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1900 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1901 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1903 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1905 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1906 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1907 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1909 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1910 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1912 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1913 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1915 AS `cell_key`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(4446 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4447 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4450 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4451 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4452 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4455 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4458 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4459 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4460 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4474 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4475 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4486 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4489 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4498 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4510 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4511 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4512 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4513 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4515 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4517 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4518 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4519 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4521 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4522 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4524 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4525 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4528 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4533 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4535 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4537 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4538 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4539 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4548 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4550 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4554 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4558 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4562 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4564 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4577 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4579 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4580 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4586 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4588 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4589 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4591 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4594 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4595 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4597 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4599 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4601 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4602 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4607 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4613 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4617 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4618 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4629 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4630 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4631 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4642 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4643 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4645 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4646 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4648 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4649 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4650 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4656 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4658 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4662 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4663 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4664 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4669 AS `cell_key`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4448 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4454 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4456 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4462 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4470 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4472 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4478 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4484 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4487 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4491 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4507 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4509 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4527 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4530 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4531 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4536 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4540 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4549 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4551 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4552 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4553 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4556 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4557 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4560 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4561 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4565 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4578 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4581 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4582 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4583 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4584 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4590 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4593 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4596 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4598 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4603 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4604 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4605 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4606 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4609 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4610 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4611 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4612 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4615 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4619 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4628 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4632 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4657 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4660 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4661 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4665 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4668 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4671 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4672 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4673 AS `cell_key`, 10 AS `territory`, 1 AS `need`),
-    STRUCT(4674 AS `cell_key`, 10 AS `territory`, 1 AS `need`)
+    STRUCT(2107 AS `cell_key`, 5 AS `territory`),
+    STRUCT(1872 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1875 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1892 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1897 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1898 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1900 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1901 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1903 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1905 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1906 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1907 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1909 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1910 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1912 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1913 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1915 AS `cell_key`, 6 AS `territory`),
+    STRUCT(4446 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4447 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4450 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4451 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4452 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4455 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4458 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4459 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4460 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4474 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4475 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4486 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4489 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4498 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4510 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4511 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4512 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4513 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4515 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4517 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4518 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4519 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4521 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4522 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4524 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4525 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4528 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4533 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4535 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4537 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4538 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4539 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4548 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4550 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4554 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4558 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4562 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4564 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4577 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4579 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4580 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4586 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4588 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4589 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4591 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4594 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4595 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4597 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4599 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4601 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4602 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4607 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4613 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4617 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4618 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4629 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4630 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4631 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4642 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4643 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4645 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4646 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4648 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4649 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4650 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4656 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4658 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4662 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4663 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4664 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4669 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4448 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4454 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4456 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4462 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4470 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4472 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4478 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4484 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4487 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4491 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4507 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4509 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4527 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4530 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4531 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4536 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4540 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4549 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4551 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4552 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4553 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4556 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4557 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4560 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4561 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4565 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4578 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4581 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4582 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4583 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4584 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4590 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4593 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4596 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4598 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4603 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4604 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4605 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4606 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4609 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4610 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4611 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4612 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4615 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4619 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4628 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4632 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4657 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4660 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4661 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4665 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4668 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4671 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4672 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4673 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4674 AS `cell_key`, 10 AS `territory`)
   ]) AS `t`
 ), `terrl_rules_1` AS (
   SELECT
     CAST(`lo` AS INT64) AS `lo`,
     CAST(`hi` AS INT64) AS `hi`,
-    `territory`,
-    `need`
+    `territory`
   FROM UNNEST([
-    STRUCT(1878 AS `lo`, 1882 AS `hi`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(1886 AS `lo`, 1890 AS `hi`, 6 AS `territory`, 1 AS `need`),
-    STRUCT(4463 AS `lo`, 4468 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4479 AS `lo`, 4483 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4492 AS `lo`, 4496 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4500 AS `lo`, 4506 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4541 AS `lo`, 4546 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4566 AS `lo`, 4575 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4621 AS `lo`, 4627 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4633 AS `lo`, 4640 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4675 AS `lo`, 4679 AS `hi`, 9 AS `territory`, 1 AS `need`),
-    STRUCT(4651 AS `lo`, 4655 AS `hi`, 10 AS `territory`, 1 AS `need`)
+    STRUCT(1878 AS `lo`, 1882 AS `hi`, 6 AS `territory`),
+    STRUCT(1886 AS `lo`, 1890 AS `hi`, 6 AS `territory`),
+    STRUCT(4463 AS `lo`, 4468 AS `hi`, 9 AS `territory`),
+    STRUCT(4479 AS `lo`, 4483 AS `hi`, 9 AS `territory`),
+    STRUCT(4492 AS `lo`, 4496 AS `hi`, 9 AS `territory`),
+    STRUCT(4500 AS `lo`, 4506 AS `hi`, 9 AS `territory`),
+    STRUCT(4541 AS `lo`, 4546 AS `hi`, 9 AS `territory`),
+    STRUCT(4566 AS `lo`, 4575 AS `hi`, 9 AS `territory`),
+    STRUCT(4621 AS `lo`, 4627 AS `hi`, 9 AS `territory`),
+    STRUCT(4633 AS `lo`, 4640 AS `hi`, 9 AS `territory`),
+    STRUCT(4675 AS `lo`, 4679 AS `hi`, 9 AS `territory`),
+    STRUCT(4651 AS `lo`, 4655 AS `hi`, 10 AS `territory`)
   ]) AS `t`
-), `terrl_hits_1` AS (
+), `terrl_leads_1` AS (
   SELECT
     `k`.`combo`,
-    `x`.`territory`,
-    `x`.`need`
+    `x`.`territory`
   FROM `terrl_keys_1` AS `k`
   JOIN `terrl_cells_1` AS `x`
     ON `x`.`cell_key` = `k`.`cell_key`
   UNION ALL
   SELECT
     `k`.`combo`,
-    `x`.`territory`,
-    `x`.`need`
+    `x`.`territory`
   FROM `terrl_keys_1` AS `k`
   JOIN `terrl_rules_1` AS `x`
     ON `k`.`cell_key` BETWEEN `x`.`lo` AND `x`.`hi`
+), `terrl_checks_1` AS (
+  SELECT
+    `territory`,
+    `slot`,
+    `lo`,
+    `hi`,
+    `others`
+  FROM UNNEST([
+    STRUCT(5 AS `territory`, 4 AS `slot`, 0 AS `lo`, 0 AS `hi`, 2 AS `others`),
+    STRUCT(5 AS `territory`, 5 AS `slot`, 0 AS `lo`, 0 AS `hi`, 2 AS `others`)
+  ]) AS `t`
 ), `terrl_candidates_1` AS (
   SELECT
-    `combo`,
-    `territory`
-  FROM `terrl_hits_1`
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_1` AS `l`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `l`.`territory`
+  WHERE
+    `t`.`need` = 1
+  UNION ALL
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_1` AS `l`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `l`.`combo`
+  JOIN `terrl_checks_1` AS `x`
+    ON `x`.`territory` = `l`.`territory`
+    AND CASE `x`.`slot`
+      WHEN 0
+      THEN `c`.`terrl_cell_0`
+      WHEN 1
+      THEN `c`.`terrl_cell_1`
+      WHEN 2
+      THEN `c`.`terrl_cell_2`
+      WHEN 3
+      THEN `c`.`terrl_cell_3`
+      WHEN 4
+      THEN `c`.`terrl_cell_4`
+      WHEN 5
+      THEN `c`.`terrl_cell_5`
+    END BETWEEN `x`.`lo` AND `x`.`hi`
   GROUP BY
-    `combo`,
-    `territory`
+    `l`.`combo`,
+    `l`.`territory`
   HAVING
-    COUNT(*) = MIN(`need`)
+    COUNT(*) = MIN(`x`.`others`)
   UNION ALL
   SELECT
     `r`.`combo`,
@@ -2299,38 +2319,63 @@ WITH `terrl_input` AS (
     `r`.`combo`,
     CAST(`r`.`grp` AS INT64) * 1404 + 936 + `r`.`terrl_cell_4` AS `cell_key`
   FROM `terrl_reached_2` AS `r`
-  UNION ALL
-  SELECT
-    `r`.`combo`,
-    CAST(`r`.`grp` AS INT64) * 1404 + 1170 + `r`.`terrl_cell_5` AS `cell_key`
-  FROM `terrl_reached_2` AS `r`
 ), `terrl_cells_2` AS (
   SELECT
     CAST(`cell_key` AS INT64) AS `cell_key`,
-    `territory`,
-    `need`
-  FROM UNNEST([
-    STRUCT(3744 AS `cell_key`, 4 AS `territory`, 2 AS `need`),
-    STRUCT(3978 AS `cell_key`, 4 AS `territory`, 2 AS `need`)
-  ]) AS `t`
-), `terrl_hits_2` AS (
+    `territory`
+  FROM UNNEST([STRUCT(3744 AS `cell_key`, 4 AS `territory`)]) AS `t`
+), `terrl_leads_2` AS (
   SELECT
     `k`.`combo`,
-    `x`.`territory`,
-    `x`.`need`
+    `x`.`territory`
   FROM `terrl_keys_2` AS `k`
   JOIN `terrl_cells_2` AS `x`
     ON `x`.`cell_key` = `k`.`cell_key`
+), `terrl_checks_2` AS (
+  SELECT
+    `territory`,
+    `slot`,
+    `lo`,
+    `hi`,
+    `others`
+  FROM UNNEST([STRUCT(4 AS `territory`, 5 AS `slot`, 0 AS `lo`, 0 AS `hi`, 1 AS `others`)]) AS `t`
 ), `terrl_candidates_2` AS (
   SELECT
-    `combo`,
-    `territory`
-  FROM `terrl_hits_2`
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_2` AS `l`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `l`.`territory`
+  WHERE
+    `t`.`need` = 1
+  UNION ALL
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_2` AS `l`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `l`.`combo`
+  JOIN `terrl_checks_2` AS `x`
+    ON `x`.`territory` = `l`.`territory`
+    AND CASE `x`.`slot`
+      WHEN 0
+      THEN `c`.`terrl_cell_0`
+      WHEN 1
+      THEN `c`.`terrl_cell_1`
+      WHEN 2
+      THEN `c`.`terrl_cell_2`
+      WHEN 3
+      THEN `c`.`terrl_cell_3`
+      WHEN 4
+      THEN `c`.`terrl_cell_4`
+      WHEN 5
+      THEN `c`.`terrl_cell_5`
+    END BETWEEN `x`.`lo` AND `x`.`hi`
   GROUP BY
-    `combo`,
-    `territory`
+    `l`.`combo`,
+    `l`.`territory`
   HAVING
-    COUNT(*) = MIN(`need`)
+    COUNT(*) = MIN(`x`.`others`)
   UNION ALL
   SELECT
     `r`.`combo`,

@@ -1720,23 +1720,21 @@ WITH `terrl_input` AS (
 ), `terrl_cells_0` AS (
   SELECT
     CAST(`cell_key` AS BIGINT) AS `cell_key`,
-    `territory`,
-    `need`
+    `territory`
   FROM VALUES
-    (1, 0, 1),
-    (3, 0, 1),
-    (265, 1, 1),
-    (454, 1, 1) AS `t`(`cell_key`, `territory`, `need`)
+    (1, 0),
+    (3, 0),
+    (265, 1),
+    (454, 1) AS `t`(`cell_key`, `territory`)
 ), `terrl_rules_0` AS (
   SELECT
     CAST(`lo` AS BIGINT) AS `lo`,
     CAST(`hi` AS BIGINT) AS `hi`,
-    `territory`,
-    `need`
+    `territory`
   FROM VALUES
-    (234, 264, 8, 1),
-    (266, 453, 8, 1),
-    (455, 467, 8, 1) AS `t`(`lo`, `hi`, `territory`, `need`)
+    (234, 264, 8),
+    (266, 453, 8),
+    (455, 467, 8) AS `t`(`lo`, `hi`, `territory`)
 ), `terrl_matched_0` AS (
   SELECT
     `k`.`combo`,
@@ -1840,213 +1838,234 @@ WITH `terrl_input` AS (
     `r`.`combo`,
     CAST(`r`.`grp` AS BIGINT) * 1404 + 702 + `r`.`terrl_cell_3` AS `cell_key`
   FROM `terrl_reached_1` AS `r`
-  UNION ALL
-  SELECT
-    `r`.`combo`,
-    CAST(`r`.`grp` AS BIGINT) * 1404 + 936 + `r`.`terrl_cell_4` AS `cell_key`
-  FROM `terrl_reached_1` AS `r`
-  UNION ALL
-  SELECT
-    `r`.`combo`,
-    CAST(`r`.`grp` AS BIGINT) * 1404 + 1170 + `r`.`terrl_cell_5` AS `cell_key`
-  FROM `terrl_reached_1` AS `r`
 ), `terrl_cells_1` AS (
   SELECT
     CAST(`cell_key` AS BIGINT) AS `cell_key`,
-    `territory`,
-    `need`
+    `territory`
   FROM VALUES
-    (2107, 5, 3),
-    (2340, 5, 3),
-    (2574, 5, 3),
-    (1872, 6, 1),
-    (1875, 6, 1),
-    (1892, 6, 1),
-    (1897, 6, 1),
-    (1898, 6, 1),
-    (1900, 6, 1),
-    (1901, 6, 1),
-    (1903, 6, 1),
-    (1905, 6, 1),
-    (1906, 6, 1),
-    (1907, 6, 1),
-    (1909, 6, 1),
-    (1910, 6, 1),
-    (1912, 6, 1),
-    (1913, 6, 1),
-    (1915, 6, 1),
-    (4446, 9, 1),
-    (4447, 9, 1),
-    (4450, 9, 1),
-    (4451, 9, 1),
-    (4452, 9, 1),
-    (4455, 9, 1),
-    (4458, 9, 1),
-    (4459, 9, 1),
-    (4460, 9, 1),
-    (4474, 9, 1),
-    (4475, 9, 1),
-    (4486, 9, 1),
-    (4489, 9, 1),
-    (4498, 9, 1),
-    (4510, 9, 1),
-    (4511, 9, 1),
-    (4512, 9, 1),
-    (4513, 9, 1),
-    (4515, 9, 1),
-    (4517, 9, 1),
-    (4518, 9, 1),
-    (4519, 9, 1),
-    (4521, 9, 1),
-    (4522, 9, 1),
-    (4524, 9, 1),
-    (4525, 9, 1),
-    (4528, 9, 1),
-    (4533, 9, 1),
-    (4535, 9, 1),
-    (4537, 9, 1),
-    (4538, 9, 1),
-    (4539, 9, 1),
-    (4548, 9, 1),
-    (4550, 9, 1),
-    (4554, 9, 1),
-    (4558, 9, 1),
-    (4562, 9, 1),
-    (4564, 9, 1),
-    (4577, 9, 1),
-    (4579, 9, 1),
-    (4580, 9, 1),
-    (4586, 9, 1),
-    (4588, 9, 1),
-    (4589, 9, 1),
-    (4591, 9, 1),
-    (4594, 9, 1),
-    (4595, 9, 1),
-    (4597, 9, 1),
-    (4599, 9, 1),
-    (4601, 9, 1),
-    (4602, 9, 1),
-    (4607, 9, 1),
-    (4613, 9, 1),
-    (4617, 9, 1),
-    (4618, 9, 1),
-    (4629, 9, 1),
-    (4630, 9, 1),
-    (4631, 9, 1),
-    (4642, 9, 1),
-    (4643, 9, 1),
-    (4645, 9, 1),
-    (4646, 9, 1),
-    (4648, 9, 1),
-    (4649, 9, 1),
-    (4650, 9, 1),
-    (4656, 9, 1),
-    (4658, 9, 1),
-    (4662, 9, 1),
-    (4663, 9, 1),
-    (4664, 9, 1),
-    (4669, 9, 1),
-    (4448, 10, 1),
-    (4454, 10, 1),
-    (4456, 10, 1),
-    (4462, 10, 1),
-    (4470, 10, 1),
-    (4472, 10, 1),
-    (4478, 10, 1),
-    (4484, 10, 1),
-    (4487, 10, 1),
-    (4491, 10, 1),
-    (4507, 10, 1),
-    (4509, 10, 1),
-    (4527, 10, 1),
-    (4530, 10, 1),
-    (4531, 10, 1),
-    (4536, 10, 1),
-    (4540, 10, 1),
-    (4549, 10, 1),
-    (4551, 10, 1),
-    (4552, 10, 1),
-    (4553, 10, 1),
-    (4556, 10, 1),
-    (4557, 10, 1),
-    (4560, 10, 1),
-    (4561, 10, 1),
-    (4565, 10, 1),
-    (4578, 10, 1),
-    (4581, 10, 1),
-    (4582, 10, 1),
-    (4583, 10, 1),
-    (4584, 10, 1),
-    (4590, 10, 1),
-    (4593, 10, 1),
-    (4596, 10, 1),
-    (4598, 10, 1),
-    (4603, 10, 1),
-    (4604, 10, 1),
-    (4605, 10, 1),
-    (4606, 10, 1),
-    (4609, 10, 1),
-    (4610, 10, 1),
-    (4611, 10, 1),
-    (4612, 10, 1),
-    (4615, 10, 1),
-    (4619, 10, 1),
-    (4628, 10, 1),
-    (4632, 10, 1),
-    (4657, 10, 1),
-    (4660, 10, 1),
-    (4661, 10, 1),
-    (4665, 10, 1),
-    (4668, 10, 1),
-    (4671, 10, 1),
-    (4672, 10, 1),
-    (4673, 10, 1),
-    (4674, 10, 1) AS `t`(`cell_key`, `territory`, `need`)
+    (2107, 5),
+    (1872, 6),
+    (1875, 6),
+    (1892, 6),
+    (1897, 6),
+    (1898, 6),
+    (1900, 6),
+    (1901, 6),
+    (1903, 6),
+    (1905, 6),
+    (1906, 6),
+    (1907, 6),
+    (1909, 6),
+    (1910, 6),
+    (1912, 6),
+    (1913, 6),
+    (1915, 6),
+    (4446, 9),
+    (4447, 9),
+    (4450, 9),
+    (4451, 9),
+    (4452, 9),
+    (4455, 9),
+    (4458, 9),
+    (4459, 9),
+    (4460, 9),
+    (4474, 9),
+    (4475, 9),
+    (4486, 9),
+    (4489, 9),
+    (4498, 9),
+    (4510, 9),
+    (4511, 9),
+    (4512, 9),
+    (4513, 9),
+    (4515, 9),
+    (4517, 9),
+    (4518, 9),
+    (4519, 9),
+    (4521, 9),
+    (4522, 9),
+    (4524, 9),
+    (4525, 9),
+    (4528, 9),
+    (4533, 9),
+    (4535, 9),
+    (4537, 9),
+    (4538, 9),
+    (4539, 9),
+    (4548, 9),
+    (4550, 9),
+    (4554, 9),
+    (4558, 9),
+    (4562, 9),
+    (4564, 9),
+    (4577, 9),
+    (4579, 9),
+    (4580, 9),
+    (4586, 9),
+    (4588, 9),
+    (4589, 9),
+    (4591, 9),
+    (4594, 9),
+    (4595, 9),
+    (4597, 9),
+    (4599, 9),
+    (4601, 9),
+    (4602, 9),
+    (4607, 9),
+    (4613, 9),
+    (4617, 9),
+    (4618, 9),
+    (4629, 9),
+    (4630, 9),
+    (4631, 9),
+    (4642, 9),
+    (4643, 9),
+    (4645, 9),
+    (4646, 9),
+    (4648, 9),
+    (4649, 9),
+    (4650, 9),
+    (4656, 9),
+    (4658, 9),
+    (4662, 9),
+    (4663, 9),
+    (4664, 9),
+    (4669, 9),
+    (4448, 10),
+    (4454, 10),
+    (4456, 10),
+    (4462, 10),
+    (4470, 10),
+    (4472, 10),
+    (4478, 10),
+    (4484, 10),
+    (4487, 10),
+    (4491, 10),
+    (4507, 10),
+    (4509, 10),
+    (4527, 10),
+    (4530, 10),
+    (4531, 10),
+    (4536, 10),
+    (4540, 10),
+    (4549, 10),
+    (4551, 10),
+    (4552, 10),
+    (4553, 10),
+    (4556, 10),
+    (4557, 10),
+    (4560, 10),
+    (4561, 10),
+    (4565, 10),
+    (4578, 10),
+    (4581, 10),
+    (4582, 10),
+    (4583, 10),
+    (4584, 10),
+    (4590, 10),
+    (4593, 10),
+    (4596, 10),
+    (4598, 10),
+    (4603, 10),
+    (4604, 10),
+    (4605, 10),
+    (4606, 10),
+    (4609, 10),
+    (4610, 10),
+    (4611, 10),
+    (4612, 10),
+    (4615, 10),
+    (4619, 10),
+    (4628, 10),
+    (4632, 10),
+    (4657, 10),
+    (4660, 10),
+    (4661, 10),
+    (4665, 10),
+    (4668, 10),
+    (4671, 10),
+    (4672, 10),
+    (4673, 10),
+    (4674, 10) AS `t`(`cell_key`, `territory`)
 ), `terrl_rules_1` AS (
   SELECT
     CAST(`lo` AS BIGINT) AS `lo`,
     CAST(`hi` AS BIGINT) AS `hi`,
-    `territory`,
-    `need`
+    `territory`
   FROM VALUES
-    (1878, 1882, 6, 1),
-    (1886, 1890, 6, 1),
-    (4463, 4468, 9, 1),
-    (4479, 4483, 9, 1),
-    (4492, 4496, 9, 1),
-    (4500, 4506, 9, 1),
-    (4541, 4546, 9, 1),
-    (4566, 4575, 9, 1),
-    (4621, 4627, 9, 1),
-    (4633, 4640, 9, 1),
-    (4675, 4679, 9, 1),
-    (4651, 4655, 10, 1) AS `t`(`lo`, `hi`, `territory`, `need`)
-), `terrl_hits_1` AS (
+    (1878, 1882, 6),
+    (1886, 1890, 6),
+    (4463, 4468, 9),
+    (4479, 4483, 9),
+    (4492, 4496, 9),
+    (4500, 4506, 9),
+    (4541, 4546, 9),
+    (4566, 4575, 9),
+    (4621, 4627, 9),
+    (4633, 4640, 9),
+    (4675, 4679, 9),
+    (4651, 4655, 10) AS `t`(`lo`, `hi`, `territory`)
+), `terrl_leads_1` AS (
   SELECT
     `k`.`combo`,
-    `x`.`territory`,
-    `x`.`need`
+    `x`.`territory`
   FROM `terrl_keys_1` AS `k`
   JOIN `terrl_cells_1` AS `x`
     ON `x`.`cell_key` = `k`.`cell_key`
   UNION ALL
   SELECT
     `k`.`combo`,
-    `x`.`territory`,
-    `x`.`need`
+    `x`.`territory`
   FROM `terrl_keys_1` AS `k`
   JOIN `terrl_rules_1` AS `x`
     ON `k`.`cell_key` BETWEEN `x`.`lo` AND `x`.`hi`
+), `terrl_checks_1` AS (
+  SELECT
+    `territory`,
+    `slot`,
+    `lo`,
+    `hi`,
+    `others`
+  FROM VALUES
+    (5, 4, 0, 0, 2),
+    (5, 5, 0, 0, 2) AS `t`(`territory`, `slot`, `lo`, `hi`, `others`)
 ), `terrl_candidates_1` AS (
   SELECT
-    `combo`,
-    `territory`
-  FROM `terrl_hits_1`
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_1` AS `l`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `l`.`territory`
+  WHERE
+    `t`.`need` = 1
+  UNION ALL
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_1` AS `l`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `l`.`combo`
+  JOIN `terrl_checks_1` AS `x`
+    ON `x`.`territory` = `l`.`territory`
+    AND CASE `x`.`slot`
+      WHEN 0
+      THEN `c`.`terrl_cell_0`
+      WHEN 1
+      THEN `c`.`terrl_cell_1`
+      WHEN 2
+      THEN `c`.`terrl_cell_2`
+      WHEN 3
+      THEN `c`.`terrl_cell_3`
+      WHEN 4
+      THEN `c`.`terrl_cell_4`
+      WHEN 5
+      THEN `c`.`terrl_cell_5`
+    END BETWEEN `x`.`lo` AND `x`.`hi`
   GROUP BY
-    `combo`,
-    `territory`
+    `l`.`combo`,
+    `l`.`territory`
   HAVING
-    COUNT(*) = MIN(`need`)
+    COUNT(*) = MIN(`x`.`others`)
   UNION ALL
   SELECT
     `r`.`combo`,
@@ -2206,37 +2225,65 @@ WITH `terrl_input` AS (
     `r`.`combo`,
     CAST(`r`.`grp` AS BIGINT) * 1404 + 936 + `r`.`terrl_cell_4` AS `cell_key`
   FROM `terrl_reached_2` AS `r`
-  UNION ALL
-  SELECT
-    `r`.`combo`,
-    CAST(`r`.`grp` AS BIGINT) * 1404 + 1170 + `r`.`terrl_cell_5` AS `cell_key`
-  FROM `terrl_reached_2` AS `r`
 ), `terrl_cells_2` AS (
   SELECT
     CAST(`cell_key` AS BIGINT) AS `cell_key`,
-    `territory`,
-    `need`
+    `territory`
   FROM VALUES
-    (3744, 4, 2),
-    (3978, 4, 2) AS `t`(`cell_key`, `territory`, `need`)
-), `terrl_hits_2` AS (
+    (3744, 4) AS `t`(`cell_key`, `territory`)
+), `terrl_leads_2` AS (
   SELECT
     `k`.`combo`,
-    `x`.`territory`,
-    `x`.`need`
+    `x`.`territory`
   FROM `terrl_keys_2` AS `k`
   JOIN `terrl_cells_2` AS `x`
     ON `x`.`cell_key` = `k`.`cell_key`
+), `terrl_checks_2` AS (
+  SELECT
+    `territory`,
+    `slot`,
+    `lo`,
+    `hi`,
+    `others`
+  FROM VALUES
+    (4, 5, 0, 0, 1) AS `t`(`territory`, `slot`, `lo`, `hi`, `others`)
 ), `terrl_candidates_2` AS (
   SELECT
-    `combo`,
-    `territory`
-  FROM `terrl_hits_2`
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_2` AS `l`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `l`.`territory`
+  WHERE
+    `t`.`need` = 1
+  UNION ALL
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_2` AS `l`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `l`.`combo`
+  JOIN `terrl_checks_2` AS `x`
+    ON `x`.`territory` = `l`.`territory`
+    AND CASE `x`.`slot`
+      WHEN 0
+      THEN `c`.`terrl_cell_0`
+      WHEN 1
+      THEN `c`.`terrl_cell_1`
+      WHEN 2
+      THEN `c`.`terrl_cell_2`
+      WHEN 3
+      THEN `c`.`terrl_cell_3`
+      WHEN 4
+      THEN `c`.`terrl_cell_4`
+      WHEN 5
+      THEN `c`.`terrl_cell_5`
+    END BETWEEN `x`.`lo` AND `x`.`hi`
   GROUP BY
-    `combo`,
-    `territory`
+    `l`.`combo`,
+    `l`.`territory`
   HAVING
-    COUNT(*) = MIN(`need`)
+    COUNT(*) = MIN(`x`.`others`)
   UNION ALL
   SELECT
     `r`.`combo`,

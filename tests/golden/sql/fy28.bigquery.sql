@@ -1896,25 +1896,23 @@ WITH `terrl_input` AS (
 ), `terrl_cells_0` AS (
   SELECT
     CAST(`cell_key` AS INT64) AS `cell_key`,
-    `territory`,
-    `need`
+    `territory`
   FROM UNNEST([
-    STRUCT(1 AS `cell_key`, 0 AS `territory`, 1 AS `need`),
-    STRUCT(3 AS `cell_key`, 0 AS `territory`, 1 AS `need`),
-    STRUCT(5 AS `cell_key`, 0 AS `territory`, 1 AS `need`),
-    STRUCT(286 AS `cell_key`, 1 AS `territory`, 1 AS `need`),
-    STRUCT(481 AS `cell_key`, 1 AS `territory`, 1 AS `need`)
+    STRUCT(1 AS `cell_key`, 0 AS `territory`),
+    STRUCT(3 AS `cell_key`, 0 AS `territory`),
+    STRUCT(5 AS `cell_key`, 0 AS `territory`),
+    STRUCT(286 AS `cell_key`, 1 AS `territory`),
+    STRUCT(481 AS `cell_key`, 1 AS `territory`)
   ]) AS `t`
 ), `terrl_rules_0` AS (
   SELECT
     CAST(`lo` AS INT64) AS `lo`,
     CAST(`hi` AS INT64) AS `hi`,
-    `territory`,
-    `need`
+    `territory`
   FROM UNNEST([
-    STRUCT(249 AS `lo`, 285 AS `hi`, 13 AS `territory`, 1 AS `need`),
-    STRUCT(287 AS `lo`, 480 AS `hi`, 13 AS `territory`, 1 AS `need`),
-    STRUCT(482 AS `lo`, 497 AS `hi`, 13 AS `territory`, 1 AS `need`)
+    STRUCT(249 AS `lo`, 285 AS `hi`, 13 AS `territory`),
+    STRUCT(287 AS `lo`, 480 AS `hi`, 13 AS `territory`),
+    STRUCT(482 AS `lo`, 497 AS `hi`, 13 AS `territory`)
   ]) AS `t`
 ), `terrl_matched_0` AS (
   SELECT
@@ -2019,267 +2017,301 @@ WITH `terrl_input` AS (
 ), `terrl_cells_1` AS (
   SELECT
     CAST(`cell_key` AS INT64) AS `cell_key`,
-    `territory`,
-    `need`
+    `territory`
   FROM UNNEST([
-    STRUCT(2224 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2241 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2244 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2265 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2270 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2271 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2273 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2274 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2277 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2279 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2280 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2281 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2283 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2284 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2286 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2287 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2289 AS `cell_key`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2224 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2254 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2255 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2256 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2257 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2263 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2264 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2266 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2268 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2275 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2276 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2282 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2290 AS `cell_key`, 10 AS `territory`, 2 AS `need`),
-    STRUCT(2224 AS `cell_key`, 11 AS `territory`, 2 AS `need`),
-    STRUCT(2293 AS `cell_key`, 11 AS `territory`, 2 AS `need`),
-    STRUCT(7221 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7222 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7226 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7227 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7228 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7232 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7235 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7236 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7237 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7255 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7256 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7267 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7272 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7282 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7294 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7295 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7296 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7297 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7299 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7301 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7302 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7303 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7305 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7306 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7308 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7309 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7313 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7318 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7320 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7322 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7323 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7324 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7333 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7335 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7339 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7343 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7347 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7349 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7362 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7364 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7365 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7371 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7373 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7374 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7376 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7379 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7380 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7382 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7384 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7386 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7387 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7392 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7399 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7403 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7404 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7415 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7416 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7417 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7428 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7429 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7432 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7433 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7435 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7436 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7437 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7443 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7445 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7449 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7450 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7451 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7456 AS `cell_key`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7223 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7231 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7233 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7239 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7248 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7253 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7259 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7265 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7268 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7274 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7291 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7293 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7312 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7315 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7316 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7321 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7325 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7334 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7336 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7337 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7338 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7341 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7342 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7345 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7346 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7350 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7363 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7366 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7367 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7368 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7369 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7375 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7378 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7381 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7383 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7388 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7389 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7390 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7391 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7395 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7396 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7397 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7398 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7401 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7405 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7414 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7418 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7444 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7447 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7448 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7452 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7455 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7461 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7462 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7463 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7464 AS `cell_key`, 15 AS `territory`, 1 AS `need`),
-    STRUCT(7224 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7225 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7230 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7234 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7238 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7246 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7249 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7250 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7251 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7252 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7254 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7257 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7266 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7269 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7270 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7271 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7273 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7280 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7281 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7283 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7292 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7298 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7300 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7307 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7310 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7311 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7314 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7317 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7319 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7332 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7340 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7344 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7348 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7361 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7370 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7372 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7377 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7385 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7393 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7394 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7402 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7406 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7427 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7430 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7431 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7434 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7446 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7454 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7457 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7458 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7459 AS `cell_key`, 16 AS `territory`, 1 AS `need`),
-    STRUCT(7460 AS `cell_key`, 16 AS `territory`, 1 AS `need`)
+    STRUCT(2241 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2244 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2265 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2270 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2271 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2273 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2274 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2277 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2279 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2280 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2281 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2283 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2284 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2286 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2287 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2289 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2254 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2255 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2256 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2257 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2263 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2264 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2266 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2268 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2275 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2276 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2282 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2290 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2224 AS `cell_key`, 11 AS `territory`),
+    STRUCT(7221 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7222 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7226 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7227 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7228 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7232 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7235 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7236 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7237 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7255 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7256 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7267 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7272 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7282 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7294 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7295 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7296 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7297 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7299 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7301 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7302 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7303 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7305 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7306 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7308 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7309 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7313 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7318 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7320 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7322 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7323 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7324 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7333 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7335 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7339 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7343 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7347 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7349 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7362 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7364 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7365 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7371 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7373 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7374 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7376 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7379 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7380 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7382 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7384 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7386 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7387 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7392 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7399 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7403 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7404 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7415 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7416 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7417 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7428 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7429 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7432 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7433 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7435 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7436 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7437 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7443 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7445 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7449 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7450 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7451 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7456 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7223 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7231 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7233 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7239 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7248 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7253 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7259 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7265 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7268 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7274 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7291 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7293 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7312 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7315 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7316 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7321 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7325 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7334 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7336 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7337 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7338 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7341 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7342 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7345 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7346 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7350 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7363 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7366 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7367 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7368 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7369 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7375 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7378 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7381 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7383 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7388 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7389 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7390 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7391 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7395 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7396 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7397 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7398 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7401 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7405 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7414 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7418 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7444 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7447 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7448 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7452 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7455 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7461 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7462 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7463 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7464 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7224 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7225 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7230 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7234 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7238 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7246 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7249 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7250 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7251 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7252 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7254 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7257 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7266 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7269 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7270 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7271 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7273 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7280 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7281 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7283 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7292 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7298 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7300 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7307 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7310 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7311 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7314 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7317 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7319 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7332 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7340 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7344 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7348 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7361 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7370 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7372 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7377 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7385 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7393 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7394 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7402 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7406 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7427 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7430 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7431 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7434 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7446 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7454 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7457 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7458 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7459 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7460 AS `cell_key`, 16 AS `territory`)
   ]) AS `t`
 ), `terrl_rules_1` AS (
   SELECT
     CAST(`lo` AS INT64) AS `lo`,
     CAST(`hi` AS INT64) AS `hi`,
-    `territory`,
-    `need`
+    `territory`
   FROM UNNEST([
-    STRUCT(2247 AS `lo`, 2251 AS `hi`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(2258 AS `lo`, 2262 AS `hi`, 6 AS `territory`, 2 AS `need`),
-    STRUCT(7240 AS `lo`, 7245 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7260 AS `lo`, 7264 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7275 AS `lo`, 7279 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7284 AS `lo`, 7290 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7326 AS `lo`, 7331 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7351 AS `lo`, 7360 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7407 AS `lo`, 7413 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7419 AS `lo`, 7426 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7465 AS `lo`, 7469 AS `hi`, 14 AS `territory`, 1 AS `need`),
-    STRUCT(7438 AS `lo`, 7442 AS `hi`, 15 AS `territory`, 1 AS `need`)
+    STRUCT(2247 AS `lo`, 2251 AS `hi`, 6 AS `territory`),
+    STRUCT(2258 AS `lo`, 2262 AS `hi`, 6 AS `territory`),
+    STRUCT(7240 AS `lo`, 7245 AS `hi`, 14 AS `territory`),
+    STRUCT(7260 AS `lo`, 7264 AS `hi`, 14 AS `territory`),
+    STRUCT(7275 AS `lo`, 7279 AS `hi`, 14 AS `territory`),
+    STRUCT(7284 AS `lo`, 7290 AS `hi`, 14 AS `territory`),
+    STRUCT(7326 AS `lo`, 7331 AS `hi`, 14 AS `territory`),
+    STRUCT(7351 AS `lo`, 7360 AS `hi`, 14 AS `territory`),
+    STRUCT(7407 AS `lo`, 7413 AS `hi`, 14 AS `territory`),
+    STRUCT(7419 AS `lo`, 7426 AS `hi`, 14 AS `territory`),
+    STRUCT(7465 AS `lo`, 7469 AS `hi`, 14 AS `territory`),
+    STRUCT(7438 AS `lo`, 7442 AS `hi`, 15 AS `territory`)
   ]) AS `t`
-), `terrl_hits_1` AS (
+), `terrl_leads_1` AS (
   SELECT
     `k`.`combo`,
-    `x`.`territory`,
-    `x`.`need`
+    `x`.`territory`
   FROM `terrl_keys_1` AS `k`
   JOIN `terrl_cells_1` AS `x`
     ON `x`.`cell_key` = `k`.`cell_key`
   UNION ALL
   SELECT
     `k`.`combo`,
-    `x`.`territory`,
-    `x`.`need`
+    `x`.`territory`
   FROM `terrl_keys_1` AS `k`
   JOIN `terrl_rules_1` AS `x`
     ON `k`.`cell_key` BETWEEN `x`.`lo` AND `x`.`hi`
+), `terrl_checks_1` AS (
+  SELECT
+    `territory`,
+    `slot`,
+    `lo`,
+    `hi`,
+    `others`
+  FROM UNNEST([
+    STRUCT(6 AS `territory`, 1 AS `slot`, 232 AS `lo`, 232 AS `hi`, 1 AS `others`),
+    STRUCT(10 AS `territory`, 1 AS `slot`, 232 AS `lo`, 232 AS `hi`, 1 AS `others`),
+    STRUCT(11 AS `territory`, 2 AS `slot`, 52 AS `lo`, 52 AS `hi`, 1 AS `others`)
+  ]) AS `t`
 ), `terrl_candidates_1` AS (
   SELECT
-    `combo`,
-    `territory`
-  FROM `terrl_hits_1`
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_1` AS `l`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `l`.`territory`
+  WHERE
+    `t`.`need` = 1
+  UNION ALL
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_1` AS `l`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `l`.`combo`
+  JOIN `terrl_checks_1` AS `x`
+    ON `x`.`territory` = `l`.`territory`
+    AND CASE `x`.`slot`
+      WHEN 0
+      THEN `c`.`terrl_cell_0`
+      WHEN 1
+      THEN `c`.`terrl_cell_1`
+      WHEN 2
+      THEN `c`.`terrl_cell_2`
+      WHEN 3
+      THEN `c`.`terrl_cell_3`
+      WHEN 4
+      THEN `c`.`terrl_cell_4`
+      WHEN 5
+      THEN `c`.`terrl_cell_5`
+      WHEN 6
+      THEN `c`.`terrl_cell_6`
+    END BETWEEN `x`.`lo` AND `x`.`hi`
   GROUP BY
-    `combo`,
-    `territory`
+    `l`.`combo`,
+    `l`.`territory`
   HAVING
-    COUNT(*) = MIN(`need`)
+    COUNT(*) = MIN(`x`.`others`)
   UNION ALL
   SELECT
     `r`.`combo`,
@@ -2406,47 +2438,73 @@ WITH `terrl_input` AS (
     `r`.`combo`,
     CAST(`r`.`grp` AS INT64) * 1743 + 996 + `r`.`terrl_cell_4` AS `cell_key`
   FROM `terrl_reached_2` AS `r`
-  UNION ALL
-  SELECT
-    `r`.`combo`,
-    CAST(`r`.`grp` AS INT64) * 1743 + 1245 + `r`.`terrl_cell_5` AS `cell_key`
-  FROM `terrl_reached_2` AS `r`
-  UNION ALL
-  SELECT
-    `r`.`combo`,
-    CAST(`r`.`grp` AS INT64) * 1743 + 1494 + `r`.`terrl_cell_6` AS `cell_key`
-  FROM `terrl_reached_2` AS `r`
 ), `terrl_cells_2` AS (
   SELECT
     CAST(`cell_key` AS INT64) AS `cell_key`,
-    `territory`,
-    `need`
+    `territory`
   FROM UNNEST([
-    STRUCT(4234 AS `cell_key`, 3 AS `territory`, 3 AS `need`),
-    STRUCT(4731 AS `cell_key`, 3 AS `territory`, 3 AS `need`),
-    STRUCT(4980 AS `cell_key`, 3 AS `territory`, 3 AS `need`),
-    STRUCT(6226 AS `cell_key`, 7 AS `territory`, 1 AS `need`),
-    STRUCT(6227 AS `cell_key`, 7 AS `territory`, 1 AS `need`),
-    STRUCT(6229 AS `cell_key`, 7 AS `territory`, 1 AS `need`)
+    STRUCT(4234 AS `cell_key`, 3 AS `territory`),
+    STRUCT(6226 AS `cell_key`, 7 AS `territory`),
+    STRUCT(6227 AS `cell_key`, 7 AS `territory`),
+    STRUCT(6229 AS `cell_key`, 7 AS `territory`)
   ]) AS `t`
-), `terrl_hits_2` AS (
+), `terrl_leads_2` AS (
   SELECT
     `k`.`combo`,
-    `x`.`territory`,
-    `x`.`need`
+    `x`.`territory`
   FROM `terrl_keys_2` AS `k`
   JOIN `terrl_cells_2` AS `x`
     ON `x`.`cell_key` = `k`.`cell_key`
+), `terrl_checks_2` AS (
+  SELECT
+    `territory`,
+    `slot`,
+    `lo`,
+    `hi`,
+    `others`
+  FROM UNNEST([
+    STRUCT(3 AS `territory`, 5 AS `slot`, 0 AS `lo`, 0 AS `hi`, 2 AS `others`),
+    STRUCT(3 AS `territory`, 6 AS `slot`, 0 AS `lo`, 0 AS `hi`, 2 AS `others`)
+  ]) AS `t`
 ), `terrl_candidates_2` AS (
   SELECT
-    `combo`,
-    `territory`
-  FROM `terrl_hits_2`
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_2` AS `l`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `l`.`territory`
+  WHERE
+    `t`.`need` = 1
+  UNION ALL
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_2` AS `l`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `l`.`combo`
+  JOIN `terrl_checks_2` AS `x`
+    ON `x`.`territory` = `l`.`territory`
+    AND CASE `x`.`slot`
+      WHEN 0
+      THEN `c`.`terrl_cell_0`
+      WHEN 1
+      THEN `c`.`terrl_cell_1`
+      WHEN 2
+      THEN `c`.`terrl_cell_2`
+      WHEN 3
+      THEN `c`.`terrl_cell_3`
+      WHEN 4
+      THEN `c`.`terrl_cell_4`
+      WHEN 5
+      THEN `c`.`terrl_cell_5`
+      WHEN 6
+      THEN `c`.`terrl_cell_6`
+    END BETWEEN `x`.`lo` AND `x`.`hi`
   GROUP BY
-    `combo`,
-    `territory`
+    `l`.`combo`,
+    `l`.`territory`
   HAVING
-    COUNT(*) = MIN(`need`)
+    COUNT(*) = MIN(`x`.`others`)
   UNION ALL
   SELECT
     `r`.`combo`,
