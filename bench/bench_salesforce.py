@@ -6,9 +6,10 @@ that a blow-up cannot take a shared machine down:
 - **terrl**: from a cold interpreter, `terrl.load(file)` (parse, check, build the plan,
   render and execute the module) then one `assign`; the seconds from launch to the first
   result, the generated module's size (KB, and KB per 1,000 territories), peak RSS;
-- **baseline, same run**: the combination diagram terrl used before (`targets/outcome_dd.py`,
-  still the SQL target's plan) built for the same model under the same cap: its seconds and
-  peak RSS, or MemoryError / timeout.
+- **SQL target, same run**: `terrl compile --target sql` for the same model under the same cap
+  (`terrl.targets.sql.render_sql`, lookup tables linear in the rules): seconds, the SQL's KB
+  and peak RSS. (Until issue 14 the SQL walked one combination diagram of the model, which
+  ran out of memory from 400 territories: bench/README.md.)
 
 Goals (issue 14): module < 2 MB per 1,000 territories, first assignment < 3 s from launch,
 peak < 500 MB.
@@ -42,23 +43,23 @@ print(json.dumps({"seconds": seconds, "peak_mb": peak, "module_bytes": len(evalu
                   "territories": len(result.territories)}))
 """
 
-BASELINE = r"""
+SQL = r"""
 import json, resource, sys, time
 cap = int(sys.argv[1])
 resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 from terrl.pipeline import Compilation
-from terrl.targets.outcome_dd import build_outcome_diagram
+from terrl.targets.sql import render_sql
 from pathlib import Path
 model = Compilation.from_paths([Path(sys.argv[2])]).models[0]
 start = time.perf_counter()
 status = "ok"
 try:
-    build_outcome_diagram(model)
+    size = len(render_sql(model, sys.argv[2]).encode())
 except MemoryError:
-    status = "MemoryError"
+    status, size = "MemoryError", 0
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"status": status, "seconds": seconds, "peak_mb": peak}))
+print(json.dumps({"status": status, "seconds": seconds, "peak_mb": peak, "sql_bytes": size}))
 """
 
 
@@ -83,11 +84,10 @@ def main() -> None:
     ap.add_argument("--zips", type=int, default=200)
     ap.add_argument("--cap-gb", type=float, default=3.0)
     ap.add_argument("--timeout", type=float, default=120.0)
-    ap.add_argument("--baseline-max", type=int, default=700, help="largest size to try the old diagram on")
     args = ap.parse_args()
     cap = int(args.cap_gb * 2**30)
     print(f"{'territories':>11} {'source KB':>9} | {'terrl: launch->1st s':>20} {'module KB':>9} {'KB/1k terr':>10} "
-          f"{'peak MB':>7} | {'old diagram s':>13} {'peak MB':>7}  outcome")
+          f"{'peak MB':>7} | {'SQL build s':>11} {'SQL KB':>7} {'peak MB':>7}  outcome")
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
             path = Path(tmp) / f"sf{size}.terr"
@@ -95,16 +95,17 @@ def main() -> None:
             path.write_text(text, encoding="utf-8")
             territories = text.count("territory ")
             new = run_child(TERRL, cap, path, args.timeout)
-            old = run_child(BASELINE, cap, path, args.timeout) if size <= args.baseline_max else {"status": "not tried"}
+            old = run_child(SQL, cap, path, args.timeout)
             if new["status"] == "ok":
                 kb = new["module_bytes"] / 1024
                 mine = f"{new['seconds']:>20.2f} {kb:>9.0f} {kb * 1000 / territories:>10.0f} {new['peak_mb']:>7.0f}"
             else:
                 mine = f"{new['status']:>50}"
             if old["status"] == "ok" and "seconds" in old:
-                theirs = f"{old['seconds']:>13.2f} {old['peak_mb']:>7.0f}  {old['status']}"
+                theirs = (f"{old['seconds']:>11.2f} {old['sql_bytes'] / 1024:>7.0f} {old['peak_mb']:>7.0f}  "
+                          f"{old['status']}")
             else:
-                theirs = f"{'':>13} {'':>7}  {old['status']}"
+                theirs = f"{'':>11} {'':>7} {'':>7}  {old['status']}"
             print(f"{territories:>11} {len(text) / 1024:>9.0f} | {mine} | {theirs}", flush=True)
 
 

@@ -682,7 +682,7 @@ def salesforce_model(territories: int, seed: int = 0, zips_per_leaf: int = 200, 
     ZIP codes are synthetic 5-digit strings (no `zipcodes` dependency), drawn from a
     per-region pool so that leaves of one region overlap heavily. Pure function of the
     arguments. This is the shape that blows up the combination diagram of
-    targets/outcome_dd.py (see bench/README.md).
+    targets/outcome_dd.py, the evaluator's and SQL target's plan before issue 14 (see bench/README.md).
 
     `zip_form` "startswith-or" and "startswith-set" write each leaf's ZIP list as 3-digit
     prefixes instead (drawn from 000-999, about `zips_per_leaf` of them, many contiguous), as

@@ -90,24 +90,6 @@ def test_number_fast_paths_agree_with_the_reference(model, batch, tmp_path):
 
 
 @pytest.mark.slow
-@settings(max_examples=60)
-@given(model=models())
-def test_every_outcome_of_the_sql_diagram_is_the_reference_outcome_on_a_witness(model):
-    """Each terminal of the outcome diagram (the SQL target's plan), fed a witness account, is what
-    the reference says."""
-    from terrl.targets.outcome_dd import build_outcome_diagram
-    from terrl.targets.reference import walk
-
-    diagram = build_outcome_diagram(model)
-    mgr, root = diagram.manager, diagram.root
-    terminals = {n for n in _leaves(mgr, root)}
-    for terminal in terminals:
-        only = mgr.map(lambda v, t=mgr.value(terminal): v == t, root)
-        account = mgr.witness(only)
-        assert walk(model, account) == mgr.value(terminal)
-
-
-@pytest.mark.slow
 @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=80, deadline=None)
 @given(model=st.one_of(models(), wide_models()))
 def test_the_plan_agrees_with_the_reference_on_every_cell(model):
@@ -137,15 +119,3 @@ def test_the_plan_agrees_with_the_reference_on_every_cell(model):
             values[d.name] = d.representative(cell)
         expected = result_fields(model, walk(model, values))
         assert as_tuple(evaluator.assign(values)) == (expected[0], *expected[1:]), values
-
-
-def _leaves(mgr, node, seen=None):
-    seen = set() if seen is None else seen
-    if node in seen:
-        return
-    seen.add(node)
-    if mgr.is_leaf(node):
-        yield node
-        return
-    for _, _, kid in mgr.pieces(node):
-        yield from _leaves(mgr, kid, seen)

@@ -9,6 +9,7 @@ of memory. `explain` never builds the evaluator.
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -82,19 +83,30 @@ def overlay_file(tmp_path):
     return path, accounts
 
 
-def test_the_sql_target_refuses_a_model_too_large_for_its_diagram(overlay_file, monkeypatch):
-    path, accounts = overlay_file
-    monkeypatch.setattr(sql, "MAX_PIECES", 5_000)  # the real bound is reached by a few hundred overlays
+def test_the_sql_target_assigns_overlays_the_old_diagram_refused(overlay_file, tmp_path):
+    """Salesforce-like overlays (`policy all`, long ZIP lists, `not in`): the SQL is linear in the rules
+    (lookup tables), and `--engine duckdb` writes what `--engine python` writes."""
+    path, _ = overlay_file
+    accounts = tmp_path / "many.csv"
+    # states and ZIP codes the leaves list (so that accounts meet several overlays), and others
+    leaves = re.findall(r'where state in \{(\w+)[^}]*\} and .*? zip in \{"(\d{5})", "(\d{5})"', path.read_text())
+    places = [(state, z) for state, *zips in leaves[::5] for z in zips] + [("NY", "10001"), ("", ""), ("TX", "00000")]
+    rows = [f"A{i},US,{state},{zip_},{industry},{employees},1000" for i, ((state, zip_), industry, employees) in enumerate(
+        (p, ind, e) for p in places for ind in ("software", "retail", "finance") for e in (5, 150, 5000))]
+    accounts.write_text("id,country,state,zip,industry,employees,revenue\n" + "\n".join(rows) + "\n")
     result = run_cli(["compile", str(path), "--target", "sql"])
-    assert result.exit_code == 2, result.output
-    assert "needs more than 5,000 pieces" in result.output and "`zip`" in result.output
-    assert "(top level)" in result.output or "children, policy all" in result.output
-    result = run_cli(["assign", str(path), str(accounts), "--engine", "duckdb"])
-    assert result.exit_code == 2, result.output
-    assert "cannot assign with model `SalesforceLike`" in result.output and "--engine python" in result.output
-    result = run_cli(["assign", str(path), str(accounts)])  # the Python engine has no such bound
     assert result.exit_code == 0, result.output
-    assert ",assigned," in result.output
+    assert len(result.output) < 40 * len(path.read_text())  # linear: about 10 bytes per source byte here
+    model = check_source(path.read_text(), str(path), stop_after="resolve", base=REPO)
+    plan = sql.plan_model(next(iter(model.programs.values())).models[0])
+    assert plan.size() < 10 * len(path.read_text()) // 7
+    outputs = []
+    for engine in ("python", "duckdb"):
+        out = tmp_path / f"{engine}.csv"
+        result = run_cli(["assign", str(path), str(accounts), "-o", str(out), "--engine", engine])
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] and b";" in outputs[0]  # several territories per account
 
 
 def test_explain_does_not_build_the_evaluator(overlay_file, monkeypatch):

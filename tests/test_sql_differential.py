@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from support import (CODES, ENUM, LABELS, SCHEMA, create_table, expected_rows, insert, models, postgres_dsn, read_back,
-                     run_query, run_spark, spark_session, spark_table, worker_schema_name)
+from support import (ALL_CODES, CODES, ENUM, LABELS, SCHEMA, create_table, expected_rows, insert, models, postgres_dsn,
+                     read_back, run_query, run_spark, spark_session, spark_table, wide_models, worker_schema_name)
 
 TEXT_VALUES = {
     "id": ("A1", "A2", "B7", "", None, "a%b", "x_y", "it's", 'say "hi"', "both ' and \"", "back\\slash"),
@@ -81,7 +81,7 @@ def test_duckdb_text_input_equals_the_evaluator(duck, model, batch):
     insert(duck, "duckdb", model.schema, "accounts", batch)
     expected = expected_rows(model, [csv_view(a) for a in batch])
     assert_same(run_query(duck, model, "duckdb", "accounts", "text"), expected, batch)
-    # the projection `terrl assign --engine duckdb` reads: result index (or NULL) and the invalid reason
+    # the projection `terrl assign --engine duckdb` reads: a coded result (or NULL) and the invalid reason
     from terrl.targets.sql import plan_model
 
     plan = plan_model(model)
@@ -90,9 +90,51 @@ def test_duckdb_text_input_equals_the_evaluator(duck, model, batch):
         if result is None:
             got = (row, key, "invalid", "", "", "", reason)
         else:
-            status, territories, titles, owners, why = plan.results[result]
+            status, territories, titles, owners, why = plan.result_of(result)
             got = (row, key, status, ";".join(territories), ";".join(titles), ";".join(owners), why)
         assert got == e
+
+
+# Wide models (tests/support.py): up to 40 siblings under each policy (large `policy all` overlays),
+# code lists of up to hundreds of values, `else`, `keep`, a nested level; accounts that meet the lists.
+wide_text_accounts = st.fixed_dictionaries({
+    f.name: st.one_of(st.sampled_from(TEXT_VALUES[f.name]), st.sampled_from(ALL_CODES)) if f.name == "code"
+    else st.sampled_from(TEXT_VALUES[f.name]) for f in SCHEMA.fields})
+
+
+@pytest.mark.slow
+@SETTINGS
+@given(model=wide_models(), batch=st.lists(wide_text_accounts, min_size=1, max_size=40))
+def test_duckdb_equals_the_evaluator_on_wide_overlays_and_long_lists(duck, model, batch):
+    """Full and compact projections; the lookup tables inline, written row by row by `to_text`
+    (`LONG_TABLE`), or created as tables (`external`, as `--engine duckdb` does)."""
+    from terrl.targets import sql
+    from terrl.targets.sql_engine import _create_lookup_tables
+
+    create_table(duck, "duckdb", model.schema, "wide_accounts", text=True)
+    insert(duck, "duckdb", model.schema, "wide_accounts", batch)
+    expected = expected_rows(model, [csv_view(a) for a in batch])
+    assert_same(run_query(duck, model, "duckdb", "wide_accounts", "text"), expected, batch)
+    saved, sql.LONG_TABLE = sql.LONG_TABLE, 3  # every lookup table long
+    try:
+        assert_same(run_query(duck, model, "duckdb", "wide_accounts", "text"), expected, batch)
+        plan = sql.plan_model(model)
+        lookups: dict = {}
+        query = sql.build_query(model, dialect="duckdb", table="wide_accounts", input_types="text", carry=("row",),
+                                compact=True, plan=plan, external=lookups)
+    finally:
+        sql.LONG_TABLE = saved
+    try:
+        _create_lookup_tables(duck, lookups)
+        got = duck.execute(sql.to_text(query, "duckdb") + ' ORDER BY "row"').fetchall()
+    finally:
+        for name in lookups:
+            duck.execute(f'DROP TABLE IF EXISTS "{name}"')
+    assert len(got) == len(expected)
+    for (row, key, result, reason), e in zip(got, expected):
+        status, territories, titles, owners, why = ("invalid", (), (), (), reason) if result is None \
+            else plan.result_of(result)
+        assert (row, key, status, ";".join(territories), ";".join(titles), ";".join(owners), why) == e
 
 
 @pytest.mark.slow

@@ -64,6 +64,16 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class Conditions:
+    """One sibling's `where`, split: what the group's index is built from (the SQL target's
+    lookup tables are built from it too, one row per run of a factor)."""
+
+    possible: bool  # False when a conjunct is constantly false: the sibling never matches
+    factors: dict[str, tuple[int, ...]]  # field -> flips where the conjuncts on that field alone hold
+    residual: Test | None  # the conjuncts that read several fields at once, as an exact test
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     fields: tuple[str, ...]  # the tested fields, in cells-tuple order (slots)
     domains: tuple[FieldDomain, ...]  # their domains (global cells), same order
@@ -73,6 +83,8 @@ class Plan:
     below: tuple[int, ...]  # territory id -> group id of its children, or -1 for a leaf
     keep: tuple[bool, ...]  # territory id -> `keep` (rests there when no child takes it)
     top_keep: bool  # the model says `keep`
+    conditions: tuple[Conditions | None, ...] = ()  # territory id -> its split `where` (None: `else`)
+    all_domains: tuple[FieldDomain, ...] = ()  # every schema field's domain, in schema order
 
     def size(self) -> int:
         """Integers in the plan's tables (a proxy for memory and generated-source size)."""
@@ -111,11 +123,15 @@ def build_plan(model: ir.Model) -> Plan:
     ids = {id(t): i for i, t in enumerate(territories)}
     groups: list[Group] = []
     below = [-1] * len(territories)
+    conditions: list[Conditions | None] = [None] * len(territories)
 
     def group_of(children: tuple[ir.Territory, ...], policy: str) -> int:
         kids = [c for c in children if not c.is_else]
         else_kid = next((ids[id(c)] for c in children if c.is_else), -1)
-        groups.append(_group(kids, ids, policy, else_kid, factors, slots))
+        split = [split_where(k, factors, slots) for k in kids]
+        for k, c in zip(kids, split):
+            conditions[ids[id(k)]] = c
+        groups.append(_group(kids, split, ids, policy, else_kid, factors, slots))
         return len(groups) - 1
 
     group_of(model.territories, model.policy)  # the top level is group 0
@@ -124,7 +140,8 @@ def build_plan(model: ir.Model) -> Plan:
             below[ids[id(t)]] = group_of(t.children, t.policy)
     universe = None if model.universe is None else factors.test(model.universe, slots)
     return Plan(tuple(tested), domains, universe, tuple(groups), tuple(t.path for t in territories), tuple(below),
-                tuple(t.keep for t in territories), model.keep)
+                tuple(t.keep for t in territories), model.keep, tuple(conditions),
+                tuple(by_name[f.name] for f in model.schema.fields))
 
 
 class _Factors:
@@ -248,30 +265,40 @@ def conjuncts(pred: ir.Pred) -> list[ir.Pred]:
     return out
 
 
-def _group(kids: list[ir.Territory], ids: dict[int, int], policy: str, else_kid: int, factors: _Factors,
-           slots: dict[str, int]) -> Group:
+def split_where(kid: ir.Territory, factors: _Factors, slots: dict[str, int]) -> Conditions:
+    """A sibling's `where` as per-field factors and a residual (see the module docstring)."""
+    rest: list[ir.Pred] = []
+    mine: dict[str, list[ir.Pred]] = {}
+    never = False
+    for c in ([] if kid.where is None else conjuncts(kid.where)):
+        fields = ir.pred_fields(c)
+        if not fields:
+            never = never or not _constant(c)
+        elif len(fields) == 1:
+            mine.setdefault(next(iter(fields)), []).append(c)
+        else:
+            rest.append(c)
+    if never:
+        return Conditions(False, {}, None)
+    per_field = {name: factors.of(parts[0] if len(parts) == 1 else ir.And(tuple(parts)), name)
+                 for name, parts in mine.items()}
+    residual = factors.test(rest[0] if len(rest) == 1 else ir.And(tuple(rest)), slots) if rest else None
+    return Conditions(True, per_field, residual)
+
+
+def _group(kids: list[ir.Territory], split: list[Conditions], ids: dict[int, int], policy: str, else_kid: int,
+           factors: _Factors, slots: dict[str, int]) -> Group:
     possible = 0
     per_field: dict[str, dict[int, tuple[int, ...]]] = {}  # field -> bit -> flips of that sibling's factor
     residuals: list[tuple[int, Test]] = []
-    for bit, kid in enumerate(kids):
-        rest: list[ir.Pred] = []
-        mine: dict[str, list[ir.Pred]] = {}
-        never = False
-        for c in ([] if kid.where is None else conjuncts(kid.where)):
-            fields = ir.pred_fields(c)
-            if not fields:
-                never = never or not _constant(c)
-            elif len(fields) == 1:
-                mine.setdefault(next(iter(fields)), []).append(c)
-            else:
-                rest.append(c)
-        if never:
+    for bit, conditions in enumerate(split):
+        if not conditions.possible:
             continue
         possible |= 1 << bit
-        for name, parts in mine.items():
-            per_field.setdefault(name, {})[bit] = factors.of(parts[0] if len(parts) == 1 else ir.And(tuple(parts)), name)
-        if rest:
-            residuals.append((bit, factors.test(rest[0] if len(rest) == 1 else ir.And(tuple(rest)), slots)))
+        for name, flips in conditions.factors.items():
+            per_field.setdefault(name, {})[bit] = flips
+        if conditions.residual is not None:
+            residuals.append((bit, conditions.residual))
     indexes = [_sweep(slots[name], factors.domains[name], flips, possible) for name, flips in per_field.items()]
     indexes.sort(key=lambda f: -len(f.cuts))
     return Group(POLICY_CODES[policy], tuple(ids[id(k)] for k in kids), possible, tuple(indexes), tuple(residuals),

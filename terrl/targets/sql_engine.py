@@ -6,8 +6,10 @@ Python engine: an empty cell is missing, `"5,000"` is not a number, and so on. T
 is read with fixed settings (no sniffing: a sniffer guesses header, skipped rows and
 quoting from a sample, and a wrong guess loses rows), its columns named from the header
 that `terrl.io.accounts` checked. The query is `terrl.sql.build_query(...,
-input_types="text", compact=True)`: per row the key, the index of the result (the same
-`result_fields` tuples the Python evaluator returns) or the invalid reason. Results come
+input_types="text", compact=True)`: per row the key, a coded result (`sql.Plan.result_of`
+turns it into the same `result_fields` tuple the Python evaluator returns; one per distinct
+outcome) or the invalid reason. Long lookup tables of the query are created as temporary
+tables from CSV (`_create_lookup_tables`) rather than parsed as inline VALUES. Results come
 back in input order and are written by the same `ResultWriter` as the Python engine's,
 so both engines write the same bytes.
 
@@ -72,7 +74,7 @@ class DuckdbRun:
     _cached_plan: "sql.Plan | None" = field(default=None, repr=False)
 
     def results(self) -> Iterator[tuple[int, object, object]]:
-        self._plan()  # a model too large for the SQL fails here, once, whatever the reading path
+        self._plan()  # a model the SQL cannot hold (e.g. decimals past DECIMAL(38)) fails here, once
         if self.format == "csv" and reads_alike(self.path, self.columns):
             direct = self._sql_results(self._source_select(), empty_is_missing=True)
             try:
@@ -94,7 +96,7 @@ class DuckdbRun:
         if self._cached_plan is None:
             try:
                 self._cached_plan = sql.plan_model(self.model)
-            except sql.SqlUnsupported as exc:  # too large for the SQL's diagram
+            except sql.SqlUnsupported as exc:
                 raise EngineError(f"`--engine duckdb` cannot assign with model `{self.model.name}`: {exc}") from None
         return self._cached_plan
 
@@ -105,20 +107,22 @@ class DuckdbRun:
         from terrl.targets.evaluate import Assignment
 
         plan = self._plan()
-        assignments = [Assignment(*fields) for fields in plan.results]
+        assignments: dict[str, Assignment] = {}  # coded result -> its Assignment (few distinct per file)
         con = duckdb.connect()
         try:
             con.execute("SET enable_progress_bar = false")  # it would write to standard output, among the results
             if self.threads:
                 con.execute(f"SET threads = {int(self.threads)}")
             con.execute(f'CREATE VIEW "terrl_accounts" AS {source.sql("duckdb")}')
+            lookups: dict = {}
             try:
                 query = sql.build_query(self.model, dialect="duckdb", table=exp.to_table("terrl_accounts", quoted=True),
                                         input_types="text", carry=(ROW_COLUMN,), compact=True, plan=plan,
-                                        empty_is_missing=empty_is_missing)
+                                        empty_is_missing=empty_is_missing, external=lookups)
             except sql.SqlUnsupported as exc:  # e.g. boundaries wider than DECIMAL(38): use `--engine python`
                 raise EngineError(f"`--engine duckdb` cannot assign with model `{self.model.name}`: {exc}; "
                                   "use `--engine python`") from None
+            _create_lookup_tables(con, lookups)
             cursor = con.execute(sql.to_text(query, "duckdb") + f' ORDER BY "{ROW_COLUMN}"')
             while True:
                 batch = cursor.fetchmany(FETCH_ROWS)
@@ -128,7 +132,10 @@ class DuckdbRun:
                     if result is None:
                         yield row, key, Assignment(INVALID, (), (), (), reason)
                     else:
-                        yield row, key, assignments[result]
+                        found = assignments.get(result)
+                        if found is None:
+                            found = assignments[result] = Assignment(*plan.result_of(result))
+                        yield row, key, found
         except duckdb.Error as exc:
             raise EngineError(f"DuckDB cannot assign {self.path}: {str(exc).splitlines()[0]}") from None
         finally:
@@ -237,6 +244,19 @@ class DuckdbRun:
             out.write("".join(lines))
         reader.stream.close()
         return sent
+
+
+def _create_lookup_tables(con, lookups: dict) -> None:
+    """The query's long lookup tables (`sql.build_query(external=...)`) as temporary tables, read
+    from CSV: as inline VALUES, DuckDB would take GBs to parse them (700 Salesforce-like overlays)."""
+    if not lookups:
+        return
+    with tempfile.TemporaryDirectory(prefix="terrl-lookups-") as tmp:
+        for name, (columns, rows) in lookups.items():
+            path = Path(tmp) / f"{name}.csv"
+            path.write_text("".join(",".join(map(str, row)) + "\n" for row in rows), encoding="ascii")
+            source = _read_csv(exp.Literal.string(str(path)), [(c, "BIGINT") for c in columns], header=False)
+            con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT * FROM {exp.Table(this=source).sql("duckdb")}')
 
 
 def _read_csv(path: exp.Expression, columns: list[tuple[str, str]], header: bool,

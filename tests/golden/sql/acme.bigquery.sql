@@ -1605,573 +1605,1031 @@ WITH `terrl_input` AS (
     CASE WHEN `employees` >= 1000 THEN 1 ELSE 0 END AS `terrl_cell_4`,
     CASE WHEN `revenue` >= CAST('500000000' AS BIGNUMERIC) THEN 1 ELSE 0 END AS `terrl_cell_5`
   FROM `terrl_members`
-), `terrl_level_0` AS (
+), `terrl_combos` AS (
   SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM UNNEST([
-    STRUCT(0 AS `node`, 0 AS `cell`, 1 AS `kid`),
-    STRUCT(0 AS `node`, 1 AS `cell`, -14 AS `kid`),
-    STRUCT(0 AS `node`, 2 AS `cell`, 1 AS `kid`),
-    STRUCT(0 AS `node`, 3 AS `cell`, -14 AS `kid`),
-    STRUCT(0 AS `node`, 4 AS `cell`, 1 AS `kid`)
-  ]) AS `t`
-), `terrl_level_1` AS (
+    ROW_NUMBER() OVER (
+      ORDER BY `terrl_cell_0`, `terrl_cell_1`, `terrl_cell_2`, `terrl_cell_3`, `terrl_cell_4`, `terrl_cell_5`
+    ) AS `combo`,
+    `terrl_cell_0`,
+    `terrl_cell_1`,
+    `terrl_cell_2`,
+    `terrl_cell_3`,
+    `terrl_cell_4`,
+    `terrl_cell_5`
+  FROM (
+    SELECT DISTINCT
+      `terrl_cell_0`,
+      `terrl_cell_1`,
+      `terrl_cell_2`,
+      `terrl_cell_3`,
+      `terrl_cell_4`,
+      `terrl_cell_5`
+    FROM `terrl_checked`
+    WHERE
+      `terrl_invalid` IS NULL
+  ) AS `distinct_cells`
+), `terrl_territories` AS (
   SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM UNNEST([
-    STRUCT(1 AS `node`, 0 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 1 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 2 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 3 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 4 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 5 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 6 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 7 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 8 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 9 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 10 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 11 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 12 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 13 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 14 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 15 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 16 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 17 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 18 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 19 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 20 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 21 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 22 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 23 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 24 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 25 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 26 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 27 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 28 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 29 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 30 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 31 AS `cell`, 2 AS `kid`),
-    STRUCT(1 AS `node`, 32 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 33 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 34 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 35 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 36 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 37 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 38 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 39 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 40 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 41 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 42 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 43 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 44 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 45 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 46 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 47 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 48 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 49 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 50 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 51 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 52 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 53 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 54 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 55 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 56 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 57 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 58 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 59 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 60 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 61 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 62 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 63 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 64 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 65 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 66 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 67 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 68 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 69 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 70 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 71 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 72 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 73 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 74 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 75 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 76 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 77 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 78 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 79 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 80 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 81 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 82 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 83 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 84 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 85 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 86 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 87 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 88 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 89 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 90 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 91 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 92 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 93 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 94 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 95 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 96 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 97 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 98 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 99 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 100 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 101 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 102 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 103 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 104 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 105 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 106 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 107 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 108 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 109 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 110 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 111 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 112 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 113 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 114 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 115 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 116 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 117 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 118 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 119 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 120 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 121 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 122 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 123 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 124 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 125 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 126 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 127 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 128 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 129 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 130 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 131 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 132 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 133 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 134 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 135 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 136 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 137 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 138 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 139 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 140 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 141 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 142 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 143 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 144 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 145 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 146 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 147 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 148 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 149 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 150 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 151 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 152 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 153 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 154 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 155 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 156 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 157 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 158 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 159 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 160 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 161 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 162 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 163 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 164 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 165 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 166 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 167 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 168 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 169 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 170 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 171 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 172 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 173 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 174 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 175 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 176 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 177 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 178 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 179 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 180 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 181 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 182 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 183 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 184 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 185 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 186 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 187 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 188 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 189 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 190 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 191 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 192 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 193 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 194 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 195 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 196 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 197 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 198 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 199 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 200 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 201 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 202 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 203 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 204 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 205 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 206 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 207 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 208 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 209 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 210 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 211 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 212 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 213 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 214 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 215 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 216 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 217 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 218 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 219 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 220 AS `cell`, 13 AS `kid`),
-    STRUCT(1 AS `node`, 221 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 222 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 223 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 224 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 225 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 226 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 227 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 228 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 229 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 230 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 231 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 232 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 233 AS `cell`, -1 AS `kid`)
-  ]) AS `t`
-), `terrl_level_2` AS (
-  SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM UNNEST([
-    STRUCT(2 AS `node`, 0 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 1 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 2 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 3 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 4 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 5 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 6 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 7 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 8 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 9 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 10 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 11 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 12 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 13 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 14 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 15 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 16 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 17 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 18 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 19 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 20 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 21 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 22 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 23 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 24 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 25 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 26 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 27 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 28 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 29 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 30 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 31 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 32 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 33 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 34 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 35 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 36 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 37 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 38 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 39 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 40 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 41 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 42 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 43 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 44 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 45 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 46 AS `cell`, 8 AS `kid`),
-    STRUCT(2 AS `node`, 47 AS `cell`, 8 AS `kid`),
-    STRUCT(13 AS `node`, 0 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 1 AS `cell`, 8 AS `kid`),
-    STRUCT(13 AS `node`, 2 AS `cell`, 8 AS `kid`),
-    STRUCT(13 AS `node`, 3 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 4 AS `cell`, 8 AS `kid`),
-    STRUCT(13 AS `node`, 5 AS `cell`, 8 AS `kid`),
-    STRUCT(13 AS `node`, 6 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 7 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 8 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 9 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 10 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 11 AS `cell`, 8 AS `kid`),
-    STRUCT(13 AS `node`, 12 AS `cell`, 8 AS `kid`),
-    STRUCT(13 AS `node`, 13 AS `cell`, 17 AS `kid`),
-    STRUCT(13 AS `node`, 14 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 15 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 16 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 17 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 18 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 19 AS `cell`, 17 AS `kid`),
-    STRUCT(13 AS `node`, 20 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 21 AS `cell`, 17 AS `kid`),
-    STRUCT(13 AS `node`, 22 AS `cell`, 8 AS `kid`),
-    STRUCT(13 AS `node`, 23 AS `cell`, 17 AS `kid`),
-    STRUCT(13 AS `node`, 24 AS `cell`, 8 AS `kid`),
-    STRUCT(13 AS `node`, 25 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 26 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 27 AS `cell`, 8 AS `kid`),
-    STRUCT(13 AS `node`, 28 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 29 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 30 AS `cell`, 17 AS `kid`),
-    STRUCT(13 AS `node`, 31 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 32 AS `cell`, 8 AS `kid`),
-    STRUCT(13 AS `node`, 33 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 34 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 35 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 36 AS `cell`, 17 AS `kid`),
-    STRUCT(13 AS `node`, 37 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 38 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 39 AS `cell`, 8 AS `kid`),
-    STRUCT(13 AS `node`, 40 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 41 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 42 AS `cell`, 8 AS `kid`),
-    STRUCT(13 AS `node`, 43 AS `cell`, 14 AS `kid`),
-    STRUCT(13 AS `node`, 44 AS `cell`, 17 AS `kid`),
-    STRUCT(13 AS `node`, 45 AS `cell`, 8 AS `kid`),
-    STRUCT(13 AS `node`, 46 AS `cell`, 17 AS `kid`),
-    STRUCT(13 AS `node`, 47 AS `cell`, 17 AS `kid`)
-  ]) AS `t`
-), `terrl_level_3` AS (
-  SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM UNNEST([
-    STRUCT(3 AS `node`, 0 AS `cell`, 4 AS `kid`),
-    STRUCT(3 AS `node`, 1 AS `cell`, 6 AS `kid`),
-    STRUCT(3 AS `node`, 2 AS `cell`, 4 AS `kid`),
-    STRUCT(3 AS `node`, 3 AS `cell`, 4 AS `kid`),
-    STRUCT(8 AS `node`, 0 AS `cell`, 9 AS `kid`),
-    STRUCT(8 AS `node`, 1 AS `cell`, 11 AS `kid`),
-    STRUCT(8 AS `node`, 2 AS `cell`, 9 AS `kid`),
-    STRUCT(8 AS `node`, 3 AS `cell`, 9 AS `kid`),
-    STRUCT(14 AS `node`, 0 AS `cell`, -10 AS `kid`),
-    STRUCT(14 AS `node`, 1 AS `cell`, 15 AS `kid`),
-    STRUCT(14 AS `node`, 2 AS `cell`, -10 AS `kid`),
-    STRUCT(14 AS `node`, 3 AS `cell`, -10 AS `kid`),
-    STRUCT(17 AS `node`, 0 AS `cell`, -12 AS `kid`),
-    STRUCT(17 AS `node`, 1 AS `cell`, 18 AS `kid`),
-    STRUCT(17 AS `node`, 2 AS `cell`, -12 AS `kid`),
-    STRUCT(17 AS `node`, 3 AS `cell`, -12 AS `kid`)
-  ]) AS `t`
-), `terrl_level_4` AS (
-  SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM UNNEST([
-    STRUCT(4 AS `node`, 0 AS `cell`, 5 AS `kid`),
-    STRUCT(4 AS `node`, 1 AS `cell`, -5 AS `kid`),
-    STRUCT(6 AS `node`, 0 AS `cell`, 7 AS `kid`),
-    STRUCT(6 AS `node`, 1 AS `cell`, -5 AS `kid`),
-    STRUCT(9 AS `node`, 0 AS `cell`, 10 AS `kid`),
-    STRUCT(9 AS `node`, 1 AS `cell`, -8 AS `kid`),
-    STRUCT(11 AS `node`, 0 AS `cell`, 12 AS `kid`),
-    STRUCT(11 AS `node`, 1 AS `cell`, -8 AS `kid`),
-    STRUCT(15 AS `node`, 0 AS `cell`, 16 AS `kid`),
-    STRUCT(15 AS `node`, 1 AS `cell`, -10 AS `kid`),
-    STRUCT(18 AS `node`, 0 AS `cell`, 19 AS `kid`),
-    STRUCT(18 AS `node`, 1 AS `cell`, -12 AS `kid`)
-  ]) AS `t`
-), `terrl_level_5` AS (
-  SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM UNNEST([
-    STRUCT(5 AS `node`, 0 AS `cell`, -4 AS `kid`),
-    STRUCT(5 AS `node`, 1 AS `cell`, -5 AS `kid`),
-    STRUCT(7 AS `node`, 0 AS `cell`, -6 AS `kid`),
-    STRUCT(7 AS `node`, 1 AS `cell`, -5 AS `kid`),
-    STRUCT(10 AS `node`, 0 AS `cell`, -7 AS `kid`),
-    STRUCT(10 AS `node`, 1 AS `cell`, -8 AS `kid`),
-    STRUCT(12 AS `node`, 0 AS `cell`, -9 AS `kid`),
-    STRUCT(12 AS `node`, 1 AS `cell`, -8 AS `kid`),
-    STRUCT(16 AS `node`, 0 AS `cell`, -11 AS `kid`),
-    STRUCT(16 AS `node`, 1 AS `cell`, -10 AS `kid`),
-    STRUCT(19 AS `node`, 0 AS `cell`, -13 AS `kid`),
-    STRUCT(19 AS `node`, 1 AS `cell`, -12 AS `kid`)
-  ]) AS `t`
-), `terrl_results` AS (
-  SELECT
-    `id`,
-    `status`,
-    `territories`,
-    `titles`,
-    `owners`,
-    `reason`
+    `territory`,
+    `grp`,
+    `need`,
+    `below`,
+    `path`,
+    `title`
   FROM UNNEST([
     STRUCT(
-      -1 AS `id`,
-      'assigned' AS `status`,
-      'intl.emea' AS `territories`,
-      'emea' AS `titles`,
-      '' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      0 AS `territory`,
+      0 AS `grp`,
+      1 AS `need`,
+      -1 AS `below`,
+      'named' AS `path`,
+      'Named accounts' AS `title`
     ),
     STRUCT(
-      -2 AS `id`,
-      'assigned' AS `status`,
-      'intl.apac' AS `territories`,
-      'apac' AS `titles`,
-      '' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      1 AS `territory`,
+      0 AS `grp`,
+      1 AS `need`,
+      1 AS `below`,
+      'na' AS `path`,
+      'North America' AS `title`
     ),
     STRUCT(
-      -3 AS `id`,
-      'assigned' AS `status`,
-      'intl' AS `territories`,
-      'International' AS `titles`,
-      '' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      2 AS `territory`,
+      1 AS `grp`,
+      0 AS `need`,
+      2 AS `below`,
+      'na.west' AS `path`,
+      'West' AS `title`
     ),
     STRUCT(
-      -4 AS `id`,
-      'assigned' AS `status`,
-      'na.west.west_com;na.east' AS `territories`,
-      'west_com;east' AS `titles`,
-      'fay@acme.example' AS `owners`,
-      'conflict: `na.west` and `na.east` both match under policy unique (an overlap); assigned to each' AS `reason`
+      3 AS `territory`,
+      2 AS `grp`,
+      0 AS `need`,
+      -1 AS `below`,
+      'na.west.west_ent' AS `path`,
+      'west_ent' AS `title`
     ),
     STRUCT(
-      -5 AS `id`,
-      'assigned' AS `status`,
-      'na.west.west_ent;na.east' AS `territories`,
-      'west_ent;east' AS `titles`,
-      'eli@acme.example' AS `owners`,
-      'conflict: `na.west` and `na.east` both match under policy unique (an overlap); assigned to each' AS `reason`
+      4 AS `territory`,
+      2 AS `grp`,
+      2 AS `need`,
+      -1 AS `below`,
+      'na.west.west_com' AS `path`,
+      'west_com' AS `title`
     ),
     STRUCT(
-      -6 AS `id`,
-      'assigned' AS `status`,
-      'na.west.west_com;na.bay_area;na.east' AS `territories`,
-      'west_com;SF Bay Area;east' AS `titles`,
-      'fay@acme.example' AS `owners`,
-      'conflict: `na.west`, `na.bay_area` and `na.east` all match under policy unique (an overlap); assigned to each' AS `reason`
+      5 AS `territory`,
+      1 AS `grp`,
+      3 AS `need`,
+      -1 AS `below`,
+      'na.bay_area' AS `path`,
+      'SF Bay Area' AS `title`
     ),
     STRUCT(
-      -7 AS `id`,
-      'assigned' AS `status`,
-      'na.west.west_com' AS `territories`,
-      'west_com' AS `titles`,
-      'fay@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      6 AS `territory`,
+      1 AS `grp`,
+      1 AS `need`,
+      -1 AS `below`,
+      'na.east' AS `path`,
+      'east' AS `title`
     ),
     STRUCT(
-      -8 AS `id`,
-      'assigned' AS `status`,
-      'na.west.west_ent' AS `territories`,
-      'west_ent' AS `titles`,
-      'eli@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      7 AS `territory`,
+      1 AS `grp`,
+      -1 AS `need`,
+      -1 AS `below`,
+      'na.central' AS `path`,
+      'central' AS `title`
     ),
     STRUCT(
-      -9 AS `id`,
-      'assigned' AS `status`,
-      'na.west.west_com;na.bay_area' AS `territories`,
-      'west_com;SF Bay Area' AS `titles`,
-      'fay@acme.example' AS `owners`,
-      'conflict: `na.west` and `na.bay_area` both match under policy unique (an overlap); assigned to each' AS `reason`
+      8 AS `territory`,
+      0 AS `grp`,
+      1 AS `need`,
+      3 AS `below`,
+      'intl' AS `path`,
+      'International' AS `title`
     ),
     STRUCT(
-      -10 AS `id`,
-      'assigned' AS `status`,
-      'na.east' AS `territories`,
-      'east' AS `titles`,
-      '' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      9 AS `territory`,
+      3 AS `grp`,
+      1 AS `need`,
+      -1 AS `below`,
+      'intl.emea' AS `path`,
+      'emea' AS `title`
     ),
     STRUCT(
-      -11 AS `id`,
-      'assigned' AS `status`,
-      'na.bay_area;na.east' AS `territories`,
-      'SF Bay Area;east' AS `titles`,
-      '' AS `owners`,
-      'conflict: `na.bay_area` and `na.east` both match under policy unique (an overlap); assigned to each' AS `reason`
-    ),
-    STRUCT(
-      -12 AS `id`,
-      'assigned' AS `status`,
-      'na.central' AS `territories`,
-      'central' AS `titles`,
-      '' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
-    ),
-    STRUCT(
-      -13 AS `id`,
-      'assigned' AS `status`,
-      'na.bay_area' AS `territories`,
-      'SF Bay Area' AS `titles`,
-      '' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
-    ),
-    STRUCT(
-      -14 AS `id`,
-      'assigned' AS `status`,
-      'named' AS `territories`,
-      'Named accounts' AS `titles`,
-      'kim@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      10 AS `territory`,
+      3 AS `grp`,
+      1 AS `need`,
+      -1 AS `below`,
+      'intl.apac' AS `path`,
+      'apac' AS `title`
     )
   ]) AS `t`
+), `terrl_groups` AS (
+  SELECT
+    `grp`,
+    `policy`,
+    `else_territory`,
+    `parent`,
+    `rest`,
+    `note_kind`,
+    `note`
+  FROM UNNEST([
+    STRUCT(
+      0 AS `grp`,
+      'first' AS `policy`,
+      -1 AS `else_territory`,
+      -1 AS `parent`,
+      'gap' AS `rest`,
+      2 AS `note_kind`,
+      'gap: no top-level territory of model `FY27` takes the account' AS `note`
+    ),
+    STRUCT(
+      1 AS `grp`,
+      'unique' AS `policy`,
+      7 AS `else_territory`,
+      1 AS `parent`,
+      'gap' AS `rest`,
+      2 AS `note_kind`,
+      'gap: the account reaches `na` but none of its children takes it' AS `note`
+    ),
+    STRUCT(
+      2 AS `grp`,
+      'unique' AS `policy`,
+      -1 AS `else_territory`,
+      2 AS `parent`,
+      'gap' AS `rest`,
+      2 AS `note_kind`,
+      'gap: the account reaches `na.west` but none of its children takes it' AS `note`
+    ),
+    STRUCT(
+      3 AS `grp`,
+      'first' AS `policy`,
+      -1 AS `else_territory`,
+      8 AS `parent`,
+      'keep' AS `rest`,
+      2 AS `note_kind`,
+      '' AS `note`
+    )
+  ]) AS `t`
+), `terrl_owners` AS (
+  SELECT
+    `territory`,
+    `rank`,
+    `owner`
+  FROM UNNEST([
+    STRUCT(0 AS `territory`, 0 AS `rank`, 'kim@acme.example' AS `owner`),
+    STRUCT(1 AS `territory`, 1 AS `rank`, 'dana@acme.example' AS `owner`),
+    STRUCT(3 AS `territory`, 2 AS `rank`, 'eli@acme.example' AS `owner`),
+    STRUCT(4 AS `territory`, 3 AS `rank`, 'fay@acme.example' AS `owner`)
+  ]) AS `t`
+), `terrl_reached_0` AS (
+  SELECT
+    `c`.`combo`,
+    0 AS `grp`,
+    `c`.`terrl_cell_0`,
+    `c`.`terrl_cell_1`,
+    `c`.`terrl_cell_2`,
+    `c`.`terrl_cell_3`,
+    `c`.`terrl_cell_4`,
+    `c`.`terrl_cell_5`
+  FROM `terrl_combos` AS `c`
+), `terrl_keys_0` AS (
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS INT64) * 1404 + 0 + `r`.`terrl_cell_0` AS `cell_key`
+  FROM `terrl_reached_0` AS `r`
+  UNION ALL
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS INT64) * 1404 + 234 + `r`.`terrl_cell_1` AS `cell_key`
+  FROM `terrl_reached_0` AS `r`
+), `terrl_cells_0` AS (
+  SELECT
+    CAST(`cell_key` AS INT64) AS `cell_key`,
+    `territory`
+  FROM UNNEST([
+    STRUCT(1 AS `cell_key`, 0 AS `territory`),
+    STRUCT(3 AS `cell_key`, 0 AS `territory`),
+    STRUCT(265 AS `cell_key`, 1 AS `territory`),
+    STRUCT(454 AS `cell_key`, 1 AS `territory`)
+  ]) AS `t`
+), `terrl_rules_0` AS (
+  SELECT
+    CAST(`lo` AS INT64) AS `lo`,
+    CAST(`hi` AS INT64) AS `hi`,
+    `territory`
+  FROM UNNEST([
+    STRUCT(234 AS `lo`, 264 AS `hi`, 8 AS `territory`),
+    STRUCT(266 AS `lo`, 453 AS `hi`, 8 AS `territory`),
+    STRUCT(455 AS `lo`, 467 AS `hi`, 8 AS `territory`)
+  ]) AS `t`
+), `terrl_matched_0` AS (
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_0` AS `k`
+  JOIN `terrl_cells_0` AS `x`
+    ON `x`.`cell_key` = `k`.`cell_key`
+  UNION ALL
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_0` AS `k`
+  JOIN `terrl_rules_0` AS `x`
+    ON `k`.`cell_key` BETWEEN `x`.`lo` AND `x`.`hi`
+), `terrl_taken_0` AS (
+  SELECT
+    *
+  FROM (
+    SELECT
+      `m`.`combo`,
+      `t`.`grp`,
+      `m`.`territory`,
+      `g`.`policy`,
+      MIN(`m`.`territory`) OVER (PARTITION BY `m`.`combo`, `t`.`grp`) AS `first_match`
+    FROM `terrl_matched_0` AS `m`
+    JOIN `terrl_territories` AS `t`
+      ON `t`.`territory` = `m`.`territory`
+    JOIN `terrl_groups` AS `g`
+      ON `g`.`grp` = `t`.`grp`
+  ) AS `w`
+  WHERE
+    `policy` <> 'first' OR `territory` = `first_match`
+), `terrl_settled_0` AS (
+  SELECT
+    `r`.`combo`,
+    `r`.`grp`,
+    CASE
+      WHEN `w`.`territory` IS NOT NULL
+      THEN `w`.`territory`
+      WHEN `g`.`else_territory` >= 0
+      THEN `g`.`else_territory`
+    END AS `territory`,
+    `r`.`terrl_cell_0`,
+    `r`.`terrl_cell_1`,
+    `r`.`terrl_cell_2`,
+    `r`.`terrl_cell_3`,
+    `r`.`terrl_cell_4`,
+    `r`.`terrl_cell_5`
+  FROM `terrl_reached_0` AS `r`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `r`.`grp`
+  LEFT JOIN `terrl_taken_0` AS `w`
+    ON `w`.`combo` = `r`.`combo` AND `w`.`grp` = `r`.`grp`
+), `terrl_leaves_0` AS (
+  SELECT
+    `s`.`combo`,
+    `s`.`territory`
+  FROM `terrl_settled_0` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` < 0
+), `terrl_ends_0` AS (
+  SELECT
+    `s`.`combo`,
+    `g`.`note_kind` AS `kind`,
+    `g`.`parent` AS `at`,
+    `g`.`note`
+  FROM `terrl_settled_0` AS `s`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `s`.`grp`
+  WHERE
+    `s`.`territory` IS NULL AND `g`.`rest` <> 'keep'
+), `terrl_reached_1` AS (
+  SELECT
+    `s`.`combo`,
+    `t`.`below` AS `grp`,
+    `s`.`terrl_cell_0`,
+    `s`.`terrl_cell_1`,
+    `s`.`terrl_cell_2`,
+    `s`.`terrl_cell_3`,
+    `s`.`terrl_cell_4`,
+    `s`.`terrl_cell_5`
+  FROM `terrl_settled_0` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` >= 0
+), `terrl_keys_1` AS (
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS INT64) * 1404 + 234 + `r`.`terrl_cell_1` AS `cell_key`
+  FROM `terrl_reached_1` AS `r`
+  UNION ALL
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS INT64) * 1404 + 468 + `r`.`terrl_cell_2` AS `cell_key`
+  FROM `terrl_reached_1` AS `r`
+  UNION ALL
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS INT64) * 1404 + 702 + `r`.`terrl_cell_3` AS `cell_key`
+  FROM `terrl_reached_1` AS `r`
+), `terrl_cells_1` AS (
+  SELECT
+    CAST(`cell_key` AS INT64) AS `cell_key`,
+    `territory`
+  FROM UNNEST([
+    STRUCT(2107 AS `cell_key`, 5 AS `territory`),
+    STRUCT(1872 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1875 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1892 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1897 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1898 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1900 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1901 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1903 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1905 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1906 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1907 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1909 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1910 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1912 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1913 AS `cell_key`, 6 AS `territory`),
+    STRUCT(1915 AS `cell_key`, 6 AS `territory`),
+    STRUCT(4446 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4447 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4450 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4451 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4452 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4455 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4458 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4459 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4460 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4474 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4475 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4486 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4489 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4498 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4510 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4511 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4512 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4513 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4515 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4517 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4518 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4519 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4521 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4522 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4524 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4525 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4528 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4533 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4535 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4537 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4538 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4539 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4548 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4550 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4554 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4558 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4562 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4564 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4577 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4579 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4580 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4586 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4588 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4589 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4591 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4594 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4595 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4597 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4599 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4601 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4602 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4607 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4613 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4617 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4618 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4629 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4630 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4631 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4642 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4643 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4645 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4646 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4648 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4649 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4650 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4656 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4658 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4662 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4663 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4664 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4669 AS `cell_key`, 9 AS `territory`),
+    STRUCT(4448 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4454 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4456 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4462 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4470 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4472 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4478 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4484 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4487 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4491 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4507 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4509 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4527 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4530 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4531 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4536 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4540 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4549 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4551 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4552 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4553 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4556 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4557 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4560 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4561 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4565 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4578 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4581 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4582 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4583 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4584 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4590 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4593 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4596 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4598 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4603 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4604 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4605 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4606 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4609 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4610 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4611 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4612 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4615 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4619 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4628 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4632 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4657 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4660 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4661 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4665 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4668 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4671 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4672 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4673 AS `cell_key`, 10 AS `territory`),
+    STRUCT(4674 AS `cell_key`, 10 AS `territory`)
+  ]) AS `t`
+), `terrl_rules_1` AS (
+  SELECT
+    CAST(`lo` AS INT64) AS `lo`,
+    CAST(`hi` AS INT64) AS `hi`,
+    `territory`
+  FROM UNNEST([
+    STRUCT(1878 AS `lo`, 1882 AS `hi`, 6 AS `territory`),
+    STRUCT(1886 AS `lo`, 1890 AS `hi`, 6 AS `territory`),
+    STRUCT(4463 AS `lo`, 4468 AS `hi`, 9 AS `territory`),
+    STRUCT(4479 AS `lo`, 4483 AS `hi`, 9 AS `territory`),
+    STRUCT(4492 AS `lo`, 4496 AS `hi`, 9 AS `territory`),
+    STRUCT(4500 AS `lo`, 4506 AS `hi`, 9 AS `territory`),
+    STRUCT(4541 AS `lo`, 4546 AS `hi`, 9 AS `territory`),
+    STRUCT(4566 AS `lo`, 4575 AS `hi`, 9 AS `territory`),
+    STRUCT(4621 AS `lo`, 4627 AS `hi`, 9 AS `territory`),
+    STRUCT(4633 AS `lo`, 4640 AS `hi`, 9 AS `territory`),
+    STRUCT(4675 AS `lo`, 4679 AS `hi`, 9 AS `territory`),
+    STRUCT(4651 AS `lo`, 4655 AS `hi`, 10 AS `territory`)
+  ]) AS `t`
+), `terrl_leads_1` AS (
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_1` AS `k`
+  JOIN `terrl_cells_1` AS `x`
+    ON `x`.`cell_key` = `k`.`cell_key`
+  UNION ALL
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_1` AS `k`
+  JOIN `terrl_rules_1` AS `x`
+    ON `k`.`cell_key` BETWEEN `x`.`lo` AND `x`.`hi`
+), `terrl_checks_1` AS (
+  SELECT
+    `territory`,
+    `slot`,
+    `lo`,
+    `hi`,
+    `others`
+  FROM UNNEST([
+    STRUCT(5 AS `territory`, 4 AS `slot`, 0 AS `lo`, 0 AS `hi`, 2 AS `others`),
+    STRUCT(5 AS `territory`, 5 AS `slot`, 0 AS `lo`, 0 AS `hi`, 2 AS `others`)
+  ]) AS `t`
+), `terrl_candidates_1` AS (
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_1` AS `l`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `l`.`territory`
+  WHERE
+    `t`.`need` = 1
+  UNION ALL
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_1` AS `l`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `l`.`combo`
+  JOIN `terrl_checks_1` AS `x`
+    ON `x`.`territory` = `l`.`territory`
+    AND CASE `x`.`slot`
+      WHEN 0
+      THEN `c`.`terrl_cell_0`
+      WHEN 1
+      THEN `c`.`terrl_cell_1`
+      WHEN 2
+      THEN `c`.`terrl_cell_2`
+      WHEN 3
+      THEN `c`.`terrl_cell_3`
+      WHEN 4
+      THEN `c`.`terrl_cell_4`
+      WHEN 5
+      THEN `c`.`terrl_cell_5`
+    END BETWEEN `x`.`lo` AND `x`.`hi`
+  GROUP BY
+    `l`.`combo`,
+    `l`.`territory`
+  HAVING
+    COUNT(*) = MIN(`x`.`others`)
+  UNION ALL
+  SELECT
+    `r`.`combo`,
+    `t`.`territory`
+  FROM `terrl_reached_1` AS `r`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`grp` = `r`.`grp` AND `t`.`need` = 0
+), `terrl_matched_1` AS (
+  SELECT
+    `m`.`combo`,
+    `m`.`territory`
+  FROM `terrl_candidates_1` AS `m`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `m`.`combo`
+  WHERE
+    CASE
+      WHEN `m`.`territory` = 2
+      THEN (
+        (
+          (
+            `c`.`terrl_cell_2` BETWEEN 1 AND 2
+            OR `c`.`terrl_cell_2` BETWEEN 4 AND 5
+            OR `c`.`terrl_cell_2` BETWEEN 11 AND 12
+            OR `c`.`terrl_cell_2` = 22
+            OR `c`.`terrl_cell_2` = 24
+            OR `c`.`terrl_cell_2` = 27
+            OR `c`.`terrl_cell_2` = 32
+            OR `c`.`terrl_cell_2` = 39
+            OR `c`.`terrl_cell_2` = 42
+            OR `c`.`terrl_cell_2` = 45
+          )
+        )
+        OR (
+          (
+            `c`.`terrl_cell_1` = 31
+          )
+        )
+      )
+      ELSE TRUE
+    END
+), `terrl_taken_1` AS (
+  SELECT
+    *
+  FROM (
+    SELECT
+      `m`.`combo`,
+      `t`.`grp`,
+      `m`.`territory`,
+      `g`.`policy`,
+      MIN(`m`.`territory`) OVER (PARTITION BY `m`.`combo`, `t`.`grp`) AS `first_match`,
+      COUNT(*) OVER (PARTITION BY `m`.`combo`, `t`.`grp`) AS `matches`,
+      MIN(`m`.`territory`) OVER (PARTITION BY `m`.`combo`, `t`.`grp`) AS `lowest`,
+      MAX(`m`.`territory`) OVER (PARTITION BY `m`.`combo`, `t`.`grp`) AS `highest`
+    FROM `terrl_matched_1` AS `m`
+    JOIN `terrl_territories` AS `t`
+      ON `t`.`territory` = `m`.`territory`
+    JOIN `terrl_groups` AS `g`
+      ON `g`.`grp` = `t`.`grp`
+  ) AS `w`
+  WHERE
+    `policy` <> 'first' OR `territory` = `first_match`
+), `terrl_conflicts_1` AS (
+  SELECT
+    `w`.`combo`,
+    1 AS `kind`,
+    MAX(`g`.`parent`) AS `at`,
+    'conflict: ' || STRING_AGG(
+      
+        CASE
+          WHEN `w`.`territory` = `w`.`lowest`
+          THEN ''
+          WHEN `w`.`territory` = `w`.`highest`
+          THEN ' and '
+          ELSE ', '
+        END || '`' || `t`.`path` || '`',
+        ''
+      
+      ORDER BY
+        `w`.`territory`
+    ) || ' ' || CASE WHEN MAX(`w`.`matches`) = 2 THEN 'both' ELSE 'all' END || ' match under policy unique (an overlap); assigned to each' AS `note`
+  FROM `terrl_taken_1` AS `w`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `w`.`grp`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `w`.`territory`
+  WHERE
+    `w`.`policy` = 'unique' AND `w`.`matches` > 1
+  GROUP BY
+    `w`.`combo`,
+    `w`.`grp`
+), `terrl_settled_1` AS (
+  SELECT
+    `r`.`combo`,
+    `r`.`grp`,
+    CASE
+      WHEN `w`.`territory` IS NOT NULL
+      THEN `w`.`territory`
+      WHEN `g`.`else_territory` >= 0
+      THEN `g`.`else_territory`
+    END AS `territory`,
+    `r`.`terrl_cell_0`,
+    `r`.`terrl_cell_1`,
+    `r`.`terrl_cell_2`,
+    `r`.`terrl_cell_3`,
+    `r`.`terrl_cell_4`,
+    `r`.`terrl_cell_5`
+  FROM `terrl_reached_1` AS `r`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `r`.`grp`
+  LEFT JOIN `terrl_taken_1` AS `w`
+    ON `w`.`combo` = `r`.`combo` AND `w`.`grp` = `r`.`grp`
+), `terrl_leaves_1` AS (
+  SELECT
+    `s`.`combo`,
+    `s`.`territory`
+  FROM `terrl_settled_1` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` < 0
+), `terrl_kept_1` AS (
+  SELECT
+    `s`.`combo`,
+    `g`.`parent` AS `territory`
+  FROM `terrl_settled_1` AS `s`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `s`.`grp`
+  WHERE
+    `s`.`territory` IS NULL AND `g`.`rest` = 'keep'
+), `terrl_ends_1` AS (
+  SELECT
+    `s`.`combo`,
+    `g`.`note_kind` AS `kind`,
+    `g`.`parent` AS `at`,
+    `g`.`note`
+  FROM `terrl_settled_1` AS `s`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `s`.`grp`
+  WHERE
+    `s`.`territory` IS NULL AND `g`.`rest` <> 'keep'
+), `terrl_reached_2` AS (
+  SELECT
+    `s`.`combo`,
+    `t`.`below` AS `grp`,
+    `s`.`terrl_cell_0`,
+    `s`.`terrl_cell_1`,
+    `s`.`terrl_cell_2`,
+    `s`.`terrl_cell_3`,
+    `s`.`terrl_cell_4`,
+    `s`.`terrl_cell_5`
+  FROM `terrl_settled_1` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` >= 0
+), `terrl_keys_2` AS (
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS INT64) * 1404 + 936 + `r`.`terrl_cell_4` AS `cell_key`
+  FROM `terrl_reached_2` AS `r`
+), `terrl_cells_2` AS (
+  SELECT
+    CAST(`cell_key` AS INT64) AS `cell_key`,
+    `territory`
+  FROM UNNEST([STRUCT(3744 AS `cell_key`, 4 AS `territory`)]) AS `t`
+), `terrl_leads_2` AS (
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_2` AS `k`
+  JOIN `terrl_cells_2` AS `x`
+    ON `x`.`cell_key` = `k`.`cell_key`
+), `terrl_checks_2` AS (
+  SELECT
+    `territory`,
+    `slot`,
+    `lo`,
+    `hi`,
+    `others`
+  FROM UNNEST([STRUCT(4 AS `territory`, 5 AS `slot`, 0 AS `lo`, 0 AS `hi`, 1 AS `others`)]) AS `t`
+), `terrl_candidates_2` AS (
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_2` AS `l`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `l`.`territory`
+  WHERE
+    `t`.`need` = 1
+  UNION ALL
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_2` AS `l`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `l`.`combo`
+  JOIN `terrl_checks_2` AS `x`
+    ON `x`.`territory` = `l`.`territory`
+    AND CASE `x`.`slot`
+      WHEN 0
+      THEN `c`.`terrl_cell_0`
+      WHEN 1
+      THEN `c`.`terrl_cell_1`
+      WHEN 2
+      THEN `c`.`terrl_cell_2`
+      WHEN 3
+      THEN `c`.`terrl_cell_3`
+      WHEN 4
+      THEN `c`.`terrl_cell_4`
+      WHEN 5
+      THEN `c`.`terrl_cell_5`
+    END BETWEEN `x`.`lo` AND `x`.`hi`
+  GROUP BY
+    `l`.`combo`,
+    `l`.`territory`
+  HAVING
+    COUNT(*) = MIN(`x`.`others`)
+  UNION ALL
+  SELECT
+    `r`.`combo`,
+    `t`.`territory`
+  FROM `terrl_reached_2` AS `r`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`grp` = `r`.`grp` AND `t`.`need` = 0
+), `terrl_matched_2` AS (
+  SELECT
+    `m`.`combo`,
+    `m`.`territory`
+  FROM `terrl_candidates_2` AS `m`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `m`.`combo`
+  WHERE
+    CASE
+      WHEN `m`.`territory` = 3
+      THEN (
+        (
+          (
+            `c`.`terrl_cell_4` = 1
+          )
+        ) OR (
+          (
+            `c`.`terrl_cell_5` = 1
+          )
+        )
+      )
+      ELSE TRUE
+    END
+), `terrl_taken_2` AS (
+  SELECT
+    *
+  FROM (
+    SELECT
+      `m`.`combo`,
+      `t`.`grp`,
+      `m`.`territory`,
+      `g`.`policy`,
+      COUNT(*) OVER (PARTITION BY `m`.`combo`, `t`.`grp`) AS `matches`,
+      MIN(`m`.`territory`) OVER (PARTITION BY `m`.`combo`, `t`.`grp`) AS `lowest`,
+      MAX(`m`.`territory`) OVER (PARTITION BY `m`.`combo`, `t`.`grp`) AS `highest`
+    FROM `terrl_matched_2` AS `m`
+    JOIN `terrl_territories` AS `t`
+      ON `t`.`territory` = `m`.`territory`
+    JOIN `terrl_groups` AS `g`
+      ON `g`.`grp` = `t`.`grp`
+  ) AS `w`
+), `terrl_conflicts_2` AS (
+  SELECT
+    `w`.`combo`,
+    1 AS `kind`,
+    MAX(`g`.`parent`) AS `at`,
+    'conflict: ' || STRING_AGG(
+      
+        CASE
+          WHEN `w`.`territory` = `w`.`lowest`
+          THEN ''
+          WHEN `w`.`territory` = `w`.`highest`
+          THEN ' and '
+          ELSE ', '
+        END || '`' || `t`.`path` || '`',
+        ''
+      
+      ORDER BY
+        `w`.`territory`
+    ) || ' ' || CASE WHEN MAX(`w`.`matches`) = 2 THEN 'both' ELSE 'all' END || ' match under policy unique (an overlap); assigned to each' AS `note`
+  FROM `terrl_taken_2` AS `w`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `w`.`grp`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `w`.`territory`
+  WHERE
+    `w`.`policy` = 'unique' AND `w`.`matches` > 1
+  GROUP BY
+    `w`.`combo`,
+    `w`.`grp`
+), `terrl_settled_2` AS (
+  SELECT
+    `r`.`combo`,
+    `r`.`grp`,
+    CASE
+      WHEN `w`.`territory` IS NOT NULL
+      THEN `w`.`territory`
+      WHEN `g`.`else_territory` >= 0
+      THEN `g`.`else_territory`
+    END AS `territory`,
+    `r`.`terrl_cell_0`,
+    `r`.`terrl_cell_1`,
+    `r`.`terrl_cell_2`,
+    `r`.`terrl_cell_3`,
+    `r`.`terrl_cell_4`,
+    `r`.`terrl_cell_5`
+  FROM `terrl_reached_2` AS `r`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `r`.`grp`
+  LEFT JOIN `terrl_taken_2` AS `w`
+    ON `w`.`combo` = `r`.`combo` AND `w`.`grp` = `r`.`grp`
+), `terrl_leaves_2` AS (
+  SELECT
+    `s`.`combo`,
+    `s`.`territory`
+  FROM `terrl_settled_2` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` < 0
+), `terrl_ends_2` AS (
+  SELECT
+    `s`.`combo`,
+    `g`.`note_kind` AS `kind`,
+    `g`.`parent` AS `at`,
+    `g`.`note`
+  FROM `terrl_settled_2` AS `s`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `s`.`grp`
+  WHERE
+    `s`.`territory` IS NULL AND `g`.`rest` <> 'keep'
+), `terrl_landed` AS (
+  SELECT
+    `combo`,
+    `territory`
+  FROM `terrl_leaves_0`
+  UNION ALL
+  SELECT
+    `combo`,
+    `territory`
+  FROM `terrl_leaves_1`
+  UNION ALL
+  SELECT
+    `combo`,
+    `territory`
+  FROM `terrl_kept_1`
+  UNION ALL
+  SELECT
+    `combo`,
+    `territory`
+  FROM `terrl_leaves_2`
+), `terrl_notes` AS (
+  SELECT
+    `combo`,
+    `kind`,
+    `at`,
+    `note`
+  FROM `terrl_ends_0`
+  UNION ALL
+  SELECT
+    `combo`,
+    `kind`,
+    `at`,
+    `note`
+  FROM `terrl_conflicts_1`
+  UNION ALL
+  SELECT
+    `combo`,
+    `kind`,
+    `at`,
+    `note`
+  FROM `terrl_ends_1`
+  UNION ALL
+  SELECT
+    `combo`,
+    `kind`,
+    `at`,
+    `note`
+  FROM `terrl_conflicts_2`
+  UNION ALL
+  SELECT
+    `combo`,
+    `kind`,
+    `at`,
+    `note`
+  FROM `terrl_ends_2`
+), `terrl_lists` AS (
+  SELECT
+    `l`.`combo`,
+    STRING_AGG(`t`.`path`, ';'
+    ORDER BY
+      `l`.`territory`) AS `territories`,
+    STRING_AGG(`t`.`title`, ';'
+    ORDER BY
+      `l`.`territory`) AS `titles`
+  FROM `terrl_landed` AS `l`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `l`.`territory`
+  GROUP BY
+    `l`.`combo`
+), `terrl_owner_lists` AS (
+  SELECT
+    `combo`,
+    STRING_AGG(`owner`, ';'
+    ORDER BY
+      `first_rank`) AS `owners`
+  FROM (
+    SELECT
+      `l`.`combo`,
+      `o`.`owner`,
+      MIN(`o`.`rank`) AS `first_rank`
+    FROM `terrl_landed` AS `l`
+    JOIN `terrl_owners` AS `o`
+      ON `o`.`territory` = `l`.`territory`
+    GROUP BY
+      `l`.`combo`,
+      `o`.`owner`
+  ) AS `firsts`
+  GROUP BY
+    `combo`
+), `terrl_reasons` AS (
+  SELECT
+    `combo`,
+    STRING_AGG(`note`, '; '
+    ORDER BY
+      `kind`,
+      `at`) AS `reason`
+  FROM `terrl_notes`
+  GROUP BY
+    `combo`
+), `terrl_outcomes` AS (
+  SELECT
+    `c`.`terrl_cell_0`,
+    `c`.`terrl_cell_1`,
+    `c`.`terrl_cell_2`,
+    `c`.`terrl_cell_3`,
+    `c`.`terrl_cell_4`,
+    `c`.`terrl_cell_5`,
+    CASE WHEN `l`.`combo` IS NULL THEN 'unassigned' ELSE 'assigned' END AS `status`,
+    COALESCE(`l`.`territories`, '') AS `territories`,
+    COALESCE(`l`.`titles`, '') AS `titles`,
+    COALESCE(`o`.`owners`, '') AS `owners`,
+    `n`.`reason`
+  FROM `terrl_combos` AS `c`
+  LEFT JOIN `terrl_lists` AS `l`
+    ON `l`.`combo` = `c`.`combo`
+  LEFT JOIN `terrl_owner_lists` AS `o`
+    ON `o`.`combo` = `c`.`combo`
+  LEFT JOIN `terrl_reasons` AS `n`
+    ON `n`.`combo` = `c`.`combo`
 )
 SELECT
   `c`.`terrl_key` AS `key`,
-  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN 'invalid' ELSE `r`.`status` END AS `status`,
-  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `r`.`territories` END AS `territories`,
-  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `r`.`titles` END AS `titles`,
-  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `r`.`owners` END AS `owners`,
+  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN 'invalid' ELSE `o`.`status` END AS `status`,
+  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `o`.`territories` END AS `territories`,
+  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `o`.`titles` END AS `titles`,
+  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `o`.`owners` END AS `owners`,
   CASE
     WHEN NOT `c`.`terrl_invalid` IS NULL
     THEN `c`.`terrl_invalid`
-    ELSE `r`.`reason`
+    ELSE `o`.`reason`
   END AS `reason`
 FROM `terrl_checked` AS c
-LEFT JOIN `terrl_level_0` AS s0
-  ON `s0`.`node` = 0 AND `s0`.`cell` = `c`.`terrl_cell_0`
-LEFT JOIN `terrl_level_1` AS s1
-  ON `s1`.`node` = COALESCE(`s0`.`kid`, 0) AND `s1`.`cell` = `c`.`terrl_cell_1`
-LEFT JOIN `terrl_level_2` AS s2
-  ON `s2`.`node` = COALESCE(`s1`.`kid`, `s0`.`kid`, 0)
-  AND `s2`.`cell` = `c`.`terrl_cell_2`
-LEFT JOIN `terrl_level_3` AS s3
-  ON `s3`.`node` = COALESCE(`s2`.`kid`, `s1`.`kid`, `s0`.`kid`, 0)
-  AND `s3`.`cell` = `c`.`terrl_cell_3`
-LEFT JOIN `terrl_level_4` AS s4
-  ON `s4`.`node` = COALESCE(`s3`.`kid`, `s2`.`kid`, `s1`.`kid`, `s0`.`kid`, 0)
-  AND `s4`.`cell` = `c`.`terrl_cell_4`
-LEFT JOIN `terrl_level_5` AS s5
-  ON `s5`.`node` = COALESCE(`s4`.`kid`, `s3`.`kid`, `s2`.`kid`, `s1`.`kid`, `s0`.`kid`, 0)
-  AND `s5`.`cell` = `c`.`terrl_cell_5`
-LEFT JOIN `terrl_results` AS r
-  ON `r`.`id` = COALESCE(`s5`.`kid`, `s4`.`kid`, `s3`.`kid`, `s2`.`kid`, `s1`.`kid`, `s0`.`kid`, 0);
+LEFT JOIN `terrl_outcomes` AS o
+  ON `o`.`terrl_cell_0` = `c`.`terrl_cell_0`
+  AND `o`.`terrl_cell_1` = `c`.`terrl_cell_1`
+  AND `o`.`terrl_cell_2` = `c`.`terrl_cell_2`
+  AND `o`.`terrl_cell_3` = `c`.`terrl_cell_3`
+  AND `o`.`terrl_cell_4` = `c`.`terrl_cell_4`
+  AND `o`.`terrl_cell_5` = `c`.`terrl_cell_5`;

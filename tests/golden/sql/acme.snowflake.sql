@@ -1605,524 +1605,934 @@ WITH "terrl_input" AS (
     CASE WHEN "employees" >= 1000 THEN 1 ELSE 0 END AS "terrl_cell_4",
     CASE WHEN "revenue" >= CAST('500000000' AS DECIMAL(38, 0)) THEN 1 ELSE 0 END AS "terrl_cell_5"
   FROM "terrl_members"
-), "terrl_level_0" AS (
+), "terrl_combos" AS (
   SELECT
-    "node",
-    "cell",
-    "kid"
-  FROM (VALUES
-    (0, 0, 1),
-    (0, 1, -14),
-    (0, 2, 1),
-    (0, 3, -14),
-    (0, 4, 1)) AS "t"("node", "cell", "kid")
-), "terrl_level_1" AS (
+    ROW_NUMBER() OVER (
+      ORDER BY "terrl_cell_0", "terrl_cell_1", "terrl_cell_2", "terrl_cell_3", "terrl_cell_4", "terrl_cell_5"
+    ) AS "combo",
+    "terrl_cell_0",
+    "terrl_cell_1",
+    "terrl_cell_2",
+    "terrl_cell_3",
+    "terrl_cell_4",
+    "terrl_cell_5"
+  FROM (
+    SELECT DISTINCT
+      "terrl_cell_0",
+      "terrl_cell_1",
+      "terrl_cell_2",
+      "terrl_cell_3",
+      "terrl_cell_4",
+      "terrl_cell_5"
+    FROM "terrl_checked"
+    WHERE
+      "terrl_invalid" IS NULL
+  ) AS "distinct_cells"
+), "terrl_territories" AS (
   SELECT
-    "node",
-    "cell",
-    "kid"
+    "territory",
+    "grp",
+    "need",
+    "below",
+    "path",
+    "title"
   FROM (VALUES
-    (1, 0, -1),
-    (1, 1, -1),
-    (1, 2, -2),
-    (1, 3, -3),
-    (1, 4, -1),
-    (1, 5, -1),
-    (1, 6, -1),
-    (1, 7, -3),
-    (1, 8, -2),
-    (1, 9, -1),
-    (1, 10, -2),
-    (1, 11, -3),
-    (1, 12, -1),
-    (1, 13, -1),
-    (1, 14, -1),
-    (1, 15, -3),
-    (1, 16, -2),
-    (1, 17, -1),
-    (1, 18, -1),
-    (1, 19, -1),
-    (1, 20, -1),
-    (1, 21, -1),
-    (1, 22, -1),
-    (1, 23, -3),
-    (1, 24, -2),
-    (1, 25, -3),
-    (1, 26, -2),
-    (1, 27, -3),
-    (1, 28, -1),
-    (1, 29, -1),
-    (1, 30, -3),
-    (1, 31, 2),
-    (1, 32, -2),
-    (1, 33, -1),
-    (1, 34, -1),
-    (1, 35, -1),
-    (1, 36, -1),
-    (1, 37, -1),
-    (1, 38, -2),
-    (1, 39, -3),
-    (1, 40, -1),
-    (1, 41, -2),
-    (1, 42, -3),
-    (1, 43, -1),
-    (1, 44, -3),
-    (1, 45, -2),
-    (1, 46, -1),
-    (1, 47, -1),
-    (1, 48, -1),
-    (1, 49, -1),
-    (1, 50, -1),
-    (1, 51, -3),
-    (1, 52, -1),
-    (1, 53, -3),
-    (1, 54, -1),
-    (1, 55, -1),
-    (1, 56, -1),
-    (1, 57, -1),
-    (1, 58, -1),
-    (1, 59, -1),
-    (1, 60, -1),
-    (1, 61, -2),
-    (1, 62, -3),
-    (1, 63, -2),
-    (1, 64, -1),
-    (1, 65, -1),
-    (1, 66, -1),
-    (1, 67, -1),
-    (1, 68, -3),
-    (1, 69, -1),
-    (1, 70, -3),
-    (1, 71, -1),
-    (1, 72, -1),
-    (1, 73, -1),
-    (1, 74, -3),
-    (1, 75, -1),
-    (1, 76, -1),
-    (1, 77, -3),
-    (1, 78, -1),
-    (1, 79, -1),
-    (1, 80, -3),
-    (1, 81, -2),
-    (1, 82, -1),
-    (1, 83, -3),
-    (1, 84, -2),
-    (1, 85, -2),
-    (1, 86, -3),
-    (1, 87, -1),
-    (1, 88, -3),
-    (1, 89, -1),
-    (1, 90, -2),
-    (1, 91, -1),
-    (1, 92, -1),
-    (1, 93, -1),
-    (1, 94, -2),
-    (1, 95, -1),
-    (1, 96, -1),
-    (1, 97, -1),
-    (1, 98, -1),
-    (1, 99, -1),
-    (1, 100, -1),
-    (1, 101, -3),
-    (1, 102, -1),
-    (1, 103, -2),
-    (1, 104, -1),
-    (1, 105, -2),
-    (1, 106, -2),
-    (1, 107, -2),
-    (1, 108, -1),
-    (1, 109, -3),
-    (1, 110, -2),
-    (1, 111, -2),
-    (1, 112, -1),
-    (1, 113, -3),
-    (1, 114, -2),
-    (1, 115, -2),
-    (1, 116, -1),
-    (1, 117, -3),
-    (1, 118, -1),
-    (1, 119, -2),
-    (1, 120, -1),
-    (1, 121, -1),
-    (1, 122, -1),
-    (1, 123, -1),
-    (1, 124, -1),
-    (1, 125, -1),
-    (1, 126, -1),
-    (1, 127, -1),
-    (1, 128, -1),
-    (1, 129, -1),
-    (1, 130, -3),
-    (1, 131, -1),
-    (1, 132, -2),
-    (1, 133, -1),
-    (1, 134, -1),
-    (1, 135, -2),
-    (1, 136, -2),
-    (1, 137, -2),
-    (1, 138, -2),
-    (1, 139, -3),
-    (1, 140, -1),
-    (1, 141, -3),
-    (1, 142, -1),
-    (1, 143, -1),
-    (1, 144, -2),
-    (1, 145, -1),
-    (1, 146, -3),
-    (1, 147, -2),
-    (1, 148, -1),
-    (1, 149, -1),
-    (1, 150, -2),
-    (1, 151, -1),
-    (1, 152, -2),
-    (1, 153, -1),
-    (1, 154, -3),
-    (1, 155, -1),
-    (1, 156, -1),
-    (1, 157, -2),
-    (1, 158, -2),
-    (1, 159, -2),
-    (1, 160, -2),
-    (1, 161, -1),
-    (1, 162, -3),
-    (1, 163, -2),
-    (1, 164, -2),
-    (1, 165, -2),
-    (1, 166, -2),
-    (1, 167, -1),
-    (1, 168, -3),
-    (1, 169, -2),
-    (1, 170, -3),
-    (1, 171, -1),
-    (1, 172, -1),
-    (1, 173, -2),
-    (1, 174, -3),
-    (1, 175, -1),
-    (1, 176, -1),
-    (1, 177, -1),
-    (1, 178, -1),
-    (1, 179, -1),
-    (1, 180, -1),
-    (1, 181, -1),
-    (1, 182, -2),
-    (1, 183, -1),
-    (1, 184, -1),
-    (1, 185, -1),
-    (1, 186, -2),
-    (1, 187, -1),
-    (1, 188, -1),
-    (1, 189, -1),
-    (1, 190, -1),
-    (1, 191, -1),
-    (1, 192, -1),
-    (1, 193, -1),
-    (1, 194, -1),
-    (1, 195, -3),
-    (1, 196, -1),
-    (1, 197, -1),
-    (1, 198, -3),
-    (1, 199, -1),
-    (1, 200, -1),
-    (1, 201, -3),
-    (1, 202, -1),
-    (1, 203, -1),
-    (1, 204, -1),
-    (1, 205, -2),
-    (1, 206, -2),
-    (1, 207, -2),
-    (1, 208, -2),
-    (1, 209, -2),
-    (1, 210, -1),
-    (1, 211, -2),
-    (1, 212, -1),
-    (1, 213, -3),
-    (1, 214, -2),
-    (1, 215, -2),
-    (1, 216, -1),
-    (1, 217, -1),
-    (1, 218, -1),
-    (1, 219, -2),
-    (1, 220, 13),
-    (1, 221, -3),
-    (1, 222, -2),
-    (1, 223, -1),
-    (1, 224, -3),
-    (1, 225, -2),
-    (1, 226, -2),
-    (1, 227, -2),
-    (1, 228, -2),
-    (1, 229, -1),
-    (1, 230, -1),
-    (1, 231, -1),
-    (1, 232, -1),
-    (1, 233, -1)) AS "t"("node", "cell", "kid")
-), "terrl_level_2" AS (
+    (0, 0, 1, -1, 'named', 'Named accounts'),
+    (1, 0, 1, 1, 'na', 'North America'),
+    (2, 1, 0, 2, 'na.west', 'West'),
+    (3, 2, 0, -1, 'na.west.west_ent', 'west_ent'),
+    (4, 2, 2, -1, 'na.west.west_com', 'west_com'),
+    (5, 1, 3, -1, 'na.bay_area', 'SF Bay Area'),
+    (6, 1, 1, -1, 'na.east', 'east'),
+    (7, 1, -1, -1, 'na.central', 'central'),
+    (8, 0, 1, 3, 'intl', 'International'),
+    (9, 3, 1, -1, 'intl.emea', 'emea'),
+    (10, 3, 1, -1, 'intl.apac', 'apac')) AS "t"("territory", "grp", "need", "below", "path", "title")
+), "terrl_groups" AS (
   SELECT
-    "node",
-    "cell",
-    "kid"
+    "grp",
+    "policy",
+    "else_territory",
+    "parent",
+    "rest",
+    "note_kind",
+    "note"
   FROM (VALUES
-    (2, 0, 3),
-    (2, 1, 8),
-    (2, 2, 8),
-    (2, 3, 3),
-    (2, 4, 8),
-    (2, 5, 8),
-    (2, 6, 3),
-    (2, 7, 3),
-    (2, 8, 3),
-    (2, 9, 3),
-    (2, 10, 3),
-    (2, 11, 8),
-    (2, 12, 8),
-    (2, 13, 8),
-    (2, 14, 3),
-    (2, 15, 3),
-    (2, 16, 3),
-    (2, 17, 3),
-    (2, 18, 3),
-    (2, 19, 8),
-    (2, 20, 3),
-    (2, 21, 8),
-    (2, 22, 8),
-    (2, 23, 8),
-    (2, 24, 8),
-    (2, 25, 3),
-    (2, 26, 3),
-    (2, 27, 8),
-    (2, 28, 3),
-    (2, 29, 3),
-    (2, 30, 8),
-    (2, 31, 3),
-    (2, 32, 8),
-    (2, 33, 3),
-    (2, 34, 3),
-    (2, 35, 3),
-    (2, 36, 8),
-    (2, 37, 3),
-    (2, 38, 3),
-    (2, 39, 8),
-    (2, 40, 3),
-    (2, 41, 3),
-    (2, 42, 8),
-    (2, 43, 3),
-    (2, 44, 8),
-    (2, 45, 8),
-    (2, 46, 8),
-    (2, 47, 8),
-    (13, 0, 14),
-    (13, 1, 8),
-    (13, 2, 8),
-    (13, 3, 14),
-    (13, 4, 8),
-    (13, 5, 8),
-    (13, 6, 14),
-    (13, 7, 14),
-    (13, 8, 14),
-    (13, 9, 14),
-    (13, 10, 14),
-    (13, 11, 8),
-    (13, 12, 8),
-    (13, 13, 17),
-    (13, 14, 14),
-    (13, 15, 14),
-    (13, 16, 14),
-    (13, 17, 14),
-    (13, 18, 14),
-    (13, 19, 17),
-    (13, 20, 14),
-    (13, 21, 17),
-    (13, 22, 8),
-    (13, 23, 17),
-    (13, 24, 8),
-    (13, 25, 14),
-    (13, 26, 14),
-    (13, 27, 8),
-    (13, 28, 14),
-    (13, 29, 14),
-    (13, 30, 17),
-    (13, 31, 14),
-    (13, 32, 8),
-    (13, 33, 14),
-    (13, 34, 14),
-    (13, 35, 14),
-    (13, 36, 17),
-    (13, 37, 14),
-    (13, 38, 14),
-    (13, 39, 8),
-    (13, 40, 14),
-    (13, 41, 14),
-    (13, 42, 8),
-    (13, 43, 14),
-    (13, 44, 17),
-    (13, 45, 8),
-    (13, 46, 17),
-    (13, 47, 17)) AS "t"("node", "cell", "kid")
-), "terrl_level_3" AS (
-  SELECT
-    "node",
-    "cell",
-    "kid"
-  FROM (VALUES
-    (3, 0, 4),
-    (3, 1, 6),
-    (3, 2, 4),
-    (3, 3, 4),
-    (8, 0, 9),
-    (8, 1, 11),
-    (8, 2, 9),
-    (8, 3, 9),
-    (14, 0, -10),
-    (14, 1, 15),
-    (14, 2, -10),
-    (14, 3, -10),
-    (17, 0, -12),
-    (17, 1, 18),
-    (17, 2, -12),
-    (17, 3, -12)) AS "t"("node", "cell", "kid")
-), "terrl_level_4" AS (
-  SELECT
-    "node",
-    "cell",
-    "kid"
-  FROM (VALUES
-    (4, 0, 5),
-    (4, 1, -5),
-    (6, 0, 7),
-    (6, 1, -5),
-    (9, 0, 10),
-    (9, 1, -8),
-    (11, 0, 12),
-    (11, 1, -8),
-    (15, 0, 16),
-    (15, 1, -10),
-    (18, 0, 19),
-    (18, 1, -12)) AS "t"("node", "cell", "kid")
-), "terrl_level_5" AS (
-  SELECT
-    "node",
-    "cell",
-    "kid"
-  FROM (VALUES
-    (5, 0, -4),
-    (5, 1, -5),
-    (7, 0, -6),
-    (7, 1, -5),
-    (10, 0, -7),
-    (10, 1, -8),
-    (12, 0, -9),
-    (12, 1, -8),
-    (16, 0, -11),
-    (16, 1, -10),
-    (19, 0, -13),
-    (19, 1, -12)) AS "t"("node", "cell", "kid")
-), "terrl_results" AS (
-  SELECT
-    "id",
-    "status",
-    "territories",
-    "titles",
-    "owners",
-    "reason"
-  FROM (VALUES
-    (-1, 'assigned', 'intl.emea', 'emea', '', CAST(NULL AS VARCHAR)),
-    (-2, 'assigned', 'intl.apac', 'apac', '', CAST(NULL AS VARCHAR)),
-    (-3, 'assigned', 'intl', 'International', '', CAST(NULL AS VARCHAR)),
     (
-      -4,
-      'assigned',
-      'na.west.west_com;na.east',
-      'west_com;east',
-      'fay@acme.example',
-      'conflict: `na.west` and `na.east` both match under policy unique (an overlap); assigned to each'
+      0,
+      'first',
+      -1,
+      -1,
+      'gap',
+      2,
+      'gap: no top-level territory of model `FY27` takes the account'
     ),
     (
-      -5,
-      'assigned',
-      'na.west.west_ent;na.east',
-      'west_ent;east',
-      'eli@acme.example',
-      'conflict: `na.west` and `na.east` both match under policy unique (an overlap); assigned to each'
+      1,
+      'unique',
+      7,
+      1,
+      'gap',
+      2,
+      'gap: the account reaches `na` but none of its children takes it'
     ),
     (
-      -6,
-      'assigned',
-      'na.west.west_com;na.bay_area;na.east',
-      'west_com;SF Bay Area;east',
-      'fay@acme.example',
-      'conflict: `na.west`, `na.bay_area` and `na.east` all match under policy unique (an overlap); assigned to each'
+      2,
+      'unique',
+      -1,
+      2,
+      'gap',
+      2,
+      'gap: the account reaches `na.west` but none of its children takes it'
     ),
-    (
-      -7,
-      'assigned',
-      'na.west.west_com',
-      'west_com',
-      'fay@acme.example',
-      CAST(NULL AS VARCHAR)
-    ),
-    (
-      -8,
-      'assigned',
-      'na.west.west_ent',
-      'west_ent',
-      'eli@acme.example',
-      CAST(NULL AS VARCHAR)
-    ),
-    (
-      -9,
-      'assigned',
-      'na.west.west_com;na.bay_area',
-      'west_com;SF Bay Area',
-      'fay@acme.example',
-      'conflict: `na.west` and `na.bay_area` both match under policy unique (an overlap); assigned to each'
-    ),
-    (-10, 'assigned', 'na.east', 'east', '', CAST(NULL AS VARCHAR)),
-    (
-      -11,
-      'assigned',
-      'na.bay_area;na.east',
-      'SF Bay Area;east',
-      '',
-      'conflict: `na.bay_area` and `na.east` both match under policy unique (an overlap); assigned to each'
-    ),
-    (-12, 'assigned', 'na.central', 'central', '', CAST(NULL AS VARCHAR)),
-    (-13, 'assigned', 'na.bay_area', 'SF Bay Area', '', CAST(NULL AS VARCHAR)),
-    (
-      -14,
-      'assigned',
-      'named',
-      'Named accounts',
-      'kim@acme.example',
-      CAST(NULL AS VARCHAR)
-    )) AS "t"("id", "status", "territories", "titles", "owners", "reason")
+    (3, 'first', -1, 8, 'keep', 2, '')) AS "t"("grp", "policy", "else_territory", "parent", "rest", "note_kind", "note")
+), "terrl_owners" AS (
+  SELECT
+    "territory",
+    "rank",
+    "owner"
+  FROM (VALUES
+    (0, 0, 'kim@acme.example'),
+    (1, 1, 'dana@acme.example'),
+    (3, 2, 'eli@acme.example'),
+    (4, 3, 'fay@acme.example')) AS "t"("territory", "rank", "owner")
+), "terrl_reached_0" AS (
+  SELECT
+    "c"."combo",
+    0 AS "grp",
+    "c"."terrl_cell_0",
+    "c"."terrl_cell_1",
+    "c"."terrl_cell_2",
+    "c"."terrl_cell_3",
+    "c"."terrl_cell_4",
+    "c"."terrl_cell_5"
+  FROM "terrl_combos" AS "c"
+), "terrl_keys_0" AS (
+  SELECT
+    "r"."combo",
+    CAST("r"."grp" AS BIGINT) * 1404 + 0 + "r"."terrl_cell_0" AS "cell_key"
+  FROM "terrl_reached_0" AS "r"
+  UNION ALL
+  SELECT
+    "r"."combo",
+    CAST("r"."grp" AS BIGINT) * 1404 + 234 + "r"."terrl_cell_1" AS "cell_key"
+  FROM "terrl_reached_0" AS "r"
+), "terrl_cells_0" AS (
+  SELECT
+    CAST("cell_key" AS BIGINT) AS "cell_key",
+    "territory"
+  FROM (VALUES
+    (1, 0),
+    (3, 0),
+    (265, 1),
+    (454, 1)) AS "t"("cell_key", "territory")
+), "terrl_rules_0" AS (
+  SELECT
+    CAST("lo" AS BIGINT) AS "lo",
+    CAST("hi" AS BIGINT) AS "hi",
+    "territory"
+  FROM (VALUES
+    (234, 264, 8),
+    (266, 453, 8),
+    (455, 467, 8)) AS "t"("lo", "hi", "territory")
+), "terrl_matched_0" AS (
+  SELECT
+    "k"."combo",
+    "x"."territory"
+  FROM "terrl_keys_0" AS "k"
+  JOIN "terrl_cells_0" AS "x"
+    ON "x"."cell_key" = "k"."cell_key"
+  UNION ALL
+  SELECT
+    "k"."combo",
+    "x"."territory"
+  FROM "terrl_keys_0" AS "k"
+  JOIN "terrl_rules_0" AS "x"
+    ON "k"."cell_key" BETWEEN "x"."lo" AND "x"."hi"
+), "terrl_taken_0" AS (
+  SELECT
+    *
+  FROM (
+    SELECT
+      "m"."combo",
+      "t"."grp",
+      "m"."territory",
+      "g"."policy",
+      MIN("m"."territory") OVER (PARTITION BY "m"."combo", "t"."grp") AS "first_match"
+    FROM "terrl_matched_0" AS "m"
+    JOIN "terrl_territories" AS "t"
+      ON "t"."territory" = "m"."territory"
+    JOIN "terrl_groups" AS "g"
+      ON "g"."grp" = "t"."grp"
+  ) AS "w"
+  WHERE
+    "policy" <> 'first' OR "territory" = "first_match"
+), "terrl_settled_0" AS (
+  SELECT
+    "r"."combo",
+    "r"."grp",
+    CASE
+      WHEN "w"."territory" IS NOT NULL
+      THEN "w"."territory"
+      WHEN "g"."else_territory" >= 0
+      THEN "g"."else_territory"
+    END AS "territory",
+    "r"."terrl_cell_0",
+    "r"."terrl_cell_1",
+    "r"."terrl_cell_2",
+    "r"."terrl_cell_3",
+    "r"."terrl_cell_4",
+    "r"."terrl_cell_5"
+  FROM "terrl_reached_0" AS "r"
+  JOIN "terrl_groups" AS "g"
+    ON "g"."grp" = "r"."grp"
+  LEFT JOIN "terrl_taken_0" AS "w"
+    ON "w"."combo" = "r"."combo" AND "w"."grp" = "r"."grp"
+), "terrl_leaves_0" AS (
+  SELECT
+    "s"."combo",
+    "s"."territory"
+  FROM "terrl_settled_0" AS "s"
+  JOIN "terrl_territories" AS "t"
+    ON "t"."territory" = "s"."territory"
+  WHERE
+    "t"."below" < 0
+), "terrl_ends_0" AS (
+  SELECT
+    "s"."combo",
+    "g"."note_kind" AS "kind",
+    "g"."parent" AS "at",
+    "g"."note"
+  FROM "terrl_settled_0" AS "s"
+  JOIN "terrl_groups" AS "g"
+    ON "g"."grp" = "s"."grp"
+  WHERE
+    "s"."territory" IS NULL AND "g"."rest" <> 'keep'
+), "terrl_reached_1" AS (
+  SELECT
+    "s"."combo",
+    "t"."below" AS "grp",
+    "s"."terrl_cell_0",
+    "s"."terrl_cell_1",
+    "s"."terrl_cell_2",
+    "s"."terrl_cell_3",
+    "s"."terrl_cell_4",
+    "s"."terrl_cell_5"
+  FROM "terrl_settled_0" AS "s"
+  JOIN "terrl_territories" AS "t"
+    ON "t"."territory" = "s"."territory"
+  WHERE
+    "t"."below" >= 0
+), "terrl_keys_1" AS (
+  SELECT
+    "r"."combo",
+    CAST("r"."grp" AS BIGINT) * 1404 + 234 + "r"."terrl_cell_1" AS "cell_key"
+  FROM "terrl_reached_1" AS "r"
+  UNION ALL
+  SELECT
+    "r"."combo",
+    CAST("r"."grp" AS BIGINT) * 1404 + 468 + "r"."terrl_cell_2" AS "cell_key"
+  FROM "terrl_reached_1" AS "r"
+  UNION ALL
+  SELECT
+    "r"."combo",
+    CAST("r"."grp" AS BIGINT) * 1404 + 702 + "r"."terrl_cell_3" AS "cell_key"
+  FROM "terrl_reached_1" AS "r"
+), "terrl_cells_1" AS (
+  SELECT
+    CAST("cell_key" AS BIGINT) AS "cell_key",
+    "territory"
+  FROM (VALUES
+    (2107, 5),
+    (1872, 6),
+    (1875, 6),
+    (1892, 6),
+    (1897, 6),
+    (1898, 6),
+    (1900, 6),
+    (1901, 6),
+    (1903, 6),
+    (1905, 6),
+    (1906, 6),
+    (1907, 6),
+    (1909, 6),
+    (1910, 6),
+    (1912, 6),
+    (1913, 6),
+    (1915, 6),
+    (4446, 9),
+    (4447, 9),
+    (4450, 9),
+    (4451, 9),
+    (4452, 9),
+    (4455, 9),
+    (4458, 9),
+    (4459, 9),
+    (4460, 9),
+    (4474, 9),
+    (4475, 9),
+    (4486, 9),
+    (4489, 9),
+    (4498, 9),
+    (4510, 9),
+    (4511, 9),
+    (4512, 9),
+    (4513, 9),
+    (4515, 9),
+    (4517, 9),
+    (4518, 9),
+    (4519, 9),
+    (4521, 9),
+    (4522, 9),
+    (4524, 9),
+    (4525, 9),
+    (4528, 9),
+    (4533, 9),
+    (4535, 9),
+    (4537, 9),
+    (4538, 9),
+    (4539, 9),
+    (4548, 9),
+    (4550, 9),
+    (4554, 9),
+    (4558, 9),
+    (4562, 9),
+    (4564, 9),
+    (4577, 9),
+    (4579, 9),
+    (4580, 9),
+    (4586, 9),
+    (4588, 9),
+    (4589, 9),
+    (4591, 9),
+    (4594, 9),
+    (4595, 9),
+    (4597, 9),
+    (4599, 9),
+    (4601, 9),
+    (4602, 9),
+    (4607, 9),
+    (4613, 9),
+    (4617, 9),
+    (4618, 9),
+    (4629, 9),
+    (4630, 9),
+    (4631, 9),
+    (4642, 9),
+    (4643, 9),
+    (4645, 9),
+    (4646, 9),
+    (4648, 9),
+    (4649, 9),
+    (4650, 9),
+    (4656, 9),
+    (4658, 9),
+    (4662, 9),
+    (4663, 9),
+    (4664, 9),
+    (4669, 9),
+    (4448, 10),
+    (4454, 10),
+    (4456, 10),
+    (4462, 10),
+    (4470, 10),
+    (4472, 10),
+    (4478, 10),
+    (4484, 10),
+    (4487, 10),
+    (4491, 10),
+    (4507, 10),
+    (4509, 10),
+    (4527, 10),
+    (4530, 10),
+    (4531, 10),
+    (4536, 10),
+    (4540, 10),
+    (4549, 10),
+    (4551, 10),
+    (4552, 10),
+    (4553, 10),
+    (4556, 10),
+    (4557, 10),
+    (4560, 10),
+    (4561, 10),
+    (4565, 10),
+    (4578, 10),
+    (4581, 10),
+    (4582, 10),
+    (4583, 10),
+    (4584, 10),
+    (4590, 10),
+    (4593, 10),
+    (4596, 10),
+    (4598, 10),
+    (4603, 10),
+    (4604, 10),
+    (4605, 10),
+    (4606, 10),
+    (4609, 10),
+    (4610, 10),
+    (4611, 10),
+    (4612, 10),
+    (4615, 10),
+    (4619, 10),
+    (4628, 10),
+    (4632, 10),
+    (4657, 10),
+    (4660, 10),
+    (4661, 10),
+    (4665, 10),
+    (4668, 10),
+    (4671, 10),
+    (4672, 10),
+    (4673, 10),
+    (4674, 10)) AS "t"("cell_key", "territory")
+), "terrl_rules_1" AS (
+  SELECT
+    CAST("lo" AS BIGINT) AS "lo",
+    CAST("hi" AS BIGINT) AS "hi",
+    "territory"
+  FROM (VALUES
+    (1878, 1882, 6),
+    (1886, 1890, 6),
+    (4463, 4468, 9),
+    (4479, 4483, 9),
+    (4492, 4496, 9),
+    (4500, 4506, 9),
+    (4541, 4546, 9),
+    (4566, 4575, 9),
+    (4621, 4627, 9),
+    (4633, 4640, 9),
+    (4675, 4679, 9),
+    (4651, 4655, 10)) AS "t"("lo", "hi", "territory")
+), "terrl_leads_1" AS (
+  SELECT
+    "k"."combo",
+    "x"."territory"
+  FROM "terrl_keys_1" AS "k"
+  JOIN "terrl_cells_1" AS "x"
+    ON "x"."cell_key" = "k"."cell_key"
+  UNION ALL
+  SELECT
+    "k"."combo",
+    "x"."territory"
+  FROM "terrl_keys_1" AS "k"
+  JOIN "terrl_rules_1" AS "x"
+    ON "k"."cell_key" BETWEEN "x"."lo" AND "x"."hi"
+), "terrl_checks_1" AS (
+  SELECT
+    "territory",
+    "slot",
+    "lo",
+    "hi",
+    "others"
+  FROM (VALUES
+    (5, 4, 0, 0, 2),
+    (5, 5, 0, 0, 2)) AS "t"("territory", "slot", "lo", "hi", "others")
+), "terrl_candidates_1" AS (
+  SELECT
+    "l"."combo",
+    "l"."territory"
+  FROM "terrl_leads_1" AS "l"
+  JOIN "terrl_territories" AS "t"
+    ON "t"."territory" = "l"."territory"
+  WHERE
+    "t"."need" = 1
+  UNION ALL
+  SELECT
+    "l"."combo",
+    "l"."territory"
+  FROM "terrl_leads_1" AS "l"
+  JOIN "terrl_combos" AS "c"
+    ON "c"."combo" = "l"."combo"
+  JOIN "terrl_checks_1" AS "x"
+    ON "x"."territory" = "l"."territory"
+    AND CASE "x"."slot"
+      WHEN 0
+      THEN "c"."terrl_cell_0"
+      WHEN 1
+      THEN "c"."terrl_cell_1"
+      WHEN 2
+      THEN "c"."terrl_cell_2"
+      WHEN 3
+      THEN "c"."terrl_cell_3"
+      WHEN 4
+      THEN "c"."terrl_cell_4"
+      WHEN 5
+      THEN "c"."terrl_cell_5"
+    END BETWEEN "x"."lo" AND "x"."hi"
+  GROUP BY
+    "l"."combo",
+    "l"."territory"
+  HAVING
+    COUNT(*) = MIN("x"."others")
+  UNION ALL
+  SELECT
+    "r"."combo",
+    "t"."territory"
+  FROM "terrl_reached_1" AS "r"
+  JOIN "terrl_territories" AS "t"
+    ON "t"."grp" = "r"."grp" AND "t"."need" = 0
+), "terrl_matched_1" AS (
+  SELECT
+    "m"."combo",
+    "m"."territory"
+  FROM "terrl_candidates_1" AS "m"
+  JOIN "terrl_combos" AS "c"
+    ON "c"."combo" = "m"."combo"
+  WHERE
+    CASE
+      WHEN "m"."territory" = 2
+      THEN (
+        (
+          (
+            "c"."terrl_cell_2" BETWEEN 1 AND 2
+            OR "c"."terrl_cell_2" BETWEEN 4 AND 5
+            OR "c"."terrl_cell_2" BETWEEN 11 AND 12
+            OR "c"."terrl_cell_2" = 22
+            OR "c"."terrl_cell_2" = 24
+            OR "c"."terrl_cell_2" = 27
+            OR "c"."terrl_cell_2" = 32
+            OR "c"."terrl_cell_2" = 39
+            OR "c"."terrl_cell_2" = 42
+            OR "c"."terrl_cell_2" = 45
+          )
+        )
+        OR (
+          (
+            "c"."terrl_cell_1" = 31
+          )
+        )
+      )
+      ELSE TRUE
+    END
+), "terrl_taken_1" AS (
+  SELECT
+    *
+  FROM (
+    SELECT
+      "m"."combo",
+      "t"."grp",
+      "m"."territory",
+      "g"."policy",
+      MIN("m"."territory") OVER (PARTITION BY "m"."combo", "t"."grp") AS "first_match",
+      COUNT(*) OVER (PARTITION BY "m"."combo", "t"."grp") AS "matches",
+      MIN("m"."territory") OVER (PARTITION BY "m"."combo", "t"."grp") AS "lowest",
+      MAX("m"."territory") OVER (PARTITION BY "m"."combo", "t"."grp") AS "highest"
+    FROM "terrl_matched_1" AS "m"
+    JOIN "terrl_territories" AS "t"
+      ON "t"."territory" = "m"."territory"
+    JOIN "terrl_groups" AS "g"
+      ON "g"."grp" = "t"."grp"
+  ) AS "w"
+  WHERE
+    "policy" <> 'first' OR "territory" = "first_match"
+), "terrl_conflicts_1" AS (
+  SELECT
+    "w"."combo",
+    1 AS "kind",
+    MAX("g"."parent") AS "at",
+    'conflict: ' || LISTAGG(
+      
+        CASE
+          WHEN "w"."territory" = "w"."lowest"
+          THEN ''
+          WHEN "w"."territory" = "w"."highest"
+          THEN ' and '
+          ELSE ', '
+        END || '`' || "t"."path" || '`',
+        ''
+      
+    ) WITHIN GROUP (ORDER BY
+      "w"."territory") || ' ' || CASE WHEN MAX("w"."matches") = 2 THEN 'both' ELSE 'all' END || ' match under policy unique (an overlap); assigned to each' AS "note"
+  FROM "terrl_taken_1" AS "w"
+  JOIN "terrl_groups" AS "g"
+    ON "g"."grp" = "w"."grp"
+  JOIN "terrl_territories" AS "t"
+    ON "t"."territory" = "w"."territory"
+  WHERE
+    "w"."policy" = 'unique' AND "w"."matches" > 1
+  GROUP BY
+    "w"."combo",
+    "w"."grp"
+), "terrl_settled_1" AS (
+  SELECT
+    "r"."combo",
+    "r"."grp",
+    CASE
+      WHEN "w"."territory" IS NOT NULL
+      THEN "w"."territory"
+      WHEN "g"."else_territory" >= 0
+      THEN "g"."else_territory"
+    END AS "territory",
+    "r"."terrl_cell_0",
+    "r"."terrl_cell_1",
+    "r"."terrl_cell_2",
+    "r"."terrl_cell_3",
+    "r"."terrl_cell_4",
+    "r"."terrl_cell_5"
+  FROM "terrl_reached_1" AS "r"
+  JOIN "terrl_groups" AS "g"
+    ON "g"."grp" = "r"."grp"
+  LEFT JOIN "terrl_taken_1" AS "w"
+    ON "w"."combo" = "r"."combo" AND "w"."grp" = "r"."grp"
+), "terrl_leaves_1" AS (
+  SELECT
+    "s"."combo",
+    "s"."territory"
+  FROM "terrl_settled_1" AS "s"
+  JOIN "terrl_territories" AS "t"
+    ON "t"."territory" = "s"."territory"
+  WHERE
+    "t"."below" < 0
+), "terrl_kept_1" AS (
+  SELECT
+    "s"."combo",
+    "g"."parent" AS "territory"
+  FROM "terrl_settled_1" AS "s"
+  JOIN "terrl_groups" AS "g"
+    ON "g"."grp" = "s"."grp"
+  WHERE
+    "s"."territory" IS NULL AND "g"."rest" = 'keep'
+), "terrl_ends_1" AS (
+  SELECT
+    "s"."combo",
+    "g"."note_kind" AS "kind",
+    "g"."parent" AS "at",
+    "g"."note"
+  FROM "terrl_settled_1" AS "s"
+  JOIN "terrl_groups" AS "g"
+    ON "g"."grp" = "s"."grp"
+  WHERE
+    "s"."territory" IS NULL AND "g"."rest" <> 'keep'
+), "terrl_reached_2" AS (
+  SELECT
+    "s"."combo",
+    "t"."below" AS "grp",
+    "s"."terrl_cell_0",
+    "s"."terrl_cell_1",
+    "s"."terrl_cell_2",
+    "s"."terrl_cell_3",
+    "s"."terrl_cell_4",
+    "s"."terrl_cell_5"
+  FROM "terrl_settled_1" AS "s"
+  JOIN "terrl_territories" AS "t"
+    ON "t"."territory" = "s"."territory"
+  WHERE
+    "t"."below" >= 0
+), "terrl_keys_2" AS (
+  SELECT
+    "r"."combo",
+    CAST("r"."grp" AS BIGINT) * 1404 + 936 + "r"."terrl_cell_4" AS "cell_key"
+  FROM "terrl_reached_2" AS "r"
+), "terrl_cells_2" AS (
+  SELECT
+    CAST("cell_key" AS BIGINT) AS "cell_key",
+    "territory"
+  FROM (VALUES
+    (3744, 4)) AS "t"("cell_key", "territory")
+), "terrl_leads_2" AS (
+  SELECT
+    "k"."combo",
+    "x"."territory"
+  FROM "terrl_keys_2" AS "k"
+  JOIN "terrl_cells_2" AS "x"
+    ON "x"."cell_key" = "k"."cell_key"
+), "terrl_checks_2" AS (
+  SELECT
+    "territory",
+    "slot",
+    "lo",
+    "hi",
+    "others"
+  FROM (VALUES
+    (4, 5, 0, 0, 1)) AS "t"("territory", "slot", "lo", "hi", "others")
+), "terrl_candidates_2" AS (
+  SELECT
+    "l"."combo",
+    "l"."territory"
+  FROM "terrl_leads_2" AS "l"
+  JOIN "terrl_territories" AS "t"
+    ON "t"."territory" = "l"."territory"
+  WHERE
+    "t"."need" = 1
+  UNION ALL
+  SELECT
+    "l"."combo",
+    "l"."territory"
+  FROM "terrl_leads_2" AS "l"
+  JOIN "terrl_combos" AS "c"
+    ON "c"."combo" = "l"."combo"
+  JOIN "terrl_checks_2" AS "x"
+    ON "x"."territory" = "l"."territory"
+    AND CASE "x"."slot"
+      WHEN 0
+      THEN "c"."terrl_cell_0"
+      WHEN 1
+      THEN "c"."terrl_cell_1"
+      WHEN 2
+      THEN "c"."terrl_cell_2"
+      WHEN 3
+      THEN "c"."terrl_cell_3"
+      WHEN 4
+      THEN "c"."terrl_cell_4"
+      WHEN 5
+      THEN "c"."terrl_cell_5"
+    END BETWEEN "x"."lo" AND "x"."hi"
+  GROUP BY
+    "l"."combo",
+    "l"."territory"
+  HAVING
+    COUNT(*) = MIN("x"."others")
+  UNION ALL
+  SELECT
+    "r"."combo",
+    "t"."territory"
+  FROM "terrl_reached_2" AS "r"
+  JOIN "terrl_territories" AS "t"
+    ON "t"."grp" = "r"."grp" AND "t"."need" = 0
+), "terrl_matched_2" AS (
+  SELECT
+    "m"."combo",
+    "m"."territory"
+  FROM "terrl_candidates_2" AS "m"
+  JOIN "terrl_combos" AS "c"
+    ON "c"."combo" = "m"."combo"
+  WHERE
+    CASE
+      WHEN "m"."territory" = 3
+      THEN (
+        (
+          (
+            "c"."terrl_cell_4" = 1
+          )
+        ) OR (
+          (
+            "c"."terrl_cell_5" = 1
+          )
+        )
+      )
+      ELSE TRUE
+    END
+), "terrl_taken_2" AS (
+  SELECT
+    *
+  FROM (
+    SELECT
+      "m"."combo",
+      "t"."grp",
+      "m"."territory",
+      "g"."policy",
+      COUNT(*) OVER (PARTITION BY "m"."combo", "t"."grp") AS "matches",
+      MIN("m"."territory") OVER (PARTITION BY "m"."combo", "t"."grp") AS "lowest",
+      MAX("m"."territory") OVER (PARTITION BY "m"."combo", "t"."grp") AS "highest"
+    FROM "terrl_matched_2" AS "m"
+    JOIN "terrl_territories" AS "t"
+      ON "t"."territory" = "m"."territory"
+    JOIN "terrl_groups" AS "g"
+      ON "g"."grp" = "t"."grp"
+  ) AS "w"
+), "terrl_conflicts_2" AS (
+  SELECT
+    "w"."combo",
+    1 AS "kind",
+    MAX("g"."parent") AS "at",
+    'conflict: ' || LISTAGG(
+      
+        CASE
+          WHEN "w"."territory" = "w"."lowest"
+          THEN ''
+          WHEN "w"."territory" = "w"."highest"
+          THEN ' and '
+          ELSE ', '
+        END || '`' || "t"."path" || '`',
+        ''
+      
+    ) WITHIN GROUP (ORDER BY
+      "w"."territory") || ' ' || CASE WHEN MAX("w"."matches") = 2 THEN 'both' ELSE 'all' END || ' match under policy unique (an overlap); assigned to each' AS "note"
+  FROM "terrl_taken_2" AS "w"
+  JOIN "terrl_groups" AS "g"
+    ON "g"."grp" = "w"."grp"
+  JOIN "terrl_territories" AS "t"
+    ON "t"."territory" = "w"."territory"
+  WHERE
+    "w"."policy" = 'unique' AND "w"."matches" > 1
+  GROUP BY
+    "w"."combo",
+    "w"."grp"
+), "terrl_settled_2" AS (
+  SELECT
+    "r"."combo",
+    "r"."grp",
+    CASE
+      WHEN "w"."territory" IS NOT NULL
+      THEN "w"."territory"
+      WHEN "g"."else_territory" >= 0
+      THEN "g"."else_territory"
+    END AS "territory",
+    "r"."terrl_cell_0",
+    "r"."terrl_cell_1",
+    "r"."terrl_cell_2",
+    "r"."terrl_cell_3",
+    "r"."terrl_cell_4",
+    "r"."terrl_cell_5"
+  FROM "terrl_reached_2" AS "r"
+  JOIN "terrl_groups" AS "g"
+    ON "g"."grp" = "r"."grp"
+  LEFT JOIN "terrl_taken_2" AS "w"
+    ON "w"."combo" = "r"."combo" AND "w"."grp" = "r"."grp"
+), "terrl_leaves_2" AS (
+  SELECT
+    "s"."combo",
+    "s"."territory"
+  FROM "terrl_settled_2" AS "s"
+  JOIN "terrl_territories" AS "t"
+    ON "t"."territory" = "s"."territory"
+  WHERE
+    "t"."below" < 0
+), "terrl_ends_2" AS (
+  SELECT
+    "s"."combo",
+    "g"."note_kind" AS "kind",
+    "g"."parent" AS "at",
+    "g"."note"
+  FROM "terrl_settled_2" AS "s"
+  JOIN "terrl_groups" AS "g"
+    ON "g"."grp" = "s"."grp"
+  WHERE
+    "s"."territory" IS NULL AND "g"."rest" <> 'keep'
+), "terrl_landed" AS (
+  SELECT
+    "combo",
+    "territory"
+  FROM "terrl_leaves_0"
+  UNION ALL
+  SELECT
+    "combo",
+    "territory"
+  FROM "terrl_leaves_1"
+  UNION ALL
+  SELECT
+    "combo",
+    "territory"
+  FROM "terrl_kept_1"
+  UNION ALL
+  SELECT
+    "combo",
+    "territory"
+  FROM "terrl_leaves_2"
+), "terrl_notes" AS (
+  SELECT
+    "combo",
+    "kind",
+    "at",
+    "note"
+  FROM "terrl_ends_0"
+  UNION ALL
+  SELECT
+    "combo",
+    "kind",
+    "at",
+    "note"
+  FROM "terrl_conflicts_1"
+  UNION ALL
+  SELECT
+    "combo",
+    "kind",
+    "at",
+    "note"
+  FROM "terrl_ends_1"
+  UNION ALL
+  SELECT
+    "combo",
+    "kind",
+    "at",
+    "note"
+  FROM "terrl_conflicts_2"
+  UNION ALL
+  SELECT
+    "combo",
+    "kind",
+    "at",
+    "note"
+  FROM "terrl_ends_2"
+), "terrl_lists" AS (
+  SELECT
+    "l"."combo",
+    LISTAGG("t"."path", ';') WITHIN GROUP (ORDER BY
+      "l"."territory") AS "territories",
+    LISTAGG("t"."title", ';') WITHIN GROUP (ORDER BY
+      "l"."territory") AS "titles"
+  FROM "terrl_landed" AS "l"
+  JOIN "terrl_territories" AS "t"
+    ON "t"."territory" = "l"."territory"
+  GROUP BY
+    "l"."combo"
+), "terrl_owner_lists" AS (
+  SELECT
+    "combo",
+    LISTAGG("owner", ';') WITHIN GROUP (ORDER BY
+      "first_rank") AS "owners"
+  FROM (
+    SELECT
+      "l"."combo",
+      "o"."owner",
+      MIN("o"."rank") AS "first_rank"
+    FROM "terrl_landed" AS "l"
+    JOIN "terrl_owners" AS "o"
+      ON "o"."territory" = "l"."territory"
+    GROUP BY
+      "l"."combo",
+      "o"."owner"
+  ) AS "firsts"
+  GROUP BY
+    "combo"
+), "terrl_reasons" AS (
+  SELECT
+    "combo",
+    LISTAGG("note", '; ') WITHIN GROUP (ORDER BY
+      "kind",
+      "at") AS "reason"
+  FROM "terrl_notes"
+  GROUP BY
+    "combo"
+), "terrl_outcomes" AS (
+  SELECT
+    "c"."terrl_cell_0",
+    "c"."terrl_cell_1",
+    "c"."terrl_cell_2",
+    "c"."terrl_cell_3",
+    "c"."terrl_cell_4",
+    "c"."terrl_cell_5",
+    CASE WHEN "l"."combo" IS NULL THEN 'unassigned' ELSE 'assigned' END AS "status",
+    COALESCE("l"."territories", '') AS "territories",
+    COALESCE("l"."titles", '') AS "titles",
+    COALESCE("o"."owners", '') AS "owners",
+    "n"."reason"
+  FROM "terrl_combos" AS "c"
+  LEFT JOIN "terrl_lists" AS "l"
+    ON "l"."combo" = "c"."combo"
+  LEFT JOIN "terrl_owner_lists" AS "o"
+    ON "o"."combo" = "c"."combo"
+  LEFT JOIN "terrl_reasons" AS "n"
+    ON "n"."combo" = "c"."combo"
 )
 SELECT
   "c"."terrl_key" AS "key",
-  CASE WHEN NOT "c"."terrl_invalid" IS NULL THEN 'invalid' ELSE "r"."status" END AS "status",
-  CASE WHEN NOT "c"."terrl_invalid" IS NULL THEN '' ELSE "r"."territories" END AS "territories",
-  CASE WHEN NOT "c"."terrl_invalid" IS NULL THEN '' ELSE "r"."titles" END AS "titles",
-  CASE WHEN NOT "c"."terrl_invalid" IS NULL THEN '' ELSE "r"."owners" END AS "owners",
+  CASE WHEN NOT "c"."terrl_invalid" IS NULL THEN 'invalid' ELSE "o"."status" END AS "status",
+  CASE WHEN NOT "c"."terrl_invalid" IS NULL THEN '' ELSE "o"."territories" END AS "territories",
+  CASE WHEN NOT "c"."terrl_invalid" IS NULL THEN '' ELSE "o"."titles" END AS "titles",
+  CASE WHEN NOT "c"."terrl_invalid" IS NULL THEN '' ELSE "o"."owners" END AS "owners",
   CASE
     WHEN NOT "c"."terrl_invalid" IS NULL
     THEN "c"."terrl_invalid"
-    ELSE "r"."reason"
+    ELSE "o"."reason"
   END AS "reason"
 FROM "terrl_checked" AS c
-LEFT JOIN "terrl_level_0" AS s0
-  ON "s0"."node" = 0 AND "s0"."cell" = "c"."terrl_cell_0"
-LEFT JOIN "terrl_level_1" AS s1
-  ON "s1"."node" = COALESCE("s0"."kid", 0) AND "s1"."cell" = "c"."terrl_cell_1"
-LEFT JOIN "terrl_level_2" AS s2
-  ON "s2"."node" = COALESCE("s1"."kid", "s0"."kid", 0)
-  AND "s2"."cell" = "c"."terrl_cell_2"
-LEFT JOIN "terrl_level_3" AS s3
-  ON "s3"."node" = COALESCE("s2"."kid", "s1"."kid", "s0"."kid", 0)
-  AND "s3"."cell" = "c"."terrl_cell_3"
-LEFT JOIN "terrl_level_4" AS s4
-  ON "s4"."node" = COALESCE("s3"."kid", "s2"."kid", "s1"."kid", "s0"."kid", 0)
-  AND "s4"."cell" = "c"."terrl_cell_4"
-LEFT JOIN "terrl_level_5" AS s5
-  ON "s5"."node" = COALESCE("s4"."kid", "s3"."kid", "s2"."kid", "s1"."kid", "s0"."kid", 0)
-  AND "s5"."cell" = "c"."terrl_cell_5"
-LEFT JOIN "terrl_results" AS r
-  ON "r"."id" = COALESCE("s5"."kid", "s4"."kid", "s3"."kid", "s2"."kid", "s1"."kid", "s0"."kid", 0);
+LEFT JOIN "terrl_outcomes" AS o
+  ON "o"."terrl_cell_0" = "c"."terrl_cell_0"
+  AND "o"."terrl_cell_1" = "c"."terrl_cell_1"
+  AND "o"."terrl_cell_2" = "c"."terrl_cell_2"
+  AND "o"."terrl_cell_3" = "c"."terrl_cell_3"
+  AND "o"."terrl_cell_4" = "c"."terrl_cell_4"
+  AND "o"."terrl_cell_5" = "c"."terrl_cell_5";

@@ -1608,549 +1608,1124 @@ WITH `terrl_input` AS (
         ELSE CASE WHEN `zip` >= '94000' THEN 1 ELSE 0 END
       END
     END AS `terrl_cell_3`,
-    `terrl_member_5` AS `terrl_cell_6`,
-    CASE WHEN `employees` >= 1000 THEN 1 ELSE 0 END AS `terrl_cell_4`,
-    CASE WHEN `revenue` >= CAST('500000000' AS BIGNUMERIC) THEN 1 ELSE 0 END AS `terrl_cell_5`
+    `terrl_member_5` AS `terrl_cell_4`,
+    CASE WHEN `employees` >= 1000 THEN 1 ELSE 0 END AS `terrl_cell_5`,
+    CASE WHEN `revenue` >= CAST('500000000' AS BIGNUMERIC) THEN 1 ELSE 0 END AS `terrl_cell_6`
   FROM `terrl_members`
-), `terrl_level_0` AS (
+), `terrl_combos` AS (
   SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM UNNEST([
-    STRUCT(0 AS `node`, 0 AS `cell`, 1 AS `kid`),
-    STRUCT(0 AS `node`, 1 AS `cell`, -14 AS `kid`),
-    STRUCT(0 AS `node`, 2 AS `cell`, 1 AS `kid`),
-    STRUCT(0 AS `node`, 3 AS `cell`, -14 AS `kid`),
-    STRUCT(0 AS `node`, 4 AS `cell`, 1 AS `kid`),
-    STRUCT(0 AS `node`, 5 AS `cell`, -14 AS `kid`),
-    STRUCT(0 AS `node`, 6 AS `cell`, 1 AS `kid`)
-  ]) AS `t`
-), `terrl_level_1` AS (
+    ROW_NUMBER() OVER (
+      ORDER BY `terrl_cell_0`, `terrl_cell_1`, `terrl_cell_2`, `terrl_cell_3`, `terrl_cell_4`, `terrl_cell_5`, `terrl_cell_6`
+    ) AS `combo`,
+    `terrl_cell_0`,
+    `terrl_cell_1`,
+    `terrl_cell_2`,
+    `terrl_cell_3`,
+    `terrl_cell_4`,
+    `terrl_cell_5`,
+    `terrl_cell_6`
+  FROM (
+    SELECT DISTINCT
+      `terrl_cell_0`,
+      `terrl_cell_1`,
+      `terrl_cell_2`,
+      `terrl_cell_3`,
+      `terrl_cell_4`,
+      `terrl_cell_5`,
+      `terrl_cell_6`
+    FROM `terrl_checked`
+    WHERE
+      `terrl_invalid` IS NULL
+  ) AS `distinct_cells`
+), `terrl_territories` AS (
   SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM UNNEST([
-    STRUCT(1 AS `node`, 0 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 1 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 2 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 3 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 4 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 5 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 6 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 7 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 8 AS `cell`, -4 AS `kid`),
-    STRUCT(1 AS `node`, 9 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 10 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 11 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 12 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 13 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 14 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 15 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 16 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 17 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 18 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 19 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 20 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 21 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 22 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 23 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 24 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 25 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 26 AS `cell`, -4 AS `kid`),
-    STRUCT(1 AS `node`, 27 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 28 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 29 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 30 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 31 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 32 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 33 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 34 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 35 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 36 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 37 AS `cell`, 2 AS `kid`),
-    STRUCT(1 AS `node`, 38 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 39 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 40 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 41 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 42 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 43 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 44 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 45 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 46 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 47 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 48 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 49 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 50 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 51 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 52 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 53 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 54 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 55 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 56 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 57 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 58 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 59 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 60 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 61 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 62 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 63 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 64 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 65 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 66 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 67 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 68 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 69 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 70 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 71 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 72 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 73 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 74 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 75 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 76 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 77 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 78 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 79 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 80 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 81 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 82 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 83 AS `cell`, -4 AS `kid`),
-    STRUCT(1 AS `node`, 84 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 85 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 86 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 87 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 88 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 89 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 90 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 91 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 92 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 93 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 94 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 95 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 96 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 97 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 98 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 99 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 100 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 101 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 102 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 103 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 104 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 105 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 106 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 107 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 108 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 109 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 110 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 111 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 112 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 113 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 114 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 115 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 116 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 117 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 118 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 119 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 120 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 121 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 122 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 123 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 124 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 125 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 126 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 127 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 128 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 129 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 130 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 131 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 132 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 133 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 134 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 135 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 136 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 137 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 138 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 139 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 140 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 141 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 142 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 143 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 144 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 145 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 146 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 147 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 148 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 149 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 150 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 151 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 152 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 153 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 154 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 155 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 156 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 157 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 158 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 159 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 160 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 161 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 162 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 163 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 164 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 165 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 166 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 167 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 168 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 169 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 170 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 171 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 172 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 173 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 174 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 175 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 176 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 177 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 178 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 179 AS `cell`, -4 AS `kid`),
-    STRUCT(1 AS `node`, 180 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 181 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 182 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 183 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 184 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 185 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 186 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 187 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 188 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 189 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 190 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 191 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 192 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 193 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 194 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 195 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 196 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 197 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 198 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 199 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 200 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 201 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 202 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 203 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 204 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 205 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 206 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 207 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 208 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 209 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 210 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 211 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 212 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 213 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 214 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 215 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 216 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 217 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 218 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 219 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 220 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 221 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 222 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 223 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 224 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 225 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 226 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 227 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 228 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 229 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 230 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 231 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 232 AS `cell`, 7 AS `kid`),
-    STRUCT(1 AS `node`, 233 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 234 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 235 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 236 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 237 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 238 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 239 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 240 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 241 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 242 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 243 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 244 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 245 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 246 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 247 AS `cell`, -1 AS `kid`),
-    STRUCT(1 AS `node`, 248 AS `cell`, -1 AS `kid`)
-  ]) AS `t`
-), `terrl_level_2` AS (
-  SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM UNNEST([
-    STRUCT(7 AS `node`, 0 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 1 AS `cell`, 2 AS `kid`),
-    STRUCT(7 AS `node`, 2 AS `cell`, 2 AS `kid`),
-    STRUCT(7 AS `node`, 3 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 4 AS `cell`, 2 AS `kid`),
-    STRUCT(7 AS `node`, 5 AS `cell`, 2 AS `kid`),
-    STRUCT(7 AS `node`, 6 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 7 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 8 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 9 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 10 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 11 AS `cell`, 2 AS `kid`),
-    STRUCT(7 AS `node`, 12 AS `cell`, 2 AS `kid`),
-    STRUCT(7 AS `node`, 13 AS `cell`, -11 AS `kid`),
-    STRUCT(7 AS `node`, 14 AS `cell`, -11 AS `kid`),
-    STRUCT(7 AS `node`, 15 AS `cell`, -11 AS `kid`),
-    STRUCT(7 AS `node`, 16 AS `cell`, -11 AS `kid`),
-    STRUCT(7 AS `node`, 17 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 18 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 19 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 20 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 21 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 22 AS `cell`, -11 AS `kid`),
-    STRUCT(7 AS `node`, 23 AS `cell`, -11 AS `kid`),
-    STRUCT(7 AS `node`, 24 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 25 AS `cell`, -11 AS `kid`),
-    STRUCT(7 AS `node`, 26 AS `cell`, 2 AS `kid`),
-    STRUCT(7 AS `node`, 27 AS `cell`, -11 AS `kid`),
-    STRUCT(7 AS `node`, 28 AS `cell`, 2 AS `kid`),
-    STRUCT(7 AS `node`, 29 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 30 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 31 AS `cell`, 2 AS `kid`),
-    STRUCT(7 AS `node`, 32 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 33 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 34 AS `cell`, -11 AS `kid`),
-    STRUCT(7 AS `node`, 35 AS `cell`, -11 AS `kid`),
-    STRUCT(7 AS `node`, 36 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 37 AS `cell`, 2 AS `kid`),
-    STRUCT(7 AS `node`, 38 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 39 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 40 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 41 AS `cell`, -11 AS `kid`),
-    STRUCT(7 AS `node`, 42 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 43 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 44 AS `cell`, 2 AS `kid`),
-    STRUCT(7 AS `node`, 45 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 46 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 47 AS `cell`, 2 AS `kid`),
-    STRUCT(7 AS `node`, 48 AS `cell`, 8 AS `kid`),
-    STRUCT(7 AS `node`, 49 AS `cell`, -11 AS `kid`),
-    STRUCT(7 AS `node`, 50 AS `cell`, 2 AS `kid`),
-    STRUCT(7 AS `node`, 51 AS `cell`, -12 AS `kid`),
-    STRUCT(7 AS `node`, 52 AS `cell`, -13 AS `kid`)
-  ]) AS `t`
-), `terrl_level_3` AS (
-  SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM UNNEST([
-    STRUCT(2 AS `node`, 0 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 1 AS `cell`, 5 AS `kid`),
-    STRUCT(2 AS `node`, 2 AS `cell`, 3 AS `kid`),
-    STRUCT(2 AS `node`, 3 AS `cell`, 3 AS `kid`)
-  ]) AS `t`
-), `terrl_level_4` AS (
-  SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM UNNEST([
-    STRUCT(3 AS `node`, 0 AS `cell`, 4 AS `kid`),
-    STRUCT(3 AS `node`, 1 AS `cell`, -6 AS `kid`),
-    STRUCT(5 AS `node`, 0 AS `cell`, 6 AS `kid`),
-    STRUCT(5 AS `node`, 1 AS `cell`, -6 AS `kid`),
-    STRUCT(8 AS `node`, 0 AS `cell`, 9 AS `kid`),
-    STRUCT(8 AS `node`, 1 AS `cell`, 11 AS `kid`)
-  ]) AS `t`
-), `terrl_level_5` AS (
-  SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM UNNEST([
-    STRUCT(4 AS `node`, 0 AS `cell`, -5 AS `kid`),
-    STRUCT(4 AS `node`, 1 AS `cell`, -6 AS `kid`),
-    STRUCT(6 AS `node`, 0 AS `cell`, -7 AS `kid`),
-    STRUCT(6 AS `node`, 1 AS `cell`, -6 AS `kid`),
-    STRUCT(9 AS `node`, 0 AS `cell`, 10 AS `kid`),
-    STRUCT(9 AS `node`, 1 AS `cell`, 11 AS `kid`)
-  ]) AS `t`
-), `terrl_level_6` AS (
-  SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM UNNEST([
-    STRUCT(10 AS `node`, 0 AS `cell`, -8 AS `kid`),
-    STRUCT(10 AS `node`, 1 AS `cell`, -9 AS `kid`),
-    STRUCT(10 AS `node`, 2 AS `cell`, -9 AS `kid`),
-    STRUCT(10 AS `node`, 3 AS `cell`, -8 AS `kid`),
-    STRUCT(10 AS `node`, 4 AS `cell`, -9 AS `kid`),
-    STRUCT(10 AS `node`, 5 AS `cell`, -8 AS `kid`),
-    STRUCT(11 AS `node`, 0 AS `cell`, -10 AS `kid`),
-    STRUCT(11 AS `node`, 1 AS `cell`, -9 AS `kid`),
-    STRUCT(11 AS `node`, 2 AS `cell`, -9 AS `kid`),
-    STRUCT(11 AS `node`, 3 AS `cell`, -10 AS `kid`),
-    STRUCT(11 AS `node`, 4 AS `cell`, -9 AS `kid`),
-    STRUCT(11 AS `node`, 5 AS `cell`, -10 AS `kid`)
-  ]) AS `t`
-), `terrl_results` AS (
-  SELECT
-    `id`,
-    `status`,
-    `territories`,
-    `titles`,
-    `owners`,
-    `reason`
+    `territory`,
+    `grp`,
+    `need`,
+    `below`,
+    `path`,
+    `title`
   FROM UNNEST([
     STRUCT(
-      -1 AS `id`,
-      'assigned' AS `status`,
-      'intl.emea' AS `territories`,
-      'EMEA' AS `titles`,
-      'olga@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      0 AS `territory`,
+      0 AS `grp`,
+      1 AS `need`,
+      -1 AS `below`,
+      'named' AS `path`,
+      'Named accounts' AS `title`
     ),
     STRUCT(
-      -2 AS `id`,
-      'assigned' AS `status`,
-      'intl.apac' AS `territories`,
-      'APAC' AS `titles`,
-      'pat@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      1 AS `territory`,
+      0 AS `grp`,
+      1 AS `need`,
+      1 AS `below`,
+      'na' AS `path`,
+      'North America' AS `title`
     ),
     STRUCT(
-      -3 AS `id`,
-      'assigned' AS `status`,
-      'intl.latam' AS `territories`,
-      'Latin America' AS `titles`,
-      'rui@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      2 AS `territory`,
+      1 AS `grp`,
+      0 AS `need`,
+      2 AS `below`,
+      'na.west' AS `path`,
+      'West' AS `title`
     ),
     STRUCT(
-      -4 AS `id`,
-      'assigned' AS `status`,
-      'intl.rest' AS `territories`,
-      'Rest of world' AS `titles`,
-      'ops@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      3 AS `territory`,
+      2 AS `grp`,
+      3 AS `need`,
+      -1 AS `below`,
+      'na.west.bay_area' AS `path`,
+      'SF Bay Area' AS `title`
     ),
     STRUCT(
-      -5 AS `id`,
-      'assigned' AS `status`,
-      'na.west.west_com' AS `territories`,
-      'West Commercial' AS `titles`,
-      'fay@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      4 AS `territory`,
+      2 AS `grp`,
+      0 AS `need`,
+      -1 AS `below`,
+      'na.west.west_ent' AS `path`,
+      'West Enterprise' AS `title`
     ),
     STRUCT(
-      -6 AS `id`,
-      'assigned' AS `status`,
-      'na.west.west_ent' AS `territories`,
-      'West Enterprise' AS `titles`,
-      'eli@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      5 AS `territory`,
+      2 AS `grp`,
+      -1 AS `need`,
+      -1 AS `below`,
+      'na.west.west_com' AS `path`,
+      'West Commercial' AS `title`
     ),
     STRUCT(
-      -7 AS `id`,
-      'assigned' AS `status`,
-      'na.west.bay_area' AS `territories`,
-      'SF Bay Area' AS `titles`,
-      'hal@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      6 AS `territory`,
+      1 AS `grp`,
+      2 AS `need`,
+      3 AS `below`,
+      'na.east' AS `path`,
+      'East' AS `title`
     ),
     STRUCT(
-      -8 AS `id`,
-      'assigned' AS `status`,
-      'na.east.east_com' AS `territories`,
-      'East Commercial' AS `titles`,
-      'max@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      7 AS `territory`,
+      3 AS `grp`,
+      1 AS `need`,
+      -1 AS `below`,
+      'na.east.east_reg' AS `path`,
+      'East Regulated' AS `title`
     ),
     STRUCT(
-      -9 AS `id`,
-      'assigned' AS `status`,
-      'na.east.east_reg' AS `territories`,
-      'East Regulated' AS `titles`,
-      'jon@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      8 AS `territory`,
+      3 AS `grp`,
+      0 AS `need`,
+      -1 AS `below`,
+      'na.east.east_ent' AS `path`,
+      'East Enterprise' AS `title`
     ),
     STRUCT(
-      -10 AS `id`,
-      'assigned' AS `status`,
-      'na.east.east_ent' AS `territories`,
-      'East Enterprise' AS `titles`,
-      'lea@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      9 AS `territory`,
+      3 AS `grp`,
+      -1 AS `need`,
+      -1 AS `below`,
+      'na.east.east_com' AS `path`,
+      'East Commercial' AS `title`
     ),
     STRUCT(
-      -11 AS `id`,
-      'assigned' AS `status`,
-      'na.central' AS `territories`,
-      'Central' AS `titles`,
-      'ned@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      10 AS `territory`,
+      1 AS `grp`,
+      2 AS `need`,
+      -1 AS `below`,
+      'na.central' AS `path`,
+      'Central' AS `title`
     ),
     STRUCT(
-      -12 AS `id`,
-      'assigned' AS `status`,
-      'na.na_other' AS `territories`,
-      'North America, other' AS `titles`,
-      'ivy@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      11 AS `territory`,
+      1 AS `grp`,
+      2 AS `need`,
+      -1 AS `below`,
+      'na.na_unknown' AS `path`,
+      'North America, state unknown' AS `title`
     ),
     STRUCT(
-      -13 AS `id`,
-      'assigned' AS `status`,
-      'na.na_unknown' AS `territories`,
-      'North America, state unknown' AS `titles`,
-      'ops@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      12 AS `territory`,
+      1 AS `grp`,
+      -1 AS `need`,
+      -1 AS `below`,
+      'na.na_other' AS `path`,
+      'North America, other' AS `title`
     ),
     STRUCT(
-      -14 AS `id`,
-      'assigned' AS `status`,
-      'named' AS `territories`,
-      'Named accounts' AS `titles`,
-      'kim@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      13 AS `territory`,
+      0 AS `grp`,
+      1 AS `need`,
+      4 AS `below`,
+      'intl' AS `path`,
+      'International' AS `title`
+    ),
+    STRUCT(
+      14 AS `territory`,
+      4 AS `grp`,
+      1 AS `need`,
+      -1 AS `below`,
+      'intl.emea' AS `path`,
+      'EMEA' AS `title`
+    ),
+    STRUCT(
+      15 AS `territory`,
+      4 AS `grp`,
+      1 AS `need`,
+      -1 AS `below`,
+      'intl.apac' AS `path`,
+      'APAC' AS `title`
+    ),
+    STRUCT(
+      16 AS `territory`,
+      4 AS `grp`,
+      1 AS `need`,
+      -1 AS `below`,
+      'intl.latam' AS `path`,
+      'Latin America' AS `title`
+    ),
+    STRUCT(
+      17 AS `territory`,
+      4 AS `grp`,
+      -1 AS `need`,
+      -1 AS `below`,
+      'intl.rest' AS `path`,
+      'Rest of world' AS `title`
     )
   ]) AS `t`
+), `terrl_groups` AS (
+  SELECT
+    `grp`,
+    `policy`,
+    `else_territory`,
+    `parent`,
+    `rest`,
+    `note_kind`,
+    `note`
+  FROM UNNEST([
+    STRUCT(
+      0 AS `grp`,
+      'first' AS `policy`,
+      -1 AS `else_territory`,
+      -1 AS `parent`,
+      'gap' AS `rest`,
+      2 AS `note_kind`,
+      'gap: no top-level territory of model `FY28` takes the account' AS `note`
+    ),
+    STRUCT(
+      1 AS `grp`,
+      'first' AS `policy`,
+      12 AS `else_territory`,
+      1 AS `parent`,
+      'gap' AS `rest`,
+      2 AS `note_kind`,
+      'gap: the account reaches `na` but none of its children takes it' AS `note`
+    ),
+    STRUCT(
+      2 AS `grp`,
+      'first' AS `policy`,
+      5 AS `else_territory`,
+      2 AS `parent`,
+      'gap' AS `rest`,
+      2 AS `note_kind`,
+      'gap: the account reaches `na.west` but none of its children takes it' AS `note`
+    ),
+    STRUCT(
+      3 AS `grp`,
+      'first' AS `policy`,
+      9 AS `else_territory`,
+      6 AS `parent`,
+      'gap' AS `rest`,
+      2 AS `note_kind`,
+      'gap: the account reaches `na.east` but none of its children takes it' AS `note`
+    ),
+    STRUCT(
+      4 AS `grp`,
+      'first' AS `policy`,
+      17 AS `else_territory`,
+      13 AS `parent`,
+      'gap' AS `rest`,
+      2 AS `note_kind`,
+      'gap: the account reaches `intl` but none of its children takes it' AS `note`
+    )
+  ]) AS `t`
+), `terrl_owners` AS (
+  SELECT
+    `territory`,
+    `rank`,
+    `owner`
+  FROM UNNEST([
+    STRUCT(0 AS `territory`, 0 AS `rank`, 'kim@acme.example' AS `owner`),
+    STRUCT(1 AS `territory`, 1 AS `rank`, 'dana@acme.example' AS `owner`),
+    STRUCT(2 AS `territory`, 2 AS `rank`, 'gus@acme.example' AS `owner`),
+    STRUCT(3 AS `territory`, 3 AS `rank`, 'hal@acme.example' AS `owner`),
+    STRUCT(4 AS `territory`, 4 AS `rank`, 'eli@acme.example' AS `owner`),
+    STRUCT(5 AS `territory`, 5 AS `rank`, 'fay@acme.example' AS `owner`),
+    STRUCT(6 AS `territory`, 6 AS `rank`, 'ivy@acme.example' AS `owner`),
+    STRUCT(7 AS `territory`, 7 AS `rank`, 'jon@acme.example' AS `owner`),
+    STRUCT(8 AS `territory`, 8 AS `rank`, 'lea@acme.example' AS `owner`),
+    STRUCT(9 AS `territory`, 9 AS `rank`, 'max@acme.example' AS `owner`),
+    STRUCT(10 AS `territory`, 10 AS `rank`, 'ned@acme.example' AS `owner`),
+    STRUCT(11 AS `territory`, 11 AS `rank`, 'ops@acme.example' AS `owner`),
+    STRUCT(12 AS `territory`, 12 AS `rank`, 'ivy@acme.example' AS `owner`),
+    STRUCT(14 AS `territory`, 13 AS `rank`, 'olga@acme.example' AS `owner`),
+    STRUCT(15 AS `territory`, 14 AS `rank`, 'pat@acme.example' AS `owner`),
+    STRUCT(16 AS `territory`, 15 AS `rank`, 'rui@acme.example' AS `owner`),
+    STRUCT(17 AS `territory`, 16 AS `rank`, 'ops@acme.example' AS `owner`)
+  ]) AS `t`
+), `terrl_reached_0` AS (
+  SELECT
+    `c`.`combo`,
+    0 AS `grp`,
+    `c`.`terrl_cell_0`,
+    `c`.`terrl_cell_1`,
+    `c`.`terrl_cell_2`,
+    `c`.`terrl_cell_3`,
+    `c`.`terrl_cell_4`,
+    `c`.`terrl_cell_5`,
+    `c`.`terrl_cell_6`
+  FROM `terrl_combos` AS `c`
+), `terrl_keys_0` AS (
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS INT64) * 1743 + 0 + `r`.`terrl_cell_0` AS `cell_key`
+  FROM `terrl_reached_0` AS `r`
+  UNION ALL
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS INT64) * 1743 + 249 + `r`.`terrl_cell_1` AS `cell_key`
+  FROM `terrl_reached_0` AS `r`
+), `terrl_cells_0` AS (
+  SELECT
+    CAST(`cell_key` AS INT64) AS `cell_key`,
+    `territory`
+  FROM UNNEST([
+    STRUCT(1 AS `cell_key`, 0 AS `territory`),
+    STRUCT(3 AS `cell_key`, 0 AS `territory`),
+    STRUCT(5 AS `cell_key`, 0 AS `territory`),
+    STRUCT(286 AS `cell_key`, 1 AS `territory`),
+    STRUCT(481 AS `cell_key`, 1 AS `territory`)
+  ]) AS `t`
+), `terrl_rules_0` AS (
+  SELECT
+    CAST(`lo` AS INT64) AS `lo`,
+    CAST(`hi` AS INT64) AS `hi`,
+    `territory`
+  FROM UNNEST([
+    STRUCT(249 AS `lo`, 285 AS `hi`, 13 AS `territory`),
+    STRUCT(287 AS `lo`, 480 AS `hi`, 13 AS `territory`),
+    STRUCT(482 AS `lo`, 497 AS `hi`, 13 AS `territory`)
+  ]) AS `t`
+), `terrl_matched_0` AS (
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_0` AS `k`
+  JOIN `terrl_cells_0` AS `x`
+    ON `x`.`cell_key` = `k`.`cell_key`
+  UNION ALL
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_0` AS `k`
+  JOIN `terrl_rules_0` AS `x`
+    ON `k`.`cell_key` BETWEEN `x`.`lo` AND `x`.`hi`
+), `terrl_taken_0` AS (
+  SELECT
+    *
+  FROM (
+    SELECT
+      `m`.`combo`,
+      `t`.`grp`,
+      `m`.`territory`,
+      `g`.`policy`,
+      MIN(`m`.`territory`) OVER (PARTITION BY `m`.`combo`, `t`.`grp`) AS `first_match`
+    FROM `terrl_matched_0` AS `m`
+    JOIN `terrl_territories` AS `t`
+      ON `t`.`territory` = `m`.`territory`
+    JOIN `terrl_groups` AS `g`
+      ON `g`.`grp` = `t`.`grp`
+  ) AS `w`
+  WHERE
+    `policy` <> 'first' OR `territory` = `first_match`
+), `terrl_settled_0` AS (
+  SELECT
+    `r`.`combo`,
+    `r`.`grp`,
+    CASE
+      WHEN `w`.`territory` IS NOT NULL
+      THEN `w`.`territory`
+      WHEN `g`.`else_territory` >= 0
+      THEN `g`.`else_territory`
+    END AS `territory`,
+    `r`.`terrl_cell_0`,
+    `r`.`terrl_cell_1`,
+    `r`.`terrl_cell_2`,
+    `r`.`terrl_cell_3`,
+    `r`.`terrl_cell_4`,
+    `r`.`terrl_cell_5`,
+    `r`.`terrl_cell_6`
+  FROM `terrl_reached_0` AS `r`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `r`.`grp`
+  LEFT JOIN `terrl_taken_0` AS `w`
+    ON `w`.`combo` = `r`.`combo` AND `w`.`grp` = `r`.`grp`
+), `terrl_leaves_0` AS (
+  SELECT
+    `s`.`combo`,
+    `s`.`territory`
+  FROM `terrl_settled_0` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` < 0
+), `terrl_ends_0` AS (
+  SELECT
+    `s`.`combo`,
+    `g`.`note_kind` AS `kind`,
+    `g`.`parent` AS `at`,
+    `g`.`note`
+  FROM `terrl_settled_0` AS `s`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `s`.`grp`
+  WHERE
+    `s`.`territory` IS NULL AND `g`.`rest` <> 'keep'
+), `terrl_reached_1` AS (
+  SELECT
+    `s`.`combo`,
+    `t`.`below` AS `grp`,
+    `s`.`terrl_cell_0`,
+    `s`.`terrl_cell_1`,
+    `s`.`terrl_cell_2`,
+    `s`.`terrl_cell_3`,
+    `s`.`terrl_cell_4`,
+    `s`.`terrl_cell_5`,
+    `s`.`terrl_cell_6`
+  FROM `terrl_settled_0` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` >= 0
+), `terrl_keys_1` AS (
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS INT64) * 1743 + 249 + `r`.`terrl_cell_1` AS `cell_key`
+  FROM `terrl_reached_1` AS `r`
+  UNION ALL
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS INT64) * 1743 + 498 + `r`.`terrl_cell_2` AS `cell_key`
+  FROM `terrl_reached_1` AS `r`
+), `terrl_cells_1` AS (
+  SELECT
+    CAST(`cell_key` AS INT64) AS `cell_key`,
+    `territory`
+  FROM UNNEST([
+    STRUCT(2241 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2244 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2265 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2270 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2271 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2273 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2274 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2277 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2279 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2280 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2281 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2283 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2284 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2286 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2287 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2289 AS `cell_key`, 6 AS `territory`),
+    STRUCT(2254 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2255 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2256 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2257 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2263 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2264 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2266 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2268 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2275 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2276 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2282 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2290 AS `cell_key`, 10 AS `territory`),
+    STRUCT(2224 AS `cell_key`, 11 AS `territory`),
+    STRUCT(7221 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7222 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7226 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7227 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7228 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7232 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7235 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7236 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7237 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7255 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7256 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7267 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7272 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7282 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7294 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7295 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7296 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7297 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7299 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7301 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7302 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7303 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7305 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7306 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7308 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7309 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7313 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7318 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7320 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7322 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7323 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7324 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7333 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7335 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7339 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7343 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7347 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7349 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7362 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7364 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7365 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7371 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7373 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7374 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7376 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7379 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7380 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7382 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7384 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7386 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7387 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7392 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7399 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7403 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7404 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7415 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7416 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7417 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7428 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7429 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7432 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7433 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7435 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7436 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7437 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7443 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7445 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7449 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7450 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7451 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7456 AS `cell_key`, 14 AS `territory`),
+    STRUCT(7223 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7231 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7233 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7239 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7248 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7253 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7259 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7265 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7268 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7274 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7291 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7293 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7312 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7315 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7316 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7321 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7325 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7334 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7336 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7337 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7338 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7341 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7342 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7345 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7346 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7350 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7363 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7366 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7367 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7368 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7369 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7375 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7378 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7381 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7383 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7388 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7389 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7390 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7391 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7395 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7396 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7397 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7398 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7401 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7405 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7414 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7418 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7444 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7447 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7448 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7452 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7455 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7461 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7462 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7463 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7464 AS `cell_key`, 15 AS `territory`),
+    STRUCT(7224 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7225 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7230 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7234 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7238 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7246 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7249 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7250 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7251 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7252 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7254 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7257 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7266 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7269 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7270 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7271 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7273 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7280 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7281 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7283 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7292 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7298 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7300 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7307 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7310 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7311 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7314 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7317 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7319 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7332 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7340 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7344 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7348 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7361 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7370 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7372 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7377 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7385 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7393 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7394 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7402 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7406 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7427 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7430 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7431 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7434 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7446 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7454 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7457 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7458 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7459 AS `cell_key`, 16 AS `territory`),
+    STRUCT(7460 AS `cell_key`, 16 AS `territory`)
+  ]) AS `t`
+), `terrl_rules_1` AS (
+  SELECT
+    CAST(`lo` AS INT64) AS `lo`,
+    CAST(`hi` AS INT64) AS `hi`,
+    `territory`
+  FROM UNNEST([
+    STRUCT(2247 AS `lo`, 2251 AS `hi`, 6 AS `territory`),
+    STRUCT(2258 AS `lo`, 2262 AS `hi`, 6 AS `territory`),
+    STRUCT(7240 AS `lo`, 7245 AS `hi`, 14 AS `territory`),
+    STRUCT(7260 AS `lo`, 7264 AS `hi`, 14 AS `territory`),
+    STRUCT(7275 AS `lo`, 7279 AS `hi`, 14 AS `territory`),
+    STRUCT(7284 AS `lo`, 7290 AS `hi`, 14 AS `territory`),
+    STRUCT(7326 AS `lo`, 7331 AS `hi`, 14 AS `territory`),
+    STRUCT(7351 AS `lo`, 7360 AS `hi`, 14 AS `territory`),
+    STRUCT(7407 AS `lo`, 7413 AS `hi`, 14 AS `territory`),
+    STRUCT(7419 AS `lo`, 7426 AS `hi`, 14 AS `territory`),
+    STRUCT(7465 AS `lo`, 7469 AS `hi`, 14 AS `territory`),
+    STRUCT(7438 AS `lo`, 7442 AS `hi`, 15 AS `territory`)
+  ]) AS `t`
+), `terrl_leads_1` AS (
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_1` AS `k`
+  JOIN `terrl_cells_1` AS `x`
+    ON `x`.`cell_key` = `k`.`cell_key`
+  UNION ALL
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_1` AS `k`
+  JOIN `terrl_rules_1` AS `x`
+    ON `k`.`cell_key` BETWEEN `x`.`lo` AND `x`.`hi`
+), `terrl_checks_1` AS (
+  SELECT
+    `territory`,
+    `slot`,
+    `lo`,
+    `hi`,
+    `others`
+  FROM UNNEST([
+    STRUCT(6 AS `territory`, 1 AS `slot`, 232 AS `lo`, 232 AS `hi`, 1 AS `others`),
+    STRUCT(10 AS `territory`, 1 AS `slot`, 232 AS `lo`, 232 AS `hi`, 1 AS `others`),
+    STRUCT(11 AS `territory`, 2 AS `slot`, 52 AS `lo`, 52 AS `hi`, 1 AS `others`)
+  ]) AS `t`
+), `terrl_candidates_1` AS (
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_1` AS `l`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `l`.`territory`
+  WHERE
+    `t`.`need` = 1
+  UNION ALL
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_1` AS `l`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `l`.`combo`
+  JOIN `terrl_checks_1` AS `x`
+    ON `x`.`territory` = `l`.`territory`
+    AND CASE `x`.`slot`
+      WHEN 0
+      THEN `c`.`terrl_cell_0`
+      WHEN 1
+      THEN `c`.`terrl_cell_1`
+      WHEN 2
+      THEN `c`.`terrl_cell_2`
+      WHEN 3
+      THEN `c`.`terrl_cell_3`
+      WHEN 4
+      THEN `c`.`terrl_cell_4`
+      WHEN 5
+      THEN `c`.`terrl_cell_5`
+      WHEN 6
+      THEN `c`.`terrl_cell_6`
+    END BETWEEN `x`.`lo` AND `x`.`hi`
+  GROUP BY
+    `l`.`combo`,
+    `l`.`territory`
+  HAVING
+    COUNT(*) = MIN(`x`.`others`)
+  UNION ALL
+  SELECT
+    `r`.`combo`,
+    `t`.`territory`
+  FROM `terrl_reached_1` AS `r`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`grp` = `r`.`grp` AND `t`.`need` = 0
+), `terrl_matched_1` AS (
+  SELECT
+    `m`.`combo`,
+    `m`.`territory`
+  FROM `terrl_candidates_1` AS `m`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `m`.`combo`
+  WHERE
+    CASE
+      WHEN `m`.`territory` = 2
+      THEN (
+        (
+          (
+            `c`.`terrl_cell_2` BETWEEN 1 AND 2
+            OR `c`.`terrl_cell_2` BETWEEN 4 AND 5
+            OR `c`.`terrl_cell_2` BETWEEN 11 AND 12
+            OR `c`.`terrl_cell_2` = 26
+            OR `c`.`terrl_cell_2` = 28
+            OR `c`.`terrl_cell_2` = 31
+            OR `c`.`terrl_cell_2` = 37
+            OR `c`.`terrl_cell_2` = 44
+            OR `c`.`terrl_cell_2` = 47
+            OR `c`.`terrl_cell_2` = 50
+          )
+        )
+        OR (
+          (
+            `c`.`terrl_cell_1` = 37
+          )
+        )
+      )
+      ELSE TRUE
+    END
+), `terrl_taken_1` AS (
+  SELECT
+    *
+  FROM (
+    SELECT
+      `m`.`combo`,
+      `t`.`grp`,
+      `m`.`territory`,
+      `g`.`policy`,
+      MIN(`m`.`territory`) OVER (PARTITION BY `m`.`combo`, `t`.`grp`) AS `first_match`
+    FROM `terrl_matched_1` AS `m`
+    JOIN `terrl_territories` AS `t`
+      ON `t`.`territory` = `m`.`territory`
+    JOIN `terrl_groups` AS `g`
+      ON `g`.`grp` = `t`.`grp`
+  ) AS `w`
+  WHERE
+    `policy` <> 'first' OR `territory` = `first_match`
+), `terrl_settled_1` AS (
+  SELECT
+    `r`.`combo`,
+    `r`.`grp`,
+    CASE
+      WHEN `w`.`territory` IS NOT NULL
+      THEN `w`.`territory`
+      WHEN `g`.`else_territory` >= 0
+      THEN `g`.`else_territory`
+    END AS `territory`,
+    `r`.`terrl_cell_0`,
+    `r`.`terrl_cell_1`,
+    `r`.`terrl_cell_2`,
+    `r`.`terrl_cell_3`,
+    `r`.`terrl_cell_4`,
+    `r`.`terrl_cell_5`,
+    `r`.`terrl_cell_6`
+  FROM `terrl_reached_1` AS `r`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `r`.`grp`
+  LEFT JOIN `terrl_taken_1` AS `w`
+    ON `w`.`combo` = `r`.`combo` AND `w`.`grp` = `r`.`grp`
+), `terrl_leaves_1` AS (
+  SELECT
+    `s`.`combo`,
+    `s`.`territory`
+  FROM `terrl_settled_1` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` < 0
+), `terrl_ends_1` AS (
+  SELECT
+    `s`.`combo`,
+    `g`.`note_kind` AS `kind`,
+    `g`.`parent` AS `at`,
+    `g`.`note`
+  FROM `terrl_settled_1` AS `s`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `s`.`grp`
+  WHERE
+    `s`.`territory` IS NULL AND `g`.`rest` <> 'keep'
+), `terrl_reached_2` AS (
+  SELECT
+    `s`.`combo`,
+    `t`.`below` AS `grp`,
+    `s`.`terrl_cell_0`,
+    `s`.`terrl_cell_1`,
+    `s`.`terrl_cell_2`,
+    `s`.`terrl_cell_3`,
+    `s`.`terrl_cell_4`,
+    `s`.`terrl_cell_5`,
+    `s`.`terrl_cell_6`
+  FROM `terrl_settled_1` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` >= 0
+), `terrl_keys_2` AS (
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS INT64) * 1743 + 747 + `r`.`terrl_cell_3` AS `cell_key`
+  FROM `terrl_reached_2` AS `r`
+  UNION ALL
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS INT64) * 1743 + 996 + `r`.`terrl_cell_4` AS `cell_key`
+  FROM `terrl_reached_2` AS `r`
+), `terrl_cells_2` AS (
+  SELECT
+    CAST(`cell_key` AS INT64) AS `cell_key`,
+    `territory`
+  FROM UNNEST([
+    STRUCT(4234 AS `cell_key`, 3 AS `territory`),
+    STRUCT(6226 AS `cell_key`, 7 AS `territory`),
+    STRUCT(6227 AS `cell_key`, 7 AS `territory`),
+    STRUCT(6229 AS `cell_key`, 7 AS `territory`)
+  ]) AS `t`
+), `terrl_leads_2` AS (
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_2` AS `k`
+  JOIN `terrl_cells_2` AS `x`
+    ON `x`.`cell_key` = `k`.`cell_key`
+), `terrl_checks_2` AS (
+  SELECT
+    `territory`,
+    `slot`,
+    `lo`,
+    `hi`,
+    `others`
+  FROM UNNEST([
+    STRUCT(3 AS `territory`, 5 AS `slot`, 0 AS `lo`, 0 AS `hi`, 2 AS `others`),
+    STRUCT(3 AS `territory`, 6 AS `slot`, 0 AS `lo`, 0 AS `hi`, 2 AS `others`)
+  ]) AS `t`
+), `terrl_candidates_2` AS (
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_2` AS `l`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `l`.`territory`
+  WHERE
+    `t`.`need` = 1
+  UNION ALL
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_2` AS `l`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `l`.`combo`
+  JOIN `terrl_checks_2` AS `x`
+    ON `x`.`territory` = `l`.`territory`
+    AND CASE `x`.`slot`
+      WHEN 0
+      THEN `c`.`terrl_cell_0`
+      WHEN 1
+      THEN `c`.`terrl_cell_1`
+      WHEN 2
+      THEN `c`.`terrl_cell_2`
+      WHEN 3
+      THEN `c`.`terrl_cell_3`
+      WHEN 4
+      THEN `c`.`terrl_cell_4`
+      WHEN 5
+      THEN `c`.`terrl_cell_5`
+      WHEN 6
+      THEN `c`.`terrl_cell_6`
+    END BETWEEN `x`.`lo` AND `x`.`hi`
+  GROUP BY
+    `l`.`combo`,
+    `l`.`territory`
+  HAVING
+    COUNT(*) = MIN(`x`.`others`)
+  UNION ALL
+  SELECT
+    `r`.`combo`,
+    `t`.`territory`
+  FROM `terrl_reached_2` AS `r`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`grp` = `r`.`grp` AND `t`.`need` = 0
+), `terrl_matched_2` AS (
+  SELECT
+    `m`.`combo`,
+    `m`.`territory`
+  FROM `terrl_candidates_2` AS `m`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `m`.`combo`
+  WHERE
+    CASE
+      WHEN `m`.`territory` = 4
+      THEN (
+        (
+          (
+            `c`.`terrl_cell_5` = 1
+          )
+        ) OR (
+          (
+            `c`.`terrl_cell_6` = 1
+          )
+        )
+      )
+      WHEN `m`.`territory` = 8
+      THEN (
+        (
+          (
+            `c`.`terrl_cell_5` = 1
+          )
+        ) OR (
+          (
+            `c`.`terrl_cell_6` = 1
+          )
+        )
+      )
+      ELSE TRUE
+    END
+), `terrl_taken_2` AS (
+  SELECT
+    *
+  FROM (
+    SELECT
+      `m`.`combo`,
+      `t`.`grp`,
+      `m`.`territory`,
+      `g`.`policy`,
+      MIN(`m`.`territory`) OVER (PARTITION BY `m`.`combo`, `t`.`grp`) AS `first_match`
+    FROM `terrl_matched_2` AS `m`
+    JOIN `terrl_territories` AS `t`
+      ON `t`.`territory` = `m`.`territory`
+    JOIN `terrl_groups` AS `g`
+      ON `g`.`grp` = `t`.`grp`
+  ) AS `w`
+  WHERE
+    `policy` <> 'first' OR `territory` = `first_match`
+), `terrl_settled_2` AS (
+  SELECT
+    `r`.`combo`,
+    `r`.`grp`,
+    CASE
+      WHEN `w`.`territory` IS NOT NULL
+      THEN `w`.`territory`
+      WHEN `g`.`else_territory` >= 0
+      THEN `g`.`else_territory`
+    END AS `territory`,
+    `r`.`terrl_cell_0`,
+    `r`.`terrl_cell_1`,
+    `r`.`terrl_cell_2`,
+    `r`.`terrl_cell_3`,
+    `r`.`terrl_cell_4`,
+    `r`.`terrl_cell_5`,
+    `r`.`terrl_cell_6`
+  FROM `terrl_reached_2` AS `r`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `r`.`grp`
+  LEFT JOIN `terrl_taken_2` AS `w`
+    ON `w`.`combo` = `r`.`combo` AND `w`.`grp` = `r`.`grp`
+), `terrl_leaves_2` AS (
+  SELECT
+    `s`.`combo`,
+    `s`.`territory`
+  FROM `terrl_settled_2` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` < 0
+), `terrl_ends_2` AS (
+  SELECT
+    `s`.`combo`,
+    `g`.`note_kind` AS `kind`,
+    `g`.`parent` AS `at`,
+    `g`.`note`
+  FROM `terrl_settled_2` AS `s`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `s`.`grp`
+  WHERE
+    `s`.`territory` IS NULL AND `g`.`rest` <> 'keep'
+), `terrl_landed` AS (
+  SELECT
+    `combo`,
+    `territory`
+  FROM `terrl_leaves_0`
+  UNION ALL
+  SELECT
+    `combo`,
+    `territory`
+  FROM `terrl_leaves_1`
+  UNION ALL
+  SELECT
+    `combo`,
+    `territory`
+  FROM `terrl_leaves_2`
+), `terrl_notes` AS (
+  SELECT
+    `combo`,
+    `kind`,
+    `at`,
+    `note`
+  FROM `terrl_ends_0`
+  UNION ALL
+  SELECT
+    `combo`,
+    `kind`,
+    `at`,
+    `note`
+  FROM `terrl_ends_1`
+  UNION ALL
+  SELECT
+    `combo`,
+    `kind`,
+    `at`,
+    `note`
+  FROM `terrl_ends_2`
+), `terrl_lists` AS (
+  SELECT
+    `l`.`combo`,
+    STRING_AGG(`t`.`path`, ';'
+    ORDER BY
+      `l`.`territory`) AS `territories`,
+    STRING_AGG(`t`.`title`, ';'
+    ORDER BY
+      `l`.`territory`) AS `titles`
+  FROM `terrl_landed` AS `l`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `l`.`territory`
+  GROUP BY
+    `l`.`combo`
+), `terrl_owner_lists` AS (
+  SELECT
+    `combo`,
+    STRING_AGG(`owner`, ';'
+    ORDER BY
+      `first_rank`) AS `owners`
+  FROM (
+    SELECT
+      `l`.`combo`,
+      `o`.`owner`,
+      MIN(`o`.`rank`) AS `first_rank`
+    FROM `terrl_landed` AS `l`
+    JOIN `terrl_owners` AS `o`
+      ON `o`.`territory` = `l`.`territory`
+    GROUP BY
+      `l`.`combo`,
+      `o`.`owner`
+  ) AS `firsts`
+  GROUP BY
+    `combo`
+), `terrl_reasons` AS (
+  SELECT
+    `combo`,
+    STRING_AGG(`note`, '; '
+    ORDER BY
+      `kind`,
+      `at`) AS `reason`
+  FROM `terrl_notes`
+  GROUP BY
+    `combo`
+), `terrl_outcomes` AS (
+  SELECT
+    `c`.`terrl_cell_0`,
+    `c`.`terrl_cell_1`,
+    `c`.`terrl_cell_2`,
+    `c`.`terrl_cell_3`,
+    `c`.`terrl_cell_4`,
+    `c`.`terrl_cell_5`,
+    `c`.`terrl_cell_6`,
+    CASE WHEN `l`.`combo` IS NULL THEN 'unassigned' ELSE 'assigned' END AS `status`,
+    COALESCE(`l`.`territories`, '') AS `territories`,
+    COALESCE(`l`.`titles`, '') AS `titles`,
+    COALESCE(`o`.`owners`, '') AS `owners`,
+    `n`.`reason`
+  FROM `terrl_combos` AS `c`
+  LEFT JOIN `terrl_lists` AS `l`
+    ON `l`.`combo` = `c`.`combo`
+  LEFT JOIN `terrl_owner_lists` AS `o`
+    ON `o`.`combo` = `c`.`combo`
+  LEFT JOIN `terrl_reasons` AS `n`
+    ON `n`.`combo` = `c`.`combo`
 )
 SELECT
   `c`.`terrl_key` AS `key`,
-  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN 'invalid' ELSE `r`.`status` END AS `status`,
-  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `r`.`territories` END AS `territories`,
-  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `r`.`titles` END AS `titles`,
-  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `r`.`owners` END AS `owners`,
+  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN 'invalid' ELSE `o`.`status` END AS `status`,
+  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `o`.`territories` END AS `territories`,
+  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `o`.`titles` END AS `titles`,
+  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `o`.`owners` END AS `owners`,
   CASE
     WHEN NOT `c`.`terrl_invalid` IS NULL
     THEN `c`.`terrl_invalid`
-    ELSE `r`.`reason`
+    ELSE `o`.`reason`
   END AS `reason`
 FROM `terrl_checked` AS c
-LEFT JOIN `terrl_level_0` AS s0
-  ON `s0`.`node` = 0 AND `s0`.`cell` = `c`.`terrl_cell_0`
-LEFT JOIN `terrl_level_1` AS s1
-  ON `s1`.`node` = COALESCE(`s0`.`kid`, 0) AND `s1`.`cell` = `c`.`terrl_cell_1`
-LEFT JOIN `terrl_level_2` AS s2
-  ON `s2`.`node` = COALESCE(`s1`.`kid`, `s0`.`kid`, 0)
-  AND `s2`.`cell` = `c`.`terrl_cell_2`
-LEFT JOIN `terrl_level_3` AS s3
-  ON `s3`.`node` = COALESCE(`s2`.`kid`, `s1`.`kid`, `s0`.`kid`, 0)
-  AND `s3`.`cell` = `c`.`terrl_cell_3`
-LEFT JOIN `terrl_level_4` AS s4
-  ON `s4`.`node` = COALESCE(`s3`.`kid`, `s2`.`kid`, `s1`.`kid`, `s0`.`kid`, 0)
-  AND `s4`.`cell` = `c`.`terrl_cell_4`
-LEFT JOIN `terrl_level_5` AS s5
-  ON `s5`.`node` = COALESCE(`s4`.`kid`, `s3`.`kid`, `s2`.`kid`, `s1`.`kid`, `s0`.`kid`, 0)
-  AND `s5`.`cell` = `c`.`terrl_cell_5`
-LEFT JOIN `terrl_level_6` AS s6
-  ON `s6`.`node` = COALESCE(`s5`.`kid`, `s4`.`kid`, `s3`.`kid`, `s2`.`kid`, `s1`.`kid`, `s0`.`kid`, 0)
-  AND `s6`.`cell` = `c`.`terrl_cell_6`
-LEFT JOIN `terrl_results` AS r
-  ON `r`.`id` = COALESCE(`s6`.`kid`, `s5`.`kid`, `s4`.`kid`, `s3`.`kid`, `s2`.`kid`, `s1`.`kid`, `s0`.`kid`, 0);
+LEFT JOIN `terrl_outcomes` AS o
+  ON `o`.`terrl_cell_0` = `c`.`terrl_cell_0`
+  AND `o`.`terrl_cell_1` = `c`.`terrl_cell_1`
+  AND `o`.`terrl_cell_2` = `c`.`terrl_cell_2`
+  AND `o`.`terrl_cell_3` = `c`.`terrl_cell_3`
+  AND `o`.`terrl_cell_4` = `c`.`terrl_cell_4`
+  AND `o`.`terrl_cell_5` = `c`.`terrl_cell_5`
+  AND `o`.`terrl_cell_6` = `c`.`terrl_cell_6`;

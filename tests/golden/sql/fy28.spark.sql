@@ -1608,527 +1608,984 @@ WITH `terrl_input` AS (
         ELSE CASE WHEN `zip` >= '94000' THEN 1 ELSE 0 END
       END
     END AS `terrl_cell_3`,
-    `terrl_member_5` AS `terrl_cell_6`,
-    CASE WHEN `employees` >= 1000 THEN 1 ELSE 0 END AS `terrl_cell_4`,
-    CASE WHEN `revenue` >= CAST('500000000' AS DECIMAL(9, 0)) THEN 1 ELSE 0 END AS `terrl_cell_5`
+    `terrl_member_5` AS `terrl_cell_4`,
+    CASE WHEN `employees` >= 1000 THEN 1 ELSE 0 END AS `terrl_cell_5`,
+    CASE WHEN `revenue` >= CAST('500000000' AS DECIMAL(9, 0)) THEN 1 ELSE 0 END AS `terrl_cell_6`
   FROM `terrl_members`
-), `terrl_level_0` AS (
+), `terrl_combos` AS (
   SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM VALUES
-    (0, 0, 1),
-    (0, 1, -14),
-    (0, 2, 1),
-    (0, 3, -14),
-    (0, 4, 1),
-    (0, 5, -14),
-    (0, 6, 1) AS `t`(`node`, `cell`, `kid`)
-), `terrl_level_1` AS (
+    ROW_NUMBER() OVER (
+      ORDER BY `terrl_cell_0`, `terrl_cell_1`, `terrl_cell_2`, `terrl_cell_3`, `terrl_cell_4`, `terrl_cell_5`, `terrl_cell_6`
+    ) AS `combo`,
+    `terrl_cell_0`,
+    `terrl_cell_1`,
+    `terrl_cell_2`,
+    `terrl_cell_3`,
+    `terrl_cell_4`,
+    `terrl_cell_5`,
+    `terrl_cell_6`
+  FROM (
+    SELECT DISTINCT
+      `terrl_cell_0`,
+      `terrl_cell_1`,
+      `terrl_cell_2`,
+      `terrl_cell_3`,
+      `terrl_cell_4`,
+      `terrl_cell_5`,
+      `terrl_cell_6`
+    FROM `terrl_checked`
+    WHERE
+      `terrl_invalid` IS NULL
+  ) AS `distinct_cells`
+), `terrl_territories` AS (
   SELECT
-    `node`,
-    `cell`,
-    `kid`
+    `territory`,
+    `grp`,
+    `need`,
+    `below`,
+    `path`,
+    `title`
   FROM VALUES
-    (1, 0, -1),
-    (1, 1, -1),
-    (1, 2, -2),
-    (1, 3, -3),
-    (1, 4, -3),
-    (1, 5, -1),
-    (1, 6, -1),
-    (1, 7, -1),
-    (1, 8, -4),
-    (1, 9, -3),
-    (1, 10, -2),
-    (1, 11, -1),
-    (1, 12, -2),
-    (1, 13, -3),
-    (1, 14, -1),
-    (1, 15, -1),
-    (1, 16, -1),
-    (1, 17, -3),
-    (1, 18, -2),
-    (1, 19, -1),
-    (1, 20, -1),
-    (1, 21, -1),
-    (1, 22, -1),
-    (1, 23, -1),
-    (1, 24, -1),
-    (1, 25, -3),
-    (1, 26, -4),
-    (1, 27, -2),
-    (1, 28, -3),
-    (1, 29, -3),
-    (1, 30, -3),
-    (1, 31, -3),
-    (1, 32, -2),
-    (1, 33, -3),
-    (1, 34, -1),
-    (1, 35, -1),
-    (1, 36, -3),
-    (1, 37, 2),
-    (1, 38, -2),
-    (1, 39, -1),
-    (1, 40, -1),
-    (1, 41, -1),
-    (1, 42, -1),
-    (1, 43, -1),
-    (1, 44, -2),
-    (1, 45, -3),
-    (1, 46, -1),
-    (1, 47, -2),
-    (1, 48, -3),
-    (1, 49, -3),
-    (1, 50, -3),
-    (1, 51, -1),
-    (1, 52, -3),
-    (1, 53, -2),
-    (1, 54, -1),
-    (1, 55, -1),
-    (1, 56, -1),
-    (1, 57, -1),
-    (1, 58, -1),
-    (1, 59, -3),
-    (1, 60, -3),
-    (1, 61, -1),
-    (1, 62, -3),
-    (1, 63, -1),
-    (1, 64, -1),
-    (1, 65, -1),
-    (1, 66, -1),
-    (1, 67, -1),
-    (1, 68, -1),
-    (1, 69, -1),
-    (1, 70, -2),
-    (1, 71, -3),
-    (1, 72, -2),
-    (1, 73, -1),
-    (1, 74, -1),
-    (1, 75, -1),
-    (1, 76, -1),
-    (1, 77, -3),
-    (1, 78, -1),
-    (1, 79, -3),
-    (1, 80, -1),
-    (1, 81, -1),
-    (1, 82, -1),
-    (1, 83, -4),
-    (1, 84, -1),
-    (1, 85, -1),
-    (1, 86, -3),
-    (1, 87, -1),
-    (1, 88, -1),
-    (1, 89, -3),
-    (1, 90, -3),
-    (1, 91, -2),
-    (1, 92, -1),
-    (1, 93, -3),
-    (1, 94, -2),
-    (1, 95, -2),
-    (1, 96, -3),
-    (1, 97, -1),
-    (1, 98, -3),
-    (1, 99, -1),
-    (1, 100, -2),
-    (1, 101, -1),
-    (1, 102, -1),
-    (1, 103, -1),
-    (1, 104, -2),
-    (1, 105, -1),
-    (1, 106, -1),
-    (1, 107, -1),
-    (1, 108, -1),
-    (1, 109, -1),
-    (1, 110, -1),
-    (1, 111, -3),
-    (1, 112, -1),
-    (1, 113, -2),
-    (1, 114, -1),
-    (1, 115, -2),
-    (1, 116, -2),
-    (1, 117, -2),
-    (1, 118, -1),
-    (1, 119, -3),
-    (1, 120, -2),
-    (1, 121, -2),
-    (1, 122, -1),
-    (1, 123, -3),
-    (1, 124, -2),
-    (1, 125, -2),
-    (1, 126, -1),
-    (1, 127, -3),
-    (1, 128, -1),
-    (1, 129, -2),
-    (1, 130, -1),
-    (1, 131, -1),
-    (1, 132, -1),
-    (1, 133, -1),
-    (1, 134, -1),
-    (1, 135, -1),
-    (1, 136, -1),
-    (1, 137, -1),
-    (1, 138, -1),
-    (1, 139, -1),
-    (1, 140, -3),
-    (1, 141, -1),
-    (1, 142, -2),
-    (1, 143, -1),
-    (1, 144, -1),
-    (1, 145, -2),
-    (1, 146, -2),
-    (1, 147, -2),
-    (1, 148, -2),
-    (1, 149, -3),
-    (1, 150, -1),
-    (1, 151, -3),
-    (1, 152, -1),
-    (1, 153, -1),
-    (1, 154, -2),
-    (1, 155, -1),
-    (1, 156, -3),
-    (1, 157, -2),
-    (1, 158, -1),
-    (1, 159, -1),
-    (1, 160, -2),
-    (1, 161, -1),
-    (1, 162, -2),
-    (1, 163, -1),
-    (1, 164, -3),
-    (1, 165, -1),
-    (1, 166, -1),
-    (1, 167, -2),
-    (1, 168, -2),
-    (1, 169, -2),
-    (1, 170, -2),
-    (1, 171, -1),
-    (1, 172, -3),
-    (1, 173, -3),
-    (1, 174, -2),
-    (1, 175, -2),
-    (1, 176, -2),
-    (1, 177, -2),
-    (1, 178, -1),
-    (1, 179, -4),
-    (1, 180, -2),
-    (1, 181, -3),
-    (1, 182, -1),
-    (1, 183, -1),
-    (1, 184, -2),
-    (1, 185, -3),
-    (1, 186, -1),
-    (1, 187, -1),
-    (1, 188, -1),
-    (1, 189, -1),
-    (1, 190, -1),
-    (1, 191, -1),
-    (1, 192, -1),
-    (1, 193, -2),
-    (1, 194, -1),
-    (1, 195, -1),
-    (1, 196, -1),
-    (1, 197, -2),
-    (1, 198, -1),
-    (1, 199, -1),
-    (1, 200, -1),
-    (1, 201, -1),
-    (1, 202, -1),
-    (1, 203, -1),
-    (1, 204, -1),
-    (1, 205, -1),
-    (1, 206, -3),
-    (1, 207, -1),
-    (1, 208, -1),
-    (1, 209, -3),
-    (1, 210, -3),
-    (1, 211, -1),
-    (1, 212, -1),
-    (1, 213, -3),
-    (1, 214, -1),
-    (1, 215, -1),
-    (1, 216, -1),
-    (1, 217, -2),
-    (1, 218, -2),
-    (1, 219, -2),
-    (1, 220, -2),
-    (1, 221, -2),
-    (1, 222, -1),
-    (1, 223, -2),
-    (1, 224, -1),
-    (1, 225, -3),
-    (1, 226, -2),
-    (1, 227, -2),
-    (1, 228, -1),
-    (1, 229, -1),
-    (1, 230, -1),
-    (1, 231, -2),
-    (1, 232, 7),
-    (1, 233, -3),
-    (1, 234, -2),
-    (1, 235, -1),
-    (1, 236, -3),
-    (1, 237, -3),
-    (1, 238, -3),
-    (1, 239, -3),
-    (1, 240, -2),
-    (1, 241, -2),
-    (1, 242, -2),
-    (1, 243, -2),
-    (1, 244, -1),
-    (1, 245, -1),
-    (1, 246, -1),
-    (1, 247, -1),
-    (1, 248, -1) AS `t`(`node`, `cell`, `kid`)
-), `terrl_level_2` AS (
+    (0, 0, 1, -1, 'named', 'Named accounts'),
+    (1, 0, 1, 1, 'na', 'North America'),
+    (2, 1, 0, 2, 'na.west', 'West'),
+    (3, 2, 3, -1, 'na.west.bay_area', 'SF Bay Area'),
+    (4, 2, 0, -1, 'na.west.west_ent', 'West Enterprise'),
+    (5, 2, -1, -1, 'na.west.west_com', 'West Commercial'),
+    (6, 1, 2, 3, 'na.east', 'East'),
+    (7, 3, 1, -1, 'na.east.east_reg', 'East Regulated'),
+    (8, 3, 0, -1, 'na.east.east_ent', 'East Enterprise'),
+    (9, 3, -1, -1, 'na.east.east_com', 'East Commercial'),
+    (10, 1, 2, -1, 'na.central', 'Central'),
+    (11, 1, 2, -1, 'na.na_unknown', 'North America, state unknown'),
+    (12, 1, -1, -1, 'na.na_other', 'North America, other'),
+    (13, 0, 1, 4, 'intl', 'International'),
+    (14, 4, 1, -1, 'intl.emea', 'EMEA'),
+    (15, 4, 1, -1, 'intl.apac', 'APAC'),
+    (16, 4, 1, -1, 'intl.latam', 'Latin America'),
+    (17, 4, -1, -1, 'intl.rest', 'Rest of world') AS `t`(`territory`, `grp`, `need`, `below`, `path`, `title`)
+), `terrl_groups` AS (
   SELECT
-    `node`,
-    `cell`,
-    `kid`
+    `grp`,
+    `policy`,
+    `else_territory`,
+    `parent`,
+    `rest`,
+    `note_kind`,
+    `note`
   FROM VALUES
-    (7, 0, 8),
-    (7, 1, 2),
-    (7, 2, 2),
-    (7, 3, 8),
-    (7, 4, 2),
-    (7, 5, 2),
-    (7, 6, 8),
-    (7, 7, 8),
-    (7, 8, 8),
-    (7, 9, 8),
-    (7, 10, 8),
-    (7, 11, 2),
-    (7, 12, 2),
-    (7, 13, -11),
-    (7, 14, -11),
-    (7, 15, -11),
-    (7, 16, -11),
-    (7, 17, 8),
-    (7, 18, 8),
-    (7, 19, 8),
-    (7, 20, 8),
-    (7, 21, 8),
-    (7, 22, -11),
-    (7, 23, -11),
-    (7, 24, 8),
-    (7, 25, -11),
-    (7, 26, 2),
-    (7, 27, -11),
-    (7, 28, 2),
-    (7, 29, 8),
-    (7, 30, 8),
-    (7, 31, 2),
-    (7, 32, 8),
-    (7, 33, 8),
-    (7, 34, -11),
-    (7, 35, -11),
-    (7, 36, 8),
-    (7, 37, 2),
-    (7, 38, 8),
-    (7, 39, 8),
-    (7, 40, 8),
-    (7, 41, -11),
-    (7, 42, 8),
-    (7, 43, 8),
-    (7, 44, 2),
-    (7, 45, 8),
-    (7, 46, 8),
-    (7, 47, 2),
-    (7, 48, 8),
-    (7, 49, -11),
-    (7, 50, 2),
-    (7, 51, -12),
-    (7, 52, -13) AS `t`(`node`, `cell`, `kid`)
-), `terrl_level_3` AS (
+    (
+      0,
+      'first',
+      -1,
+      -1,
+      'gap',
+      2,
+      'gap: no top-level territory of model `FY28` takes the account'
+    ),
+    (
+      1,
+      'first',
+      12,
+      1,
+      'gap',
+      2,
+      'gap: the account reaches `na` but none of its children takes it'
+    ),
+    (
+      2,
+      'first',
+      5,
+      2,
+      'gap',
+      2,
+      'gap: the account reaches `na.west` but none of its children takes it'
+    ),
+    (
+      3,
+      'first',
+      9,
+      6,
+      'gap',
+      2,
+      'gap: the account reaches `na.east` but none of its children takes it'
+    ),
+    (
+      4,
+      'first',
+      17,
+      13,
+      'gap',
+      2,
+      'gap: the account reaches `intl` but none of its children takes it'
+    ) AS `t`(`grp`, `policy`, `else_territory`, `parent`, `rest`, `note_kind`, `note`)
+), `terrl_owners` AS (
   SELECT
-    `node`,
-    `cell`,
-    `kid`
+    `territory`,
+    `rank`,
+    `owner`
   FROM VALUES
-    (2, 0, 3),
-    (2, 1, 5),
-    (2, 2, 3),
-    (2, 3, 3) AS `t`(`node`, `cell`, `kid`)
-), `terrl_level_4` AS (
+    (0, 0, 'kim@acme.example'),
+    (1, 1, 'dana@acme.example'),
+    (2, 2, 'gus@acme.example'),
+    (3, 3, 'hal@acme.example'),
+    (4, 4, 'eli@acme.example'),
+    (5, 5, 'fay@acme.example'),
+    (6, 6, 'ivy@acme.example'),
+    (7, 7, 'jon@acme.example'),
+    (8, 8, 'lea@acme.example'),
+    (9, 9, 'max@acme.example'),
+    (10, 10, 'ned@acme.example'),
+    (11, 11, 'ops@acme.example'),
+    (12, 12, 'ivy@acme.example'),
+    (14, 13, 'olga@acme.example'),
+    (15, 14, 'pat@acme.example'),
+    (16, 15, 'rui@acme.example'),
+    (17, 16, 'ops@acme.example') AS `t`(`territory`, `rank`, `owner`)
+), `terrl_reached_0` AS (
   SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM VALUES
-    (3, 0, 4),
-    (3, 1, -6),
-    (5, 0, 6),
-    (5, 1, -6),
-    (8, 0, 9),
-    (8, 1, 11) AS `t`(`node`, `cell`, `kid`)
-), `terrl_level_5` AS (
+    `c`.`combo`,
+    0 AS `grp`,
+    `c`.`terrl_cell_0`,
+    `c`.`terrl_cell_1`,
+    `c`.`terrl_cell_2`,
+    `c`.`terrl_cell_3`,
+    `c`.`terrl_cell_4`,
+    `c`.`terrl_cell_5`,
+    `c`.`terrl_cell_6`
+  FROM `terrl_combos` AS `c`
+), `terrl_keys_0` AS (
   SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM VALUES
-    (4, 0, -5),
-    (4, 1, -6),
-    (6, 0, -7),
-    (6, 1, -6),
-    (9, 0, 10),
-    (9, 1, 11) AS `t`(`node`, `cell`, `kid`)
-), `terrl_level_6` AS (
+    `r`.`combo`,
+    CAST(`r`.`grp` AS BIGINT) * 1743 + 0 + `r`.`terrl_cell_0` AS `cell_key`
+  FROM `terrl_reached_0` AS `r`
+  UNION ALL
   SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM VALUES
-    (10, 0, -8),
-    (10, 1, -9),
-    (10, 2, -9),
-    (10, 3, -8),
-    (10, 4, -9),
-    (10, 5, -8),
-    (11, 0, -10),
-    (11, 1, -9),
-    (11, 2, -9),
-    (11, 3, -10),
-    (11, 4, -9),
-    (11, 5, -10) AS `t`(`node`, `cell`, `kid`)
-), `terrl_results` AS (
+    `r`.`combo`,
+    CAST(`r`.`grp` AS BIGINT) * 1743 + 249 + `r`.`terrl_cell_1` AS `cell_key`
+  FROM `terrl_reached_0` AS `r`
+), `terrl_cells_0` AS (
   SELECT
-    `id`,
-    `status`,
-    `territories`,
-    `titles`,
-    `owners`,
-    `reason`
+    CAST(`cell_key` AS BIGINT) AS `cell_key`,
+    `territory`
   FROM VALUES
-    (-1, 'assigned', 'intl.emea', 'EMEA', 'olga@acme.example', CAST(NULL AS STRING)),
-    (-2, 'assigned', 'intl.apac', 'APAC', 'pat@acme.example', CAST(NULL AS STRING)),
-    (
-      -3,
-      'assigned',
-      'intl.latam',
-      'Latin America',
-      'rui@acme.example',
-      CAST(NULL AS STRING)
-    ),
-    (
-      -4,
-      'assigned',
-      'intl.rest',
-      'Rest of world',
-      'ops@acme.example',
-      CAST(NULL AS STRING)
-    ),
-    (
-      -5,
-      'assigned',
-      'na.west.west_com',
-      'West Commercial',
-      'fay@acme.example',
-      CAST(NULL AS STRING)
-    ),
-    (
-      -6,
-      'assigned',
-      'na.west.west_ent',
-      'West Enterprise',
-      'eli@acme.example',
-      CAST(NULL AS STRING)
-    ),
-    (
-      -7,
-      'assigned',
-      'na.west.bay_area',
-      'SF Bay Area',
-      'hal@acme.example',
-      CAST(NULL AS STRING)
-    ),
-    (
-      -8,
-      'assigned',
-      'na.east.east_com',
-      'East Commercial',
-      'max@acme.example',
-      CAST(NULL AS STRING)
-    ),
-    (
-      -9,
-      'assigned',
-      'na.east.east_reg',
-      'East Regulated',
-      'jon@acme.example',
-      CAST(NULL AS STRING)
-    ),
-    (
-      -10,
-      'assigned',
-      'na.east.east_ent',
-      'East Enterprise',
-      'lea@acme.example',
-      CAST(NULL AS STRING)
-    ),
-    (
-      -11,
-      'assigned',
-      'na.central',
-      'Central',
-      'ned@acme.example',
-      CAST(NULL AS STRING)
-    ),
-    (
-      -12,
-      'assigned',
-      'na.na_other',
-      'North America, other',
-      'ivy@acme.example',
-      CAST(NULL AS STRING)
-    ),
-    (
-      -13,
-      'assigned',
-      'na.na_unknown',
-      'North America, state unknown',
-      'ops@acme.example',
-      CAST(NULL AS STRING)
-    ),
-    (
-      -14,
-      'assigned',
-      'named',
-      'Named accounts',
-      'kim@acme.example',
-      CAST(NULL AS STRING)
-    ) AS `t`(`id`, `status`, `territories`, `titles`, `owners`, `reason`)
+    (1, 0),
+    (3, 0),
+    (5, 0),
+    (286, 1),
+    (481, 1) AS `t`(`cell_key`, `territory`)
+), `terrl_rules_0` AS (
+  SELECT
+    CAST(`lo` AS BIGINT) AS `lo`,
+    CAST(`hi` AS BIGINT) AS `hi`,
+    `territory`
+  FROM VALUES
+    (249, 285, 13),
+    (287, 480, 13),
+    (482, 497, 13) AS `t`(`lo`, `hi`, `territory`)
+), `terrl_matched_0` AS (
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_0` AS `k`
+  JOIN `terrl_cells_0` AS `x`
+    ON `x`.`cell_key` = `k`.`cell_key`
+  UNION ALL
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_0` AS `k`
+  JOIN `terrl_rules_0` AS `x`
+    ON `k`.`cell_key` BETWEEN `x`.`lo` AND `x`.`hi`
+), `terrl_taken_0` AS (
+  SELECT
+    *
+  FROM (
+    SELECT
+      `m`.`combo`,
+      `t`.`grp`,
+      `m`.`territory`,
+      `g`.`policy`,
+      MIN(`m`.`territory`) OVER (PARTITION BY `m`.`combo`, `t`.`grp`) AS `first_match`
+    FROM `terrl_matched_0` AS `m`
+    JOIN `terrl_territories` AS `t`
+      ON `t`.`territory` = `m`.`territory`
+    JOIN `terrl_groups` AS `g`
+      ON `g`.`grp` = `t`.`grp`
+  ) AS `w`
+  WHERE
+    `policy` <> 'first' OR `territory` = `first_match`
+), `terrl_settled_0` AS (
+  SELECT
+    `r`.`combo`,
+    `r`.`grp`,
+    CASE
+      WHEN `w`.`territory` IS NOT NULL
+      THEN `w`.`territory`
+      WHEN `g`.`else_territory` >= 0
+      THEN `g`.`else_territory`
+    END AS `territory`,
+    `r`.`terrl_cell_0`,
+    `r`.`terrl_cell_1`,
+    `r`.`terrl_cell_2`,
+    `r`.`terrl_cell_3`,
+    `r`.`terrl_cell_4`,
+    `r`.`terrl_cell_5`,
+    `r`.`terrl_cell_6`
+  FROM `terrl_reached_0` AS `r`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `r`.`grp`
+  LEFT JOIN `terrl_taken_0` AS `w`
+    ON `w`.`combo` = `r`.`combo` AND `w`.`grp` = `r`.`grp`
+), `terrl_leaves_0` AS (
+  SELECT
+    `s`.`combo`,
+    `s`.`territory`
+  FROM `terrl_settled_0` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` < 0
+), `terrl_ends_0` AS (
+  SELECT
+    `s`.`combo`,
+    `g`.`note_kind` AS `kind`,
+    `g`.`parent` AS `at`,
+    `g`.`note`
+  FROM `terrl_settled_0` AS `s`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `s`.`grp`
+  WHERE
+    `s`.`territory` IS NULL AND `g`.`rest` <> 'keep'
+), `terrl_reached_1` AS (
+  SELECT
+    `s`.`combo`,
+    `t`.`below` AS `grp`,
+    `s`.`terrl_cell_0`,
+    `s`.`terrl_cell_1`,
+    `s`.`terrl_cell_2`,
+    `s`.`terrl_cell_3`,
+    `s`.`terrl_cell_4`,
+    `s`.`terrl_cell_5`,
+    `s`.`terrl_cell_6`
+  FROM `terrl_settled_0` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` >= 0
+), `terrl_keys_1` AS (
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS BIGINT) * 1743 + 249 + `r`.`terrl_cell_1` AS `cell_key`
+  FROM `terrl_reached_1` AS `r`
+  UNION ALL
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS BIGINT) * 1743 + 498 + `r`.`terrl_cell_2` AS `cell_key`
+  FROM `terrl_reached_1` AS `r`
+), `terrl_cells_1` AS (
+  SELECT
+    CAST(`cell_key` AS BIGINT) AS `cell_key`,
+    `territory`
+  FROM VALUES
+    (2241, 6),
+    (2244, 6),
+    (2265, 6),
+    (2270, 6),
+    (2271, 6),
+    (2273, 6),
+    (2274, 6),
+    (2277, 6),
+    (2279, 6),
+    (2280, 6),
+    (2281, 6),
+    (2283, 6),
+    (2284, 6),
+    (2286, 6),
+    (2287, 6),
+    (2289, 6),
+    (2254, 10),
+    (2255, 10),
+    (2256, 10),
+    (2257, 10),
+    (2263, 10),
+    (2264, 10),
+    (2266, 10),
+    (2268, 10),
+    (2275, 10),
+    (2276, 10),
+    (2282, 10),
+    (2290, 10),
+    (2224, 11),
+    (7221, 14),
+    (7222, 14),
+    (7226, 14),
+    (7227, 14),
+    (7228, 14),
+    (7232, 14),
+    (7235, 14),
+    (7236, 14),
+    (7237, 14),
+    (7255, 14),
+    (7256, 14),
+    (7267, 14),
+    (7272, 14),
+    (7282, 14),
+    (7294, 14),
+    (7295, 14),
+    (7296, 14),
+    (7297, 14),
+    (7299, 14),
+    (7301, 14),
+    (7302, 14),
+    (7303, 14),
+    (7305, 14),
+    (7306, 14),
+    (7308, 14),
+    (7309, 14),
+    (7313, 14),
+    (7318, 14),
+    (7320, 14),
+    (7322, 14),
+    (7323, 14),
+    (7324, 14),
+    (7333, 14),
+    (7335, 14),
+    (7339, 14),
+    (7343, 14),
+    (7347, 14),
+    (7349, 14),
+    (7362, 14),
+    (7364, 14),
+    (7365, 14),
+    (7371, 14),
+    (7373, 14),
+    (7374, 14),
+    (7376, 14),
+    (7379, 14),
+    (7380, 14),
+    (7382, 14),
+    (7384, 14),
+    (7386, 14),
+    (7387, 14),
+    (7392, 14),
+    (7399, 14),
+    (7403, 14),
+    (7404, 14),
+    (7415, 14),
+    (7416, 14),
+    (7417, 14),
+    (7428, 14),
+    (7429, 14),
+    (7432, 14),
+    (7433, 14),
+    (7435, 14),
+    (7436, 14),
+    (7437, 14),
+    (7443, 14),
+    (7445, 14),
+    (7449, 14),
+    (7450, 14),
+    (7451, 14),
+    (7456, 14),
+    (7223, 15),
+    (7231, 15),
+    (7233, 15),
+    (7239, 15),
+    (7248, 15),
+    (7253, 15),
+    (7259, 15),
+    (7265, 15),
+    (7268, 15),
+    (7274, 15),
+    (7291, 15),
+    (7293, 15),
+    (7312, 15),
+    (7315, 15),
+    (7316, 15),
+    (7321, 15),
+    (7325, 15),
+    (7334, 15),
+    (7336, 15),
+    (7337, 15),
+    (7338, 15),
+    (7341, 15),
+    (7342, 15),
+    (7345, 15),
+    (7346, 15),
+    (7350, 15),
+    (7363, 15),
+    (7366, 15),
+    (7367, 15),
+    (7368, 15),
+    (7369, 15),
+    (7375, 15),
+    (7378, 15),
+    (7381, 15),
+    (7383, 15),
+    (7388, 15),
+    (7389, 15),
+    (7390, 15),
+    (7391, 15),
+    (7395, 15),
+    (7396, 15),
+    (7397, 15),
+    (7398, 15),
+    (7401, 15),
+    (7405, 15),
+    (7414, 15),
+    (7418, 15),
+    (7444, 15),
+    (7447, 15),
+    (7448, 15),
+    (7452, 15),
+    (7455, 15),
+    (7461, 15),
+    (7462, 15),
+    (7463, 15),
+    (7464, 15),
+    (7224, 16),
+    (7225, 16),
+    (7230, 16),
+    (7234, 16),
+    (7238, 16),
+    (7246, 16),
+    (7249, 16),
+    (7250, 16),
+    (7251, 16),
+    (7252, 16),
+    (7254, 16),
+    (7257, 16),
+    (7266, 16),
+    (7269, 16),
+    (7270, 16),
+    (7271, 16),
+    (7273, 16),
+    (7280, 16),
+    (7281, 16),
+    (7283, 16),
+    (7292, 16),
+    (7298, 16),
+    (7300, 16),
+    (7307, 16),
+    (7310, 16),
+    (7311, 16),
+    (7314, 16),
+    (7317, 16),
+    (7319, 16),
+    (7332, 16),
+    (7340, 16),
+    (7344, 16),
+    (7348, 16),
+    (7361, 16),
+    (7370, 16),
+    (7372, 16),
+    (7377, 16),
+    (7385, 16),
+    (7393, 16),
+    (7394, 16),
+    (7402, 16),
+    (7406, 16),
+    (7427, 16),
+    (7430, 16),
+    (7431, 16),
+    (7434, 16),
+    (7446, 16),
+    (7454, 16),
+    (7457, 16),
+    (7458, 16),
+    (7459, 16),
+    (7460, 16) AS `t`(`cell_key`, `territory`)
+), `terrl_rules_1` AS (
+  SELECT
+    CAST(`lo` AS BIGINT) AS `lo`,
+    CAST(`hi` AS BIGINT) AS `hi`,
+    `territory`
+  FROM VALUES
+    (2247, 2251, 6),
+    (2258, 2262, 6),
+    (7240, 7245, 14),
+    (7260, 7264, 14),
+    (7275, 7279, 14),
+    (7284, 7290, 14),
+    (7326, 7331, 14),
+    (7351, 7360, 14),
+    (7407, 7413, 14),
+    (7419, 7426, 14),
+    (7465, 7469, 14),
+    (7438, 7442, 15) AS `t`(`lo`, `hi`, `territory`)
+), `terrl_leads_1` AS (
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_1` AS `k`
+  JOIN `terrl_cells_1` AS `x`
+    ON `x`.`cell_key` = `k`.`cell_key`
+  UNION ALL
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_1` AS `k`
+  JOIN `terrl_rules_1` AS `x`
+    ON `k`.`cell_key` BETWEEN `x`.`lo` AND `x`.`hi`
+), `terrl_checks_1` AS (
+  SELECT
+    `territory`,
+    `slot`,
+    `lo`,
+    `hi`,
+    `others`
+  FROM VALUES
+    (6, 1, 232, 232, 1),
+    (10, 1, 232, 232, 1),
+    (11, 2, 52, 52, 1) AS `t`(`territory`, `slot`, `lo`, `hi`, `others`)
+), `terrl_candidates_1` AS (
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_1` AS `l`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `l`.`territory`
+  WHERE
+    `t`.`need` = 1
+  UNION ALL
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_1` AS `l`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `l`.`combo`
+  JOIN `terrl_checks_1` AS `x`
+    ON `x`.`territory` = `l`.`territory`
+    AND CASE `x`.`slot`
+      WHEN 0
+      THEN `c`.`terrl_cell_0`
+      WHEN 1
+      THEN `c`.`terrl_cell_1`
+      WHEN 2
+      THEN `c`.`terrl_cell_2`
+      WHEN 3
+      THEN `c`.`terrl_cell_3`
+      WHEN 4
+      THEN `c`.`terrl_cell_4`
+      WHEN 5
+      THEN `c`.`terrl_cell_5`
+      WHEN 6
+      THEN `c`.`terrl_cell_6`
+    END BETWEEN `x`.`lo` AND `x`.`hi`
+  GROUP BY
+    `l`.`combo`,
+    `l`.`territory`
+  HAVING
+    COUNT(*) = MIN(`x`.`others`)
+  UNION ALL
+  SELECT
+    `r`.`combo`,
+    `t`.`territory`
+  FROM `terrl_reached_1` AS `r`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`grp` = `r`.`grp` AND `t`.`need` = 0
+), `terrl_matched_1` AS (
+  SELECT
+    `m`.`combo`,
+    `m`.`territory`
+  FROM `terrl_candidates_1` AS `m`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `m`.`combo`
+  WHERE
+    CASE
+      WHEN `m`.`territory` = 2
+      THEN (
+        (
+          (
+            `c`.`terrl_cell_2` BETWEEN 1 AND 2
+            OR `c`.`terrl_cell_2` BETWEEN 4 AND 5
+            OR `c`.`terrl_cell_2` BETWEEN 11 AND 12
+            OR `c`.`terrl_cell_2` = 26
+            OR `c`.`terrl_cell_2` = 28
+            OR `c`.`terrl_cell_2` = 31
+            OR `c`.`terrl_cell_2` = 37
+            OR `c`.`terrl_cell_2` = 44
+            OR `c`.`terrl_cell_2` = 47
+            OR `c`.`terrl_cell_2` = 50
+          )
+        )
+        OR (
+          (
+            `c`.`terrl_cell_1` = 37
+          )
+        )
+      )
+      ELSE TRUE
+    END
+), `terrl_taken_1` AS (
+  SELECT
+    *
+  FROM (
+    SELECT
+      `m`.`combo`,
+      `t`.`grp`,
+      `m`.`territory`,
+      `g`.`policy`,
+      MIN(`m`.`territory`) OVER (PARTITION BY `m`.`combo`, `t`.`grp`) AS `first_match`
+    FROM `terrl_matched_1` AS `m`
+    JOIN `terrl_territories` AS `t`
+      ON `t`.`territory` = `m`.`territory`
+    JOIN `terrl_groups` AS `g`
+      ON `g`.`grp` = `t`.`grp`
+  ) AS `w`
+  WHERE
+    `policy` <> 'first' OR `territory` = `first_match`
+), `terrl_settled_1` AS (
+  SELECT
+    `r`.`combo`,
+    `r`.`grp`,
+    CASE
+      WHEN `w`.`territory` IS NOT NULL
+      THEN `w`.`territory`
+      WHEN `g`.`else_territory` >= 0
+      THEN `g`.`else_territory`
+    END AS `territory`,
+    `r`.`terrl_cell_0`,
+    `r`.`terrl_cell_1`,
+    `r`.`terrl_cell_2`,
+    `r`.`terrl_cell_3`,
+    `r`.`terrl_cell_4`,
+    `r`.`terrl_cell_5`,
+    `r`.`terrl_cell_6`
+  FROM `terrl_reached_1` AS `r`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `r`.`grp`
+  LEFT JOIN `terrl_taken_1` AS `w`
+    ON `w`.`combo` = `r`.`combo` AND `w`.`grp` = `r`.`grp`
+), `terrl_leaves_1` AS (
+  SELECT
+    `s`.`combo`,
+    `s`.`territory`
+  FROM `terrl_settled_1` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` < 0
+), `terrl_ends_1` AS (
+  SELECT
+    `s`.`combo`,
+    `g`.`note_kind` AS `kind`,
+    `g`.`parent` AS `at`,
+    `g`.`note`
+  FROM `terrl_settled_1` AS `s`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `s`.`grp`
+  WHERE
+    `s`.`territory` IS NULL AND `g`.`rest` <> 'keep'
+), `terrl_reached_2` AS (
+  SELECT
+    `s`.`combo`,
+    `t`.`below` AS `grp`,
+    `s`.`terrl_cell_0`,
+    `s`.`terrl_cell_1`,
+    `s`.`terrl_cell_2`,
+    `s`.`terrl_cell_3`,
+    `s`.`terrl_cell_4`,
+    `s`.`terrl_cell_5`,
+    `s`.`terrl_cell_6`
+  FROM `terrl_settled_1` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` >= 0
+), `terrl_keys_2` AS (
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS BIGINT) * 1743 + 747 + `r`.`terrl_cell_3` AS `cell_key`
+  FROM `terrl_reached_2` AS `r`
+  UNION ALL
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS BIGINT) * 1743 + 996 + `r`.`terrl_cell_4` AS `cell_key`
+  FROM `terrl_reached_2` AS `r`
+), `terrl_cells_2` AS (
+  SELECT
+    CAST(`cell_key` AS BIGINT) AS `cell_key`,
+    `territory`
+  FROM VALUES
+    (4234, 3),
+    (6226, 7),
+    (6227, 7),
+    (6229, 7) AS `t`(`cell_key`, `territory`)
+), `terrl_leads_2` AS (
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_2` AS `k`
+  JOIN `terrl_cells_2` AS `x`
+    ON `x`.`cell_key` = `k`.`cell_key`
+), `terrl_checks_2` AS (
+  SELECT
+    `territory`,
+    `slot`,
+    `lo`,
+    `hi`,
+    `others`
+  FROM VALUES
+    (3, 5, 0, 0, 2),
+    (3, 6, 0, 0, 2) AS `t`(`territory`, `slot`, `lo`, `hi`, `others`)
+), `terrl_candidates_2` AS (
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_2` AS `l`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `l`.`territory`
+  WHERE
+    `t`.`need` = 1
+  UNION ALL
+  SELECT
+    `l`.`combo`,
+    `l`.`territory`
+  FROM `terrl_leads_2` AS `l`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `l`.`combo`
+  JOIN `terrl_checks_2` AS `x`
+    ON `x`.`territory` = `l`.`territory`
+    AND CASE `x`.`slot`
+      WHEN 0
+      THEN `c`.`terrl_cell_0`
+      WHEN 1
+      THEN `c`.`terrl_cell_1`
+      WHEN 2
+      THEN `c`.`terrl_cell_2`
+      WHEN 3
+      THEN `c`.`terrl_cell_3`
+      WHEN 4
+      THEN `c`.`terrl_cell_4`
+      WHEN 5
+      THEN `c`.`terrl_cell_5`
+      WHEN 6
+      THEN `c`.`terrl_cell_6`
+    END BETWEEN `x`.`lo` AND `x`.`hi`
+  GROUP BY
+    `l`.`combo`,
+    `l`.`territory`
+  HAVING
+    COUNT(*) = MIN(`x`.`others`)
+  UNION ALL
+  SELECT
+    `r`.`combo`,
+    `t`.`territory`
+  FROM `terrl_reached_2` AS `r`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`grp` = `r`.`grp` AND `t`.`need` = 0
+), `terrl_matched_2` AS (
+  SELECT
+    `m`.`combo`,
+    `m`.`territory`
+  FROM `terrl_candidates_2` AS `m`
+  JOIN `terrl_combos` AS `c`
+    ON `c`.`combo` = `m`.`combo`
+  WHERE
+    CASE
+      WHEN `m`.`territory` = 4
+      THEN (
+        (
+          (
+            `c`.`terrl_cell_5` = 1
+          )
+        ) OR (
+          (
+            `c`.`terrl_cell_6` = 1
+          )
+        )
+      )
+      WHEN `m`.`territory` = 8
+      THEN (
+        (
+          (
+            `c`.`terrl_cell_5` = 1
+          )
+        ) OR (
+          (
+            `c`.`terrl_cell_6` = 1
+          )
+        )
+      )
+      ELSE TRUE
+    END
+), `terrl_taken_2` AS (
+  SELECT
+    *
+  FROM (
+    SELECT
+      `m`.`combo`,
+      `t`.`grp`,
+      `m`.`territory`,
+      `g`.`policy`,
+      MIN(`m`.`territory`) OVER (PARTITION BY `m`.`combo`, `t`.`grp`) AS `first_match`
+    FROM `terrl_matched_2` AS `m`
+    JOIN `terrl_territories` AS `t`
+      ON `t`.`territory` = `m`.`territory`
+    JOIN `terrl_groups` AS `g`
+      ON `g`.`grp` = `t`.`grp`
+  ) AS `w`
+  WHERE
+    `policy` <> 'first' OR `territory` = `first_match`
+), `terrl_settled_2` AS (
+  SELECT
+    `r`.`combo`,
+    `r`.`grp`,
+    CASE
+      WHEN `w`.`territory` IS NOT NULL
+      THEN `w`.`territory`
+      WHEN `g`.`else_territory` >= 0
+      THEN `g`.`else_territory`
+    END AS `territory`,
+    `r`.`terrl_cell_0`,
+    `r`.`terrl_cell_1`,
+    `r`.`terrl_cell_2`,
+    `r`.`terrl_cell_3`,
+    `r`.`terrl_cell_4`,
+    `r`.`terrl_cell_5`,
+    `r`.`terrl_cell_6`
+  FROM `terrl_reached_2` AS `r`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `r`.`grp`
+  LEFT JOIN `terrl_taken_2` AS `w`
+    ON `w`.`combo` = `r`.`combo` AND `w`.`grp` = `r`.`grp`
+), `terrl_leaves_2` AS (
+  SELECT
+    `s`.`combo`,
+    `s`.`territory`
+  FROM `terrl_settled_2` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` < 0
+), `terrl_ends_2` AS (
+  SELECT
+    `s`.`combo`,
+    `g`.`note_kind` AS `kind`,
+    `g`.`parent` AS `at`,
+    `g`.`note`
+  FROM `terrl_settled_2` AS `s`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `s`.`grp`
+  WHERE
+    `s`.`territory` IS NULL AND `g`.`rest` <> 'keep'
+), `terrl_landed` AS (
+  SELECT
+    `combo`,
+    `territory`
+  FROM `terrl_leaves_0`
+  UNION ALL
+  SELECT
+    `combo`,
+    `territory`
+  FROM `terrl_leaves_1`
+  UNION ALL
+  SELECT
+    `combo`,
+    `territory`
+  FROM `terrl_leaves_2`
+), `terrl_notes` AS (
+  SELECT
+    `combo`,
+    `kind`,
+    `at`,
+    `note`
+  FROM `terrl_ends_0`
+  UNION ALL
+  SELECT
+    `combo`,
+    `kind`,
+    `at`,
+    `note`
+  FROM `terrl_ends_1`
+  UNION ALL
+  SELECT
+    `combo`,
+    `kind`,
+    `at`,
+    `note`
+  FROM `terrl_ends_2`
+), `terrl_lists` AS (
+  SELECT
+    `l`.`combo`,
+    LISTAGG(`t`.`path`, ';') WITHIN GROUP (ORDER BY
+      `l`.`territory`) AS `territories`,
+    LISTAGG(`t`.`title`, ';') WITHIN GROUP (ORDER BY
+      `l`.`territory`) AS `titles`
+  FROM `terrl_landed` AS `l`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `l`.`territory`
+  GROUP BY
+    `l`.`combo`
+), `terrl_owner_lists` AS (
+  SELECT
+    `combo`,
+    LISTAGG(`owner`, ';') WITHIN GROUP (ORDER BY
+      `first_rank`) AS `owners`
+  FROM (
+    SELECT
+      `l`.`combo`,
+      `o`.`owner`,
+      MIN(`o`.`rank`) AS `first_rank`
+    FROM `terrl_landed` AS `l`
+    JOIN `terrl_owners` AS `o`
+      ON `o`.`territory` = `l`.`territory`
+    GROUP BY
+      `l`.`combo`,
+      `o`.`owner`
+  ) AS `firsts`
+  GROUP BY
+    `combo`
+), `terrl_reasons` AS (
+  SELECT
+    `combo`,
+    LISTAGG(`note`, '; ') WITHIN GROUP (ORDER BY
+      `kind`,
+      `at`) AS `reason`
+  FROM `terrl_notes`
+  GROUP BY
+    `combo`
+), `terrl_outcomes` AS (
+  SELECT
+    `c`.`terrl_cell_0`,
+    `c`.`terrl_cell_1`,
+    `c`.`terrl_cell_2`,
+    `c`.`terrl_cell_3`,
+    `c`.`terrl_cell_4`,
+    `c`.`terrl_cell_5`,
+    `c`.`terrl_cell_6`,
+    CASE WHEN `l`.`combo` IS NULL THEN 'unassigned' ELSE 'assigned' END AS `status`,
+    COALESCE(`l`.`territories`, '') AS `territories`,
+    COALESCE(`l`.`titles`, '') AS `titles`,
+    COALESCE(`o`.`owners`, '') AS `owners`,
+    `n`.`reason`
+  FROM `terrl_combos` AS `c`
+  LEFT JOIN `terrl_lists` AS `l`
+    ON `l`.`combo` = `c`.`combo`
+  LEFT JOIN `terrl_owner_lists` AS `o`
+    ON `o`.`combo` = `c`.`combo`
+  LEFT JOIN `terrl_reasons` AS `n`
+    ON `n`.`combo` = `c`.`combo`
 )
 SELECT
   `c`.`terrl_key` AS `key`,
-  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN 'invalid' ELSE `r`.`status` END AS `status`,
-  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `r`.`territories` END AS `territories`,
-  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `r`.`titles` END AS `titles`,
-  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `r`.`owners` END AS `owners`,
+  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN 'invalid' ELSE `o`.`status` END AS `status`,
+  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `o`.`territories` END AS `territories`,
+  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `o`.`titles` END AS `titles`,
+  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `o`.`owners` END AS `owners`,
   CASE
     WHEN NOT `c`.`terrl_invalid` IS NULL
     THEN `c`.`terrl_invalid`
-    ELSE `r`.`reason`
+    ELSE `o`.`reason`
   END AS `reason`
 FROM `terrl_checked` AS c
-LEFT JOIN `terrl_level_0` AS s0
-  ON `s0`.`node` = 0 AND `s0`.`cell` = `c`.`terrl_cell_0`
-LEFT JOIN `terrl_level_1` AS s1
-  ON `s1`.`node` = COALESCE(`s0`.`kid`, 0) AND `s1`.`cell` = `c`.`terrl_cell_1`
-LEFT JOIN `terrl_level_2` AS s2
-  ON `s2`.`node` = COALESCE(`s1`.`kid`, `s0`.`kid`, 0)
-  AND `s2`.`cell` = `c`.`terrl_cell_2`
-LEFT JOIN `terrl_level_3` AS s3
-  ON `s3`.`node` = COALESCE(`s2`.`kid`, `s1`.`kid`, `s0`.`kid`, 0)
-  AND `s3`.`cell` = `c`.`terrl_cell_3`
-LEFT JOIN `terrl_level_4` AS s4
-  ON `s4`.`node` = COALESCE(`s3`.`kid`, `s2`.`kid`, `s1`.`kid`, `s0`.`kid`, 0)
-  AND `s4`.`cell` = `c`.`terrl_cell_4`
-LEFT JOIN `terrl_level_5` AS s5
-  ON `s5`.`node` = COALESCE(`s4`.`kid`, `s3`.`kid`, `s2`.`kid`, `s1`.`kid`, `s0`.`kid`, 0)
-  AND `s5`.`cell` = `c`.`terrl_cell_5`
-LEFT JOIN `terrl_level_6` AS s6
-  ON `s6`.`node` = COALESCE(`s5`.`kid`, `s4`.`kid`, `s3`.`kid`, `s2`.`kid`, `s1`.`kid`, `s0`.`kid`, 0)
-  AND `s6`.`cell` = `c`.`terrl_cell_6`
-LEFT JOIN `terrl_results` AS r
-  ON `r`.`id` = COALESCE(`s6`.`kid`, `s5`.`kid`, `s4`.`kid`, `s3`.`kid`, `s2`.`kid`, `s1`.`kid`, `s0`.`kid`, 0);
+LEFT JOIN `terrl_outcomes` AS o
+  ON `o`.`terrl_cell_0` = `c`.`terrl_cell_0`
+  AND `o`.`terrl_cell_1` = `c`.`terrl_cell_1`
+  AND `o`.`terrl_cell_2` = `c`.`terrl_cell_2`
+  AND `o`.`terrl_cell_3` = `c`.`terrl_cell_3`
+  AND `o`.`terrl_cell_4` = `c`.`terrl_cell_4`
+  AND `o`.`terrl_cell_5` = `c`.`terrl_cell_5`
+  AND `o`.`terrl_cell_6` = `c`.`terrl_cell_6`;
