@@ -295,3 +295,23 @@ def test_bytes_that_are_not_utf8_are_the_same_invalid_row_in_both_engines(data):
     runs = small_model_runs(data)
     assert runs["duckdb"] == runs["python"]
     assert "not UTF-8" in str(runs["python"])
+
+
+def test_a_sibling_whose_conditions_on_one_field_never_hold_is_never_a_candidate(tmp_path):
+    """`code startswith "0" and code == "864"` holds in no cell: the SQL walk must not let the
+    sibling through on its other condition alone (found by the wide-model differential)."""
+    model = tmp_path / "m.terr"
+    model.write_text('schema A { id: string key  color: enum { red, blue }  code: digits(3) }\n'
+                     'model M {\n'
+                     '  territory t0 { where code startswith "0" and color == red and code == "864"  owner "a@x" }\n'
+                     '  territory t1 {\n    territory u0 { where code == "864" }\n  }\n}\n', encoding="utf-8")
+    accounts = tmp_path / "a.csv"
+    accounts.write_text("id,color,code\nA1,red,000\nA2,red,864\n", encoding="utf-8")
+    outputs = []
+    for engine in ("python", "duckdb"):
+        out = tmp_path / f"{engine}.csv"
+        result = run_cli(["assign", str(model), str(accounts), "-o", str(out), "--engine", engine])
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_text(encoding="utf-8"))
+    assert outputs[0] == outputs[1]
+    assert "A1,unassigned" in outputs[0] and "A2,assigned,t1.u0" in outputs[0]

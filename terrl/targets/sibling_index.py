@@ -282,6 +282,8 @@ def split_where(kid: ir.Territory, factors: _Factors, slots: dict[str, int]) -> 
         return Conditions(False, {}, None)
     per_field = {name: factors.of(parts[0] if len(parts) == 1 else ir.And(tuple(parts)), name)
                  for name, parts in mine.items()}
+    if any(not flips for flips in per_field.values()):  # a field's conditions hold in no cell: never
+        return Conditions(False, {}, None)
     residual = factors.test(rest[0] if len(rest) == 1 else ir.And(tuple(rest)), slots) if rest else None
     return Conditions(True, per_field, residual)
 
