@@ -184,6 +184,10 @@ register("E128", "definition-too-deep", "error",
          "every command (the docs, the evaluators, the SQL). Chains of up to 50 names are accepted, and the "
          "expression they expand to may nest up to 100 levels (each `(`, `not` and set `+` or `-`), as one "
          "expression may.")
+register("E129", "blank-text-value", "error", "a blank text (empty or only whitespace) is written as a string value",
+         "An account's text that is empty or only whitespace is a missing value, in every input form (CSV, JSON "
+         "Lines, the Python API, the generated module, SQL): no account ever has it as a value, so a rule or set "
+         "that names it could never match. Test for a missing value with `is null`.")
 register("W102", "null-check-on-required", "warning", "`is null` on a field that can never be missing")
 
 # --- lint rules (terrl.analysis.lint) ------------------------------------------------------

@@ -452,6 +452,11 @@ class _Field:
         elif k == "enum":
             whens.append((exp.Is(this=_col(self.helper("member")), expression=exp.null()),
                           _concat([_str(name), self.py_repr(self.raw), _str(f" is not a member of {t.describe()}")])))
+        elif k == "string" and text_input and "trim" in (self.gen.python_cleanup or ()):
+            # Under `trim`, a text with whitespace around it is cleaned: the DuckDB engine gives such
+            # rows (marked invalid here) to the Python evaluator, which cleans and counts.
+            whens.append((exp.NEQ(this=self.raw, expression=_trimmed(self.raw.copy(), self.gen.dialect)),
+                          _str(PYTHON_CLEANUP_REASON)))
         if len(whens) == 1 and f.optional:
             return None
         return _case(whens, _null())
@@ -558,31 +563,62 @@ def _cut(text: exp.Expression) -> exp.Expression:
                    _concat([_substr(text.copy(), 1, SHOWN_CHARS), _str("...")]))], text)
 
 
+# The characters str.isspace() holds (terrl.semantics.cleanup.is_blank): TRIM removes them.
+WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+PYTHON_CLEANUP_REASON = "terrl: cleaned by the Python evaluator"  # never shown: sql_engine replaces the row
+
+
 # --- the query ------------------------------------------------------------------------
 
+def _whitespace(dialect: str) -> exp.Expression:
+    """WHITESPACE as a SQL text: escaped where the dialect's literals have escapes, else CHR(...) || ..."""
+    if dialect in ("duckdb", "postgres"):  # literals hold control characters and line breaks as they are
+        return _concat([exp.Chr(expressions=[exp.Literal.number(ord(c))]) for c in WHITESPACE])
+    return _str(WHITESPACE)
+
+
+def _trimmed(e: exp.Expression, dialect: str) -> exp.Expression:
+    return exp.Trim(this=e, expression=_whitespace(dialect))
+
+
+def _blank_is_null(e: exp.Expression, dialect: str) -> exp.Expression:
+    """NULL for a text that is empty or only whitespace (a missing value), else the text."""
+    return _case([(exp.EQ(this=_trimmed(e.copy(), dialect), expression=_str("")), _null())], e)
+
+
 class _Generator:
-    def __init__(self, plan: Plan, dialect: str, input_types: str, empty_is_missing: bool = True) -> None:
+    def __init__(self, plan: Plan, dialect: str, input_types: str, empty_is_missing: bool = True,
+                 python_cleanup: tuple[str, ...] | None = None) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"unknown dialect {dialect!r}; use one of {', '.join(DIALECTS)}")
         if input_types not in INPUT_TYPES:
             raise ValueError(f"unknown input types {input_types!r}")
         self.plan, self.dialect, self.input_types = plan, dialect, input_types
         self.empty_is_missing = empty_is_missing
+        self.python_cleanup = python_cleanup
         self.fields = [_Field(self, i, f) for i, f in enumerate(plan.model.schema.fields)]
 
     def query(self, table: exp.Expression, carry: Sequence[str], compact: bool) -> exp.Select:
         plan, schema = self.plan, self.plan.model.schema
         names = [f.name for f in schema.fields]
         carried = [c for c in carry if c not in names]
-        # terrl_input: the columns terrl reads; in text input an empty cell is a missing value
+        # terrl_input: the columns terrl reads; a text that is empty or only whitespace is a missing value
         text = self.input_types == "text"
         if text and self.empty_is_missing:
-            inputs = [_alias(exp.Nullif(this=_cast(_col(n), exp.DataType.build("VARCHAR")), expression=_str("")), n, quoted=True)
+            inputs = [_alias(_blank_is_null(_cast(_col(n), exp.DataType.build("VARCHAR")), self.dialect), n, quoted=True)
                       for n in names]
         elif text:
             inputs = [_alias(_cast(_col(n), exp.DataType.build("VARCHAR")), n, quoted=True) for n in names]
         else:
-            inputs = [_col(n) for n in names]
+            inputs = [_alias(_blank_is_null(_col(f.name), self.dialect), f.name, quoted=True)
+                      if f.type.kind in ("string", "digits", "enum") else _col(f.name) for f in schema.fields]
+        # the key as given (an empty CSV cell: NULL, as terrl's reader gives it), for the output's key column
+        key_field = schema.key
+        if key_field is not None:
+            given = _cast(_col(key_field.name), exp.DataType.build("VARCHAR")) if text else _col(key_field.name)
+            if text and self.empty_is_missing:
+                given = exp.Nullif(this=given, expression=_str(""))
+            inputs.append(_alias(given, "terrl_key_given", quoted=True))
         input_select = _select(*[_col(c) for c in carried], *inputs).from_(table, copy=False)
 
         parsed = _select("*", *[e for f in self.fields for e in f.parsed_columns()]).from_(exp.to_table("terrl_input", quoted=True), copy=False)
@@ -599,7 +635,7 @@ class _Generator:
         cells = [_alias(f.cell(), f"terrl_cell_{plan.field_levels[f.field.name]}", quoted=True)
                  for f in self.fields if plan.field_levels[f.field.name] in tested]
         checked = _select(*[_col(c) for c in carried],
-                             _alias(_col(key.name) if key else _null(), "terrl_key", quoted=True),
+                             _alias(_col("terrl_key_given") if key else _null(), "terrl_key", quoted=True),
                              _alias(invalid, "terrl_invalid", quoted=True), *cells
                              ).from_(exp.to_table("terrl_members", quoted=True), copy=False)
         members = _select("*", *[e for f in self.fields for e in f.member_columns()]).from_(
@@ -686,16 +722,21 @@ def _values(rows: list[tuple], columns: tuple[str, ...]) -> exp.Select:
 
 def build_query(model: ir.Model, *, dialect: str = "duckdb", table: str | exp.Expression = "accounts",
                 input_types: str = "typed", carry: Sequence[str] = (), compact: bool = False,
-                plan: Plan | None = None, empty_is_missing: bool = True) -> exp.Select:
+                plan: Plan | None = None, empty_is_missing: bool = True,
+                python_cleanup: tuple[str, ...] | None = None) -> exp.Select:
     """The SELECT assigning every row of `table`: columns `carry…`, key, status, territories,
     titles, owners, reason — or, `compact`, `carry…`, key, result (index into
     `plan.results`, NULL when invalid), reason (the invalid reason).
 
     Text input reads an empty string as a missing value (a CSV cell), unless
-    `empty_is_missing=False` (values already checked elsewhere, where `""` is a string)."""
+    `empty_is_missing=False` (values already checked elsewhere).
+
+    `python_cleanup` (DuckDB, text input; the clean-up rules on): a string value that is blank, or
+    with whitespace around it under `trim`, makes the row invalid with `PYTHON_CLEANUP_REASON`;
+    the DuckDB engine gives every invalid row to the Python evaluator, which cleans and explains."""
     plan = plan or plan_model(model)
     source = table if isinstance(table, exp.Expression) else _table(table, dialect)
-    return _Generator(plan, dialect, input_types, empty_is_missing).query(source, carry, compact)
+    return _Generator(plan, dialect, input_types, empty_is_missing, python_cleanup).query(source, carry, compact)
 
 
 def _table(name: str, dialect: str) -> exp.Table:
