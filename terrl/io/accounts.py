@@ -477,6 +477,7 @@ class ResultWriter:
         self.stream, self.format, self.explain = stream, fmt, explain
         self._cell = (lambda text: _csv_field(formula_safe(text))) if escape_formulas else _csv_field
         self._tails: dict[int, tuple[Any, str]] = {}  # id(result) -> (result, its CSV columns)
+        self._cleaned_tails: dict[tuple, str] = {}  # a cleaned result's columns -> its CSV columns
         self._lines: list[str] = []
         if fmt == "csv":
             stream.write(",".join(RESULT_COLUMNS + (("explain",) if explain else ())) + "\r\n")
@@ -494,13 +495,24 @@ class ResultWriter:
         entry = self._tails.get(id(result))
         if entry is not None and entry[0] is result:
             return entry[1]
-        cell = self._cell
-        tail = result.status + "," + ",".join(cell(x) for x in (
-            LIST_SEPARATOR.join(result.territories), LIST_SEPARATOR.join(result.titles),
-            LIST_SEPARATOR.join(result.owners), result.reason or ""))
+        if len(result) > 5 and result[5]:  # a cleaned account's own copy of a shared result: by its columns
+            columns = result[:5]
+            tail = self._cleaned_tails.get(columns)
+            if tail is None:
+                tail = self._tail_text(result)
+                if len(self._cleaned_tails) < self.CACHE_LIMIT:
+                    self._cleaned_tails[columns] = tail
+            return tail
+        tail = self._tail_text(result)
         if len(self._tails) < self.CACHE_LIMIT:
             self._tails[id(result)] = (result, tail)
         return tail
+
+    def _tail_text(self, result) -> str:
+        cell = self._cell
+        return result.status + "," + ",".join(cell(x) for x in (
+            LIST_SEPARATOR.join(result.territories), LIST_SEPARATOR.join(result.titles),
+            LIST_SEPARATOR.join(result.owners), result.reason or ""))
 
     def write(self, row: int, key: Any, result, explain: Any = None) -> None:
         """One output row: the input row number, the account's key as given, its result."""
