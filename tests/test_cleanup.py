@@ -268,3 +268,16 @@ def test_messy_renderings_of_valid_accounts_assign_as_the_clean_ones_in_every_en
         results = [json.loads(line) for line in outs["python"][0].splitlines()]
         assert [(r["status"], r["territories"]) for r in results] == \
             [(e.status, list(e.territories)) for e in (evaluator.assign(c) for c, _ in batch)]
+
+
+@pytest.mark.parametrize("config, message", [
+    ('[assign]\ncleanup = ["trim", "trimm"]\n', "`assign.cleanup`: `trimm` is not a clean-up rule"),
+    ('[assign]\non-duplicate-key = "fail"\n', "`assign.on-duplicate-key`: must be warn, error or ignore"),
+    ('[assign]\ncolumn = {}\n', "`assign.column`: not an assign option"),
+    ('[assign]\npreset = "hubspot"\n', "`assign.preset`: must be \"salesforce\""),
+])
+def test_assign_settings_mistakes_are_usage_errors(tmp_path, monkeypatch, config, message):
+    make_project(tmp_path, {}, config=config, monkeypatch=monkeypatch)
+    source = write_csv(tmp_path / "a.csv", ["id", "country", "industry", "employees", "revenue"], [])
+    result = run_cli(["assign", str(FY28), str(source)])
+    assert result.exit_code == 2 and message in result.output, result.output

@@ -28,6 +28,14 @@ max-inline-values = 10                # W305: longer inline lists should be a na
 inherited-owners = true               # W301: an ancestor's owner counts
 unique-owners = true                  # W303: one owner on two siblings under `policy unique`
 owner-pattern = '[a-z.]+@acme\\.example'  # W302: owners must match this (default: a sane id or e-mail)
+
+[assign]                              # terrl assign (docs/assign.md); the command line wins
+cleanup = ["trim", "case"]            # the clean-up rules on ([] is strict; default: the five on by default)
+preset = "salesforce"                 # column names of a CRM export
+on-duplicate-key = "error"            # warn, error or ignore
+
+[assign.columns]
+country = "Billing Country"           # field = header
 ```
 
 A mistake in the file is a `ConfigError` naming the file, the line when it can be found,
