@@ -281,3 +281,23 @@ def test_assign_settings_mistakes_are_usage_errors(tmp_path, monkeypatch, config
     source = write_csv(tmp_path / "a.csv", ["id", "country", "industry", "employees", "revenue"], [])
     result = run_cli(["assign", str(FY28), str(source)])
     assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_missing_columns_of_a_salesforce_export_suggest_the_preset(tmp_path):
+    source = write_csv(tmp_path / "sf.csv", SALESFORCE_HEADER, MESSY[:1])
+    result = run_cli(["assign", str(FY28), str(source)])
+    assert result.exit_code == 2 and "add `--columns salesforce`" in result.output
+
+
+def test_compile_python_takes_the_clean_up_rules(tmp_path):
+    messy = {"id": "X", "country": "United States", "state": " ca", "zip": "02139", "industry": "Software",
+             "employees": "5,000", "revenue": "2B"}
+    for flags, status in (([], "invalid"), (["--clean", "suffix"], "assigned"), (["--strict"], "invalid")):
+        out = tmp_path / f"m{len(flags)}{status}.py"
+        assert run_cli(["compile", str(FY28), "--target", "python", "-o", str(out), *flags]).exit_code == 0
+        namespace: dict = {"__name__": "generated"}
+        exec(compile(out.read_text(encoding="utf-8"), str(out), "exec"), namespace)
+        result = namespace["assign"](messy)
+        assert result.status == status, (flags, result)
+        assert bool(result.cleaned) == (flags != ["--strict"])
+    assert run_cli(["compile", str(FY28), "--target", "sql", "--strict"]).exit_code == 2

@@ -235,6 +235,10 @@ def _column_index(reader: AccountReader, header: list[str]) -> dict[str, int]:
                    f"the header has {_names(header) if header else 'no columns'}")
         if hints:
             message += "; did you mean: " + ", ".join(hints)
+        if reader.wanted[1] is None:  # a CRM export whose columns a preset knows
+            for preset, table in PRESETS.items():
+                if all(any(h in positions for h in table.get(name, ())) for name in required):
+                    message += f"; these are the columns of a {preset.title()} export: add `--columns {preset}`"
         raise AccountsError(message)
     for f in missing:
         reader.warnings.append(f"{reader.name} has no column `{f.name}`: every account is read with no `{f.name}`")
