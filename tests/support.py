@@ -179,7 +179,7 @@ SCHEMA_PREFIXES = {"code": ("", "0", "1", "12", "99", "123"), "label": ("a", "ab
 # random schemas: fields are named f0, f1, ... (never a name of SCHEMA)
 INT_LITERALS = tuple(range(-3, 7))
 DECIMAL_LITERALS = tuple(Decimal(x) for x in ("-1", "0", "0.5", "1", "1.5", "2.5", "1000000"))
-STRING_LITERALS = ("a", "b", "ab", "\0")
+STRING_LITERALS = ("a", "b", "ab", "c")
 STRING_PREFIXES = ("", "a", "b", "ab")
 DIGITS_PREFIXES = ("", "1", "9", "42", "0")
 ENUM_MEMBERS = ("red", "green", "blue", "grey")

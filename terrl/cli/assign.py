@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from decimal import Decimal
 import os
 import sys
 from dataclasses import dataclass
@@ -102,6 +103,7 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
     duplicates = 0
     check_keys = options.on_duplicate_key != "ignore" and model.schema.key is not None
     trim_keys = "trim" in options.cleanup
+    remember = seen_keys.setdefault
     show_progress = progress if progress is not None else _stderr_is_terminal()
     total = _size(accounts) if run.position is not None else None
     bar = click.progressbar(length=total, file=sys.stderr, label="assigning") if show_progress and total else None
@@ -119,10 +121,14 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
                     for rule in note[3]:
                         cleaned[rule] = cleaned.get(rule, 0) + 1
             if check_keys and key is not None:
-                seen_as = key.strip() if trim_keys and isinstance(key, str) else key
-                if isinstance(seen_as, (dict, list)):
-                    seen_as = repr(seen_as)
-                first_row = seen_keys.setdefault(seen_as, row) if seen_as != "" else row
+                if key.__class__ is str:
+                    if trim_keys:
+                        key_seen = key.strip()
+                        first_row = remember(key_seen, row) if key_seen else row  # a blank key is missing
+                    else:
+                        first_row = remember(key, row) if key and not key.isspace() else row
+                else:  # a typed JSON key: a number, or a list or object (by its text)
+                    first_row = remember(key if isinstance(key, (int, float, Decimal)) else repr(key), row)
                 if first_row != row:
                     duplicates += 1
                     marker = f"duplicate key: also on row {first_row}"
