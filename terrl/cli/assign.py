@@ -6,7 +6,9 @@ import gc
 from decimal import Decimal
 import os
 import sys
+from collections import Counter
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Callable, Iterator, NoReturn
 
@@ -99,11 +101,16 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
     counts = {ASSIGNED: 0, UNASSIGNED: 0, INVALID: 0}
     cleaned: dict[str, int] = {}  # rule -> values it changed
     values_cleaned = 0
-    seen_keys: dict = {}  # key -> the row it was first seen on
     duplicates = 0
     check_keys = options.on_duplicate_key != "ignore" and model.schema.key is not None
-    trim_keys = "trim" in options.cleanup
-    remember = seen_keys.setdefault
+    first_seen = _key_memory("trim" in options.cleanup)
+
+    def tally(notes) -> int:
+        for note in notes:
+            for rule in note[3]:
+                cleaned[rule] = cleaned.get(rule, 0) + 1
+        return len(notes)
+
     show_progress = progress if progress is not None else _stderr_is_terminal()
     total = _size(accounts) if run.position is not None else None
     bar = click.progressbar(length=total, file=sys.stderr, label="assigning") if show_progress and total else None
@@ -113,26 +120,34 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
         write = writer.write
         item = first
         while item is not None:
+            if type(item) is not tuple:  # a ResultBatch (the Python engine on CSV input)
+                results = item.results
+                for status, n in Counter(map(attrgetter("status"), results)).items():
+                    counts[status] += n
+                if any(map(attrgetter("cleaned"), results)):
+                    for result in results:
+                        if result.cleaned:
+                            values_cleaned += tally(result.cleaned)
+                if check_keys:
+                    for i, (row, key) in enumerate(zip(item.rows, item.keys)):
+                        first_row = first_seen(key, row)
+                        if first_row != row:
+                            duplicates += 1
+                            results[i] = marked(results[i], first_row)
+                writer.write_batch(item.rows, item.keys, results)
+                if bar is not None:
+                    bar.update(run.position() - bar.pos)
+                item = next(run.results, None)
+                continue
             row, key, result, steps = item
             counts[result.status] += 1
             if result.cleaned:
-                values_cleaned += len(result.cleaned)
-                for note in result.cleaned:
-                    for rule in note[3]:
-                        cleaned[rule] = cleaned.get(rule, 0) + 1
-            if check_keys and key is not None:
-                if key.__class__ is str:
-                    if trim_keys:
-                        key_seen = key.strip()
-                        first_row = remember(key_seen, row) if key_seen else row  # a blank key is missing
-                    else:
-                        first_row = remember(key, row) if key and not key.isspace() else row
-                else:  # a typed JSON key: a number, or a list or object (by its text)
-                    first_row = remember(key if isinstance(key, (int, float, Decimal)) else repr(key), row)
+                values_cleaned += tally(result.cleaned)
+            if check_keys:
+                first_row = first_seen(key, row)
                 if first_row != row:
                     duplicates += 1
-                    marker = f"duplicate key: also on row {first_row}"
-                    result = result._replace(reason=f"{result.reason}; {marker}" if result.reason else marker)
+                    result = marked(result, first_row)
             if explain:
                 write(row, key, result, _explain(model, steps, out_format, result.cleaned) if steps is not None
                       else _explain(model, [], out_format, result.cleaned) if result.cleaned else None)
@@ -163,6 +178,31 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
                    "`duplicate key: also on row N`)", err=True)
     summarize_and_exit(counts, run.blank_lines(), output,
                        fail_on_invalid, failed=bool(duplicates) and options.on_duplicate_key == "error")
+
+
+def _key_memory(trim: bool) -> Callable[[object, int], int]:
+    """`first_seen(key, row)`: the row where `key` was first seen (this row when it is new, or
+    when the key is missing: None or blank). Under `trim`, keys are compared trimmed."""
+    seen: dict = {}
+    remember = seen.setdefault
+
+    def first_seen(key, row: int) -> int:
+        if key is None:
+            return row
+        if key.__class__ is str:
+            if trim:
+                key = key.strip()
+            return remember(key, row) if key and not key.isspace() else row
+        # a typed JSON key: a number, or a list or object (by its text)
+        return remember(key if isinstance(key, (int, float, Decimal)) else repr(key), row)
+
+    return first_seen
+
+
+def marked(result, first_row: int):
+    """A result whose key an earlier row had: the reason says so."""
+    marker = f"duplicate key: also on row {first_row}"
+    return result._replace(reason=f"{result.reason}; {marker}" if result.reason else marker)
 
 
 @dataclass(frozen=True)
@@ -212,12 +252,14 @@ class _Run:
 def _python_run(model, shown: str, accounts: str, input_format: str | None, explain: bool,
                 options: ReadingOptions) -> _Run:
     from terrl.io.accounts import open_accounts
-    from terrl.targets.evaluate import assign_records, compile_model
+    from terrl.targets.evaluate import assign_batches, assign_records, compile_model
 
     evaluator = compile_model(model, shown, cleanup=options.cleanup)
     reader = open_accounts(accounts, model.schema, input_format, options.columns, options.preset)
-    return _Run(assign_records(evaluator, reader.records(), explain=explain), reader.format, reader.warnings,
-                lambda: reader.blank_lines, reader.position)
+    batches = None if explain else reader.batches()  # CSV: a column at a time (same results)
+    results = assign_batches(evaluator, batches, reader.index) if batches is not None else \
+        assign_records(evaluator, reader.records(), explain=explain)
+    return _Run(results, reader.format, reader.warnings, lambda: reader.blank_lines, reader.position)
 
 
 def _duckdb_run(model, accounts: str, input_format: str | None, options: ReadingOptions) -> _Run:
