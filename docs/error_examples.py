@@ -522,7 +522,7 @@ EXAMPLES: tuple[ErrorExample, ...] = (
         "E120",
         source=(FY27_MODEL +
                 'test "a 5,000-person company is enterprise" {\n'
-                '  account { id: "X1", employees: "5,000" }\n'
+                '  account { id: "X1", employees: "5 thousand" }\n'
                 '  expect FY27: ent\n'
                 '}\n'),
         fix="write the value as the schema reads it (`employees: 5000`); a test about invalid input says "
@@ -698,6 +698,21 @@ EXAMPLES: tuple[ErrorExample, ...] = (
                'model FY27 "Fiscal 2027" {\n'
                '  territory top "Top band" { where top_band  owner "kim@acme.example" as AE }\n'
                '  territory rest "Rest" { else  owner "fay@acme.example" as AE }\n'
+               '}\n')),
+    ErrorExample(
+        "E130",
+        source=('schema Account { id: string key  tier: string? }\n'
+                'model FY27 "Fiscal 2027" {\n'
+                '  territory unsegmented "Unsegmented" { where tier == ""  owner "ops@acme.example" as AE }\n'
+                '  territory segmented "Segmented" { else  owner "fay@acme.example" as AE }\n'
+                '}\n'),
+        arises="An export writes an empty cell for an account without a tier; the rule tried to catch it.",
+        fix="test for the missing value: an empty or all-whitespace text is read as missing in every input form, "
+            "so `tier == \"\"` could never match",
+        fixed=('schema Account { id: string key  tier: string? }\n'
+               'model FY27 "Fiscal 2027" {\n'
+               '  territory unsegmented "Unsegmented" { where tier is null  owner "ops@acme.example" as AE }\n'
+               '  territory segmented "Segmented" { else  owner "fay@acme.example" as AE }\n'
                '}\n')),
     ErrorExample(
         "W101",

@@ -77,7 +77,7 @@ def test_missing_required_columns_are_named_before_any_row(schema):
         read(b"id,Country,staff\nA1,US,1\n", schema)
     message = str(info.value)
     assert "missing required column(s) `country`, `employees` of schema `Account`" in message
-    assert "did you mean: `country` (found `Country`)" in message
+    assert "did you mean: `country` (found `Country`: `--column country=Country`)" in message
 
 
 def test_missing_optional_column_is_a_warning(schema):

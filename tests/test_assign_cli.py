@@ -455,9 +455,14 @@ def test_cli_results_equal_the_reference_row_by_row(rows, tmp_path_factory):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     model = next(iter(check_source(MODEL, "fy.terr", stop_after="resolve").programs.values())).models[0]
     assert [line["row"] for line in lines] == list(range(1, len(rows) + 1))
-    for row, line in zip(rows, lines):
+    first_row: dict = {}
+    for number, (row, line) in enumerate(zip(rows, lines), 1):
         account = {k: (v or None) for k, v in row.items()}
         status, territories, titles, owners, reason = assign_reference(model, account)
+        key = (row["id"] or "").strip()
+        if key and first_row.setdefault(key, number) != number:  # a repeated key is marked in the reason
+            marker = f"duplicate key: also on row {first_row[key]}"
+            reason = f"{reason}; {marker}" if reason else marker
         assert (line["status"], line["territories"], line["titles"], line["owners"], line["reason"]) == \
             (status, list(territories), list(titles), list(owners), reason)
         assert line["key"] == (row["id"] or None)

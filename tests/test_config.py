@@ -228,7 +228,7 @@ def test_invalid_config_exits_2(project):
 # help line, exit 2, and never click's "Usage: ... Try --help" banner (the command line was fine).
 CONFIG_MISTAKES = [
     ("colour = 1", "terrl.toml:1: `colour`: not a terrl setting",
-     "known settings: exclude, include, line-length, lint, models, severity"),
+     "known settings: assign, exclude, include, line-length, lint, models, severity"),
     ("models = []\nexclde = []", "terrl.toml:2: `exclde`: not a terrl setting", "did you mean `exclude`?"),
     ('include = "*.terr"', "terrl.toml:1: `include`: must be a list of non-empty strings, not a string",
      'write `include = ["*.terr"]`'),

@@ -170,7 +170,7 @@ def test_not_equal_with_missing_reads_as_one_condition():
 
 @pytest.mark.parametrize("kind, values, type_args", [
     ("digits", ("99", "00", "50", "51", "07"), {"digits": 2}),  # "99": its cut after is the domain's end
-    ("string", ("b", "", "a\0", "a", "zz"), {}),
+    ("string", ("b", "\0", "a\0", "a", "zz"), {}),  # "\0": the least string ("" is missing)
     ("enum", ("c", "a", "b"), {"members": ("a", "b", "c", "d")}),
 ])
 def test_in_lists_take_the_bulk_path_with_the_same_cells(kind, values, type_args):

@@ -54,7 +54,7 @@ def test_an_overlay_model_assigns_like_the_reference():
     landed_on_several = 0
     for account, result in zip(accounts, evaluator.assign_many(accounts), strict=True):
         expected = assign_reference(model, account)
-        assert tuple(result) == expected, account
+        assert tuple(result[:5]) == expected, account
         landed_on_several += len(result.territories) > 1
     assert landed_on_several > 10  # the overlays really overlap: some accounts land on several leaves
 

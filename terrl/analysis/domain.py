@@ -15,7 +15,7 @@ Cuts. A cut is a position between values, written as a sortable key:
 | digits(N)     | int(v) (fixed width: lexicographic = numeric) | int(v) | int(v) + 1   |
 | enum          | index of the member               | index           | index + 1          |
 | bool          | 0 / 1                             | 0 / 1           | 1 / 2              |
-| string        | v (code-point order)              | v               | v + "\\0"          |
+| string        | v (code-point order; from "\\0": a blank text is missing) | v | v + "\\0"     |
 | decimal       | (v, 0)                            | (v, 0)          | (v, 1)             |
 
 Decimals are dense, so a boundary value is a cell of its own: `revenue < 1M` and
@@ -174,7 +174,11 @@ class FieldDomain:
             return 0, len(t.members)
         if self.kind == "bool":
             return 0, 2
-        return "", None  # string: from the empty string up, unbounded
+        # string: from the least non-empty text up, unbounded. A blank text (empty or only
+        # whitespace) is a missing value, not a string (docs/assign.md); "" is the only one
+        # the domain's cells could hold alone ([v, v + NUL) needs a blank literal, which the
+        # resolver refuses).
+        return "\0", None
 
     def _interior(self, cut) -> bool:
         return (self.start is None or cut > self.start) and (self.end is None or cut < self.end)
@@ -373,7 +377,7 @@ class FieldDomain:
         if k == "string":
             # the lower end unless it is an artificial cut ("s\0" = just after s); else a short plain text
             stem = lo[:-1] if lo.endswith("\0") else None
-            candidates = ([] if stem is not None or lo == "" else [lo]) + ["a", "A", "0", ""]
+            candidates = ([] if stem is not None or lo == self.start else [lo]) + ["a", "A", "0", lo]
             if stem is not None:
                 candidates += [stem + "0", stem + "a", stem + " "]
             for candidate in candidates:
@@ -505,7 +509,7 @@ class FieldDomain:
                 return f"{f} == {self._show(lo)}"
             if lo != "" and hi == next_prefix(lo):
                 return f"{f} starts with {self._show(lo)}"
-            if lo == "":
+            if lo == self.start:
                 return f"{f} < {self._show(hi)}"
             if hi is None:
                 return f"{f} >= {self._show(lo)}"

@@ -199,6 +199,10 @@ register("E129", "bad-subdivision-context", "error",
          "the field after `of` an enum field of ISO 3166-1 alpha-2 country codes (`world.Country`) in the same schema, and the field optional when "
          "it is read for listed countries only (`of country in {US, CA}`) or the country may be missing. "
          "`enum UsState of US` names the country of an enum's subdivisions with its ISO 3166-1 code.")
+register("E130", "blank-text-value", "error", "a blank text (empty or only whitespace) is written as a string value",
+         "An account's text that is empty or only whitespace is a missing value, in every input form (CSV, JSON "
+         "Lines, the Python API, the generated module, SQL): no account ever has it as a value, so a rule or set "
+         "that names it could never match. Test for a missing value with `is null`.")
 register("W102", "null-check-on-required", "warning", "`is null` on a field that can never be missing")
 
 # --- lint rules (terrl.analysis.lint) ------------------------------------------------------

@@ -42,6 +42,45 @@ LIST_SEPARATOR = ";"
 CHUNK_ROWS = 2048  # CSV rows read at once (plain rows: one line each, as wide as the header)
 
 
+# `--columns salesforce`: where a Salesforce Account export (API names, then report labels) holds
+# the fields a schema commonly calls by these names.
+PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
+    "salesforce": {
+        "id": ("Id", "Account ID"), "account_id": ("Id", "Account ID"),
+        "name": ("Name", "Account Name"), "account_name": ("Name", "Account Name"),
+        "country": ("BillingCountry", "Billing Country"), "billing_country": ("BillingCountry", "Billing Country"),
+        "state": ("BillingState", "Billing State/Province"), "billing_state": ("BillingState", "Billing State/Province"),
+        "zip": ("BillingPostalCode", "Billing Zip/Postal Code"), "postal_code": ("BillingPostalCode", "Billing Zip/Postal Code"),
+        "billing_postal_code": ("BillingPostalCode", "Billing Zip/Postal Code"),
+        "industry": ("Industry",),
+        "employees": ("NumberOfEmployees", "Employees"), "number_of_employees": ("NumberOfEmployees", "Employees"),
+        "revenue": ("AnnualRevenue", "Annual Revenue"), "annual_revenue": ("AnnualRevenue", "Annual Revenue"),
+    },
+}
+
+
+def column_mapping(schema: ir.Schema, header: list[str] | tuple[str, ...], columns: Mapping[str, str],
+                   preset: str | None) -> dict[str, str]:
+    """field -> the header column that holds it: `columns` (FIELD=HEADER) first, then the field's own
+    name, then the preset's headers for it. Raises AccountsError for a FIELD the schema lacks."""
+    unknown = [name for name in columns if name not in {f.name for f in schema.fields}]
+    if unknown:
+        hint = closest(unknown[0], [f.name for f in schema.fields])
+        raise AccountsError(f"--column {unknown[0]}=...: schema `{schema.name}` has no field `{unknown[0]}`"
+                            + (f"; did you mean `{hint}`?" if hint else ""))
+    present = set(header)
+    table = PRESETS.get(preset or "", {})
+    mapping = {}
+    for f in schema.fields:
+        if f.name in columns:
+            mapping[f.name] = columns[f.name]
+        elif f.name not in present:
+            found = next((h for h in table.get(f.name, ()) if h in present), None)
+            if found is not None:
+                mapping[f.name] = found
+    return mapping
+
+
 class AccountsError(Exception):
     """The account file as a whole cannot be used (a message for the user, not a bug)."""
 
@@ -77,9 +116,11 @@ class AccountReader:
     format: str
     name: str = "<stdin>"
     columns: tuple[str, ...] = ()
+    mapping: dict[str, str] = field(default_factory=dict)  # field -> header, where they differ
     warnings: list[str] = field(default_factory=list)
     blank_lines: int = 0
     _rows: Iterator[Record] | None = None
+    wanted: tuple = ({}, None)  # (columns, preset) as asked for
     _csv: Iterator | None = None  # a CSV file's rows (see _csv_rows), under `_rows` or `batches`
     index: dict[str, int] = field(default_factory=dict)  # a CSV file: field -> its column's position
 
@@ -101,8 +142,12 @@ class AccountReader:
             return 0
 
 
-def open_accounts(source: str | Path | IO[bytes], schema: ir.Schema, fmt: str | None = None) -> AccountReader:
+def open_accounts(source: str | Path | IO[bytes], schema: ir.Schema, fmt: str | None = None,
+                  columns: Mapping[str, str] | None = None, preset: str | None = None) -> AccountReader:
     """Open `source` (a path, `-` for stdin, or a binary stream) and read its header.
+
+    `columns` (field -> header) and `preset` (a name of `PRESETS`) say where fields whose
+    column is not named as the field are (`column_mapping`); in JSON Lines, the keys.
 
     Raises AccountsError for an unreadable or unusable file.
     """
@@ -124,6 +169,7 @@ def open_accounts(source: str | Path | IO[bytes], schema: ir.Schema, fmt: str | 
     if fmt not in FORMATS:
         raise AccountsError(f"unknown account format `{fmt}`; use one of: {', '.join(FORMATS)}")
     reader = AccountReader(stream, schema, fmt, name)
+    reader.wanted = (dict(columns or {}), preset)
     if fmt == "csv":
         _open_csv(reader)
     else:
@@ -170,6 +216,7 @@ def _open_csv(reader: AccountReader) -> None:
     if not _is_utf8("".join(header)):
         raise AccountsError(f"{reader.name}: the header row is not UTF-8 text; save the file as UTF-8")
     reader.columns = tuple(header)
+    reader.mapping = column_mapping(reader.schema, header, *reader.wanted)
     reader.index = _column_index(reader, header)
     reader._csv = _csv_rows(reader, lines, rows, header, reader.index)
     reader._rows = _csv_records(reader, reader._csv, reader.index)
@@ -180,27 +227,35 @@ def _column_index(reader: AccountReader, header: list[str]) -> dict[str, int]:
     positions: dict[str, list[int]] = {}
     for i, name in enumerate(header):
         positions.setdefault(name, []).append(i)
+    for name, column in reader.mapping.items():  # a mapped field reads its column, not one of its own name
+        positions[name] = positions.get(column, [])
     duplicated = [f.name for f in schema.fields if len(positions.get(f.name, ())) > 1]
     if duplicated:
         raise AccountsError(f"{reader.name}: column(s) {_names(duplicated)} appear more than once in the header; "
                             "keep one column per field")
-    missing = [f for f in schema.fields if f.name not in positions]
+    missing = [f for f in schema.fields if not positions.get(f.name)]
     required = [f.name for f in missing if not f.optional]
     if required:
         hints = []
         for name in required:
             close = next((c for c in header if c.strip().lower() == name.lower()), None) or \
                 closest(name, header, cutoff=0.7)
-            if close:
-                hints.append(f"`{name}` (found `{close}`)")
+            if name in reader.mapping:
+                hints.append(f"`{name}` (mapped to `{reader.mapping[name]}`, which the header lacks)")
+            elif close:
+                hints.append(f"`{name}` (found `{close}`: `--column {name}={close}`)")
         message = (f"{reader.name}: missing required column(s) {_names(required)} of schema `{schema.name}`; "
                    f"the header has {_names(header) if header else 'no columns'}")
         if hints:
             message += "; did you mean: " + ", ".join(hints)
+        if reader.wanted[1] is None:  # a CRM export whose columns a preset knows
+            for preset, table in PRESETS.items():
+                if all(any(h in positions for h in table.get(name, ())) for name in required):
+                    message += f"; these are the columns of a {preset.title()} export: add `--columns {preset}`"
         raise AccountsError(message)
     for f in missing:
         reader.warnings.append(f"{reader.name} has no column `{f.name}`: every account is read with no `{f.name}`")
-    return {f.name: positions[f.name][0] for f in schema.fields if f.name in positions}
+    return {f.name: positions[f.name][0] for f in schema.fields if positions.get(f.name)}
 
 
 def _names(names) -> str:
@@ -442,6 +497,12 @@ def _json_lines(stream: IO[bytes]) -> Iterator[bytes]:
 
 def _jsonl_records(reader: AccountReader) -> Iterator[Record]:
     key_field = reader.schema.key
+    columns, preset = reader.wanted
+    # JSON Lines has no header: a field is read from its mapped key, or the preset's first key
+    mapping = dict(columns)
+    fallback = {name: headers for name, headers in PRESETS.get(preset or "", {}).items()
+                if name not in mapping and any(f.name == name for f in reader.schema.fields)}
+    reader.mapping = mapping
     row_number = 0
     for line_number, raw in enumerate(_json_lines(reader.stream), start=1):
         if line_number == 1 and raw.startswith(b"\xef\xbb\xbf"):
@@ -470,6 +531,13 @@ def _jsonl_records(reader: AccountReader) -> Iterator[Record]:
             kind = {list: "an array", str: "a string", bool: "a boolean"}.get(type(value), "a number" if value is not None else "null")
             yield Record(row_number, line_number, None, f"expected a JSON object (one account per line), got {kind}")
             continue
+        if mapping or fallback:
+            value = dict(value)
+            for name, column in mapping.items():
+                value[name] = value.get(column)
+            for name, headers in fallback.items():
+                if name not in value:
+                    value[name] = next((value[h] for h in headers if h in value), None)
         key = value.get(key_field.name) if key_field else None
         if b"\\u" in raw:  # a JSON escape may spell half of a UTF-16 pair: not Unicode text
             bad = next((name for name, v in value.items() if isinstance(v, str) and not _is_utf8(v)), None)
@@ -523,6 +591,7 @@ class ResultWriter:
         self.stream, self.format, self.explain = stream, fmt, explain
         self._cell = (lambda text: _csv_field(formula_safe(text))) if escape_formulas else _csv_field
         self._tails: dict[int, tuple[Any, str]] = {}  # id(result) -> (result, its CSV columns)
+        self._cleaned_tails: dict[tuple, str] = {}  # a cleaned result's columns -> its CSV columns
         self._tail_text: dict[int, str] = {}  # id(result) -> its CSV columns, for write_batch
         self._lines: list[str] = []
         if fmt == "csv":
@@ -541,14 +610,25 @@ class ResultWriter:
         entry = self._tails.get(id(result))
         if entry is not None and entry[0] is result:
             return entry[1]
-        cell = self._cell
-        tail = result.status + "," + ",".join(cell(x) for x in (
-            LIST_SEPARATOR.join(result.territories), LIST_SEPARATOR.join(result.titles),
-            LIST_SEPARATOR.join(result.owners), result.reason or ""))
+        if len(result) > 5 and result[5]:  # a cleaned account's own copy of a shared result: by its columns
+            columns = result[:5]
+            tail = self._cleaned_tails.get(columns)
+            if tail is None:
+                tail = self._tail_of(result)
+                if len(self._cleaned_tails) < self.CACHE_LIMIT:
+                    self._cleaned_tails[columns] = tail
+            return tail
+        tail = self._tail_of(result)
         if len(self._tails) < self.CACHE_LIMIT:
             self._tails[id(result)] = (result, tail)
             self._tail_text[id(result)] = tail  # valid while `_tails` holds the result
         return tail
+
+    def _tail_of(self, result) -> str:
+        cell = self._cell
+        return result.status + "," + ",".join(cell(x) for x in (
+            LIST_SEPARATOR.join(result.territories), LIST_SEPARATOR.join(result.titles),
+            LIST_SEPARATOR.join(result.owners), result.reason or ""))
 
     def write_batch(self, rows: Sequence[int], keys: list, results: list) -> None:
         """`write` for each (row, key, result) of a batch, with no `explain`: CSV lines built a

@@ -28,6 +28,14 @@ max-inline-values = 10                # W305: longer inline lists should be a na
 inherited-owners = true               # W301: an ancestor's owner counts
 unique-owners = true                  # W303: one owner on two siblings under `policy unique`
 owner-pattern = '[a-z.]+@acme\\.example'  # W302: owners must match this (default: a sane id or e-mail)
+
+[assign]                              # terrl assign (docs/assign.md); the command line wins
+cleanup = ["trim", "case"]            # the clean-up rules on ([] is strict; default: the five on by default)
+preset = "salesforce"                 # column names of a CRM export
+on-duplicate-key = "error"            # warn, error or ignore
+
+[assign.columns]
+country = "Billing Country"           # field = header
 ```
 
 A mistake in the file is a `ConfigError` naming the file, the line when it can be found,
@@ -87,6 +95,16 @@ class LintOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class AssignOptions:
+    """`[assign]`: how `terrl assign` reads account files (docs/assign.md)."""
+
+    cleanup: tuple[str, ...] | None = None  # the clean-up rules on; None: the defaults
+    columns: Mapping[str, str] = field(default_factory=dict)  # [assign.columns]: field -> header
+    preset: str | None = None  # a column preset, e.g. "salesforce"
+    on_duplicate_key: str | None = None  # warn | error | ignore
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path | None = None  # the file read; None: built-in defaults
     root: Path = field(default_factory=Path.cwd)  # include and exclude are relative to this folder
@@ -96,6 +114,7 @@ class Config:
     severity: Mapping[str, str] = field(default_factory=dict)  # code -> error|warning|note|off
     lint: LintOptions = LintOptions()
     line_length: int = 100
+    assign: AssignOptions = AssignOptions()
 
     # -- files --
     def is_excluded(self, path: Path) -> bool:
@@ -201,7 +220,8 @@ def _toml_error(shown: str, exc: Exception, text: str) -> ConfigError:
 
 
 _LIST_EXAMPLES = {"include": '"rules/**/*.terr"', "exclude": '"archive/**"', "models": '"FY28*"'}
-_TOP_KEYS = {"include", "exclude", "models", "severity", "lint", "line-length"}
+_TOP_KEYS = {"include", "exclude", "models", "severity", "lint", "line-length", "assign"}
+_ASSIGN_KEYS = {"cleanup", "columns", "preset", "on-duplicate-key"}
 _LINT_KEYS = {"max-inline-values": "max_inline_values", "inherited-owners": "inherited_owners",
               "unique-owners": "unique_owners", "owner-pattern": "owner_pattern"}
 
@@ -282,7 +302,35 @@ def parse_config(data: Mapping[str, Any], path: Path, prefix: str = "", *, text:
                    "write `line-length = 100`")
 
     return Config(path=path, root=path.resolve().parent, include=strings("include"), exclude=strings("exclude"),
-                  models=strings("models"), severity=severity, lint=LintOptions(**options), line_length=line_length)
+                  models=strings("models"), severity=severity, lint=LintOptions(**options), line_length=line_length,
+                  assign=_assign_options(data.get("assign", {}), fail, unknown))
+
+
+def _assign_options(table: Any, fail, unknown) -> AssignOptions:
+    if not isinstance(table, dict):
+        raise fail("assign", f"must be a table, not {_toml_type(table)}",
+                   'write `[assign]` and below it lines like `cleanup = ["trim", "case"]`')
+    for key in table:
+        if key not in _ASSIGN_KEYS:
+            raise fail(f"assign.{key}", "not an assign option", unknown(key, _ASSIGN_KEYS, "options"))
+    cleanup = table.get("cleanup")
+    if cleanup is not None:
+        if not isinstance(cleanup, list) or not all(isinstance(r, str) for r in cleanup):
+            raise fail("assign.cleanup", f"must be a list of clean-up rules, not {_toml_type(cleanup)}",
+                       'write `cleanup = ["trim", "case", "title", "zip4", "number-format"]` (`[]`: none)')
+        cleanup = tuple(cleanup)  # rule names are checked by `terrl assign` (terrl.semantics.cleanup)
+    columns = table.get("columns", {})
+    if not isinstance(columns, dict) or not all(isinstance(v, str) and v for v in columns.values()):
+        raise fail("assign.columns", "must be a table of field = \"header\"",
+                   'write `[assign.columns]` and below it lines like `country = "Billing Country"`')
+    preset = table.get("preset")
+    if preset is not None and preset != "salesforce":
+        raise fail("assign.preset", f"must be \"salesforce\", not {_toml_value(preset)}", 'write `preset = "salesforce"`')
+    duplicate = table.get("on-duplicate-key")
+    if duplicate is not None and duplicate not in ("warn", "error", "ignore"):
+        raise fail("assign.on-duplicate-key", f"must be warn, error or ignore, not {_toml_value(duplicate)}",
+                   'write `on-duplicate-key = "error"`')
+    return AssignOptions(cleanup=cleanup, columns=dict(columns), preset=preset, on_duplicate_key=duplicate)
 
 
 def _guess(key: str, known: list[str]) -> str:

@@ -23,20 +23,26 @@ ISO 3166-2 codes and is read in the context of the account's country, after it (
 account's country, and for an account whose country is missing, invalid or not listed the
 value is not read at all (it is missing: a free-text column holds anything there).
 
-`None` is a missing value (the CSV reader turns an empty cell into `None`); a missing
-required field is invalid. A float is read through its shortest repr (`0.1` is
+A missing value is `None` or a text that is empty or only whitespace, in every input form
+(`terrl.semantics.cleanup.is_blank`); a missing required field is invalid. Before the checks
+above, a text value goes through the clean-up rules turned on (`terrl.semantics.cleanup`:
+`' TX'`, `ca`, `California`, `94105-1234`, `$1,200` are cleaned by default); each change is
+noted as `(field, raw, cleaned, rules)`. A float is read through its shortest repr (`0.1` is
 `Decimal("0.1")`), so values a person typed survive. No thousands separators, no
-exponents, no surrounding spaces: `"5,000"` and `" 5000"` are invalid.
+exponents, no surrounding spaces: `"5,000"` and `" 5000"` are invalid unless cleaned.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
+from terrl.diagnostics.suggest import member_hint
 from terrl.semantics import ir
+from terrl.semantics.cleanup import DEFAULT_RULES, clean_text, field_spellings, is_blank, rule_hint
 
 NUMBER_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 SHOWN_CHARS = 40  # raw values in reasons are cut to this many characters
@@ -147,11 +153,45 @@ def _bounds(name: str, value: int | Decimal, t: ir.FieldType) -> None:
         raise InvalidValue(f"`{name}`: {show(value)} is above the upper bound {t.hi}")
 
 
-def coerce_value(field: ir.Field, raw: Any) -> ir.Value | None:
-    """The IR value for `raw`, None when missing; raises InvalidValue."""
+@functools.lru_cache(maxsize=256)
+def spellings_of(members: tuple[str, ...], titles: tuple[str | None, ...]) -> dict:
+    """`cleanup.field_spellings` of an enum, built once per enum."""
+    return field_spellings(members, titles)
+
+
+def _spellings(t: ir.FieldType) -> dict | None:
+    return spellings_of(t.members, t.titles) if t.kind == "enum" else None
+
+
+def coerce_value(field: ir.Field, raw: Any, rules: tuple[str, ...] | frozenset = DEFAULT_RULES,
+                 notes: list | None = None, hints: bool = True) -> ir.Value | None:
+    """The IR value for `raw`, None when missing; raises InvalidValue. A text is cleaned by
+    `rules` first; each change is appended to `notes` as (field, raw, cleaned, rules)."""
     name, t = field.name, field.type
+    given = raw
+    if is_blank(raw):
+        raw = None
+    elif rules and isinstance(raw, str):
+        text, applied = clean_text(raw, t.kind, t.digits, _spellings(t), rules)
+        if applied:
+            if notes is not None:
+                notes.append((name, raw, text, applied))
+            raw = text
+    try:
+        return _checked(name, t, field.optional, raw)
+    except InvalidValue as exc:
+        if hints and isinstance(given, str) and t.kind in ("enum", "digits", "int", "decimal", "bool"):
+            hint = rule_hint(given, t.kind, t.digits, _spellings(t), rules)
+            if hint is None and t.kind == "enum" and isinstance(raw, str):
+                hint = member_hint(raw, t.members, t.titles)
+            if hint:
+                raise InvalidValue(f"{exc.reason}; {hint}") from None
+        raise
+
+
+def _checked(name: str, t: ir.FieldType, optional: bool, raw: Any) -> ir.Value | None:
     if raw is None:
-        if field.optional:
+        if optional:
             return None
         raise InvalidValue(f"missing required field `{name}`")
     kind = t.kind
@@ -213,7 +253,8 @@ def read_in_context(field: ir.Field, raw: Any, country: ir.Value | None) -> Any:
     return code
 
 
-def coerce_account(schema: ir.Schema, account: Mapping[str, Any]) -> tuple[dict[str, ir.Value | None] | None, str | None]:
+def coerce_account(schema: ir.Schema, account: Mapping[str, Any], rules: tuple[str, ...] | frozenset = DEFAULT_RULES,
+                   notes: list | None = None, hints: bool = True) -> tuple[dict[str, ir.Value | None] | None, str | None]:
     """(values by field, None) for a valid account, (None, reason) for an invalid one.
 
     Every invalid field is named, in schema order, joined with `; `. Fields the schema
@@ -227,12 +268,18 @@ def coerce_account(schema: ir.Schema, account: Mapping[str, Any]) -> tuple[dict[
             contextual.append((i, f))
             continue
         try:
-            values[f.name] = coerce_value(f, account.get(f.name))
+            values[f.name] = coerce_value(f, account.get(f.name), rules, notes, hints)
         except InvalidValue as exc:
             problems.append((i, exc.reason))
     for i, f in contextual:  # after their country fields, whatever the schema's order
         try:
-            values[f.name] = coerce_value(f, read_in_context(f, account.get(f.name), values.get(f.context)))
+            # The country as given (as the generated module reads it): a country the clean-up
+            # would rewrite (`us`) gives no context, and the code is not read.
+            raw, country = account.get(f.name), account.get(f.context)
+            if not (isinstance(country, str) and country in schema.field(f.context).type.members):
+                country = None
+            code = read_in_context(f, None if is_blank(raw) else raw, country)
+            values[f.name] = coerce_value(f, code, rules, notes, hints)
         except InvalidValue as exc:
             problems.append((i, exc.reason))
     if problems:

@@ -20,7 +20,7 @@ from typing import Callable, Iterator, NoReturn
 from terrl.syntax import ast
 from terrl.semantics import ir
 from terrl.diagnostics.core import Diagnostic, Label, diag
-from terrl.diagnostics.suggest import closest
+from terrl.diagnostics.suggest import closest, member_hint
 from terrl.syntax.parser import MAX_NESTING, decode_source, parse, read_source
 from terrl.resources import stdlib_dir
 from terrl.diagnostics.source import Span, display_path, find_project_root
@@ -477,6 +477,10 @@ class Lowerer:
                 return value
         elif kind == "string":
             if isinstance(lit, ast.StringLit):
+                if not lit.value or lit.value.isspace():
+                    self.error("E130", f"a blank text is a missing value, never a value of `{field_name}`", lit.span,
+                               help=f"to match accounts without `{field_name}`, write `{field_name} is null`")
+                    raise _Failed
                 return lit.value
         elif kind == "digits":
             if isinstance(lit, ast.StringLit):
@@ -876,66 +880,18 @@ def _show(lit) -> str:
     return "`null`"
 
 
-_MINOR_WORDS = {"and", "of", "the", "da", "de", "du", "del"}
-
-
 def _member_hint(name: str, ftype: ir.FieldType) -> str | None:
-    """The "did you mean ...?" note for a name that is not a member: a member spelled in
-    another case or close to it; or a member whose title the name spells, abbreviates by
-    its initials (`UK`: `GB`, "United Kingdom") or misspells (`Frnace`: `FR`, "France")."""
+    """The "did you mean ...?" note for a name that is not a member (terrl.diagnostics.suggest
+    .member_hint); on a field of ISO 3166-2 codes, a bare code (`CA`) is answered with the full
+    codes that end so, with their countries."""
     members, titles = ftype.members, ftype.titles or (None,) * len(ftype.members)
-
-    def normal(text: str) -> str:
-        return "".join(ch for ch in text.casefold() if ch.isalnum())
-
-    def named(i: int) -> str:
-        return f"did you mean `{members[i]}` ({titles[i]})?"
-
-    for m in members:
-        if m.casefold() == name.casefold():
-            return f"did you mean `{m}`?"
-    if ftype.subdivisions and "-" not in name:
-        # `CA` on a field of ISO 3166-2 codes: the codes that end so, with their countries
+    if ftype.subdivisions and "-" not in name and not any(m.casefold() == name.casefold() for m in members):
         coded = [i for i, m in enumerate(members) if m.endswith("-" + name.upper())]
         if coded:
             shown = [f"`{members[i]}`" + (f" ({titles[i]})" if titles[i] else "") for i in coded[:6]]
             more = f" and {len(coded) - 6} more" if len(coded) > 6 else ""
             return "write the full ISO 3166-2 code, with its country: " + ", ".join(shown) + more
-    titled = [(i, t) for i, t in enumerate(titles) if t]
-    for i, t in titled:
-        if normal(t) == normal(name):
-            return named(i)
-    if name.isalpha() and 2 <= len(name) <= 5:
-        for i, t in titled:
-            words = [w for w in t.replace("-", " ").split() if w.casefold() not in _MINOR_WORDS]
-            if len(words) >= 2 and "".join(w[0] for w in words).upper() == name.upper():
-                return named(i)
-    if len(name) > 3 and titled:
-        by_title = {normal(t): i for i, t in titled}
-        close = closest(normal(name), by_title, cutoff=0.75)
-        if close:
-            return named(by_title[close])
-    by_folded = {m.casefold(): m for m in members}
-    close = closest(name.casefold(), by_folded, cutoff=0.6)
-    if close:
-        return f"did you mean `{by_folded[close]}`?"
-    # Short codes are too short for a similarity ratio (`IO` and `IA` share half their letters):
-    # the members one letter away (a later letter changed, or two swapped; a first letter is
-    # rarely the typo, and allowing it would suggest half the alphabet), when they are few.
-    near = [i for i, m in enumerate(members) if _one_letter_away(name.casefold(), m.casefold())]
-    if 1 <= len(near) <= 5:
-        shown = [f"`{members[i]}`" + (f" ({titles[i]})" if titles[i] else "") for i in near]
-        return "did you mean " + (", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]) + "?"
-    return None
-
-
-def _one_letter_away(a: str, b: str) -> bool:
-    """A letter after the first changed, or two neighbours swapped."""
-    if len(a) != len(b) or a == b:
-        return False
-    diff = [i for i in range(len(a)) if a[i] != b[i]]
-    return (len(diff) == 1 and diff[0] > 0) or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
-                                 and a[diff[1]] == b[diff[0]])
+    return member_hint(name, ftype.members, ftype.titles)
 
 
 def _members_help(ftype: ir.FieldType) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 
 from terrl import __version__
-from terrl.semantics import ir
+from terrl.semantics import cleanup, ir
 from terrl.targets.outcome import REASONS
 from terrl.targets.sibling_index import Plan, build_plan
 
@@ -50,17 +50,33 @@ def comment(text: str) -> str:
     return repr(text)[1:-1].replace('"""', '\\"\\"\\"')
 
 
-def view_model(model: ir.Model, plan: Plan, source_file: str) -> dict[str, Any]:
+# Embedded in every generated module, as they are: the clean-up rules and the hint engine.
+EMBEDDED_MODULES = (Path(cleanup.__file__), Path(__file__).resolve().parent.parent / "diagnostics" / "suggest.py")
+
+
+def embedded_source() -> str:
+    """The source of `EMBEDDED_MODULES`, less their `from __future__` lines (the generated module
+    is one file: their names must differ from the template's, which tests/test_cleanup.py checks)."""
+    parts = []
+    for path in EMBEDDED_MODULES:
+        text = path.read_text(encoding="utf-8")
+        parts.append("\n".join(line for line in text.splitlines() if not line.startswith("from __future__")))
+    return "\n\n".join(parts)
+
+
+def view_model(model: ir.Model, plan: Plan, source_file: str,
+               rules: tuple[str, ...] = cleanup.DEFAULT_RULES, hints: bool = True) -> dict[str, Any]:
+    rules = tuple(r for r in cleanup.ALL_RULES if r in rules)
     schema_index = {f.name: i for i, f in enumerate(model.schema.fields)}
     slot_of = {name: slot for slot, name in enumerate(plan.fields)}
     fields = []
     for f in model.schema.fields:
         slot = slot_of.get(f.name)
         if slot is None:
-            fields.append(_field_view(schema_index[f.name], f, None, None))
+            fields.append(_field_view(schema_index[f.name], f, None, None, rules))
         else:
             d = plan.domains[slot]
-            fields.append(_field_view(schema_index[f.name], f, d, list(range(d.cells))))
+            fields.append(_field_view(schema_index[f.name], f, d, list(range(d.cells)), rules))
     by_path = {t.path: t for t in model.walk()}
     territories = [by_path[p] for p in plan.paths]
     owners = []
@@ -108,6 +124,10 @@ def view_model(model: ir.Model, plan: Plan, source_file: str) -> dict[str, Any]:
         "universe": "None" if plan.universe is None else json_table(plan.universe, per_line=False),
         "reasons": {name: py_literal(text.replace("{model}", model.name)) for name, text in REASONS.items()},
         "fast_locals": fast_locals,
+        "rules": py_literal(frozenset(rules)),
+        "hints": py_literal(hints),
+        "rules_comment": comment(", ".join(rules) or "none (strict)"),
+        "embedded": embedded_source(),
     }
 
 
@@ -139,7 +159,8 @@ def _number_literal(value, name: str, constants: list) -> str:
     return "{p}" + name
 
 
-def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[str, Any]:
+def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None,
+                rules: tuple[str, ...] = cleanup.DEFAULT_RULES) -> dict[str, Any]:
     """How the generated code validates a field and finds its class, fast and slow.
 
     Modes: `unused` (no rule reads the field: validate only), `dict` (enum and bool,
@@ -165,6 +186,7 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
         "fast_cell": "0", "constants": constants, "branches": [], "text_after_memo": None,
         "column": None, "column_bounds": "True", "column_after": False,
     }
+    view.update(_cleanup_view(n, f, rules, constants))
     bounds = []
     column_bounds = []  # `assign_columns`: the bounds over a column of plain-digit numbers
     if t.lo is not None:
@@ -183,7 +205,7 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
                "decimal": "(type(raw) is int and {p}TOO_LONG_NEG < raw < {p}TOO_LONG"
                           " or type(raw) is {p}D and raw.is_finite() and not {p}too_long_number(raw))"}
     valid = {
-        "string": "type(raw) is str",
+        "string": "type(raw) is str and raw and raw.strip() is raw",  # else: blank (missing), or to trim
         "digits": f"type(raw) is str and len(raw) == {t.digits} and raw.isdigit() and raw.isascii()",
         "enum": f"raw in {{p}}MEMBERS_{n}",
         "bool": "type(raw) is bool",
@@ -217,7 +239,11 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
         return view
     if kind == "string" and _points_only(d, classes):
         rest = next(classes[c] for c in range(d.value_cells) if not _is_point(d, c))
-        table = {d.interval(c).lo: classes[c] for c in range(d.value_cells) if _is_point(d, c) and classes[c] != rest}
+        # Values no input can be (blank: missing; surrounding whitespace under `trim`) stay out of
+        # the dict: the fast path must not take such a text as it is.
+        table = {d.interval(c).lo: classes[c] for c in range(d.value_cells) if _is_point(d, c) and classes[c] != rest
+                 and not cleanup.is_blank(d.interval(c).lo)
+                 and ("trim" not in rules or d.interval(c).lo.strip() == d.interval(c).lo)}
         if f.optional:
             table[None] = classes[d.null_cell]
         view.update(mode="dict", column="dict_rest", dict=py_literal(table), rest=rest,
@@ -251,6 +277,33 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
                                                                      constants)
     view["globals"] = {"MEMO": True, "CUTS": True, "CUTS_AFTER": kind == "decimal", "CLASS": not identity}
     return view
+
+
+# A text `_cell_N` need not clean: every rule would leave it as it is.
+_CLEAN_ALREADY = {
+    "string": "raw.strip() is raw",
+    "digits": "len(raw) == {n_digits} and raw.isdigit() and raw.isascii()",
+    "enum": "raw in _MEMBERS_{n}",
+    "bool": 'raw == "true" or raw == "false"',
+    "int": "_PLAIN_NUMBER.fullmatch(raw)",
+    "decimal": "_PLAIN_NUMBER.fullmatch(raw)",
+}
+
+
+def _cleanup_view(n: int, f: ir.Field, rules: tuple[str, ...], constants: list) -> dict[str, Any]:
+    """What `_cell_N` needs to clean a text and hint at a fix, as `coerce.coerce_value` does."""
+    t = f.type
+    spellings = "None"
+    hint_members = ""
+    if t.kind == "enum":
+        constants.append((f"SPELL_{n}", py_literal(cleanup.field_spellings(t.members, t.titles))))
+        constants.append((f"MEMBER_LIST_{n}", py_literal(tuple(t.members))))
+        constants.append((f"TITLE_LIST_{n}", py_literal(tuple(t.titles or (None,) * len(t.members)))))
+        spellings = f"_SPELL_{n}"
+        hint_members = f", _MEMBER_LIST_{n}, _TITLE_LIST_{n}"
+    return {"clean": bool(rules), "clean_skip": _CLEAN_ALREADY[t.kind].format(n=n, n_digits=t.digits),
+            "kind_lit": py_literal(t.kind), "digits_lit": py_literal(t.digits), "spellings": spellings,
+            "hint_members": hint_members, "hinted": t.kind != "string"}
 
 
 def _number_branches(n: int, t: ir.FieldType, kind: str, cuts_ge: list, cuts_gt: list, classes: tuple,
@@ -338,7 +391,9 @@ def _points_only(d, classes: tuple[int, ...]) -> bool:
     return len(rest) == 1
 
 
-def render_module(model: ir.Model, source_file: str, plan: Plan | None = None) -> str:
-    """The generated module's source for one model."""
+def render_module(model: ir.Model, source_file: str, plan: Plan | None = None,
+                  rules: tuple[str, ...] = cleanup.DEFAULT_RULES, hints: bool = True) -> str:
+    """The generated module's source for one model, cleaning text values by `rules` (none: strict);
+    `hints=False`: invalid reasons without did-you-mean (as the SQL target words them)."""
     plan = plan or build_plan(model)
-    return _env.get_template("module.py.j2").render(**view_model(model, plan, source_file))
+    return _env.get_template("module.py.j2").render(**view_model(model, plan, source_file, rules, hints))

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Seque
 
 from terrl.io.accounts import Batch
 from terrl.semantics import ir
+from terrl.semantics.cleanup import DEFAULT_RULES
 from terrl.targets.codegen_python import render_module
 from terrl.diagnostics.core import Diagnostic
 from terrl.gcpause import paused_gc
@@ -41,6 +42,8 @@ class Assignment(NamedTuple):
     titles: tuple[str, ...]  # each territory's title (its name when it has none)
     owners: tuple[str, ...]  # owner ids of those territories, in order, without repeats
     reason: str | None  # why unassigned or invalid; conflicts and gaps of assigned accounts
+    # (field, raw, cleaned, rules) for each value the clean-up rewrote (terrl.semantics.cleanup)
+    cleaned: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {"status": self.status, "territories": list(self.territories), "titles": list(self.titles),
@@ -63,6 +66,7 @@ class Evaluator:
     assign: Callable[[Mapping[str, Any]], Assignment] = field(repr=False)
     assign_many: Callable[[Iterable[Mapping[str, Any]]], Iterator[Assignment]] = field(repr=False)
     assign_columns: Callable[[list[list]], list[Assignment | None]] = field(repr=False)
+    cleanup: tuple[str, ...] = DEFAULT_RULES  # the clean-up rules its text values go through
 
     @property
     def plan_size(self) -> int:
@@ -72,7 +76,7 @@ class Evaluator:
     def explain(self, account: Mapping[str, Any]):
         """(result tuple, steps) by the reference interpreter: which `where` matched at each level."""
         from terrl.targets.reference import explain
-        return explain(self.model, account)
+        return explain(self.model, account, self.cleanup)
 
 
 def assign_records(evaluator: Evaluator, records: Iterable, *, explain: bool = False) -> Iterator[tuple]:
@@ -135,12 +139,16 @@ _UNREADABLE: dict = {}  # stands in for a row that could not be read (its result
 
 
 @paused_gc()  # the plan's tables are freed by reference counting: terrl/gcpause.py
-def compile_model(model: ir.Model, source_file: str | None = None) -> Evaluator:
+def compile_model(model: ir.Model, source_file: str | None = None, cleanup: Iterable[str] = DEFAULT_RULES,
+                  hints: bool = True) -> Evaluator:
+    """The evaluator of a model; text values are cleaned by the `cleanup` rules (`()`: strict);
+    `hints=False`: invalid reasons without did-you-mean, as the SQL target words them."""
     plan = build_plan(model)
-    source = render_module(model, source_file or model.file or "<model>", plan)
+    source = render_module(model, source_file or model.file or "<model>", plan, tuple(cleanup), hints)
     namespace: dict[str, Any] = {"__name__": f"terrl_model_{model.name}", "Assignment": Assignment}
     exec(compile(source, f"<terrl model {model.name}>", "exec"), namespace)
-    return Evaluator(model, source, plan, namespace["assign"], namespace["assign_many"], namespace["assign_columns"])
+    return Evaluator(model, source, plan, namespace["assign"], namespace["assign_many"], namespace["assign_columns"],
+                     tuple(cleanup))
 
 
 def pick_model(program: ir.Program, name: str | None) -> ir.Model:
@@ -158,8 +166,10 @@ def pick_model(program: ir.Program, name: str | None) -> ir.Model:
 
 
 @paused_gc()
-def load(path: str | Path, model: str | None = None) -> Evaluator:
+def load(path: str | Path, model: str | None = None, cleanup: Iterable[str] = DEFAULT_RULES) -> Evaluator:
     """Read, check and compile one model of a `.terr` file.
+
+    `cleanup`: the clean-up rules for text values (`terrl.semantics.cleanup`; `()` is strict).
 
     Raises ModelError (with the diagnostics) when the file has parse or type errors.
     Coverage findings (gaps, overlaps) do not stop it: the evaluator reports such
@@ -172,4 +182,4 @@ def load(path: str | Path, model: str | None = None) -> Evaluator:
         errors = [d for d in compilation.diagnostics if d.severity == "error"]
         first = errors[0].message if errors else "it cannot be read"
         raise ModelError(f"{path} has {len(errors)} error(s); the first: {first}", compilation.diagnostics)
-    return compile_model(pick_model(compilation.units[0].program, model))
+    return compile_model(pick_model(compilation.units[0].program, model), cleanup=cleanup)

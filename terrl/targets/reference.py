@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from terrl.semantics import ir
+from terrl.semantics.cleanup import DEFAULT_RULES
 from terrl.semantics.coerce import coerce_account
 from terrl.targets.outcome import INVALID, Outcome, result_fields
 
@@ -172,17 +173,19 @@ def _condition_text(t: ir.Territory) -> str:
     return "where ..."
 
 
-def assign_reference(model: ir.Model, account: Mapping[str, Any]) -> tuple:
-    """(status, territories, titles, owners, reason) by the reference meaning."""
-    values, reason = coerce_account(model.schema, account)
+def assign_reference(model: ir.Model, account: Mapping[str, Any], cleanup=DEFAULT_RULES, notes: list | None = None,
+                     hints: bool = True) -> tuple:
+    """(status, territories, titles, owners, reason) by the reference meaning, text values cleaned by
+    the `cleanup` rules (each change appended to `notes`); `hints=False`: reasons without did-you-mean."""
+    values, reason = coerce_account(model.schema, account, cleanup, notes, hints)
     if values is None:
         return INVALID, (), (), (), reason
     return result_fields(model, walk(model, values))
 
 
-def explain(model: ir.Model, account: Mapping[str, Any]) -> tuple[tuple, list[Step]]:
+def explain(model: ir.Model, account: Mapping[str, Any], cleanup=DEFAULT_RULES) -> tuple[tuple, list[Step]]:
     """The result and every sibling considered on the way, in walk order."""
-    values, reason = coerce_account(model.schema, account)
+    values, reason = coerce_account(model.schema, account, cleanup)
     if values is None:
         return (INVALID, (), (), (), reason), []
     trace: list[Step] = []

@@ -505,6 +505,11 @@ class _Field:
         elif k == "enum":
             whens.append((exp.Is(this=_col(self.helper("member")), expression=exp.null()),
                           _concat([_str(name), self.py_repr(self.raw), _str(f" is not a member of {t.describe()}")])))
+        elif k == "string" and text_input and "trim" in (self.gen.python_cleanup or ()):
+            # Under `trim`, a text with whitespace around it is cleaned: the DuckDB engine gives such
+            # rows (marked invalid here) to the Python evaluator, which cleans and counts.
+            whens.append((exp.NEQ(this=self.raw, expression=_trimmed(self.raw.copy(), self.gen.dialect)),
+                          _str(PYTHON_CLEANUP_REASON)))
         if len(whens) == 1 and f.optional:
             return None
         return _case(whens, _null())
@@ -633,6 +638,11 @@ def _repr_escapes(text: exp.Expression, dialect: str) -> exp.Expression:
 def _cut(text: exp.Expression) -> exp.Expression:
     return _case([(exp.GT(this=_length(text.copy()), expression=exp.Literal.number(SHOWN_CHARS)),
                    _concat([_substr(text.copy(), 1, SHOWN_CHARS), _str("...")]))], text)
+
+
+# The characters str.isspace() holds (terrl.semantics.cleanup.is_blank): TRIM removes them.
+WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+PYTHON_CLEANUP_REASON = "terrl: cleaned by the Python evaluator"  # never shown: sql_engine replaces the row
 
 
 # --- the walk: one range join per level of the hierarchy -------------------------------
@@ -949,9 +959,25 @@ class _Walk:
 
 # --- the query ------------------------------------------------------------------------
 
+def _whitespace(dialect: str) -> exp.Expression:
+    """WHITESPACE as a SQL text: escaped where the dialect's literals have escapes, else CHR(...) || ..."""
+    if dialect in ("duckdb", "postgres"):  # literals hold control characters and line breaks as they are
+        return _concat([exp.Chr(expressions=[exp.Literal.number(ord(c))]) for c in WHITESPACE])
+    return _str(WHITESPACE)
+
+
+def _trimmed(e: exp.Expression, dialect: str) -> exp.Expression:
+    return exp.Trim(this=e, expression=_whitespace(dialect))
+
+
+def _blank_is_null(e: exp.Expression, dialect: str) -> exp.Expression:
+    """NULL for a text that is empty or only whitespace (a missing value), else the text."""
+    return _case([(exp.EQ(this=_trimmed(e.copy(), dialect), expression=_str("")), _null())], e)
+
+
 class _Generator:
     def __init__(self, plan: Plan, dialect: str, input_types: str, empty_is_missing: bool = True,
-                 external: dict | None = None) -> None:
+                 python_cleanup: tuple[str, ...] | None = None, external: dict | None = None) -> None:
         self.external = external
         if dialect not in DIALECTS:
             raise ValueError(f"unknown dialect {dialect!r}; use one of {', '.join(DIALECTS)}")
@@ -959,25 +985,34 @@ class _Generator:
             raise ValueError(f"unknown input types {input_types!r}")
         self.plan, self.dialect, self.input_types = plan, dialect, input_types
         self.empty_is_missing = empty_is_missing
+        self.python_cleanup = python_cleanup
         self.fields = [_Field(self, i, f) for i, f in enumerate(plan.model.schema.fields)]
 
     def query(self, table: exp.Expression, carry: Sequence[str], compact: bool) -> exp.Select:
         plan, schema = self.plan, self.plan.model.schema
         names = [f.name for f in schema.fields]
         carried = [c for c in carry if c not in names]
-        # terrl_input: the columns terrl reads; in text input an empty cell is a missing value
+        # terrl_input: the columns terrl reads; a text that is empty or only whitespace is a missing value
         text = self.input_types == "text"
         if text and self.empty_is_missing:
-            inputs = [_alias(exp.Nullif(this=_cast(_col(n), exp.DataType.build("VARCHAR")), expression=_str("")), n, quoted=True)
+            inputs = [_alias(_blank_is_null(_cast(_col(n), exp.DataType.build("VARCHAR")), self.dialect), n, quoted=True)
                       for n in names]
         elif text:
             inputs = [_alias(_cast(_col(n), exp.DataType.build("VARCHAR")), n, quoted=True) for n in names]
         else:
-            inputs = [_col(n) for n in names]
+            inputs = [_alias(_blank_is_null(_col(f.name), self.dialect), f.name, quoted=True)
+                      if f.type.kind in ("string", "digits", "enum") else _col(f.name) for f in schema.fields]
         # a field read in the context of its country: the code, and the value as given
         inputs = [e for f, given in zip(self.fields, inputs) for e in (
             f.context_inputs(_unaliased(given), _unaliased(inputs[names.index(f.field.context)]))
             if f.field.context is not None else [given])]
+        # the key as given (an empty CSV cell: NULL, as terrl's reader gives it), for the output's key column
+        key_field = schema.key
+        if key_field is not None:
+            given = _cast(_col(key_field.name), exp.DataType.build("VARCHAR")) if text else _col(key_field.name)
+            if text and self.empty_is_missing:
+                given = exp.Nullif(this=given, expression=_str(""))
+            inputs.append(_alias(given, "terrl_key_given", quoted=True))
         input_select = _select(*[_col(c) for c in carried], *inputs).from_(table, copy=False)
 
         parsed = _select("*", *[e for f in self.fields for e in f.parsed_columns()]).from_(exp.to_table("terrl_input", quoted=True), copy=False)
@@ -993,7 +1028,7 @@ class _Generator:
         cells = [_alias(f.cell(), f"terrl_cell_{plan.slots[f.field.name]}", quoted=True)
                  for f in self.fields if f.field.name in plan.slots] or [_alias(exp.Literal.number(0), "terrl_all")]
         checked = _select(*[_col(c) for c in carried],
-                             _alias(_col(key.name) if key else _null(), "terrl_key", quoted=True),
+                             _alias(_col("terrl_key_given") if key else _null(), "terrl_key", quoted=True),
                              _alias(invalid, "terrl_invalid", quoted=True), *cells
                              ).from_(exp.to_table("terrl_members", quoted=True), copy=False)
         members = _select("*", *[e for f in self.fields for e in f.member_columns()]).from_(
@@ -1090,7 +1125,8 @@ def _write_long_tables(statement: exp.Expression, text: str, dialect: str) -> st
 
 def build_query(model: ir.Model, *, dialect: str = "duckdb", table: str | exp.Expression = "accounts",
                 input_types: str = "typed", carry: Sequence[str] = (), compact: bool = False,
-                plan: Plan | None = None, empty_is_missing: bool = True, external: dict | None = None) -> exp.Select:
+                plan: Plan | None = None, empty_is_missing: bool = True, external: dict | None = None,
+                python_cleanup: tuple[str, ...] | None = None) -> exp.Select:
     """The SELECT assigning every row of `table`: columns `carry…`, key, status, territories,
     titles, owners, reason — or, `compact`, `carry…`, key, result (index into
     `plan.results`, NULL when invalid), reason (the invalid reason).
@@ -1100,10 +1136,14 @@ def build_query(model: ir.Model, *, dialect: str = "duckdb", table: str | exp.Ex
 
     `external` (a dict): long lookup tables are not written into the query but put there,
     name -> (columns, rows of integers), for the caller to create as tables of that name
-    before running it (`terrl.targets.sql_engine`: DuckDB parsing megabytes of VALUES takes GBs)."""
+    before running it (`terrl.targets.sql_engine`: DuckDB parsing megabytes of VALUES takes GBs).
+
+    `python_cleanup` (DuckDB, text input; the clean-up rules on): a string value that is blank, or
+    with whitespace around it under `trim`, makes the row invalid with `PYTHON_CLEANUP_REASON`;
+    the DuckDB engine gives every invalid row to the Python evaluator, which cleans and explains."""
     plan = plan or plan_model(model)
     source = table if isinstance(table, exp.Expression) else _table(table, dialect)
-    return _Generator(plan, dialect, input_types, empty_is_missing, external).query(source, carry, compact)
+    return _Generator(plan, dialect, input_types, empty_is_missing, python_cleanup, external).query(source, carry, compact)
 
 
 def _table(name: str, dialect: str) -> exp.Table:

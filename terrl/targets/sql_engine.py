@@ -45,6 +45,7 @@ from sqlglot import exp
 
 from terrl.io.accounts import AccountsError
 from terrl.semantics import ir
+from terrl.semantics.cleanup import DEFAULT_RULES
 from terrl.targets import sql
 from terrl.targets.outcome import INVALID
 
@@ -70,8 +71,12 @@ class DuckdbRun:
     columns: tuple[str, ...]  # the file's columns (JSON Lines: the schema's fields)
     warnings: list[str]
     threads: int | None = None
+    cleanup: tuple[str, ...] = DEFAULT_RULES  # the clean-up rules (terrl.semantics.cleanup); () is strict
+    wanted: tuple = ({}, None)  # (columns, preset) for terrl's reader
+    mapping: dict = field(default_factory=dict)  # field -> its CSV column, where they differ
     blank_lines: int = 0  # known once `results()` is exhausted (as the Python reader counts them)
     _cached_plan: "sql.Plan | None" = field(default=None, repr=False)
+    _evaluator: object = field(default=None, repr=False)
 
     def results(self) -> Iterator[tuple[int, object, object]]:
         self._plan()  # a model the SQL cannot hold (e.g. decimals past DECIMAL(38)) fails here, once
@@ -118,7 +123,8 @@ class DuckdbRun:
             try:
                 query = sql.build_query(self.model, dialect="duckdb", table=exp.to_table("terrl_accounts", quoted=True),
                                         input_types="text", carry=(ROW_COLUMN,), compact=True, plan=plan,
-                                        empty_is_missing=empty_is_missing, external=lookups)
+                                        empty_is_missing=empty_is_missing, external=lookups,
+                                        python_cleanup=tuple(self.cleanup))
             except sql.SqlUnsupported as exc:  # e.g. boundaries wider than DECIMAL(38): use `--engine python`
                 raise EngineError(f"`--engine duckdb` cannot assign with model `{self.model.name}`: {exc}; "
                                   "use `--engine python`") from None
@@ -128,9 +134,12 @@ class DuckdbRun:
                 batch = cursor.fetchmany(FETCH_ROWS)
                 if not batch:
                     break
+                # Rows the SQL finds invalid take the Python evaluator's result: it cleans their
+                # values (the SQL checks strictly) and words the reason with its hints.
+                again = self._python_results(con, [row for row, _, result, _ in batch if result is None])
                 for row, key, result, reason in batch:
                     if result is None:
-                        yield row, key, Assignment(INVALID, (), (), (), reason)
+                        yield row, key, again[row]
                     else:
                         found = assignments.get(result)
                         if found is None:
@@ -140,6 +149,25 @@ class DuckdbRun:
             raise EngineError(f"DuckDB cannot assign {self.path}: {str(exc).splitlines()[0]}") from None
         finally:
             con.close()
+
+    def _python_results(self, con, rows: list[int]) -> dict:
+        """row -> the Python evaluator's result, for these rows of the view `terrl_accounts`."""
+        if not rows:
+            return {}
+        from terrl.targets.evaluate import compile_model
+
+        if self._evaluator is None:
+            self._evaluator = compile_model(self.model, cleanup=self.cleanup)
+        names = [f.name for f in self.model.schema.fields]
+        cursor = con.cursor()
+        try:
+            select = ", ".join(f'"{n}"' for n in [ROW_COLUMN] + [n.replace('"', '""') for n in names])
+            found = cursor.execute(f'SELECT {select} FROM "terrl_accounts" WHERE "{ROW_COLUMN}" IN '
+                                   f'(SELECT unnest(?::BIGINT[]))', [rows]).fetchall()
+        finally:
+            cursor.close()
+        assign = self._evaluator.assign
+        return {values[0]: assign(dict(zip(names, values[1:]))) for values in found}
 
     def _source_select(self) -> exp.Select:
         """ROW_COLUMN and every schema field as text (NULL for an absent optional column)."""
@@ -158,7 +186,8 @@ class DuckdbRun:
             by_name = {c: c for c in self.columns}
         columns = [exp.alias_(row, ROW_COLUMN, quoted=True)]
         for f in self.model.schema.fields:
-            value = exp.column(by_name[f.name], quoted=True) if f.name in by_name else exp.null()
+            column = self.mapping.get(f.name, f.name)
+            value = exp.column(by_name[column], quoted=True) if column in by_name else exp.null()
             columns.append(exp.alias_(exp.cast(value, "VARCHAR"), f.name, quoted=True))
         return exp.select(*columns).from_(exp.Table(this=source))
 
@@ -179,7 +208,7 @@ class DuckdbRun:
             staged = Path(tmp) / "accounts.csv"
             try:
                 sent = self._stage(staged)
-                reader = open_accounts(self.path, self.model.schema, self.format)
+                reader = open_accounts(self.path, self.model.schema, self.format, *self.wanted)
             except (AccountsError, OSError) as exc:
                 raise EngineError(str(exc)) from None
             evaluator = None
@@ -201,7 +230,7 @@ class DuckdbRun:
                     elif record.problem is not None:
                         yield record.row, record.key, Assignment(INVALID, (), (), (), record.problem)
                     else:
-                        evaluator = evaluator or compile_model(self.model)
+                        evaluator = evaluator or compile_model(self.model, cleanup=self.cleanup)
                         yield record.row, key_of(record), evaluator.assign(record.values)
             finally:
                 reader.stream.close()
@@ -216,7 +245,7 @@ class DuckdbRun:
         from terrl.io.accounts import open_accounts
         from terrl.semantics.coerce import coerce_account
 
-        reader = open_accounts(self.path, self.model.schema, self.format)
+        reader = open_accounts(self.path, self.model.schema, self.format, *self.wanted)
         fields = [f.name for f in self.model.schema.fields]
         typed = self.format == "jsonl"
         sent = 0
@@ -227,8 +256,9 @@ class DuckdbRun:
                     continue
                 values = record.values
                 if typed:
-                    values, reason = coerce_account(self.model.schema, values)
-                    if reason is not None:
+                    notes: list = []
+                    values, reason = coerce_account(self.model.schema, values, self.cleanup, notes)
+                    if reason is not None or notes:  # the Python evaluator takes it (and says what it cleaned)
                         continue
                     cells = ",".join([_staged_cell(values[name]) for name in fields])
                 else:  # text or None (an empty cell, or a column the file does not have)
@@ -419,7 +449,8 @@ def engine_format(path: str, input_format: str | None) -> str:
     return "csv"
 
 
-def prepare(model: ir.Model, path: str, input_format: str | None) -> DuckdbRun:
+def prepare(model: ir.Model, path: str, input_format: str | None, cleanup: tuple[str, ...] = DEFAULT_RULES,
+            columns: dict | None = None, preset: str | None = None) -> DuckdbRun:
     """Check the file's columns (the same errors as the Python engine's reader) before any work."""
     from terrl.io.accounts import AccountsError, open_accounts
 
@@ -430,11 +461,12 @@ def prepare(model: ir.Model, path: str, input_format: str | None) -> DuckdbRun:
         raise EngineError(f"`--engine duckdb` reads CSV, Parquet and JSON Lines, not {fmt}")
     if fmt in ("csv", "jsonl"):
         try:
-            reader = open_accounts(path, model.schema, fmt)
+            reader = open_accounts(path, model.schema, fmt, columns, preset)
         except AccountsError as exc:
             raise EngineError(str(exc)) from None
         reader.stream.close()
-        return DuckdbRun(model, Path(path), fmt, reader.columns, reader.warnings)
+        return DuckdbRun(model, Path(path), fmt, reader.columns, reader.warnings, cleanup=tuple(cleanup),
+                         wanted=(dict(columns or {}), preset), mapping=reader.mapping)
     import duckdb
 
     try:
@@ -449,4 +481,4 @@ def prepare(model: ir.Model, path: str, input_format: str | None) -> DuckdbRun:
                           f"`{model.schema.name}`; the file has {', '.join(f'`{n}`' for n in names) or 'no columns'}")
     warnings = [f"{path} has no column `{f.name}`: every account is read with no `{f.name}`"
                 for f in model.schema.fields if f.name not in names]
-    return DuckdbRun(model, Path(path), fmt, tuple(names), warnings)
+    return DuckdbRun(model, Path(path), fmt, tuple(names), warnings, cleanup=tuple(cleanup))

@@ -13,13 +13,34 @@
 CREATE OR REPLACE VIEW "territory_assignment" AS
 WITH "terrl_input" AS (
   SELECT
-    "id",
-    "country",
-    "state",
-    "zip",
-    "industry",
+    CASE
+      WHEN TRIM("id", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　') = ''
+      THEN CAST(NULL AS VARCHAR)
+      ELSE "id"
+    END AS "id",
+    CASE
+      WHEN TRIM("country", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　') = ''
+      THEN CAST(NULL AS VARCHAR)
+      ELSE "country"
+    END AS "country",
+    CASE
+      WHEN TRIM("state", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　') = ''
+      THEN CAST(NULL AS VARCHAR)
+      ELSE "state"
+    END AS "state",
+    CASE
+      WHEN TRIM("zip", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　') = ''
+      THEN CAST(NULL AS VARCHAR)
+      ELSE "zip"
+    END AS "zip",
+    CASE
+      WHEN TRIM("industry", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　') = ''
+      THEN CAST(NULL AS VARCHAR)
+      ELSE "industry"
+    END AS "industry",
     "employees",
-    "revenue"
+    "revenue",
+    "id" AS "terrl_key_given"
   FROM "accounts"
 ), "terrl_members" AS (
   SELECT
@@ -1262,7 +1283,7 @@ WITH "terrl_input" AS (
   FROM "terrl_input"
 ), "terrl_checked" AS (
   SELECT
-    "id" AS "terrl_key",
+    "terrl_key_given" AS "terrl_key",
     NULLIF(
       SUBSTRING(
         COALESCE(

@@ -14,14 +14,39 @@
 CREATE OR REPLACE VIEW "territory_assignment" AS
 WITH "terrl_input" AS (
   SELECT
-    "id",
-    "name",
-    "country",
-    "state",
-    "zip",
-    "industry",
+    CASE
+      WHEN TRIM(CHR(  9) || CHR(  10) || CHR(  11) || CHR(  12) || CHR(  13) || CHR(  28) || CHR(  29) || CHR(  30) || CHR(  31) || CHR(  32) || CHR(  133) || CHR(  160) || CHR(  5760) || CHR(  8192) || CHR(  8193) || CHR(  8194) || CHR(  8195) || CHR(  8196) || CHR(  8197) || CHR(  8198) || CHR(  8199) || CHR(  8200) || CHR(  8201) || CHR(  8202) || CHR(  8232) || CHR(  8233) || CHR(  8239) || CHR(  8287) || CHR(  12288) FROM "id") = ''
+      THEN CAST(NULL AS VARCHAR)
+      ELSE "id"
+    END AS "id",
+    CASE
+      WHEN TRIM(CHR(  9) || CHR(  10) || CHR(  11) || CHR(  12) || CHR(  13) || CHR(  28) || CHR(  29) || CHR(  30) || CHR(  31) || CHR(  32) || CHR(  133) || CHR(  160) || CHR(  5760) || CHR(  8192) || CHR(  8193) || CHR(  8194) || CHR(  8195) || CHR(  8196) || CHR(  8197) || CHR(  8198) || CHR(  8199) || CHR(  8200) || CHR(  8201) || CHR(  8202) || CHR(  8232) || CHR(  8233) || CHR(  8239) || CHR(  8287) || CHR(  12288) FROM "name") = ''
+      THEN CAST(NULL AS VARCHAR)
+      ELSE "name"
+    END AS "name",
+    CASE
+      WHEN TRIM(CHR(  9) || CHR(  10) || CHR(  11) || CHR(  12) || CHR(  13) || CHR(  28) || CHR(  29) || CHR(  30) || CHR(  31) || CHR(  32) || CHR(  133) || CHR(  160) || CHR(  5760) || CHR(  8192) || CHR(  8193) || CHR(  8194) || CHR(  8195) || CHR(  8196) || CHR(  8197) || CHR(  8198) || CHR(  8199) || CHR(  8200) || CHR(  8201) || CHR(  8202) || CHR(  8232) || CHR(  8233) || CHR(  8239) || CHR(  8287) || CHR(  12288) FROM "country") = ''
+      THEN CAST(NULL AS VARCHAR)
+      ELSE "country"
+    END AS "country",
+    CASE
+      WHEN TRIM(CHR(  9) || CHR(  10) || CHR(  11) || CHR(  12) || CHR(  13) || CHR(  28) || CHR(  29) || CHR(  30) || CHR(  31) || CHR(  32) || CHR(  133) || CHR(  160) || CHR(  5760) || CHR(  8192) || CHR(  8193) || CHR(  8194) || CHR(  8195) || CHR(  8196) || CHR(  8197) || CHR(  8198) || CHR(  8199) || CHR(  8200) || CHR(  8201) || CHR(  8202) || CHR(  8232) || CHR(  8233) || CHR(  8239) || CHR(  8287) || CHR(  12288) FROM "state") = ''
+      THEN CAST(NULL AS VARCHAR)
+      ELSE "state"
+    END AS "state",
+    CASE
+      WHEN TRIM(CHR(  9) || CHR(  10) || CHR(  11) || CHR(  12) || CHR(  13) || CHR(  28) || CHR(  29) || CHR(  30) || CHR(  31) || CHR(  32) || CHR(  133) || CHR(  160) || CHR(  5760) || CHR(  8192) || CHR(  8193) || CHR(  8194) || CHR(  8195) || CHR(  8196) || CHR(  8197) || CHR(  8198) || CHR(  8199) || CHR(  8200) || CHR(  8201) || CHR(  8202) || CHR(  8232) || CHR(  8233) || CHR(  8239) || CHR(  8287) || CHR(  12288) FROM "zip") = ''
+      THEN CAST(NULL AS VARCHAR)
+      ELSE "zip"
+    END AS "zip",
+    CASE
+      WHEN TRIM(CHR(  9) || CHR(  10) || CHR(  11) || CHR(  12) || CHR(  13) || CHR(  28) || CHR(  29) || CHR(  30) || CHR(  31) || CHR(  32) || CHR(  133) || CHR(  160) || CHR(  5760) || CHR(  8192) || CHR(  8193) || CHR(  8194) || CHR(  8195) || CHR(  8196) || CHR(  8197) || CHR(  8198) || CHR(  8199) || CHR(  8200) || CHR(  8201) || CHR(  8202) || CHR(  8232) || CHR(  8233) || CHR(  8239) || CHR(  8287) || CHR(  12288) FROM "industry") = ''
+      THEN CAST(NULL AS VARCHAR)
+      ELSE "industry"
+    END AS "industry",
     "employees",
-    "revenue"
+    "revenue",
+    "id" AS "terrl_key_given"
   FROM "accounts"
 ), "terrl_members" AS (
   SELECT
@@ -1264,7 +1289,7 @@ WITH "terrl_input" AS (
   FROM "terrl_input"
 ), "terrl_checked" AS (
   SELECT
-    "id" AS "terrl_key",
+    "terrl_key_given" AS "terrl_key",
     NULLIF(
       SUBSTRING(COALESCE(
         '; ' || CASE

@@ -14,14 +14,39 @@
 CREATE OR REPLACE VIEW `territory_assignment` AS
 WITH `terrl_input` AS (
   SELECT
-    `id`,
-    `name`,
-    `country`,
-    `state`,
-    `zip`,
-    `industry`,
+    CASE
+      WHEN TRIM('\t\n\013\014\r\034\035\036\037                  　' FROM `id`) = ''
+      THEN CAST(NULL AS STRING)
+      ELSE `id`
+    END AS `id`,
+    CASE
+      WHEN TRIM('\t\n\013\014\r\034\035\036\037                  　' FROM `name`) = ''
+      THEN CAST(NULL AS STRING)
+      ELSE `name`
+    END AS `name`,
+    CASE
+      WHEN TRIM('\t\n\013\014\r\034\035\036\037                  　' FROM `country`) = ''
+      THEN CAST(NULL AS STRING)
+      ELSE `country`
+    END AS `country`,
+    CASE
+      WHEN TRIM('\t\n\013\014\r\034\035\036\037                  　' FROM `state`) = ''
+      THEN CAST(NULL AS STRING)
+      ELSE `state`
+    END AS `state`,
+    CASE
+      WHEN TRIM('\t\n\013\014\r\034\035\036\037                  　' FROM `zip`) = ''
+      THEN CAST(NULL AS STRING)
+      ELSE `zip`
+    END AS `zip`,
+    CASE
+      WHEN TRIM('\t\n\013\014\r\034\035\036\037                  　' FROM `industry`) = ''
+      THEN CAST(NULL AS STRING)
+      ELSE `industry`
+    END AS `industry`,
     `employees`,
-    `revenue`
+    `revenue`,
+    `id` AS `terrl_key_given`
   FROM `accounts`
 ), `terrl_members` AS (
   SELECT
@@ -1264,7 +1289,7 @@ WITH `terrl_input` AS (
   FROM `terrl_input`
 ), `terrl_checked` AS (
   SELECT
-    `id` AS `terrl_key`,
+    `terrl_key_given` AS `terrl_key`,
     NULLIF(
       SUBSTRING(
         COALESCE(
