@@ -100,8 +100,8 @@ def test_evaluator_equals_the_reference(model, accounts):
     evaluator = compile_model(model)
     typed = [{**a, "big": a["big"] == "true"} for a in accounts]
     for account in typed:
-        assert tuple(evaluator.assign(account)) == assign_reference(model, account), account
-    assert [tuple(r) for r in evaluator.assign_many(typed)] == [assign_reference(model, a) for a in typed]
+        assert tuple(evaluator.assign(account))[:5] == assign_reference(model, account), account
+    assert [tuple(r)[:5] for r in evaluator.assign_many(typed)] == [assign_reference(model, a) for a in typed]
 
 
 @pytest.fixture(scope="module")

@@ -10,18 +10,56 @@
 CREATE OR REPLACE VIEW `territory_assignment` AS
 WITH `terrl_input` AS (
   SELECT
-    `id`,
-    `country`,
     CASE
-      WHEN NOT `billing_state` IS NULL AND `country` IN ('AU', 'CA', 'US')
+      WHEN TRIM(`id`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　') = ''
+      THEN CAST(NULL AS STRING)
+      ELSE `id`
+    END AS `id`,
+    CASE
+      WHEN TRIM(`country`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　') = ''
+      THEN CAST(NULL AS STRING)
+      ELSE `country`
+    END AS `country`,
+    CASE
+      WHEN NOT CASE
+        WHEN TRIM(`billing_state`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　') = ''
+        THEN CAST(NULL AS STRING)
+        ELSE `billing_state`
+      END IS NULL
+      AND CASE
+        WHEN TRIM(`country`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　') = ''
+        THEN CAST(NULL AS STRING)
+        ELSE `country`
+      END IN ('AU', 'CA', 'US')
       THEN CASE
-        WHEN `billing_state` LIKE '%-%'
-        THEN `billing_state`
-        ELSE `country` || '-' || `billing_state`
+        WHEN CASE
+          WHEN TRIM(`billing_state`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　') = ''
+          THEN CAST(NULL AS STRING)
+          ELSE `billing_state`
+        END LIKE '%-%'
+        THEN CASE
+          WHEN TRIM(`billing_state`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　') = ''
+          THEN CAST(NULL AS STRING)
+          ELSE `billing_state`
+        END
+        ELSE CASE
+          WHEN TRIM(`country`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　') = ''
+          THEN CAST(NULL AS STRING)
+          ELSE `country`
+        END || '-' || CASE
+          WHEN TRIM(`billing_state`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　') = ''
+          THEN CAST(NULL AS STRING)
+          ELSE `billing_state`
+        END
       END
     END AS `billing_state`,
-    `billing_state` AS `terrl_raw_2`,
-    `employees`
+    CASE
+      WHEN TRIM(`billing_state`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　') = ''
+      THEN CAST(NULL AS STRING)
+      ELSE `billing_state`
+    END AS `terrl_raw_2`,
+    `employees`,
+    `id` AS `terrl_key_given`
   FROM `accounts`
 ), `terrl_members` AS (
   SELECT
@@ -1331,7 +1369,7 @@ WITH `terrl_input` AS (
   FROM `terrl_input`
 ), `terrl_checked` AS (
   SELECT
-    `id` AS `terrl_key`,
+    `terrl_key_given` AS `terrl_key`,
     NULLIF(
       SUBSTRING(
         COALESCE(
@@ -1571,231 +1609,472 @@ WITH `terrl_input` AS (
     `terrl_member_1` AS `terrl_cell_0`,
     CASE WHEN `billing_state` IS NULL THEN 60 ELSE `terrl_member_2` END AS `terrl_cell_1`
   FROM `terrl_members`
-), `terrl_level_0` AS (
+), `terrl_combos` AS (
   SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM UNNEST([
-    STRUCT(0 AS `node`, 0 AS `cell`, -1 AS `kid`),
-    STRUCT(0 AS `node`, 1 AS `cell`, 1 AS `kid`),
-    STRUCT(0 AS `node`, 2 AS `cell`, -1 AS `kid`),
-    STRUCT(0 AS `node`, 3 AS `cell`, 2 AS `kid`),
-    STRUCT(0 AS `node`, 4 AS `cell`, -1 AS `kid`),
-    STRUCT(0 AS `node`, 5 AS `cell`, 2 AS `kid`),
-    STRUCT(0 AS `node`, 6 AS `cell`, -1 AS `kid`)
-  ]) AS `t`
-), `terrl_level_1` AS (
+    ROW_NUMBER() OVER (ORDER BY `terrl_cell_0`, `terrl_cell_1`) AS `combo`,
+    `terrl_cell_0`,
+    `terrl_cell_1`
+  FROM (
+    SELECT DISTINCT
+      `terrl_cell_0`,
+      `terrl_cell_1`
+    FROM `terrl_checked`
+    WHERE
+      `terrl_invalid` IS NULL
+  ) AS `distinct_cells`
+), `terrl_territories` AS (
   SELECT
-    `node`,
-    `cell`,
-    `kid`
-  FROM UNNEST([
-    STRUCT(1 AS `node`, 0 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 1 AS `cell`, -3 AS `kid`),
-    STRUCT(1 AS `node`, 2 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 3 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 4 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 5 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 6 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 7 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 8 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 9 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 10 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 11 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 12 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 13 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 14 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 15 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 16 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 17 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 18 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 19 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 20 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 21 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 22 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 23 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 24 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 25 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 26 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 27 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 28 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 29 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 30 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 31 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 32 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 33 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 34 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 35 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 36 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 37 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 38 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 39 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 40 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 41 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 42 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 43 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 44 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 45 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 46 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 47 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 48 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 49 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 50 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 51 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 52 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 53 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 54 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 55 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 56 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 57 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 58 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 59 AS `cell`, -2 AS `kid`),
-    STRUCT(1 AS `node`, 60 AS `cell`, -2 AS `kid`),
-    STRUCT(2 AS `node`, 0 AS `cell`, -4 AS `kid`),
-    STRUCT(2 AS `node`, 1 AS `cell`, -4 AS `kid`),
-    STRUCT(2 AS `node`, 2 AS `cell`, -5 AS `kid`),
-    STRUCT(2 AS `node`, 3 AS `cell`, -5 AS `kid`),
-    STRUCT(2 AS `node`, 4 AS `cell`, -4 AS `kid`),
-    STRUCT(2 AS `node`, 5 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 6 AS `cell`, -4 AS `kid`),
-    STRUCT(2 AS `node`, 7 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 8 AS `cell`, -4 AS `kid`),
-    STRUCT(2 AS `node`, 9 AS `cell`, -5 AS `kid`),
-    STRUCT(2 AS `node`, 10 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 11 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 12 AS `cell`, -4 AS `kid`),
-    STRUCT(2 AS `node`, 13 AS `cell`, -5 AS `kid`),
-    STRUCT(2 AS `node`, 14 AS `cell`, -5 AS `kid`),
-    STRUCT(2 AS `node`, 15 AS `cell`, -5 AS `kid`),
-    STRUCT(2 AS `node`, 16 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 17 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 18 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 19 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 20 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 21 AS `cell`, -4 AS `kid`),
-    STRUCT(2 AS `node`, 22 AS `cell`, -5 AS `kid`),
-    STRUCT(2 AS `node`, 23 AS `cell`, -4 AS `kid`),
-    STRUCT(2 AS `node`, 24 AS `cell`, -5 AS `kid`),
-    STRUCT(2 AS `node`, 25 AS `cell`, -4 AS `kid`),
-    STRUCT(2 AS `node`, 26 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 27 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 28 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 29 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 30 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 31 AS `cell`, -4 AS `kid`),
-    STRUCT(2 AS `node`, 32 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 33 AS `cell`, -5 AS `kid`),
-    STRUCT(2 AS `node`, 34 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 35 AS `cell`, -4 AS `kid`),
-    STRUCT(2 AS `node`, 36 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 37 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 38 AS `cell`, -5 AS `kid`),
-    STRUCT(2 AS `node`, 39 AS `cell`, -5 AS `kid`),
-    STRUCT(2 AS `node`, 40 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 41 AS `cell`, -4 AS `kid`),
-    STRUCT(2 AS `node`, 42 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 43 AS `cell`, -5 AS `kid`),
-    STRUCT(2 AS `node`, 44 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 45 AS `cell`, -4 AS `kid`),
-    STRUCT(2 AS `node`, 46 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 47 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 48 AS `cell`, -4 AS `kid`),
-    STRUCT(2 AS `node`, 49 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 50 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 51 AS `cell`, -4 AS `kid`),
-    STRUCT(2 AS `node`, 52 AS `cell`, -5 AS `kid`),
-    STRUCT(2 AS `node`, 53 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 54 AS `cell`, -4 AS `kid`),
-    STRUCT(2 AS `node`, 55 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 56 AS `cell`, -5 AS `kid`),
-    STRUCT(2 AS `node`, 57 AS `cell`, -4 AS `kid`),
-    STRUCT(2 AS `node`, 58 AS `cell`, -6 AS `kid`),
-    STRUCT(2 AS `node`, 59 AS `cell`, -5 AS `kid`),
-    STRUCT(2 AS `node`, 60 AS `cell`, -7 AS `kid`)
-  ]) AS `t`
-), `terrl_results` AS (
-  SELECT
-    `id`,
-    `status`,
-    `territories`,
-    `titles`,
-    `owners`,
-    `reason`
+    `territory`,
+    `grp`,
+    `need`,
+    `below`,
+    `path`,
+    `title`
   FROM UNNEST([
     STRUCT(
-      -1 AS `id`,
-      'assigned' AS `status`,
-      'intl' AS `territories`,
-      'International' AS `titles`,
-      'ned@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      0 AS `territory`,
+      0 AS `grp`,
+      1 AS `need`,
+      1 AS `below`,
+      'na' AS `path`,
+      'North America' AS `title`
     ),
     STRUCT(
-      -2 AS `id`,
-      'assigned' AS `status`,
-      'anz.east_au' AS `territories`,
-      'Eastern Australia' AS `titles`,
-      'max@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      1 AS `territory`,
+      1 AS `grp`,
+      1 AS `need`,
+      -1 AS `below`,
+      'na.west' AS `path`,
+      'West' AS `title`
     ),
     STRUCT(
-      -3 AS `id`,
-      'assigned' AS `status`,
-      'anz.west_au' AS `territories`,
-      'Western Australia' AS `titles`,
-      'lee@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      2 AS `territory`,
+      1 AS `grp`,
+      1 AS `need`,
+      -1 AS `below`,
+      'na.east' AS `path`,
+      'East' AS `title`
     ),
     STRUCT(
-      -4 AS `id`,
-      'assigned' AS `status`,
-      'na.central' AS `territories`,
-      'Central' AS `titles`,
-      'gus@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      3 AS `territory`,
+      1 AS `grp`,
+      1 AS `need`,
+      -1 AS `below`,
+      'na.no_state' AS `path`,
+      'No state given' AS `title`
     ),
     STRUCT(
-      -5 AS `id`,
-      'assigned' AS `status`,
-      'na.west' AS `territories`,
-      'West' AS `titles`,
-      'eli@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      4 AS `territory`,
+      1 AS `grp`,
+      -1 AS `need`,
+      -1 AS `below`,
+      'na.central' AS `path`,
+      'Central' AS `title`
     ),
     STRUCT(
-      -6 AS `id`,
-      'assigned' AS `status`,
-      'na.east' AS `territories`,
-      'East' AS `titles`,
-      'fay@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      5 AS `territory`,
+      0 AS `grp`,
+      1 AS `need`,
+      2 AS `below`,
+      'anz' AS `path`,
+      'Australia' AS `title`
     ),
     STRUCT(
-      -7 AS `id`,
-      'assigned' AS `status`,
-      'na.no_state' AS `territories`,
-      'No state given' AS `titles`,
-      'dana@acme.example' AS `owners`,
-      CAST(NULL AS STRING) AS `reason`
+      6 AS `territory`,
+      2 AS `grp`,
+      1 AS `need`,
+      -1 AS `below`,
+      'anz.west_au' AS `path`,
+      'Western Australia' AS `title`
+    ),
+    STRUCT(
+      7 AS `territory`,
+      2 AS `grp`,
+      1 AS `need`,
+      -1 AS `below`,
+      'anz.east_au' AS `path`,
+      'Eastern Australia' AS `title`
+    ),
+    STRUCT(
+      8 AS `territory`,
+      0 AS `grp`,
+      -1 AS `need`,
+      -1 AS `below`,
+      'intl' AS `path`,
+      'International' AS `title`
     )
   ]) AS `t`
+), `terrl_groups` AS (
+  SELECT
+    `grp`,
+    `policy`,
+    `else_territory`,
+    `parent`,
+    `rest`,
+    `note_kind`,
+    `note`
+  FROM UNNEST([
+    STRUCT(
+      0 AS `grp`,
+      'first' AS `policy`,
+      8 AS `else_territory`,
+      -1 AS `parent`,
+      'gap' AS `rest`,
+      2 AS `note_kind`,
+      'gap: no top-level territory of model `FY27` takes the account' AS `note`
+    ),
+    STRUCT(
+      1 AS `grp`,
+      'first' AS `policy`,
+      4 AS `else_territory`,
+      0 AS `parent`,
+      'gap' AS `rest`,
+      2 AS `note_kind`,
+      'gap: the account reaches `na` but none of its children takes it' AS `note`
+    ),
+    STRUCT(
+      2 AS `grp`,
+      'first' AS `policy`,
+      -1 AS `else_territory`,
+      5 AS `parent`,
+      'gap' AS `rest`,
+      2 AS `note_kind`,
+      'gap: the account reaches `anz` but none of its children takes it' AS `note`
+    )
+  ]) AS `t`
+), `terrl_owners` AS (
+  SELECT
+    `territory`,
+    `rank`,
+    `owner`
+  FROM UNNEST([
+    STRUCT(0 AS `territory`, 0 AS `rank`, 'dana@acme.example' AS `owner`),
+    STRUCT(1 AS `territory`, 1 AS `rank`, 'eli@acme.example' AS `owner`),
+    STRUCT(2 AS `territory`, 2 AS `rank`, 'fay@acme.example' AS `owner`),
+    STRUCT(3 AS `territory`, 3 AS `rank`, 'dana@acme.example' AS `owner`),
+    STRUCT(4 AS `territory`, 4 AS `rank`, 'gus@acme.example' AS `owner`),
+    STRUCT(5 AS `territory`, 5 AS `rank`, 'kim@acme.example' AS `owner`),
+    STRUCT(6 AS `territory`, 6 AS `rank`, 'lee@acme.example' AS `owner`),
+    STRUCT(7 AS `territory`, 7 AS `rank`, 'max@acme.example' AS `owner`),
+    STRUCT(8 AS `territory`, 8 AS `rank`, 'ned@acme.example' AS `owner`)
+  ]) AS `t`
+), `terrl_reached_0` AS (
+  SELECT
+    `c`.`combo`,
+    0 AS `grp`,
+    `c`.`terrl_cell_0`,
+    `c`.`terrl_cell_1`
+  FROM `terrl_combos` AS `c`
+), `terrl_keys_0` AS (
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS INT64) * 122 + 0 + `r`.`terrl_cell_0` AS `cell_key`
+  FROM `terrl_reached_0` AS `r`
+), `terrl_cells_0` AS (
+  SELECT
+    CAST(`cell_key` AS INT64) AS `cell_key`,
+    `territory`
+  FROM UNNEST([
+    STRUCT(3 AS `cell_key`, 0 AS `territory`),
+    STRUCT(5 AS `cell_key`, 0 AS `territory`),
+    STRUCT(1 AS `cell_key`, 5 AS `territory`)
+  ]) AS `t`
+), `terrl_matched_0` AS (
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_0` AS `k`
+  JOIN `terrl_cells_0` AS `x`
+    ON `x`.`cell_key` = `k`.`cell_key`
+), `terrl_taken_0` AS (
+  SELECT
+    *
+  FROM (
+    SELECT
+      `m`.`combo`,
+      `t`.`grp`,
+      `m`.`territory`,
+      `g`.`policy`,
+      MIN(`m`.`territory`) OVER (PARTITION BY `m`.`combo`, `t`.`grp`) AS `first_match`
+    FROM `terrl_matched_0` AS `m`
+    JOIN `terrl_territories` AS `t`
+      ON `t`.`territory` = `m`.`territory`
+    JOIN `terrl_groups` AS `g`
+      ON `g`.`grp` = `t`.`grp`
+  ) AS `w`
+  WHERE
+    `policy` <> 'first' OR `territory` = `first_match`
+), `terrl_settled_0` AS (
+  SELECT
+    `r`.`combo`,
+    `r`.`grp`,
+    CASE
+      WHEN `w`.`territory` IS NOT NULL
+      THEN `w`.`territory`
+      WHEN `g`.`else_territory` >= 0
+      THEN `g`.`else_territory`
+    END AS `territory`,
+    `r`.`terrl_cell_0`,
+    `r`.`terrl_cell_1`
+  FROM `terrl_reached_0` AS `r`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `r`.`grp`
+  LEFT JOIN `terrl_taken_0` AS `w`
+    ON `w`.`combo` = `r`.`combo` AND `w`.`grp` = `r`.`grp`
+), `terrl_leaves_0` AS (
+  SELECT
+    `s`.`combo`,
+    `s`.`territory`
+  FROM `terrl_settled_0` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` < 0
+), `terrl_ends_0` AS (
+  SELECT
+    `s`.`combo`,
+    `g`.`note_kind` AS `kind`,
+    `g`.`parent` AS `at`,
+    `g`.`note`
+  FROM `terrl_settled_0` AS `s`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `s`.`grp`
+  WHERE
+    `s`.`territory` IS NULL AND `g`.`rest` <> 'keep'
+), `terrl_reached_1` AS (
+  SELECT
+    `s`.`combo`,
+    `t`.`below` AS `grp`,
+    `s`.`terrl_cell_0`,
+    `s`.`terrl_cell_1`
+  FROM `terrl_settled_0` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` >= 0
+), `terrl_keys_1` AS (
+  SELECT
+    `r`.`combo`,
+    CAST(`r`.`grp` AS INT64) * 122 + 61 + `r`.`terrl_cell_1` AS `cell_key`
+  FROM `terrl_reached_1` AS `r`
+), `terrl_cells_1` AS (
+  SELECT
+    CAST(`cell_key` AS INT64) AS `cell_key`,
+    `territory`
+  FROM UNNEST([
+    STRUCT(185 AS `cell_key`, 1 AS `territory`),
+    STRUCT(186 AS `cell_key`, 1 AS `territory`),
+    STRUCT(192 AS `cell_key`, 1 AS `territory`),
+    STRUCT(196 AS `cell_key`, 1 AS `territory`),
+    STRUCT(197 AS `cell_key`, 1 AS `territory`),
+    STRUCT(198 AS `cell_key`, 1 AS `territory`),
+    STRUCT(205 AS `cell_key`, 1 AS `territory`),
+    STRUCT(207 AS `cell_key`, 1 AS `territory`),
+    STRUCT(216 AS `cell_key`, 1 AS `territory`),
+    STRUCT(221 AS `cell_key`, 1 AS `territory`),
+    STRUCT(222 AS `cell_key`, 1 AS `territory`),
+    STRUCT(226 AS `cell_key`, 1 AS `territory`),
+    STRUCT(235 AS `cell_key`, 1 AS `territory`),
+    STRUCT(239 AS `cell_key`, 1 AS `territory`),
+    STRUCT(242 AS `cell_key`, 1 AS `territory`),
+    STRUCT(188 AS `cell_key`, 2 AS `territory`),
+    STRUCT(190 AS `cell_key`, 2 AS `territory`),
+    STRUCT(193 AS `cell_key`, 2 AS `territory`),
+    STRUCT(194 AS `cell_key`, 2 AS `territory`),
+    STRUCT(215 AS `cell_key`, 2 AS `territory`),
+    STRUCT(217 AS `cell_key`, 2 AS `territory`),
+    STRUCT(219 AS `cell_key`, 2 AS `territory`),
+    STRUCT(220 AS `cell_key`, 2 AS `territory`),
+    STRUCT(223 AS `cell_key`, 2 AS `territory`),
+    STRUCT(225 AS `cell_key`, 2 AS `territory`),
+    STRUCT(227 AS `cell_key`, 2 AS `territory`),
+    STRUCT(229 AS `cell_key`, 2 AS `territory`),
+    STRUCT(230 AS `cell_key`, 2 AS `territory`),
+    STRUCT(232 AS `cell_key`, 2 AS `territory`),
+    STRUCT(233 AS `cell_key`, 2 AS `territory`),
+    STRUCT(236 AS `cell_key`, 2 AS `territory`),
+    STRUCT(238 AS `cell_key`, 2 AS `territory`),
+    STRUCT(241 AS `cell_key`, 2 AS `territory`),
+    STRUCT(243 AS `cell_key`, 3 AS `territory`),
+    STRUCT(306 AS `cell_key`, 6 AS `territory`),
+    STRUCT(305 AS `cell_key`, 7 AS `territory`)
+  ]) AS `t`
+), `terrl_rules_1` AS (
+  SELECT
+    CAST(`lo` AS INT64) AS `lo`,
+    CAST(`hi` AS INT64) AS `hi`,
+    `territory`
+  FROM UNNEST([
+    STRUCT(199 AS `lo`, 203 AS `hi`, 2 AS `territory`),
+    STRUCT(209 AS `lo`, 213 AS `hi`, 2 AS `territory`),
+    STRUCT(307 AS `lo`, 365 AS `hi`, 7 AS `territory`)
+  ]) AS `t`
+), `terrl_matched_1` AS (
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_1` AS `k`
+  JOIN `terrl_cells_1` AS `x`
+    ON `x`.`cell_key` = `k`.`cell_key`
+  UNION ALL
+  SELECT
+    `k`.`combo`,
+    `x`.`territory`
+  FROM `terrl_keys_1` AS `k`
+  JOIN `terrl_rules_1` AS `x`
+    ON `k`.`cell_key` BETWEEN `x`.`lo` AND `x`.`hi`
+), `terrl_taken_1` AS (
+  SELECT
+    *
+  FROM (
+    SELECT
+      `m`.`combo`,
+      `t`.`grp`,
+      `m`.`territory`,
+      `g`.`policy`,
+      MIN(`m`.`territory`) OVER (PARTITION BY `m`.`combo`, `t`.`grp`) AS `first_match`
+    FROM `terrl_matched_1` AS `m`
+    JOIN `terrl_territories` AS `t`
+      ON `t`.`territory` = `m`.`territory`
+    JOIN `terrl_groups` AS `g`
+      ON `g`.`grp` = `t`.`grp`
+  ) AS `w`
+  WHERE
+    `policy` <> 'first' OR `territory` = `first_match`
+), `terrl_settled_1` AS (
+  SELECT
+    `r`.`combo`,
+    `r`.`grp`,
+    CASE
+      WHEN `w`.`territory` IS NOT NULL
+      THEN `w`.`territory`
+      WHEN `g`.`else_territory` >= 0
+      THEN `g`.`else_territory`
+    END AS `territory`,
+    `r`.`terrl_cell_0`,
+    `r`.`terrl_cell_1`
+  FROM `terrl_reached_1` AS `r`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `r`.`grp`
+  LEFT JOIN `terrl_taken_1` AS `w`
+    ON `w`.`combo` = `r`.`combo` AND `w`.`grp` = `r`.`grp`
+), `terrl_leaves_1` AS (
+  SELECT
+    `s`.`combo`,
+    `s`.`territory`
+  FROM `terrl_settled_1` AS `s`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `s`.`territory`
+  WHERE
+    `t`.`below` < 0
+), `terrl_ends_1` AS (
+  SELECT
+    `s`.`combo`,
+    `g`.`note_kind` AS `kind`,
+    `g`.`parent` AS `at`,
+    `g`.`note`
+  FROM `terrl_settled_1` AS `s`
+  JOIN `terrl_groups` AS `g`
+    ON `g`.`grp` = `s`.`grp`
+  WHERE
+    `s`.`territory` IS NULL AND `g`.`rest` <> 'keep'
+), `terrl_landed` AS (
+  SELECT
+    `combo`,
+    `territory`
+  FROM `terrl_leaves_0`
+  UNION ALL
+  SELECT
+    `combo`,
+    `territory`
+  FROM `terrl_leaves_1`
+), `terrl_notes` AS (
+  SELECT
+    `combo`,
+    `kind`,
+    `at`,
+    `note`
+  FROM `terrl_ends_0`
+  UNION ALL
+  SELECT
+    `combo`,
+    `kind`,
+    `at`,
+    `note`
+  FROM `terrl_ends_1`
+), `terrl_lists` AS (
+  SELECT
+    `l`.`combo`,
+    STRING_AGG(`t`.`path`, ';'
+    ORDER BY
+      `l`.`territory`) AS `territories`,
+    STRING_AGG(`t`.`title`, ';'
+    ORDER BY
+      `l`.`territory`) AS `titles`
+  FROM `terrl_landed` AS `l`
+  JOIN `terrl_territories` AS `t`
+    ON `t`.`territory` = `l`.`territory`
+  GROUP BY
+    `l`.`combo`
+), `terrl_owner_lists` AS (
+  SELECT
+    `combo`,
+    STRING_AGG(`owner`, ';'
+    ORDER BY
+      `first_rank`) AS `owners`
+  FROM (
+    SELECT
+      `l`.`combo`,
+      `o`.`owner`,
+      MIN(`o`.`rank`) AS `first_rank`
+    FROM `terrl_landed` AS `l`
+    JOIN `terrl_owners` AS `o`
+      ON `o`.`territory` = `l`.`territory`
+    GROUP BY
+      `l`.`combo`,
+      `o`.`owner`
+  ) AS `firsts`
+  GROUP BY
+    `combo`
+), `terrl_reasons` AS (
+  SELECT
+    `combo`,
+    STRING_AGG(`note`, '; '
+    ORDER BY
+      `kind`,
+      `at`) AS `reason`
+  FROM `terrl_notes`
+  GROUP BY
+    `combo`
+), `terrl_outcomes` AS (
+  SELECT
+    `c`.`terrl_cell_0`,
+    `c`.`terrl_cell_1`,
+    CASE WHEN `l`.`combo` IS NULL THEN 'unassigned' ELSE 'assigned' END AS `status`,
+    COALESCE(`l`.`territories`, '') AS `territories`,
+    COALESCE(`l`.`titles`, '') AS `titles`,
+    COALESCE(`o`.`owners`, '') AS `owners`,
+    `n`.`reason`
+  FROM `terrl_combos` AS `c`
+  LEFT JOIN `terrl_lists` AS `l`
+    ON `l`.`combo` = `c`.`combo`
+  LEFT JOIN `terrl_owner_lists` AS `o`
+    ON `o`.`combo` = `c`.`combo`
+  LEFT JOIN `terrl_reasons` AS `n`
+    ON `n`.`combo` = `c`.`combo`
 )
 SELECT
   `c`.`terrl_key` AS `key`,
-  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN 'invalid' ELSE `r`.`status` END AS `status`,
-  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `r`.`territories` END AS `territories`,
-  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `r`.`titles` END AS `titles`,
-  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `r`.`owners` END AS `owners`,
+  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN 'invalid' ELSE `o`.`status` END AS `status`,
+  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `o`.`territories` END AS `territories`,
+  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `o`.`titles` END AS `titles`,
+  CASE WHEN NOT `c`.`terrl_invalid` IS NULL THEN '' ELSE `o`.`owners` END AS `owners`,
   CASE
     WHEN NOT `c`.`terrl_invalid` IS NULL
     THEN `c`.`terrl_invalid`
-    ELSE `r`.`reason`
+    ELSE `o`.`reason`
   END AS `reason`
 FROM `terrl_checked` AS c
-LEFT JOIN `terrl_level_0` AS s0
-  ON `s0`.`node` = 0 AND `s0`.`cell` = `c`.`terrl_cell_0`
-LEFT JOIN `terrl_level_1` AS s1
-  ON `s1`.`node` = COALESCE(`s0`.`kid`, 0) AND `s1`.`cell` = `c`.`terrl_cell_1`
-LEFT JOIN `terrl_results` AS r
-  ON `r`.`id` = COALESCE(`s1`.`kid`, `s0`.`kid`, 0);
+LEFT JOIN `terrl_outcomes` AS o
+  ON `o`.`terrl_cell_0` = `c`.`terrl_cell_0`
+  AND `o`.`terrl_cell_1` = `c`.`terrl_cell_1`;

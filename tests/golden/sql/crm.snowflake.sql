@@ -10,18 +10,56 @@
 CREATE OR REPLACE VIEW "territory_assignment" AS
 WITH "terrl_input" AS (
   SELECT
-    "id",
-    "country",
     CASE
-      WHEN NOT "billing_state" IS NULL AND "country" IN ('AU', 'CA', 'US')
+      WHEN TRIM("id", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　') = ''
+      THEN CAST(NULL AS VARCHAR)
+      ELSE "id"
+    END AS "id",
+    CASE
+      WHEN TRIM("country", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　') = ''
+      THEN CAST(NULL AS VARCHAR)
+      ELSE "country"
+    END AS "country",
+    CASE
+      WHEN NOT CASE
+        WHEN TRIM("billing_state", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　') = ''
+        THEN CAST(NULL AS VARCHAR)
+        ELSE "billing_state"
+      END IS NULL
+      AND CASE
+        WHEN TRIM("country", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　') = ''
+        THEN CAST(NULL AS VARCHAR)
+        ELSE "country"
+      END IN ('AU', 'CA', 'US')
       THEN CASE
-        WHEN "billing_state" LIKE '%-%'
-        THEN "billing_state"
-        ELSE "country" || '-' || "billing_state"
+        WHEN CASE
+          WHEN TRIM("billing_state", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　') = ''
+          THEN CAST(NULL AS VARCHAR)
+          ELSE "billing_state"
+        END LIKE '%-%'
+        THEN CASE
+          WHEN TRIM("billing_state", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　') = ''
+          THEN CAST(NULL AS VARCHAR)
+          ELSE "billing_state"
+        END
+        ELSE CASE
+          WHEN TRIM("country", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　') = ''
+          THEN CAST(NULL AS VARCHAR)
+          ELSE "country"
+        END || '-' || CASE
+          WHEN TRIM("billing_state", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　') = ''
+          THEN CAST(NULL AS VARCHAR)
+          ELSE "billing_state"
+        END
       END
     END AS "billing_state",
-    "billing_state" AS "terrl_raw_2",
-    "employees"
+    CASE
+      WHEN TRIM("billing_state", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　') = ''
+      THEN CAST(NULL AS VARCHAR)
+      ELSE "billing_state"
+    END AS "terrl_raw_2",
+    "employees",
+    "id" AS "terrl_key_given"
   FROM "accounts"
 ), "terrl_members" AS (
   SELECT
@@ -1331,7 +1369,7 @@ WITH "terrl_input" AS (
   FROM "terrl_input"
 ), "terrl_checked" AS (
   SELECT
-    "id" AS "terrl_key",
+    "terrl_key_given" AS "terrl_key",
     NULLIF(
       SUBSTRING(
         COALESCE(
@@ -1571,214 +1609,399 @@ WITH "terrl_input" AS (
     "terrl_member_1" AS "terrl_cell_0",
     CASE WHEN "billing_state" IS NULL THEN 60 ELSE "terrl_member_2" END AS "terrl_cell_1"
   FROM "terrl_members"
-), "terrl_level_0" AS (
+), "terrl_combos" AS (
   SELECT
-    "node",
-    "cell",
-    "kid"
+    ROW_NUMBER() OVER (ORDER BY "terrl_cell_0", "terrl_cell_1") AS "combo",
+    "terrl_cell_0",
+    "terrl_cell_1"
+  FROM (
+    SELECT DISTINCT
+      "terrl_cell_0",
+      "terrl_cell_1"
+    FROM "terrl_checked"
+    WHERE
+      "terrl_invalid" IS NULL
+  ) AS "distinct_cells"
+), "terrl_territories" AS (
+  SELECT
+    "territory",
+    "grp",
+    "need",
+    "below",
+    "path",
+    "title"
   FROM (VALUES
-    (0, 0, -1),
-    (0, 1, 1),
-    (0, 2, -1),
-    (0, 3, 2),
-    (0, 4, -1),
-    (0, 5, 2),
-    (0, 6, -1)) AS "t"("node", "cell", "kid")
-), "terrl_level_1" AS (
+    (0, 0, 1, 1, 'na', 'North America'),
+    (1, 1, 1, -1, 'na.west', 'West'),
+    (2, 1, 1, -1, 'na.east', 'East'),
+    (3, 1, 1, -1, 'na.no_state', 'No state given'),
+    (4, 1, -1, -1, 'na.central', 'Central'),
+    (5, 0, 1, 2, 'anz', 'Australia'),
+    (6, 2, 1, -1, 'anz.west_au', 'Western Australia'),
+    (7, 2, 1, -1, 'anz.east_au', 'Eastern Australia'),
+    (8, 0, -1, -1, 'intl', 'International')) AS "t"("territory", "grp", "need", "below", "path", "title")
+), "terrl_groups" AS (
   SELECT
-    "node",
-    "cell",
-    "kid"
-  FROM (VALUES
-    (1, 0, -2),
-    (1, 1, -3),
-    (1, 2, -2),
-    (1, 3, -2),
-    (1, 4, -2),
-    (1, 5, -2),
-    (1, 6, -2),
-    (1, 7, -2),
-    (1, 8, -2),
-    (1, 9, -2),
-    (1, 10, -2),
-    (1, 11, -2),
-    (1, 12, -2),
-    (1, 13, -2),
-    (1, 14, -2),
-    (1, 15, -2),
-    (1, 16, -2),
-    (1, 17, -2),
-    (1, 18, -2),
-    (1, 19, -2),
-    (1, 20, -2),
-    (1, 21, -2),
-    (1, 22, -2),
-    (1, 23, -2),
-    (1, 24, -2),
-    (1, 25, -2),
-    (1, 26, -2),
-    (1, 27, -2),
-    (1, 28, -2),
-    (1, 29, -2),
-    (1, 30, -2),
-    (1, 31, -2),
-    (1, 32, -2),
-    (1, 33, -2),
-    (1, 34, -2),
-    (1, 35, -2),
-    (1, 36, -2),
-    (1, 37, -2),
-    (1, 38, -2),
-    (1, 39, -2),
-    (1, 40, -2),
-    (1, 41, -2),
-    (1, 42, -2),
-    (1, 43, -2),
-    (1, 44, -2),
-    (1, 45, -2),
-    (1, 46, -2),
-    (1, 47, -2),
-    (1, 48, -2),
-    (1, 49, -2),
-    (1, 50, -2),
-    (1, 51, -2),
-    (1, 52, -2),
-    (1, 53, -2),
-    (1, 54, -2),
-    (1, 55, -2),
-    (1, 56, -2),
-    (1, 57, -2),
-    (1, 58, -2),
-    (1, 59, -2),
-    (1, 60, -2),
-    (2, 0, -4),
-    (2, 1, -4),
-    (2, 2, -5),
-    (2, 3, -5),
-    (2, 4, -4),
-    (2, 5, -6),
-    (2, 6, -4),
-    (2, 7, -6),
-    (2, 8, -4),
-    (2, 9, -5),
-    (2, 10, -6),
-    (2, 11, -6),
-    (2, 12, -4),
-    (2, 13, -5),
-    (2, 14, -5),
-    (2, 15, -5),
-    (2, 16, -6),
-    (2, 17, -6),
-    (2, 18, -6),
-    (2, 19, -6),
-    (2, 20, -6),
-    (2, 21, -4),
-    (2, 22, -5),
-    (2, 23, -4),
-    (2, 24, -5),
-    (2, 25, -4),
-    (2, 26, -6),
-    (2, 27, -6),
-    (2, 28, -6),
-    (2, 29, -6),
-    (2, 30, -6),
-    (2, 31, -4),
-    (2, 32, -6),
-    (2, 33, -5),
-    (2, 34, -6),
-    (2, 35, -4),
-    (2, 36, -6),
-    (2, 37, -6),
-    (2, 38, -5),
-    (2, 39, -5),
-    (2, 40, -6),
-    (2, 41, -4),
-    (2, 42, -6),
-    (2, 43, -5),
-    (2, 44, -6),
-    (2, 45, -4),
-    (2, 46, -6),
-    (2, 47, -6),
-    (2, 48, -4),
-    (2, 49, -6),
-    (2, 50, -6),
-    (2, 51, -4),
-    (2, 52, -5),
-    (2, 53, -6),
-    (2, 54, -4),
-    (2, 55, -6),
-    (2, 56, -5),
-    (2, 57, -4),
-    (2, 58, -6),
-    (2, 59, -5),
-    (2, 60, -7)) AS "t"("node", "cell", "kid")
-), "terrl_results" AS (
-  SELECT
-    "id",
-    "status",
-    "territories",
-    "titles",
-    "owners",
-    "reason"
+    "grp",
+    "policy",
+    "else_territory",
+    "parent",
+    "rest",
+    "note_kind",
+    "note"
   FROM (VALUES
     (
+      0,
+      'first',
+      8,
       -1,
-      'assigned',
-      'intl',
-      'International',
-      'ned@acme.example',
-      CAST(NULL AS VARCHAR)
+      'gap',
+      2,
+      'gap: no top-level territory of model `FY27` takes the account'
     ),
     (
-      -2,
-      'assigned',
-      'anz.east_au',
-      'Eastern Australia',
-      'max@acme.example',
-      CAST(NULL AS VARCHAR)
+      1,
+      'first',
+      4,
+      0,
+      'gap',
+      2,
+      'gap: the account reaches `na` but none of its children takes it'
     ),
     (
-      -3,
-      'assigned',
-      'anz.west_au',
-      'Western Australia',
-      'lee@acme.example',
-      CAST(NULL AS VARCHAR)
-    ),
-    (
-      -4,
-      'assigned',
-      'na.central',
-      'Central',
-      'gus@acme.example',
-      CAST(NULL AS VARCHAR)
-    ),
-    (-5, 'assigned', 'na.west', 'West', 'eli@acme.example', CAST(NULL AS VARCHAR)),
-    (-6, 'assigned', 'na.east', 'East', 'fay@acme.example', CAST(NULL AS VARCHAR)),
-    (
-      -7,
-      'assigned',
-      'na.no_state',
-      'No state given',
-      'dana@acme.example',
-      CAST(NULL AS VARCHAR)
-    )) AS "t"("id", "status", "territories", "titles", "owners", "reason")
+      2,
+      'first',
+      -1,
+      5,
+      'gap',
+      2,
+      'gap: the account reaches `anz` but none of its children takes it'
+    )) AS "t"("grp", "policy", "else_territory", "parent", "rest", "note_kind", "note")
+), "terrl_owners" AS (
+  SELECT
+    "territory",
+    "rank",
+    "owner"
+  FROM (VALUES
+    (0, 0, 'dana@acme.example'),
+    (1, 1, 'eli@acme.example'),
+    (2, 2, 'fay@acme.example'),
+    (3, 3, 'dana@acme.example'),
+    (4, 4, 'gus@acme.example'),
+    (5, 5, 'kim@acme.example'),
+    (6, 6, 'lee@acme.example'),
+    (7, 7, 'max@acme.example'),
+    (8, 8, 'ned@acme.example')) AS "t"("territory", "rank", "owner")
+), "terrl_reached_0" AS (
+  SELECT
+    "c"."combo",
+    0 AS "grp",
+    "c"."terrl_cell_0",
+    "c"."terrl_cell_1"
+  FROM "terrl_combos" AS "c"
+), "terrl_keys_0" AS (
+  SELECT
+    "r"."combo",
+    CAST("r"."grp" AS BIGINT) * 122 + 0 + "r"."terrl_cell_0" AS "cell_key"
+  FROM "terrl_reached_0" AS "r"
+), "terrl_cells_0" AS (
+  SELECT
+    CAST("cell_key" AS BIGINT) AS "cell_key",
+    "territory"
+  FROM (VALUES
+    (3, 0),
+    (5, 0),
+    (1, 5)) AS "t"("cell_key", "territory")
+), "terrl_matched_0" AS (
+  SELECT
+    "k"."combo",
+    "x"."territory"
+  FROM "terrl_keys_0" AS "k"
+  JOIN "terrl_cells_0" AS "x"
+    ON "x"."cell_key" = "k"."cell_key"
+), "terrl_taken_0" AS (
+  SELECT
+    *
+  FROM (
+    SELECT
+      "m"."combo",
+      "t"."grp",
+      "m"."territory",
+      "g"."policy",
+      MIN("m"."territory") OVER (PARTITION BY "m"."combo", "t"."grp") AS "first_match"
+    FROM "terrl_matched_0" AS "m"
+    JOIN "terrl_territories" AS "t"
+      ON "t"."territory" = "m"."territory"
+    JOIN "terrl_groups" AS "g"
+      ON "g"."grp" = "t"."grp"
+  ) AS "w"
+  WHERE
+    "policy" <> 'first' OR "territory" = "first_match"
+), "terrl_settled_0" AS (
+  SELECT
+    "r"."combo",
+    "r"."grp",
+    CASE
+      WHEN "w"."territory" IS NOT NULL
+      THEN "w"."territory"
+      WHEN "g"."else_territory" >= 0
+      THEN "g"."else_territory"
+    END AS "territory",
+    "r"."terrl_cell_0",
+    "r"."terrl_cell_1"
+  FROM "terrl_reached_0" AS "r"
+  JOIN "terrl_groups" AS "g"
+    ON "g"."grp" = "r"."grp"
+  LEFT JOIN "terrl_taken_0" AS "w"
+    ON "w"."combo" = "r"."combo" AND "w"."grp" = "r"."grp"
+), "terrl_leaves_0" AS (
+  SELECT
+    "s"."combo",
+    "s"."territory"
+  FROM "terrl_settled_0" AS "s"
+  JOIN "terrl_territories" AS "t"
+    ON "t"."territory" = "s"."territory"
+  WHERE
+    "t"."below" < 0
+), "terrl_ends_0" AS (
+  SELECT
+    "s"."combo",
+    "g"."note_kind" AS "kind",
+    "g"."parent" AS "at",
+    "g"."note"
+  FROM "terrl_settled_0" AS "s"
+  JOIN "terrl_groups" AS "g"
+    ON "g"."grp" = "s"."grp"
+  WHERE
+    "s"."territory" IS NULL AND "g"."rest" <> 'keep'
+), "terrl_reached_1" AS (
+  SELECT
+    "s"."combo",
+    "t"."below" AS "grp",
+    "s"."terrl_cell_0",
+    "s"."terrl_cell_1"
+  FROM "terrl_settled_0" AS "s"
+  JOIN "terrl_territories" AS "t"
+    ON "t"."territory" = "s"."territory"
+  WHERE
+    "t"."below" >= 0
+), "terrl_keys_1" AS (
+  SELECT
+    "r"."combo",
+    CAST("r"."grp" AS BIGINT) * 122 + 61 + "r"."terrl_cell_1" AS "cell_key"
+  FROM "terrl_reached_1" AS "r"
+), "terrl_cells_1" AS (
+  SELECT
+    CAST("cell_key" AS BIGINT) AS "cell_key",
+    "territory"
+  FROM (VALUES
+    (185, 1),
+    (186, 1),
+    (192, 1),
+    (196, 1),
+    (197, 1),
+    (198, 1),
+    (205, 1),
+    (207, 1),
+    (216, 1),
+    (221, 1),
+    (222, 1),
+    (226, 1),
+    (235, 1),
+    (239, 1),
+    (242, 1),
+    (188, 2),
+    (190, 2),
+    (193, 2),
+    (194, 2),
+    (215, 2),
+    (217, 2),
+    (219, 2),
+    (220, 2),
+    (223, 2),
+    (225, 2),
+    (227, 2),
+    (229, 2),
+    (230, 2),
+    (232, 2),
+    (233, 2),
+    (236, 2),
+    (238, 2),
+    (241, 2),
+    (243, 3),
+    (306, 6),
+    (305, 7)) AS "t"("cell_key", "territory")
+), "terrl_rules_1" AS (
+  SELECT
+    CAST("lo" AS BIGINT) AS "lo",
+    CAST("hi" AS BIGINT) AS "hi",
+    "territory"
+  FROM (VALUES
+    (199, 203, 2),
+    (209, 213, 2),
+    (307, 365, 7)) AS "t"("lo", "hi", "territory")
+), "terrl_matched_1" AS (
+  SELECT
+    "k"."combo",
+    "x"."territory"
+  FROM "terrl_keys_1" AS "k"
+  JOIN "terrl_cells_1" AS "x"
+    ON "x"."cell_key" = "k"."cell_key"
+  UNION ALL
+  SELECT
+    "k"."combo",
+    "x"."territory"
+  FROM "terrl_keys_1" AS "k"
+  JOIN "terrl_rules_1" AS "x"
+    ON "k"."cell_key" BETWEEN "x"."lo" AND "x"."hi"
+), "terrl_taken_1" AS (
+  SELECT
+    *
+  FROM (
+    SELECT
+      "m"."combo",
+      "t"."grp",
+      "m"."territory",
+      "g"."policy",
+      MIN("m"."territory") OVER (PARTITION BY "m"."combo", "t"."grp") AS "first_match"
+    FROM "terrl_matched_1" AS "m"
+    JOIN "terrl_territories" AS "t"
+      ON "t"."territory" = "m"."territory"
+    JOIN "terrl_groups" AS "g"
+      ON "g"."grp" = "t"."grp"
+  ) AS "w"
+  WHERE
+    "policy" <> 'first' OR "territory" = "first_match"
+), "terrl_settled_1" AS (
+  SELECT
+    "r"."combo",
+    "r"."grp",
+    CASE
+      WHEN "w"."territory" IS NOT NULL
+      THEN "w"."territory"
+      WHEN "g"."else_territory" >= 0
+      THEN "g"."else_territory"
+    END AS "territory",
+    "r"."terrl_cell_0",
+    "r"."terrl_cell_1"
+  FROM "terrl_reached_1" AS "r"
+  JOIN "terrl_groups" AS "g"
+    ON "g"."grp" = "r"."grp"
+  LEFT JOIN "terrl_taken_1" AS "w"
+    ON "w"."combo" = "r"."combo" AND "w"."grp" = "r"."grp"
+), "terrl_leaves_1" AS (
+  SELECT
+    "s"."combo",
+    "s"."territory"
+  FROM "terrl_settled_1" AS "s"
+  JOIN "terrl_territories" AS "t"
+    ON "t"."territory" = "s"."territory"
+  WHERE
+    "t"."below" < 0
+), "terrl_ends_1" AS (
+  SELECT
+    "s"."combo",
+    "g"."note_kind" AS "kind",
+    "g"."parent" AS "at",
+    "g"."note"
+  FROM "terrl_settled_1" AS "s"
+  JOIN "terrl_groups" AS "g"
+    ON "g"."grp" = "s"."grp"
+  WHERE
+    "s"."territory" IS NULL AND "g"."rest" <> 'keep'
+), "terrl_landed" AS (
+  SELECT
+    "combo",
+    "territory"
+  FROM "terrl_leaves_0"
+  UNION ALL
+  SELECT
+    "combo",
+    "territory"
+  FROM "terrl_leaves_1"
+), "terrl_notes" AS (
+  SELECT
+    "combo",
+    "kind",
+    "at",
+    "note"
+  FROM "terrl_ends_0"
+  UNION ALL
+  SELECT
+    "combo",
+    "kind",
+    "at",
+    "note"
+  FROM "terrl_ends_1"
+), "terrl_lists" AS (
+  SELECT
+    "l"."combo",
+    LISTAGG("t"."path", ';') WITHIN GROUP (ORDER BY
+      "l"."territory") AS "territories",
+    LISTAGG("t"."title", ';') WITHIN GROUP (ORDER BY
+      "l"."territory") AS "titles"
+  FROM "terrl_landed" AS "l"
+  JOIN "terrl_territories" AS "t"
+    ON "t"."territory" = "l"."territory"
+  GROUP BY
+    "l"."combo"
+), "terrl_owner_lists" AS (
+  SELECT
+    "combo",
+    LISTAGG("owner", ';') WITHIN GROUP (ORDER BY
+      "first_rank") AS "owners"
+  FROM (
+    SELECT
+      "l"."combo",
+      "o"."owner",
+      MIN("o"."rank") AS "first_rank"
+    FROM "terrl_landed" AS "l"
+    JOIN "terrl_owners" AS "o"
+      ON "o"."territory" = "l"."territory"
+    GROUP BY
+      "l"."combo",
+      "o"."owner"
+  ) AS "firsts"
+  GROUP BY
+    "combo"
+), "terrl_reasons" AS (
+  SELECT
+    "combo",
+    LISTAGG("note", '; ') WITHIN GROUP (ORDER BY
+      "kind",
+      "at") AS "reason"
+  FROM "terrl_notes"
+  GROUP BY
+    "combo"
+), "terrl_outcomes" AS (
+  SELECT
+    "c"."terrl_cell_0",
+    "c"."terrl_cell_1",
+    CASE WHEN "l"."combo" IS NULL THEN 'unassigned' ELSE 'assigned' END AS "status",
+    COALESCE("l"."territories", '') AS "territories",
+    COALESCE("l"."titles", '') AS "titles",
+    COALESCE("o"."owners", '') AS "owners",
+    "n"."reason"
+  FROM "terrl_combos" AS "c"
+  LEFT JOIN "terrl_lists" AS "l"
+    ON "l"."combo" = "c"."combo"
+  LEFT JOIN "terrl_owner_lists" AS "o"
+    ON "o"."combo" = "c"."combo"
+  LEFT JOIN "terrl_reasons" AS "n"
+    ON "n"."combo" = "c"."combo"
 )
 SELECT
   "c"."terrl_key" AS "key",
-  CASE WHEN NOT "c"."terrl_invalid" IS NULL THEN 'invalid' ELSE "r"."status" END AS "status",
-  CASE WHEN NOT "c"."terrl_invalid" IS NULL THEN '' ELSE "r"."territories" END AS "territories",
-  CASE WHEN NOT "c"."terrl_invalid" IS NULL THEN '' ELSE "r"."titles" END AS "titles",
-  CASE WHEN NOT "c"."terrl_invalid" IS NULL THEN '' ELSE "r"."owners" END AS "owners",
+  CASE WHEN NOT "c"."terrl_invalid" IS NULL THEN 'invalid' ELSE "o"."status" END AS "status",
+  CASE WHEN NOT "c"."terrl_invalid" IS NULL THEN '' ELSE "o"."territories" END AS "territories",
+  CASE WHEN NOT "c"."terrl_invalid" IS NULL THEN '' ELSE "o"."titles" END AS "titles",
+  CASE WHEN NOT "c"."terrl_invalid" IS NULL THEN '' ELSE "o"."owners" END AS "owners",
   CASE
     WHEN NOT "c"."terrl_invalid" IS NULL
     THEN "c"."terrl_invalid"
-    ELSE "r"."reason"
+    ELSE "o"."reason"
   END AS "reason"
 FROM "terrl_checked" AS c
-LEFT JOIN "terrl_level_0" AS s0
-  ON "s0"."node" = 0 AND "s0"."cell" = "c"."terrl_cell_0"
-LEFT JOIN "terrl_level_1" AS s1
-  ON "s1"."node" = COALESCE("s0"."kid", 0) AND "s1"."cell" = "c"."terrl_cell_1"
-LEFT JOIN "terrl_results" AS r
-  ON "r"."id" = COALESCE("s1"."kid", "s0"."kid", 0);
+LEFT JOIN "terrl_outcomes" AS o
+  ON "o"."terrl_cell_0" = "c"."terrl_cell_0"
+  AND "o"."terrl_cell_1" = "c"."terrl_cell_1";
