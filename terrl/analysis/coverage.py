@@ -65,6 +65,36 @@ LABELLED_SIBLINGS = 5  # secondary spans on gap / unreachable findings
 SMALL_SIBLING_GROUP = 24  # below this, every pair is tested directly
 
 
+class _Filled(dict):
+    """A dict whose missing keys are filled by a function of the key (it stores them itself)."""
+
+    def __init__(self, fill) -> None:
+        super().__init__()
+        self._fill = fill
+
+    def __missing__(self, key: str) -> Node:
+        self._fill(key)
+        return dict.__getitem__(self, key)
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
+def sibling_groups(model: ir.Model):
+    """Every parent that has children, in pre-order: (parent territory, None at the model root;
+    its children; the policy among them; whether the parent says `keep`)."""
+    stack: list[tuple[ir.Territory | None, tuple[ir.Territory, ...], str, bool]] = \
+        [(None, model.territories, model.policy, model.keep)]
+    while stack:
+        group = stack.pop()
+        if group[1]:
+            yield group
+        stack.extend((c, c.children, c.policy, c.keep) for c in reversed(group[1]))
+
+
 class ModelSpace:
     """A model's domains, diagram manager and the reach of every territory."""
 
@@ -85,23 +115,35 @@ class ModelSpace:
         self.manager = Manager(self.domains)
         m = self.manager
         self.universe: Node = m.compile(model.universe)
-        self.reach: dict[str, Node] = {"": self.universe}
-        self.matched: dict[str, Node] = {}
+        # reach and matched are filled a sibling group at a time, when a path of the group is
+        # first asked for (an incremental check builds only the groups it re-analyses)
+        self.reach: dict[str, Node] = _Filled(self._fill)
+        self.reach[""] = self.universe
+        self.matched: dict[str, Node] = _Filled(self._fill)
         self._union: dict[str, Node] = {}
         self._wheres: dict[str, list[Node]] = {}
-        self._walk("", model.territories, model.policy, self.universe)
+        self._group_of: dict[str, tuple[str, tuple[ir.Territory, ...], str]] = {}
+        self._first_child: dict[str, str] = {}
+        for parent, children, policy, _ in sibling_groups(model):
+            parent_path = parent.path if parent else ""
+            self._first_child[parent_path] = children[0].path
+            for c in children:
+                self._group_of[c.path] = (parent_path, children, policy)
 
     def union(self, parent: str) -> Node:
         """The union of the `where`s of a parent's children (else excluded), built on demand:
         for hundreds of siblings it is the one expensive diagram, and the gap search avoids it."""
         node = self._union.get(parent)
         if node is None:
+            if parent not in self._wheres:
+                self._fill(self._first_child[parent])
             node = self._union[parent] = self.manager.or_many(self._wheres[parent])
         return node
 
-    def _walk(self, parent: str, children: tuple[ir.Territory, ...], policy: str, reach: Node) -> None:
-        if not children:
-            return
+    def _fill(self, path: str) -> None:
+        """reach and matched of every territory in the sibling group of `path`."""
+        parent, children, policy = self._group_of[path]
+        reach = self.reach[parent]
         m = self.manager
         taken = m.FALSE
         wheres: list[Node] = []
@@ -122,8 +164,6 @@ class ModelSpace:
                 union = self.union(parent)
                 self.matched[c.path] = m.not_(union)
                 self.reach[c.path] = m.diff(reach, union)
-        for c in children:
-            self._walk(c.path, c.children, c.policy, self.reach[c.path])
 
     # --- reading nodes back for people -------------------------------------------------
 
@@ -212,8 +252,8 @@ class _Analysis:
         self.out: list[Diagnostic] = []
 
     def run(self) -> list[Diagnostic]:
-        model = self.model
-        self._parent(None, model.territories, model.policy, model.keep)
+        for group in sibling_groups(self.model):
+            self.group(*group)
         return self.out
 
     # --- helpers -----------------------------------------------------------------------
@@ -238,8 +278,9 @@ class _Analysis:
 
     # --- one group of siblings ---------------------------------------------------------
 
-    def _parent(self, parent: ir.Territory | None, children: tuple[ir.Territory, ...], policy: str,
-                keep: bool) -> None:
+    def group(self, parent: ir.Territory | None, children: tuple[ir.Territory, ...], policy: str,
+              keep: bool) -> None:
+        """The findings of one sibling group (they depend on nothing outside it but its reach)."""
         space, m = self.space, self.m
         parent_path = parent.path if parent else ""
         reach = space.reach[parent_path]
@@ -285,8 +326,6 @@ class _Analysis:
                 self._gap(parent, plain, None, boxes)
         if policy == "unique" and len(plain) > 1:
             self._overlaps(parent, plain, reach)
-        for c in children:
-            self._parent(c, c.children, c.policy, c.keep)
 
     def _gap(self, parent: ir.Territory | None, plain: list[ir.Territory], gap: Node | None,
              boxes: tuple[list[list[int]], bool] | None = None) -> None:
