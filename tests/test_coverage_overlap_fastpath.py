@@ -1,6 +1,6 @@
 """coverage.overlapping_pairs: interval boxes counted without a diagram walk equal brute force.
 
-Random sibling groups mix interval boxes (conjunctions of ranges and comparisons: the fast
+Random sibling groups (under a random parent) mix interval boxes (conjunctions of ranges and comparisons: the fast
 path) with any other predicate (confirmed on the diagrams). The pairs listed and the count
 must equal what enumerating every account of the small schema says, on every path: every
 pair tested (small groups), hull bitsets, and the sweep past BITSET_PAIRS_LIMIT.
@@ -41,11 +41,12 @@ def groups(draw):
     schema = draw(SCHEMAS)
     wheres = draw(st.lists(st.one_of(interval_where(schema), interval_where(schema), predicates(schema, 4)),
                            min_size=2, max_size=14))
-    return schema, wheres
+    parent = draw(st.one_of(st.none(), interval_where(schema), predicates(schema, 3)))  # what reaches the group
+    return schema, wheres, parent
 
 
-def _brute_force(schema, wheres):
-    accounts = all_accounts(schema)
+def _brute_force(schema, wheres, parent):
+    accounts = [a for a in all_accounts(schema) if parent is None or holds(parent, a, schema)]
     matched = [{n for n, a in enumerate(accounts) if holds(w, a, schema)} for w in wheres]
     return [(i, j) for i in range(len(wheres)) for j in range(i + 1, len(wheres)) if matched[i] & matched[j]]
 
@@ -54,15 +55,17 @@ def _brute_force(schema, wheres):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(case=groups(), limit=st.sampled_from([1, 3, 50]))
 def test_overlapping_pairs_equal_brute_force(path, case, limit) -> None:
-    schema, wheres = case
-    m = Manager(build_domains(schema, wheres))
-    nodes = [m.compile(w) for w in wheres]
-    expected = _brute_force(schema, wheres)
+    schema, wheres, parent = case
+    m = Manager(build_domains(schema, [*wheres, parent]))
+    where_nodes = [m.compile(w) for w in wheres]
+    nodes = [m.and_(m.compile(parent), w) for w in where_nodes]  # each sibling's reach under `policy unique`
+    expected = _brute_force(schema, wheres, parent)
     saved = coverage.SMALL_SIBLING_GROUP, coverage.BITSET_PAIRS_LIMIT
     coverage.SMALL_SIBLING_GROUP = 10 ** 9 if path == "every pair" else 1
     coverage.BITSET_PAIRS_LIMIT = 0 if path == "sweep" else saved[1]
     try:
         listed, total = coverage.overlapping_pairs(m, nodes, limit)
+        assert coverage.overlapping_pairs(m, nodes, limit, where_nodes) == (listed, total)  # the `where` pre-test
     finally:
         coverage.SMALL_SIBLING_GROUP, coverage.BITSET_PAIRS_LIMIT = saved
     assert listed == expected[:limit]

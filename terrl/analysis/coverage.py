@@ -382,7 +382,8 @@ class _Analysis:
 
     def _overlaps(self, parent: ir.Territory | None, plain: list[ir.Territory], reach: Node) -> None:
         m, space = self.m, self.space
-        listed, confirmed = overlapping_pairs(m, [space.reach[c.path] for c in plain], MAX_PAIR_FINDINGS)
+        listed, confirmed = overlapping_pairs(m, [space.reach[c.path] for c in plain], MAX_PAIR_FINDINGS,
+                                              [space.matched[c.path] for c in plain])
         unlisted = confirmed - len(listed)
         # The "more pairs" note goes on the finding printed first (sorted by position), and
         # every listed pair carries the count for programs reading the JSON.
@@ -469,8 +470,12 @@ def interval_box(manager: Manager, node: Node) -> list[tuple[int, int]] | None:
     return box if node == m.TRUE else None
 
 
-def overlapping_pairs(manager: Manager, nodes: list[Node], limit: int) -> tuple[list[tuple[int, int]], int]:
+def overlapping_pairs(manager: Manager, nodes: list[Node], limit: int,
+                      wheres: list[Node] | None = None) -> tuple[list[tuple[int, int]], int]:
     """The first `limit` pairs (i, j), i < j in order, whose nodes intersect, and how many do in all.
+    `wheres`, when given, are supersets of the nodes (each sibling's `where` beside its reach):
+    a pair whose small `where` diagrams are disjoint is settled without walking the reaches,
+    which repeat every ancestor's tests.
 
     Small groups test every pair on the diagrams. Large ones take candidates from the hulls
     [first, last] of each node's projections (`overlapping_hulls`): two nodes can meet only
@@ -484,10 +489,14 @@ def overlapping_pairs(manager: Manager, nodes: list[Node], limit: int) -> tuple[
     n = len(nodes)
     listed: list[tuple[int, int]] = []
     total = 0
+
+    def meet(i: int, j: int) -> bool:
+        return (wheres is None or m.intersects(wheres[i], wheres[j])) and m.intersects(nodes[i], nodes[j])
+
     if n < SMALL_SIBLING_GROUP:
         for i in range(n):
             for j in range(i + 1, n):
-                if m.intersects(nodes[i], nodes[j]):
+                if meet(i, j):
                     total += 1
                     if len(listed) < limit:
                         listed.append((i, j))
@@ -505,7 +514,7 @@ def overlapping_pairs(manager: Manager, nodes: list[Node], limit: int) -> tuple[
             hulls[i] = [((mask & -mask).bit_length() - 1, mask.bit_length()) for mask in projections(m, node)]
     if len(hulls) > BITSET_PAIRS_LIMIT:
         for i, j in _overlapping_hulls_sweep(hulls, m.levels):
-            if (exact >> i & 1 and exact >> j & 1) or m.intersects(nodes[i], nodes[j]):
+            if (exact >> i & 1 and exact >> j & 1) or meet(i, j):
                 total += 1
                 if len(listed) < limit:
                     listed.append((i, j))
@@ -516,13 +525,13 @@ def overlapping_pairs(manager: Manager, nodes: list[Node], limit: int) -> tuple[
         sure = later & exact if exact >> i & 1 else 0
         if len(listed) < limit:  # in order, until the list is full
             for j in _bits(later):
-                if sure >> j & 1 or m.intersects(nodes[i], nodes[j]):
+                if sure >> j & 1 or meet(i, j):
                     total += 1
                     if len(listed) < limit:
                         listed.append((i, j))
             continue
         total += sure.bit_count()
-        total += sum(1 for j in _bits(later & ~sure) if m.intersects(nodes[i], nodes[j]))
+        total += sum(1 for j in _bits(later & ~sure) if meet(i, j))
     return listed, total
 
 
