@@ -49,7 +49,7 @@ import heapq
 import json
 import threading
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from terrl.semantics import ir
 from terrl.analysis.dd import Manager, Node
@@ -90,9 +90,9 @@ def sibling_groups(model: ir.Model):
         [(None, model.territories, model.policy, model.keep)]
     while stack:
         group = stack.pop()
-        if group[1]:
+        if group[1]:  # only the model root may come without children
             yield group
-        stack.extend((c, c.children, c.policy, c.keep) for c in reversed(group[1]))
+        stack.extend((c, c.children, c.policy, c.keep) for c in reversed(group[1]) if c.children)
 
 
 class ModelSpace:
@@ -701,7 +701,7 @@ def gap_boxes(m: Manager, reach: Node, wheres: list[Node]) -> tuple[list[list[in
             covered = 0
             for rule, _ in active:
                 covered |= rule[level]
-            if not _add_gap_runs(found, region, level, region[level] & ~covered):
+            if not _add_gap_runs(found, region, level, runs(region[level] & ~covered)):
                 return found, False
             continue
         # split on the level most active rules leave uncovered, at the median boundary inside the region
@@ -741,48 +741,70 @@ def gap_boxes(m: Manager, reach: Node, wheres: list[Node]) -> tuple[list[list[in
 
 def _one_field_gap(m: Manager, reach: Node, wheres: list[Node]) -> tuple[list[list[int]], bool] | None:
     """`gap_boxes` when `reach` and every `where` test at most one field, the same one (flat
-    groups such as thousands of `code == N`): one running union of the `where` cells, so no
-    cell mask per rule is kept (at 190,000 siblings those masks took gigabytes). None when
-    the diagrams test other or more fields."""
+    groups such as thousands of `code == N`): the `where`s' runs of cells, sorted and merged,
+    taken from the reach's runs. No cell mask per rule is kept (at 190,000 siblings those
+    masks took gigabytes) and no running mask is grown (50,000 ORs into a 50,000-bit int were
+    quadratic). None when the diagrams test other or more fields."""
     level = None
+    every = [(0, -1)]  # a TRUE diagram: every cell (the end is filled in once the level is known)
 
-    def cells(node: Node) -> int | None:
+    def cells(node: Node) -> list[tuple[int, int]] | None:
         nonlocal level
         if m.is_leaf(node):
-            return -1 if node == m.TRUE else 0  # -1: every cell
+            return every if node == m.TRUE else []
         if level is not None and m.level(node) != level:
             return None
-        mask = 0
+        out = []
         for first, end, kid in m.pieces(node):
             if not m.is_leaf(kid):
                 return None
             if kid == m.TRUE:
-                mask |= range_mask(first, end)
+                out.append((first, end))
         level = m.level(node)
-        return mask
+        return out
 
-    covered = 0
+    covered: list[tuple[int, int]] = []
     for w in wheres:
-        mask = cells(w)
-        if mask is None:
+        found_runs = cells(w)
+        if found_runs is None:
             return None
-        if mask == -1:
+        if found_runs is every:
             return [], True
-        covered |= mask
+        covered.extend(found_runs)
     within = cells(reach)
     if within is None or level is None:
         return None
     full = [d.all_cells for d in m.domains]
-    if within == -1:
-        within = full[level]
+    if within is every:
+        within = [(0, m.domains[level].cells)]
     found: list[list[int]] = []
-    return found, _add_gap_runs(found, full, level, within & ~covered)
+    return found, _add_gap_runs(found, full, level, _runs_minus(within, sorted(covered)))
 
 
-def _add_gap_runs(found: list[list[int]], region: list[int], level: int, gap: int) -> bool:
-    """Append to `found` one box of `region` per run of `gap`'s cells on `level`; False when
-    MAX_GAP_BOXES stopped the list."""
-    for start, end in runs(gap):
+def _runs_minus(runs_in: list[tuple[int, int]], taken: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """The parts of sorted disjoint runs `runs_in` outside the sorted (overlapping) runs `taken`."""
+    k = 0
+    for start, end in runs_in:
+        pos = start
+        while k < len(taken) and taken[k][1] <= pos:
+            k += 1
+        j = k
+        while pos < end and j < len(taken) and taken[j][0] < end:
+            first, last = taken[j]
+            j += 1
+            if last <= first:
+                continue
+            if first > pos:
+                yield pos, first
+            pos = max(pos, last)
+        if pos < end:
+            yield pos, end
+
+
+def _add_gap_runs(found: list[list[int]], region: list[int], level: int, gap: Iterable[tuple[int, int]]) -> bool:
+    """Append to `found` one box of `region` per run (start, end) of gap cells on `level`; False
+    when MAX_GAP_BOXES stopped the list."""
+    for start, end in gap:
         if len(found) >= MAX_GAP_BOXES:
             return False
         box = list(region)
