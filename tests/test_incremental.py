@@ -142,8 +142,8 @@ def _edit(model: ir.Model, data) -> ir.Model:
 
 
 def _plain(diagnostics) -> list[tuple]:
-    return [(d.code, d.message, d.severity, tuple(d.notes), d.help, repr(d.extra), tuple(l.message for l in d.labels))
-            for d in diagnostics]
+    return [(d.code, d.message, d.severity, tuple(d.notes), d.help, repr(d.extra), tuple(l.message for l in d.labels),
+             d.facts) for d in diagnostics]
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,

@@ -22,7 +22,7 @@ which parents' groups were analysed and how many were reused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import count
 
 from terrl.analysis import coverage
@@ -146,7 +146,7 @@ def _moved(entry: _Entry, spans: list[Span | None]) -> list[Diagnostic] | None:
             return None
         if any(label.span not in moved for label in d.labels):
             return None
-        out.append(Diagnostic(d.code, d.message, moved[d.span] if d.span is not None else None, d.severity,
-                              [Label(moved[label.span], label.message) for label in d.labels], list(d.notes),
-                              d.help, dict(d.extra)))
+        out.append(replace(d, span=moved[d.span] if d.span is not None else None,
+                           labels=[Label(moved[label.span], label.message) for label in d.labels],
+                           notes=list(d.notes), extra=dict(d.extra), facts=dict(d.facts)))
     return out
