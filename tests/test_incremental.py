@@ -161,3 +161,18 @@ def test_cached_analysis_equals_full_analysis(data):
     assert _plain(again) == _plain(coverage.analyze(model))
     assert cache.analyze(model, "m.terr") == again or _plain(cache.analyze(model, "m.terr")) == _plain(again)
     assert cache.last.analysed == []  # the same model twice: nothing analysed again
+
+
+def test_a_failing_analysis_is_e901_and_not_cached(monkeypatch):
+    cache = AnalysisCache()
+    model = Compilation.from_source(MODEL, "m.terr").models[0]
+
+    def boom(self, *args):
+        raise RuntimeError("synthetic")
+
+    monkeypatch.setattr(coverage._Analysis, "group", boom)
+    (failed,) = cache.analyze(model, "m.terr")
+    assert failed.code == "E901" and "synthetic" in failed.message
+    monkeypatch.undo()
+    assert _plain(cache.analyze(model, "m.terr")) == _plain(coverage.analyze(model))
+    assert cache.last.reused == 0

@@ -848,6 +848,10 @@ def analyze(model: ir.Model) -> list[Diagnostic]:
     try:
         return _Analysis(ModelSpace.of(model)).run()
     except Exception as exc:  # a bug in terrl, reported as such rather than as a traceback
-        return [diag("E901", f"the coverage analysis of model `{model.name}` failed: {type(exc).__name__}: {exc}",
-                     model.name_span or model.span,
-                     help="please report this with the file that triggers it")]
+        return [analysis_failed(model, exc)]
+
+
+def analysis_failed(model: ir.Model, exc: Exception) -> Diagnostic:
+    """E901: the analysis of `model` raised (a bug in terrl, reported as such rather than as a traceback)."""
+    return diag("E901", f"the coverage analysis of model `{model.name}` failed: {type(exc).__name__}: {exc}",
+                model.name_span or model.span, help="please report this with the file that triggers it")

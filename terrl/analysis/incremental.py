@@ -27,7 +27,7 @@ from itertools import count
 
 from terrl.analysis import coverage
 from terrl.analysis.domain import build_model_domains, field_order
-from terrl.diagnostics.core import Diagnostic, Label, diag
+from terrl.diagnostics.core import Diagnostic, Label
 from terrl.diagnostics.source import Span
 from terrl.semantics import ir
 
@@ -112,9 +112,7 @@ class AnalysisCache:
             return out
         except Exception as exc:  # as coverage.analyze: a bug in terrl, reported as such
             self._models.pop((file, model.name), None)
-            return [diag("E901", f"the coverage analysis of model `{model.name}` failed: {type(exc).__name__}: {exc}",
-                         model.name_span or model.span,
-                         help="please report this with the file that triggers it")]
+            return [coverage.analysis_failed(model, exc)]
 
 
 def _group_spans(model: ir.Model, parent: ir.Territory | None, children: tuple[ir.Territory, ...]) -> list[Span | None]:
