@@ -167,7 +167,7 @@ def run_measured(path: Path, package_dir: Path | None) -> tuple[float, int, dict
         env["PYTHONPATH"] = str(package_dir)
     with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
         child = subprocess.Popen([sys.executable, "-m", "terrl", "check", "--format", "json", "--no-config", str(path)],
-                                 stdout=out, stderr=subprocess.DEVNULL, env=env)
+                                 stdout=out, stderr=subprocess.DEVNULL, env=env, cwd=path.parent)  # see run_check
         _, _, usage = os.wait4(child.pid, 0)
         child.returncode = 0  # reaped here
         out.seek(0)
@@ -294,8 +294,10 @@ def run_check(path: Path, package_dir: Path | None) -> tuple[float, float, int, 
         env["PYTHONPATH"] = str(package_dir)  # ahead of the installed terrl
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
+    # in the file's folder: `python -m` puts the working folder first on sys.path, ahead of PYTHONPATH,
+    # so run from a checkout it would import that checkout's terrl as the "baseline" too
     run = subprocess.run([sys.executable, "-m", "terrl", "check", "--format", "json", "--no-config", str(path)],
-                         capture_output=True, text=True, env=env)
+                         capture_output=True, text=True, env=env, cwd=path.parent)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
