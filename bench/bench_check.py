@@ -28,6 +28,10 @@ Inputs come from bench/generators.py (seeded, shared with the other benches):
    `--baseline DIR` also runs the `terrl` package found in DIR (another checkout, e.g.
    `git worktree add /tmp/base main`) in the same run, for before/after figures.
 
+5. Hostile sizes (`--hostile`, with `--baseline DIR`): 50,000 flat siblings and 3,000
+   siblings that all overlap (4.5 million pairs), `terrl check` as a command: CPU seconds
+   and peak RSS of the child (`os.wait4`), and the overlapping pairs reported.
+
 Run: `python bench/bench_check.py` (add `--quick` for fewer shapes), or
 `python bench/bench_check.py --issue [--baseline DIR] [--seeds 0,1,2] [--repeat 3]`.
 No test asserts these times.
@@ -144,6 +148,60 @@ def flat_siblings_model(territories: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def overlapping_siblings_model(territories: int) -> str:
+    """N siblings that all overlap one another (`a >= i and b <= M - i`): N(N-1)/2 pairs under `policy unique`."""
+    top = 100_000
+    lines = ["schema Row {", "  id: string key", f"  a: int in 0..{top}", f"  b: int in 0..{top}", "}", "",
+             f'model Overlapping "{territories} overlapping siblings" {{']
+    lines += [f"  territory t{i} {{ where a >= {i} and b <= {top - i} }}" for i in range(territories)]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def run_measured(path: Path, package_dir: Path | None) -> tuple[float, int, dict]:
+    """`python -m terrl check --format json` in a fresh process: (CPU s, peak RSS MB, report) of that child."""
+    import json
+    import os
+    env = dict(os.environ)
+    if package_dir is not None:
+        env["PYTHONPATH"] = str(package_dir)
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
+        child = subprocess.Popen([sys.executable, "-m", "terrl", "check", "--format", "json", "--no-config", str(path)],
+                                 stdout=out, stderr=subprocess.DEVNULL, env=env, cwd=path.parent)  # see run_check
+        _, _, usage = os.wait4(child.pid, 0)
+        child.returncode = 0  # reaped here
+        out.seek(0)
+        try:
+            report = json.loads(out.read())
+        except ValueError:
+            report = {"diagnostics": []}
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, report
+
+
+def bench_hostile(baseline: Path | None, repeat: int) -> None:
+    """Issue 16's hostile sizes, `terrl check` as a command, beside the baseline checkout."""
+    trees = [("terrl", None)] + ([("baseline", baseline)] if baseline else [])
+    print(f"## Hostile sizes (`terrl check` in a fresh process; medians of {repeat} runs)\n")
+    print(f"| input | {' | '.join(f'{name}: CPU s, peak RSS MB' for name, _ in trees)} | findings agree |")
+    print("|---|" + "---:|" * len(trees) + "---|")
+    inputs = [("50,000 flat siblings (`code == i`)", flat_siblings_model(50_000)),
+              ("3,000 mutually overlapping siblings", overlapping_siblings_model(3_000))]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in inputs:
+            path = Path(tmp) / "hostile.terr"
+            path.write_text(text, encoding="utf-8")
+            cells, answers = [], []
+            for _, package in trees:
+                runs = [run_measured(path, package) for _ in range(repeat)]
+                cells.append(f"{_median([r[0] for r in runs]):.2f} s, {max(r[1] for r in runs)} MB")
+                answers.append(_findings(runs[0][2]))
+            pairs, gap = answers[0]
+            agree = "yes" if all(a == answers[0] for a in answers) else f"NO: {answers}"
+            print(f"| {name} | {' | '.join(cells)} | {agree} ({pairs:,} overlapping pairs, {'a gap' if gap else 'no gap'}) |")
+            sys.stdout.flush()
+    print()
+
+
 def bench_memory(sizes) -> None:
     print("## Big flat files (`terrl check` in a fresh process)\n")
     print("| territories | file (MB) | seconds | peak RSS (MB) | exit | first line of output |")
@@ -236,8 +294,10 @@ def run_check(path: Path, package_dir: Path | None) -> tuple[float, float, int, 
         env["PYTHONPATH"] = str(package_dir)  # ahead of the installed terrl
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
+    # in the file's folder: `python -m` puts the working folder first on sys.path, ahead of PYTHONPATH,
+    # so run from a checkout it would import that checkout's terrl as the "baseline" too
     run = subprocess.run([sys.executable, "-m", "terrl", "check", "--format", "json", "--no-config", str(path)],
-                         capture_output=True, text=True, env=env)
+                         capture_output=True, text=True, env=env, cwd=path.parent)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -336,10 +396,14 @@ def main() -> None:
     parser.add_argument("--zip", default="3000,10000", help="with --issue: leaves of the ZIP-aligned models")
     parser.add_argument("--dmn", default="500x7,1500x7,1500x10,1500x15", help="with --issue: flat table shapes")
     parser.add_argument("--peer-timeout", type=float, default=120, help="with --issue: seconds the sweep may take")
+    parser.add_argument("--hostile", action="store_true", help="issue 16's hostile sizes (with --baseline, --repeat)")
     parser.add_argument("--peer", help=argparse.SUPPRESS)  # rules,fields,seed: one sweep, for --issue
     args = parser.parse_args()
     if args.peer:
         peer_main(args.peer)
+        return
+    if args.hostile:
+        bench_hostile(args.baseline, args.repeat)
         return
     if args.issue:
         shapes = [tuple(int(x) for x in shape.split("x")) for shape in args.dmn.split(",") if shape]

@@ -60,6 +60,8 @@ resolve.parse = _parse_by_file
 pipeline.lower_module = timed("resolve", pipeline.lower_module)
 coverage.build_model_domains = timed("domain cuts", coverage.build_model_domains)
 coverage.ModelSpace.__init__ = timed("diagram (reach)", coverage.ModelSpace.__init__)
+if hasattr(coverage.ModelSpace, "_fill"):  # reach built a group at a time (after issue 16)
+    coverage.ModelSpace._fill = timed("diagram (reach)", coverage.ModelSpace._fill)
 import terrl.analysis.dd as dd
 coverage._Analysis.run = timed("gaps/overlaps", coverage._Analysis.run)
 for name in ("check_owners", "check_titles", "check_else_missing", "check_inline_lists", "check_bidi_controls"):

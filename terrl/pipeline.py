@@ -16,6 +16,16 @@ server, `terrl diff`) start from a `Compilation`:
     c.check(config=...) # everything `terrl check` reports, configuration applied
     c.blocking_errors() # what stops `assign`, `compile`, `explain` and `terrl.load`
 
+A language server that checks on every keystroke passes one `AnalysisCache`
+(`terrl.analysis.incremental`) to each new compilation of the edited files: `findings` then
+re-analyses only the sibling groups whose rules changed since the last compilation that
+used the cache, with the same result as a full analysis:
+
+    cache = AnalysisCache()
+    Compilation.from_source(text, "m.terr", analysis_cache=cache).findings   # every group
+    Compilation.from_source(edited, "m.terr", analysis_cache=cache).findings # the changed ones
+    cache.last.analysed                                                      # their parents
+
 Reading and parsing (with every import) happen when the compilation is made; resolving
 on first use of `diagnostics`, `programs` or `modules`; the analysis and lint only when
 asked for, once each. Each stage is a pure function of the one before
@@ -31,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from terrl.diagnostics.core import Diagnostic, has_errors, not_understood, sort_diagnostics
 from terrl.diagnostics.source import display_path
@@ -40,6 +50,9 @@ from terrl.project.config import Config, LintOptions
 from terrl.semantics import ir
 from terrl.semantics.resolve import LoadedModule, Loader, Lowerer, lower_module
 from terrl.syntax import ast
+
+if TYPE_CHECKING:
+    from terrl.analysis.incremental import AnalysisCache
 
 STAGES = ("parse", "resolve", "analyze")
 
@@ -107,27 +120,30 @@ class Unit:
 class Compilation:
     """The root files of one run and everything terrl knows about them (see the module docstring)."""
 
-    def __init__(self, loader: Loader, roots: list[LoadedModule | None], shown: list[str]) -> None:
+    def __init__(self, loader: Loader, roots: list[LoadedModule | None], shown: list[str],
+                 analysis_cache: AnalysisCache | None = None) -> None:
         self._loader = loader
         self._roots = roots
         self.files: list[str] = shown  # every root file given, readable or not, as shown
         self._lint: dict[LintOptions, list[Diagnostic]] = {}
+        self._analysis_cache = analysis_cache
 
     @classmethod
-    def from_paths(cls, paths: Iterable[Path]) -> Compilation:
+    def from_paths(cls, paths: Iterable[Path], *, analysis_cache: AnalysisCache | None = None) -> Compilation:
         """Read and parse the files given and the `*.terr` files below the folders given.
         Raises UsageError for a path that does not exist."""
         files = collect_files(paths)
         loader = Loader()
-        return cls(loader, [loader.load(f) for f in files], [display_path(f) for f in files])
+        return cls(loader, [loader.load(f) for f in files], [display_path(f) for f in files], analysis_cache)
 
     @classmethod
-    def from_source(cls, text: str | bytes, path: str = "<string>", *, base: Path | None = None) -> Compilation:
+    def from_source(cls, text: str | bytes, path: str = "<string>", *, base: Path | None = None,
+                    analysis_cache: AnalysisCache | None = None) -> Compilation:
         """Text as if it were a file shown as `path` (imports resolve relative to `base`, else the
         working folder). Bytes are decoded as a file's would be (UTF-8, a BOM dropped, else E002)."""
         loader = Loader()
         where = (base or Path.cwd()) / (Path(path).name if path != "<string>" else "__string__.terr")
-        return cls(loader, [loader.load(where, text=text, display=path)], [path])
+        return cls(loader, [loader.load(where, text=text, display=path)], [path], analysis_cache)
 
     # --- parse ----------------------------------------------------------------------------
     @cached_property
@@ -192,11 +208,13 @@ class Compilation:
     @cached_property
     @paused_gc()
     def findings(self) -> list[Diagnostic]:
-        """The coverage analysis of every model of the files that resolved without errors, sorted."""
+        """The coverage analysis of every model of the files that resolved without errors, sorted
+        (with an analysis cache: only the sibling groups that changed are analysed again)."""
         from terrl.analysis import coverage  # the decision diagrams: imported when first needed
 
-        return sort_diagnostics(d for u in self.units if u.resolved_cleanly
-                                for model in u.program.models for d in coverage.analyze(model))
+        cache = self._analysis_cache
+        return sort_diagnostics(d for u in self.units if u.resolved_cleanly for model in u.program.models
+                                for d in (coverage.analyze(model) if cache is None else cache.analyze(model, u.shown)))
 
     def lint(self, options: LintOptions = LintOptions()) -> list[Diagnostic]:
         """The lint rules (terrl.analysis.lint) over every root file; none unless `understood`."""

@@ -141,6 +141,26 @@ def test_python_dash_m_and_internal_error_exit_code(project):
     assert "terrl" in version.stdout
 
 
+def test_check_as_a_process_ends_with_its_whole_report_and_exit_code(project):
+    """`terrl check` run as the program ends the process at once (app._exit_process): the
+    report is still complete on a pipe and in `-o FILE`, and the exit code is kept."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    files = [f"f{i}.terr" for i in range(30)]
+    for name in files:
+        (project / name).write_text(BROKEN, encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "terrl", "check", "--format", "json", *files], cwd=project, env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 1, run.stderr
+    report = json.loads(run.stdout)  # the whole of a long report reached the pipe
+    assert report["summary"]["errors"] == 30 and len(report["diagnostics"]) >= 30
+    written = subprocess.run([sys.executable, "-m", "terrl", "check", "--format", "json", "-o", "out.json", *files],
+                             cwd=project, env=env, capture_output=True, text=True)
+    assert written.returncode == 1 and json.loads((project / "out.json").read_text(encoding="utf-8")) == report
+    usage = subprocess.run([sys.executable, "-m", "terrl", "check", "missing.terr"], cwd=project, env=env,
+                           capture_output=True, text=True)
+    assert usage.returncode == 2 and "missing.terr" in usage.stderr
+
+
 def test_internal_errors_say_so_and_exit_3(project, monkeypatch, capsys):
     from terrl.pipeline import Compilation
 

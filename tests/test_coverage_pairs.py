@@ -37,3 +37,20 @@ def test_many_disjoint_rules_give_no_pairs(rules) -> None:
     assert overlapping_hulls(hulls, 2) == []
     hulls[rules] = [(10, 12), (4, 5)]
     assert overlapping_hulls(hulls, 2) == [(10, rules), (11, rules)]
+
+
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), max_size=6),
+       st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), max_size=12))
+def test_runs_minus_equals_mask_arithmetic(within, taken) -> None:
+    """The flat-group gap (coverage._runs_minus): the reach's runs without the `where`s' runs."""
+    from terrl.analysis.coverage import _runs_minus
+    from terrl.analysis.domain import range_mask, runs
+
+    within_mask = 0
+    for a, b in within:
+        within_mask |= range_mask(min(a, b), max(a, b))
+    taken = sorted((min(a, b), max(a, b)) for a, b in taken)
+    taken_mask = 0
+    for a, b in taken:
+        taken_mask |= range_mask(a, b)
+    assert list(_runs_minus(list(runs(within_mask)), taken)) == list(runs(within_mask & ~taken_mask))

@@ -88,3 +88,17 @@ def test_multi_terminal_apply():
         got = m.value(m.lookup(both, m.cells_of({"n": n})))
         assert got == (("small",) if n < 5 else ()) + (("even",) if n % 2 == 0 else ())
     assert m.leaf(1) != m.TRUE and m.leaf(0) != m.FALSE
+
+
+@given(st.data())
+def test_from_runs_equals_from_mask(data):
+    """Atoms are compiled from their runs of cells (no bitmask): the same node as from the mask."""
+    schema, _, m = setup(data)
+    level = data.draw(st.integers(0, m.levels - 1))
+    cells = m.domains[level].cells
+    bounds = sorted(set(data.draw(st.lists(st.integers(0, cells), max_size=8))))
+    runs = [(a, b) for a, b in zip(bounds[::2], bounds[1::2]) if a < b]  # sorted, disjoint (maybe adjacent)
+    mask = 0
+    for a, b in runs:
+        mask |= ((1 << (b - a)) - 1) << a
+    assert m.from_runs(level, runs) == m.from_mask(level, mask)

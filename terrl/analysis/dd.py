@@ -21,7 +21,7 @@ API (all methods of `Manager(domains)`; `domains` are `FieldDomain`s in level or
 | `FALSE`, `TRUE`, `leaf(value)` | terminals; `value(node)` reads one back, `is_leaf(node)` |
 | `node(level, starts, kids)` | an inner node (reduced: merged pieces, one piece = the child) |
 | `level(node)`, `pieces(node)` | the tested level (`levels` for a terminal) and `[(first, end, kid)]` |
-| `from_mask(level, mask)` | the predicate "the field at `level` is in these cells" |
+| `from_mask(level, mask)`, `from_runs(level, runs)` | the predicate "the field at `level` is in these cells" (a bitmask, or sorted runs [first, end)) |
 | `box({level: mask})` | the conjunction of such predicates, built directly |
 | `and_`, `or_`, `not_`, `diff(a, b)`, `or_many(nodes)`, `and_many` | boolean algebra (memoized) |
 | `apply(fn, a, b)`, `map(fn, a)` | generic over terminal values, memoized per `fn` |
@@ -151,6 +151,30 @@ class Manager:
             starts.append(pos)
             kids.append(self.FALSE)
         return self._make(level, starts, kids)
+
+    def from_runs(self, level: int, cell_runs: Iterable[tuple[int, int]]) -> Node:
+        """`from_mask` for cells given as sorted, disjoint runs [first, end): no bitmask is built (an
+        atom of a field with 50,000 cells made one 50,000-bit int per territory, quadratic in all)."""
+        cells = self.domains[level].cells
+        starts: list[int] = []
+        kids: list[Node] = []
+        pos = 0
+        for first, end in cell_runs:
+            first, end = max(first, pos), min(end, cells)
+            if first >= end:
+                continue
+            if first > pos:
+                starts.append(pos)
+                kids.append(self.FALSE)
+            starts.append(first)
+            kids.append(self.TRUE)
+            pos = end
+        if not kids:
+            return self.FALSE
+        if pos < cells:
+            starts.append(pos)
+            kids.append(self.FALSE)
+        return self.node(level, starts, kids)
 
     def box(self, masks: dict[int, int]) -> Node:
         """True exactly when the field at every given level is in its cells (a conjunction)."""
@@ -440,7 +464,7 @@ class Manager:
             r = self.TRUE if pred.value else self.FALSE
         elif isinstance(pred, ir.ATOMS):
             level = self.level_of[pred.field]
-            r = self.from_mask(level, self.domains[level].atom_cells(pred))
+            r = self.from_runs(level, self.domains[level].atom_runs(pred))
         elif isinstance(pred, ir.Not):
             r = self.not_(self.compile(pred.operand))
         elif isinstance(pred, ir.And):

@@ -281,7 +281,7 @@ def check_else_missing(model: ir.Model) -> list[Diagnostic]:
         split_on = [f for f in model.schema.fields
                     if f.optional and f.name not in considered and sum(f.name in t for t in tests) * 2 > len(tests)]
         for e in (k for k in kids if k.is_else):
-            reach = space.reach.get(e.path, m.FALSE)
+            reach = space.reach[e.path]
             missing, witness = [], None
             for f in split_on:
                 node = m.and_(reach, m.compile(ir.IsNull(f.name)))

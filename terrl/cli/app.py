@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
         code = EXIT_USAGE if exc.exit_code == 2 else exc.exit_code
     except click.exceptions.Exit as exc:
         code = exc.exit_code
+    except SystemExit as exc:  # a command's own sys.exit
+        code = exc.code
     except BrokenPipeError:
         code = EXIT_OK  # `terrl ... | head` closed the pipe; not an error
     except KeyboardInterrupt:
@@ -80,4 +82,20 @@ def main(argv: list[str] | None = None) -> None:
         else:
             click.echo("this is a bug in terrl; run again with TERRL_DEBUG=1 for details and report it", err=True)
         code = EXIT_INTERNAL
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
+    code = code if isinstance(code, int) else EXIT_OK
+    if argv is None and sys.argv[1:2] == ["check"]:
+        _exit_process(code)
+    sys.exit(code)
+
+
+def _exit_process(code: int) -> None:
+    """End the process without freeing what `check` built: tearing down the millions of objects of a
+    big model one by one took a fifth of the run (10,000 leaves: 0.3 of 1.7 s CPU) and is
+    what the operating system does at once. Only for `check` run as the program (it writes
+    nothing but its report, flushed here); called in-process, `main` raises SystemExit as usual."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`terrl check | head`) or stream
+            pass
+    os._exit(code)
