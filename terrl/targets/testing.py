@@ -54,7 +54,7 @@ def run_tests(program: ir.Program) -> list[TestOutcome]:
             by_model.setdefault(e.model, []).append(e)
         for model_name, expectations in by_model.items():
             if model_name not in evaluators:
-                evaluators[model_name] = compile_model(program.model(model_name))
+                evaluators[model_name] = compile_model(program.tested_model(model_name))
             result = evaluators[model_name].assign(account)
             wanted = [e.outcome for e in expectations]
             statuses = [w for w in wanted if w in STATUSES]
