@@ -695,9 +695,8 @@ EXAMPLES: tuple[ErrorExample, ...] = (
         source=('import geo.us\n'
                 'schema Account { id: string key  state: us.UsState  employees: int in 0.. }\n'
                 'model FY27 "Fiscal 2027" {\n'
-                '  policy first\n'
                 '  territory triage "Needs data" { where state is null or employees == 0  owner "ops@acme.example" as AE }\n'
-                '  territory west "West" { where state in us.west  owner "eli@acme.example" as AE }\n'
+                '  territory west "West" { where state in us.west and employees > 0  owner "eli@acme.example" as AE }\n'
                 '  territory rest "Rest of US" { else  owner "fay@acme.example" as AE }\n'
                 '}\n'),
         fix="declare the field optional (`state: us.UsState?`) if the CRM can leave it empty, otherwise drop the "
@@ -705,9 +704,8 @@ EXAMPLES: tuple[ErrorExample, ...] = (
         fixed=('import geo.us\n'
                'schema Account { id: string key  state: us.UsState?  employees: int in 0.. }\n'
                'model FY27 "Fiscal 2027" {\n'
-               '  policy first\n'
                '  territory triage "Needs data" { where state is null or employees == 0  owner "ops@acme.example" as AE }\n'
-               '  territory west "West" { where state in us.west  owner "eli@acme.example" as AE }\n'
+               '  territory west "West" { where state in us.west and employees > 0  owner "eli@acme.example" as AE }\n'
                '  territory rest "Rest of US" { else  owner "fay@acme.example" as AE }\n'
                '}\n')),
     # --- coverage analysis -------------------------------------------------------
@@ -787,6 +785,26 @@ EXAMPLES: tuple[ErrorExample, ...] = (
                '    territory nyc "New York" { where state == NY  owner "eli@acme.example" as AE }\n'
                '    territory east_rest "Rest of East" { else  owner "gus@acme.example" as AE }\n'
                '  }\n'
+               '}\n')),
+    ErrorExample(
+        "N201",
+        source=('schema Account { id: string key  zip: digits(5) }\n'
+                'model FY27 "Fiscal 2027" {\n'
+                '  policy first\n'
+                '  territory socal "Southern California" { where zip in "90000".."94500"  owner "eli@acme.example" as AE }\n'
+                '  territory norcal "Northern California" { where zip in "94000".."96199"  owner "fay@acme.example" as AE }\n'
+                '  territory rest "Rest of US" { else  owner "gus@acme.example" as AE }\n'
+                '}\n'),
+        arises="The two ZIP ranges share 94000 to 94500; `policy first` gives those accounts to `socal` without "
+               "an error. `terrl check` reports it as a note and still exits 0.",
+        fix="nothing, if the earlier territory should win; otherwise make the ranges exclusive (`norcal`: "
+            "`zip in \"94501\"..\"96199\"`), or write `policy unique` where overlaps should be errors",
+        fixed=('schema Account { id: string key  zip: digits(5) }\n'
+               'model FY27 "Fiscal 2027" {\n'
+               '  policy first\n'
+               '  territory socal "Southern California" { where zip in "90000".."94500"  owner "eli@acme.example" as AE }\n'
+               '  territory norcal "Northern California" { where zip in "94501".."96199"  owner "fay@acme.example" as AE }\n'
+               '  territory rest "Rest of US" { else  owner "gus@acme.example" as AE }\n'
                '}\n')),
     ErrorExample(
         "W201",

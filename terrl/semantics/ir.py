@@ -234,6 +234,7 @@ class Territory:
     span: Span | None = field(default=None, compare=False)  # the whole declaration
     name_span: Span | None = field(default=None, compare=False)
     where_span: Span | None = field(default=None, compare=False)  # the `where ...` / `else` item
+    policy_span: Span | None = field(default=None, compare=False)  # its own `policy` item; None: inherited
 
     @property
     def is_leaf(self) -> bool:
@@ -262,6 +263,7 @@ class Model:
     span: Span | None = field(default=None, compare=False)
     name_span: Span | None = field(default=None, compare=False)
     where_span: Span | None = field(default=None, compare=False)
+    policy_span: Span | None = field(default=None, compare=False)  # its `policy` item; None: the default
 
     def walk(self):
         for t in self.territories:

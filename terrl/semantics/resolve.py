@@ -949,11 +949,13 @@ def _lower_model(lw: Lowerer, decl: ast.ModelDecl, scope: Scope, loaded: LoadedM
         name=decl.name.name, title=decl.title.value if decl.title else None, schema=schema,
         universe=items["where"], policy=items["policy"] or "unique", keep=items["keep"],
         territories=territories, effective=items["effective"], status=items["status"], doc=decl.doc,
-        file=loaded.display, span=decl.span, name_span=decl.name.span, where_span=items["where_span"])
+        file=loaded.display, span=decl.span, name_span=decl.name.span, where_span=items["where_span"],
+        policy_span=items["policy_span"])
 
 
 def _body(lw: Lowerer, items, schema: ir.Schema, scope: Scope, *, at_model: bool) -> dict:
-    out = {"where": None, "where_span": None, "is_else": False, "policy": None, "keep": False, "owners": [],
+    out = {"where": None, "where_span": None, "is_else": False, "policy": None, "policy_span": None, "keep": False,
+           "owners": [],
            "meta": [], "effective": None, "status": None, "ok": True}
     seen: dict[type, object] = {}
     for item in items:
@@ -982,6 +984,7 @@ def _body(lw: Lowerer, items, schema: ir.Schema, scope: Scope, *, at_model: bool
                 out["where_span"] = item.span
         elif isinstance(item, ast.PolicyItem):
             out["policy"] = item.policy
+            out["policy_span"] = item.span
         elif isinstance(item, ast.KeepItem):
             out["keep"] = True
         elif isinstance(item, ast.OwnerItem):
@@ -1074,7 +1077,7 @@ def _lower_territory(lw: Lowerer, decl: ast.TerritoryDecl, schema: ir.Schema, sc
         name=decl.name.name, path=path, title=decl.title.value if decl.title else None,
         where=items["where"], is_else=items["is_else"], policy=policy, keep=items["keep"],
         owners=tuple(items["owners"]), meta=tuple(items["meta"]), doc=decl.doc, children=children,
-        span=decl.span, name_span=decl.name.span, where_span=items["where_span"])
+        span=decl.span, name_span=decl.name.span, where_span=items["where_span"], policy_span=items["policy_span"])
 
 
 def _literal_value(lit):
