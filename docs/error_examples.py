@@ -29,6 +29,7 @@ class ErrorExample:
     files: tuple[tuple[str, str], ...] = ()  # other files beside it (what it imports), as (name, text)
     config: str = ""  # the project's terrl.toml
     command: str = "check"  # the command that reports the code: `check` or `test`
+    args: tuple[str, ...] = ()  # more arguments to that command (a case table: `--cases cases.csv`)
     arises: str = ""  # how the code arises, when no snippet shows it (or the snippet needs words)
     arrange: Callable[[Path], None] | None = None  # builds the example's files in a scratch folder
     shown: str | None = None  # the snippet as the page shows it, when `source` cannot be shown as is
@@ -1015,6 +1016,28 @@ EXAMPLES: tuple[ErrorExample, ...] = (
                '  account { id: "X1", employees: 1000 }\n'
                '  expect FY27: ent\n'
                '}\n')),
+    ErrorExample(
+        "E402",
+        source=FY27_MODEL,
+        files=(("cases.csv", "id,employees,expect\nX1,5000,ent\nX2,12,small\nX3,40,\n"),),
+        command="test",
+        args=("--cases", "cases.csv"),
+        arises="`terrl test --cases` checks each row of a case table; a row it cannot check is reported at its "
+               "line, and the other rows still run.",
+        fix="write, in each row's `expect`, a territory path of the model (`smb`), `unassigned` or `invalid`",
+        fixed=FY27_MODEL,
+        fixed_files=(("cases.csv", "id,employees,expect\nX1,5000,ent\nX2,12,smb\nX3,40,smb\n"),)),
+    ErrorExample(
+        "E403",
+        source=FY27_MODEL,
+        files=(("cases.csv", "id,employees,territory\nX1,5000,ent\nX2,12,smb\n"),),
+        command="test",
+        args=("--cases", "cases.csv"),
+        arises="A case table is an account file, as `terrl assign` reads it, with an `expect` column; when the "
+               "table as a whole cannot be used, no row is checked.",
+        fix="name the column of expected territories `expect`",
+        fixed=FY27_MODEL,
+        fixed_files=(("cases.csv", "id,employees,expect\nX1,5000,ent\nX2,12,smb\n"),)),
     # --- internal --------------------------------------------------------------------
     ErrorExample(
         "E901",

@@ -109,7 +109,8 @@ def _files(main_file: str, main_text: str, others) -> list[str]:
     for name, text in ((main_file, main_text), *others):
         if others:
             out += [f"`{name}`:", ""]
-        out += ["```terr", text.rstrip("\n"), "```", ""]
+        language = "terr" if name.endswith(".terr") else Path(name).suffix.lstrip(".") or "text"
+        out += [f"```{language}", text.rstrip("\n"), "```", ""]
     return out
 
 
@@ -171,12 +172,9 @@ def reported_codes(example, *, fixed: bool = False) -> list[str]:
     with example_folder(example, fixed=fixed):
         _, output = run_terrl(["check", "--format", "json", main_file])
         codes = [d["code"] for d in json.loads(output)["diagnostics"]]
-        if example.command == "test":
-            from terrl.pipeline import Compilation
-            from terrl.targets.testing import run_tests
-
-            for unit in Compilation.from_paths([Path(main_file)]).units:
-                codes += [o.diagnostic.code for o in run_tests(unit.program) if o.diagnostic is not None]
+        if example.command == "test":  # what `terrl test` adds: failures (E401) and case tables (E402, E403)
+            _, output = run_terrl(["test", "--format", "json", main_file, *example.args])
+            codes += [d["code"] for d in json.loads(output)["diagnostics"] if d["code"].startswith("E4")]
     return codes
 
 
@@ -184,7 +182,7 @@ def example_output(example) -> str:
     """What the example's command prints, as the page shows it (with the command line)."""
     main_file = load_examples().MAIN_FILE
     if example.command == "test":
-        args = ["test", main_file]
+        args = ["test", main_file, *example.args]
     else:
         args = ["check", main_file, "--no-color"]
     with example_folder(example):

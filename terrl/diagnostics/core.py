@@ -179,7 +179,9 @@ register("W203", "unused-segment", "warning", "a segment is never used")
 register("W204", "unused-set", "warning", "a set is never used")
 
 # --- test blocks ------------------------------------------------------------------
-register("E401", "test-failed", "error", "a `test` block's expectation does not hold")
+register("E401", "test-failed", "error", "a `test` block's expectation (or a case table row's) does not hold")
+register("E402", "bad-test-case", "error", "a row of a case table cannot be checked (an empty or unknown `expect`, an unknown model, a row that cannot be read)")
+register("E403", "bad-case-file", "error", "a case table cannot be used (no `expect` column, a required column missing, an empty file, no model to test)")
 
 # --- internal ---------------------------------------------------------------------
 register("E901", "internal-error", "error", "terrl itself failed; please report it")

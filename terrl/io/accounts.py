@@ -89,8 +89,11 @@ class AccountReader:
             return 0
 
 
-def open_accounts(source: str | Path | IO[bytes], schema: ir.Schema, fmt: str | None = None) -> AccountReader:
+def open_accounts(source: str | Path | IO[bytes], schema: ir.Schema, fmt: str | None = None, *,
+                  extra_columns: tuple[str, ...] = ()) -> AccountReader:
     """Open `source` (a path, `-` for stdin, or a binary stream) and read its header.
+    `extra_columns`: CSV columns to read besides the schema's fields, when the header has them
+    (a JSON Lines record keeps every key of its object anyway).
 
     Raises AccountsError for an unreadable or unusable file.
     """
@@ -113,7 +116,7 @@ def open_accounts(source: str | Path | IO[bytes], schema: ir.Schema, fmt: str | 
         raise AccountsError(f"unknown account format `{fmt}`; use one of: {', '.join(FORMATS)}")
     reader = AccountReader(stream, schema, fmt, name)
     if fmt == "csv":
-        _open_csv(reader)
+        _open_csv(reader, extra_columns)
     else:
         if not _peek(stream, 4).removeprefix(b"\xef\xbb\xbf"):  # as an empty CSV: a usage error, not 0 accounts
             raise AccountsError(f"{name} is empty: expected one JSON object (an account) per line")
@@ -143,7 +146,7 @@ class _Rewound(io.RawIOBase):
 
 # --- CSV ----------------------------------------------------------------------------
 
-def _open_csv(reader: AccountReader) -> None:
+def _open_csv(reader: AccountReader, extra_columns: tuple[str, ...] = ()) -> None:
     text = io.TextIOWrapper(reader.stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     csv.field_size_limit(MAX_FIELD_BYTES)
     lines = _Lines(text)
@@ -159,6 +162,9 @@ def _open_csv(reader: AccountReader) -> None:
         raise AccountsError(f"{reader.name}: the header row is not UTF-8 text; save the file as UTF-8")
     reader.columns = tuple(header)
     index = _column_index(reader, header)
+    for name in extra_columns:
+        if name in header and name not in index:
+            index[name] = header.index(name)
     reader._rows = _csv_records(reader, lines, rows, header, index)
 
 
