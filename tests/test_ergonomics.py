@@ -32,7 +32,7 @@ def _codes(text: str) -> list:
 def test_the_overlap_help_says_that_policy_first_is_inherited():
     (e201,) = [d for d in _codes(OVERLAP) if d.code == "E201"]
     assert "write `policy first` in `a`" in e201.help and "inherited" in e201.help
-    assert "write `policy unique` in a child" in e201.help
+    assert "write `policy unique` in a child" in e201.help and "(N201)" in e201.help
 
 
 def test_policy_unique_in_a_child_keeps_its_overlaps_checked_under_an_inherited_policy_first():

@@ -470,7 +470,8 @@ class _Analysis:
                           help=f"make their `where` clauses exclusive (e.g. add `and not (...)` to one), "
                                f"or write `policy first` in {parent_name} so that the earlier one wins; the "
                                f"policy is inherited, so overlaps further down would then be settled by order "
-                               f"too (write `policy unique` in a child to keep them checked)")
+                               f"too, each named in a note (N201); write `policy unique` in a child to keep them "
+                               f"errors")
 
 
 def _position(span) -> tuple:
