@@ -191,3 +191,14 @@ def test_rows_pass_exactly_when_the_reference_interpreter_agrees(tmp_path_factor
     assert report["diagnostics"] == [d for d in report["diagnostics"] if d["code"] == "E401"]
     assert [t["line"] for t in report["tests"]] == [i + 2 for i in range(len(rows))]
     assert {t["line"] - 2 for t in report["tests"] if not t["passed"]} == wrong
+
+
+def test_a_table_beside_a_test_file_uses_the_model_it_imports(tmp_path, monkeypatch):
+    tests = 'import "./fy.terr"\ntest "west" {\n  account { id: "1", country: US, state: CA, employees: 1 }\n  expect fy.FY: na.west\n}\n'
+    make_project(tmp_path, {"fy.terr": MODEL, "fy_tests.terr": tests, "cases.csv": CASES}, monkeypatch=monkeypatch,
+                 config="")
+    result = run_cli(["test", "fy_tests.terr", "--cases", "cases.csv"])
+    assert "PASS fy_tests.terr:4  west" in result.stdout and "FAIL cases.csv:3  a New Yorker" in result.stdout
+    assert "4 passed, 1 failed\n" in result.stdout  # the model is found once, through the test file's import
+    both = run_cli(["test", "fy.terr", "fy_tests.terr", "--cases", "cases.csv"])
+    assert both.stdout.endswith("4 passed, 1 failed\n"), both.output  # and once when both files are given

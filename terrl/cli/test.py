@@ -65,9 +65,15 @@ def test(paths: tuple[Path, ...], quiet: bool, fmt: str, output: Path | None, co
     errors = [d for d in compilation.diagnostics if d.severity == "error"]
     outcomes = [outcome for unit in compilation.units for outcome in run_tests(unit.program)]
     evaluators: dict = {}  # one per model, shared by the tables
+    # The models of the files given, and those their tests name in files they import (a test
+    # file beside its table), each once.
+    models = {(m.file, m.name): m for m in compilation.models}
+    for unit in compilation.units:
+        for _, m in unit.program.tested_models:
+            models.setdefault((m.file, m.name), m)
     for case_file in case_files:
-        table_outcomes, problems = run_case_table(case_file, display_path(case_file), compilation.models, model_name,
-                                                  evaluators)
+        table_outcomes, problems = run_case_table(case_file, display_path(case_file), list(models.values()),
+                                                  model_name, evaluators)
         outcomes += table_outcomes
         errors += problems
     passed = sum(o.passed for o in outcomes)
