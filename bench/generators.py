@@ -667,7 +667,11 @@ SF_PRODUCTS = (("apps", ("software", "finance")), ("health", ("healthcare",)),
                ("commerce", ("retail", "other")), ("gov", ("public_sector",)))
 
 
-def salesforce_model(territories: int, seed: int = 0, zips_per_leaf: int = 200, excluded: int = 20) -> str:
+ZIP_FORMS = ("in", "startswith-or", "startswith-set")
+
+
+def salesforce_model(territories: int, seed: int = 0, zips_per_leaf: int = 200, excluded: int = 20,
+                     zip_form: str = "in") -> str:
     """`.terr` source of a Salesforce-like model with about `territories` territories.
 
     The model and every group say `policy all` and `keep`: an account lands on every leaf
@@ -679,7 +683,15 @@ def salesforce_model(territories: int, seed: int = 0, zips_per_leaf: int = 200, 
     per-region pool so that leaves of one region overlap heavily. Pure function of the
     arguments. This is the shape that blows up the combination diagram of
     targets/outcome_dd.py (see bench/README.md).
+
+    `zip_form` "startswith-or" and "startswith-set" write each leaf's ZIP list as 3-digit
+    prefixes instead (drawn from 000-999, about `zips_per_leaf` of them, many contiguous), as
+    the public Salesforce model converted for issue 18 does: an `or` chain of `zip startswith`
+    (all that could be written before `startswith` took a set), or one `zip startswith {..}`.
+    The exclusions stay `zip not in {..}`. The "in" form draws exactly what it always drew.
     """
+    if zip_form not in ZIP_FORMS:
+        raise ValueError(f"zip_form is one of {', '.join(ZIP_FORMS)}")
     if territories < 8:
         raise ValueError("a Salesforce-like model needs at least 8 territories")
     rng = random.Random(f"salesforce-model/{seed}")
@@ -708,10 +720,17 @@ def salesforce_model(territories: int, seed: int = 0, zips_per_leaf: int = 200, 
             band = f"employees >= {lo}" if hi is None else f"employees in {lo}..{hi}"
             sub = rng.sample(states, max(1, len(states) // 2))
             zips = ", ".join(f'"{z}"' for z in picked)
+            zip_test = f"zip in {{{zips}}}"
+            if zip_form != "in":
+                prefixes = sorted(f"{p:03d}" for p in random.Random(f"{seed}/{region}/{i}").sample(
+                    range(1000), min(zips_per_leaf, 1000)))
+                zip_test = (f"zip startswith {{{', '.join(f'{chr(34)}{p}{chr(34)}' for p in prefixes)}}}"
+                            if zip_form == "startswith-set" else
+                            "(" + " or ".join(f'zip startswith "{p}"' for p in prefixes) + ")")
             nots = ", ".join(f'"{z}"' for z in banned)
             # even leaves are segment overlays, odd leaves product overlays: an account matches both kinds
             kind, test = ((seg, band) if i % 2 == 0 else (prod, f"industry in {{{', '.join(industries)}}}"))
-            where = (f"state in {{{', '.join(sorted(sub))}}} and {test} and zip in {{{zips}}}"
+            where = (f"state in {{{', '.join(sorted(sub))}}} and {test} and {zip_test}"
                      + (f" and zip not in {{{nots}}}" if banned else ""))
             lines.append(f"    territory {region}_{kind}_{i} {{ where {where} }}")
             total += 1
@@ -754,9 +773,12 @@ def _cli():
     @click.option("--zips", type=click.IntRange(1), default=200, show_default=True)
     @click.option("--excluded", type=click.IntRange(0), default=20, show_default=True)
     @click.option("--seed", type=int, default=0, show_default=True)
+    @click.option("--zip-form", type=click.Choice(ZIP_FORMS), default="in", show_default=True,
+                  help="ZIP codes in a set, or 3-digit prefixes as an `or` chain of `startswith` or one `startswith {..}`.")
     @click.option("-o", "--output", type=click.Path(dir_okay=False))
-    def salesforce_model_cmd(territories: int, zips: int, excluded: int, seed: int, output: str | None) -> None:
-        write(salesforce_model(territories, seed, zips, excluded), output)
+    def salesforce_model_cmd(territories: int, zips: int, excluded: int, seed: int, zip_form: str,
+                             output: str | None) -> None:
+        write(salesforce_model(territories, seed, zips, excluded, zip_form), output)
 
     @cli.command("zip-accounts", help="Accounts for the ZIP model as CSV (streamed).")
     @click.option("--rows", type=click.IntRange(0), default=100_000, show_default=True)

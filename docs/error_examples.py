@@ -814,7 +814,9 @@ EXAMPLES: tuple[ErrorExample, ...] = (
                 'model FY27 "Fiscal 2027" {\n'
                 '  territory west "West" {\n'
                 '    where state in us.west\n'
+                '    policy all\n'
                 '    territory west_all "West, all sizes" { where state in us.west  owner "eli@acme.example" as AE }\n'
+                '    territory west_big "West, enterprise" { where employees >= 1000  owner "ida@acme.example" as AE }\n'
                 '  }\n'
                 '  territory east "East" { else  owner "gus@acme.example" as AE }\n'
                 '}\n'),
@@ -825,7 +827,9 @@ EXAMPLES: tuple[ErrorExample, ...] = (
                'model FY27 "Fiscal 2027" {\n'
                '  territory west "West" {\n'
                '    where state in us.west\n'
+               '    policy all\n'
                '    territory west_all "West, all sizes" { owner "eli@acme.example" as AE }\n'
+               '    territory west_big "West, enterprise" { where employees >= 1000  owner "ida@acme.example" as AE }\n'
                '  }\n'
                '  territory east "East" { else  owner "gus@acme.example" as AE }\n'
                '}\n')),

@@ -35,6 +35,7 @@ from typing import Iterable
 
 from terrl.diagnostics.core import Diagnostic, has_errors, not_understood, sort_diagnostics
 from terrl.diagnostics.source import display_path
+from terrl.gcpause import paused_gc
 from terrl.project.config import Config, LintOptions
 from terrl.semantics import ir
 from terrl.semantics.resolve import LoadedModule, Loader, Lowerer, lower_module
@@ -136,6 +137,7 @@ class Compilation:
 
     # --- resolve --------------------------------------------------------------------------
     @cached_property
+    @paused_gc()  # resolution frees by reference counting: terrl/gcpause.py
     def _resolved(self) -> tuple[list[Unit], list[Diagnostic]]:
         diagnostics = list(self._loader.diagnostics)
         # Imported modules are checked too, once each; their diagnostics are dropped here
@@ -188,6 +190,7 @@ class Compilation:
 
     # --- analyze --------------------------------------------------------------------------
     @cached_property
+    @paused_gc()
     def findings(self) -> list[Diagnostic]:
         """The coverage analysis of every model of the files that resolved without errors, sorted."""
         from terrl.analysis import coverage  # the decision diagrams: imported when first needed

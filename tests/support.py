@@ -303,9 +303,16 @@ def atoms(draw, schema: ir.Schema) -> ir.Pred:
 
 @st.composite
 def leaves(draw, schema: ir.Schema) -> ir.Pred:
-    """An atom, or now and then `true` / `false`."""
-    if draw(st.integers(0, 9)) == 0:
+    """An atom, now and then `true` / `false`, or `field startswith {..}` (what the resolver
+    lowers a set of prefixes to: an `or` of one `startswith` per prefix)."""
+    roll = draw(st.integers(0, 9))
+    if roll == 0:
         return ir.Const(draw(st.booleans()))
+    prefixed = [f for f in schema.fields if f.type.kind in ("digits", "string")]
+    if roll == 1 and prefixed:
+        f = draw(st.sampled_from(prefixed))
+        prefixes = draw(st.lists(st.sampled_from(prefix_pool(f)), min_size=1, max_size=4))
+        return ir.Or(tuple(ir.StartsWith(f.name, p) for p in prefixes), written="startswith")
     return draw(atoms(schema))
 
 
@@ -389,10 +396,15 @@ def wide_where():
     # models a third of the suite's time); they shrink less well, but stay random.
     code_list = st.builds(lambda seed, n: frozenset(random.Random(seed).sample(ALL_CODES, n)),
                           st.integers(0, 2**16), st.integers(1, 120))
+    code_prefixes = st.builds(lambda seed, n: sorted({c[:random.Random(seed + i).randint(1, 3)]
+                                                      for i, c in enumerate(random.Random(seed).sample(ALL_CODES, n))}),
+                              st.integers(0, 2**16), st.integers(1, 60))
     return st.lists(st.one_of(
         st.builds(lambda vs: ir.InSet("code", vs), code_list),
         st.builds(lambda vs: ir.Not(ir.InSet("code", vs)), code_list),
         st.builds(ir.StartsWith, st.just("code"), st.sampled_from(["0", "1", "12", "9", "99"])),
+        st.builds(lambda prefixes: ir.Or(tuple(ir.StartsWith("code", p) for p in prefixes), written="startswith"),
+                  code_prefixes),  # a long `code startswith {..}` (ZIP-prefix lists of real models)
         st.builds(lambda vs: ir.InSet("color", frozenset(vs)), st.sets(st.sampled_from(ENUM), min_size=1)),
         st.builds(lambda a, b: ir.InRange("size", min(a, b), max(a, b)), st.sampled_from(INTS), st.sampled_from(INTS)),
         st.builds(ir.Compare, st.just("amount"), st.sampled_from(["<", ">="]), st.sampled_from(DECIMALS)),
@@ -516,7 +528,7 @@ def brute_force_findings(model: ir.Model, accounts: list[dict[str, Any]]) -> dic
     account reaching the parent), unreachable, empty,
     redundant, dead_else -> territory paths. Territories under one whose reach is
     empty are not examined (the analysis reports the topmost only); an unreachable
-    territory is not also reported as redundant.
+    territory is not also reported as redundant, nor is an only child.
     """
     schema = model.schema
     found: dict[str, set] = {k: set() for k in ("gap", "overlap", "ordered", "unreachable", "empty", "redundant",
@@ -548,7 +560,7 @@ def brute_force_findings(model: ir.Model, accounts: list[dict[str, Any]]) -> dic
                 if x:
                     reach_lists[i].append(a)
         for i, c in enumerate(children):
-            if (reach_lists[i] and not c.is_else and c.where is not None
+            if (reach_lists[i] and not c.is_else and c.where is not None and len(children) > 1
                     and all(holds(c.where, a, schema) for a in reaching)):
                 found["redundant"].add(c.path)
             if not reach_lists[i]:

@@ -280,6 +280,17 @@ def test_salesforce_model_checks_without_errors_and_is_deterministic():
         gen.salesforce_model(4)
 
 
+def test_salesforce_model_prefix_forms_mean_the_same():
+    """`--zip-form startswith-or` and `startswith-set` write the same prefixes: the same IR."""
+    chain = gen.salesforce_model(24, seed=5, zips_per_leaf=30, excluded=4, zip_form="startswith-or")
+    listed = gen.salesforce_model(24, seed=5, zips_per_leaf=30, excluded=4, zip_form="startswith-set")
+    assert 'zip startswith "' in chain and "zip startswith {" in listed
+    (_, a), (_, b) = _check(chain), _check(listed)
+    assert a.models[0].territories == b.models[0].territories
+    with pytest.raises(ValueError):
+        gen.salesforce_model(24, zip_form="like")
+
+
 def test_salesforce_model_overlaps_on_purpose_and_the_evaluator_agrees_with_the_reference():
     """Accounts built from the model's own ZIP codes land on several leaves at once (`policy all`),
     and the in-process evaluator gives the reference interpreter's answer on each."""

@@ -108,6 +108,22 @@ def test_atoms_are_exactly_their_cells(data):
         assert d.cell_of(d.representative(cell)) == cell
 
 
+@given(st.data())
+def test_to_pred_is_true_exactly_on_its_cells(data):
+    """A cell set read back as a predicate (what docs put into words) means exactly those cells."""
+    schema = data.draw(small_schemas(min_fields=1, max_fields=1))
+    f = schema.fields[0]
+    atom_list = data.draw(st.lists(atoms(schema), min_size=1, max_size=5))
+    (d,) = build_domains(schema, atom_list)
+    mask = data.draw(st.integers(0, d.all_cells))
+    pred = d.to_pred(mask)
+    if mask == d.all_cells:
+        assert pred is None
+        return
+    for v in field_values(f):
+        assert holds(pred, {f.name: v}, schema) == bool(mask >> d.cell_of(v) & 1), (pred, v, d.describe(mask))
+
+
 def test_cell_of_rejects_null_on_required():
     with pytest.raises(ValueError):
         dom("int").cell_of(None)
@@ -150,3 +166,25 @@ def test_not_equal_with_missing_reads_as_one_condition():
     not_five = d.all_cells & ~d.atom_cells(eq)  # `x != 5`: other values and the missing one
     assert d.describe(not_five) == "(`x` != 5 or `x` missing)"
     assert d.describe(not_five & d.value_mask) == "`x` != 5 and present"
+
+
+@pytest.mark.parametrize("kind, values, type_args", [
+    ("digits", ("99", "00", "50", "51", "07"), {"digits": 2}),  # "99": its cut after is the domain's end
+    ("string", ("b", "", "a\0", "a", "zz"), {}),
+    ("enum", ("c", "a", "b"), {"members": ("a", "b", "c", "d")}),
+])
+def test_in_lists_take_the_bulk_path_with_the_same_cells(kind, values, type_args):
+    """An `in` list's cells come from a table of the cuts (`_point_runs`, for ZIP lists of
+    hundreds of values); they must be those of the value-by-value path, for every value."""
+    atom = ir.InSet("x", values)
+    other = ir.Compare("x", "<", values[1])  # cuts the list does not make
+    d = dom(kind, [atom, other], optional=True, **type_args)
+    assert d._point_cuts(atom) is not None
+    generic = []
+    for lo, hi in d._atom_intervals(atom):
+        a = 0 if lo is None else d._cell_at_cut(lo)
+        b = d.value_cells if hi is None else d._cell_at_cut(hi)
+        generic.append((a, b))
+    from terrl.analysis.domain import _merge_runs
+    assert d.atom_runs(atom) == _merge_runs(sorted(generic))
+    assert sorted(d.cell_of(v) for v in values) == sorted({c for a, b in d.atom_runs(atom) for c in range(a, b)})

@@ -251,6 +251,7 @@ _atoms = st.one_of(
     st.builds(ast.InSetPred, _idents, st.booleans(), _set_exprs),
     st.builds(ast.InRangePred, _idents, st.booleans(), _ranges),
     st.builds(ast.StartsWithPred, _idents, _strings),
+    st.builds(ast.StartsWithPred, _idents, st.lists(_strings, max_size=5).map(lambda vs: ast.SetLiteral(tuple(vs)))),
     st.builds(ast.NullPred, _idents, st.booleans()),
     st.booleans().map(ast.BoolPred),
     _qual.map(ast.SegmentRef))
@@ -375,6 +376,81 @@ def test_every_kind_of_brace_list_is_split_when_long(text, head) -> None:
     assert max(len(line) for line in out.splitlines()) <= 100, out
     if "short" in text:  # only the list that does not fit is split
         assert '} - {"short"}' in lines
+
+
+# --- long chains: broken at every depth, so no line is over the width ---------------------
+
+def _chain(word: str, atoms: list[str]) -> str:
+    return f" {word} ".join(atoms)
+
+
+@pytest.mark.parametrize("where", [
+    "n > 5 and (CHAIN) and not (CHAIN)",  # chains inside parentheses, one of them negated
+    "(n > 5 and (CHAIN)) or m == 1",  # two levels down
+    "CHAIN",  # the top level, as before
+    'zip startswith {PREFIXES} and (CHAIN)',
+])
+def test_a_long_chain_at_any_depth_is_broken_one_operand_per_line(where) -> None:
+    atoms = [f'zip startswith "{900 + i}"' for i in range(30)]
+    prefixes = ", ".join(f'"{900 + i}"' for i in range(30))
+    text = f"model M {{ territory t {{ where {where.replace('CHAIN', _chain('or', atoms)).replace('PREFIXES', prefixes)} }} }}\n"
+    out = _fmt(text)
+    assert max(len(line) for line in out.splitlines()) <= 100, out
+    lines = [line.strip() for line in out.splitlines()]
+    for atom in atoms[1:]:
+        assert f"or {atom}" in lines, out
+
+
+def test_a_parenthesized_chain_opens_and_closes_on_its_own_lines() -> None:
+    atoms = [f'name == "{"x" * 20}{i}"' for i in range(5)]
+    text = f"model M {{ territory t {{ where n > 5 and not ({_chain('or', atoms)}) }} }}\n"
+    lines = _fmt(text).splitlines()
+    start = lines.index("    where n > 5")
+    assert lines[start:start + 8] == [
+        "    where n > 5",
+        "      and not (",
+        f"        {atoms[0]}",
+        *[f"        or {a}" for a in atoms[1:]],
+        "      )",
+    ]
+
+
+def test_a_chain_that_fits_stays_on_one_line_inside_a_broken_one() -> None:
+    short = '(zip startswith "1" or zip startswith "2")'
+    long = " and ".join([f'name != "{"y" * 30}{i}"' for i in range(3)])
+    out = _fmt(f"model M {{ territory t {{ where {long} and {short} }} }}\n")
+    assert f"      and {short}" in out.splitlines(), out
+
+
+_short_fields = st.sampled_from(["a", "zip", "name"]).map(ast.Ident)
+_short_strings = st.text("0123456789", min_size=1, max_size=4).map(ast.StringLit)
+_short_atoms = st.one_of(
+    st.builds(ast.Comparison, _short_fields, st.sampled_from(["==", "!=", "<"]), _short_strings),
+    st.builds(ast.StartsWithPred, _short_fields, _short_strings),
+    st.builds(ast.StartsWithPred, _short_fields, st.lists(_short_strings, min_size=1, max_size=12)
+              .map(lambda vs: ast.SetLiteral(tuple(vs)))),
+    st.builds(ast.InSetPred, _short_fields, st.booleans(), st.lists(_short_strings, max_size=12)
+              .map(lambda vs: ast.SetLiteral(tuple(vs)))))
+
+
+def _short_preds():
+    def extend(inner):
+        unary = st.one_of(_short_atoms, inner.map(ast.ParenPred))
+        conj_operand = st.one_of(unary, unary.map(ast.NotPred))
+        conj = st.lists(conj_operand, min_size=2, max_size=6).map(lambda ops: ast.AndPred(tuple(ops)))
+        disj = st.lists(st.one_of(conj_operand, conj), min_size=2, max_size=6).map(lambda ops: ast.OrPred(tuple(ops)))
+        return st.one_of(unary, conj, disj)
+    return st.recursive(_short_atoms, extend, max_leaves=30)
+
+
+@given(_short_preds(), st.sampled_from([40, 60]))
+def test_no_line_is_longer_than_the_width_when_every_atom_fits(pred, width) -> None:
+    # atoms of at most 20 characters: nesting (two columns a level) never pushes one past 40
+    module = ast.Module((ast.ModelDecl(ast.Ident("M"), None, None, (
+        ast.TerritoryDecl(ast.Ident("t"), None, (ast.WhereItem(pred),)),)),))
+    text = format_module(module, line_length=width)
+    assert max(len(line) for line in text.splitlines()) <= width, text
+    assert format_source(SourceFile("short.terr", text), line_length=width).text == text
 
 
 # --- the command line ----------------------------------------------------------------------

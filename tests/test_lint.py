@@ -117,6 +117,32 @@ model M "M" {
     assert {d.extra.get("model") for d in found} == {None, "M"}
 
 
+def test_long_inline_lists_are_one_finding_per_cause():
+    twelve = ", ".join(str(i) for i in range(12))
+    many = "\n".join(f'  territory u{i} "U" {{ where employees in {{{", ".join(str(100 * i + j) for j in range(12))}}} }}'
+                      for i in range(1, 6))
+    body = f"""
+model M "M" {{
+  policy all
+  keep
+  territory a "A" {{ where employees in {{{twelve}}} }}
+  territory b "B" {{ where employees in {{{twelve}}} }}
+  territory c "C" {{ where employees in {{{twelve}}} or state == ca }}
+{many}
+}}
+"""
+    found = codes(lint(body), "W305")
+    assert [d.message for d in found] == [
+        "this inline list of 12 values is written 3 times",
+        "this inline list has 12 values (more than 10), and so do 4 more inline lists in this file"]
+    copies, others = found
+    assert [lb.message for lb in copies.labels] == ["the same list", "the same list"]
+    assert copies.notes == ["the copies: lines 12, 13"]
+    assert others.notes == ["the others: lines 15, 16, 17, 18"]
+    # three or fewer: one each, as before
+    assert len(codes(lint(body.replace(many, many.split("\n", 2)[2])), "W305")) == 1 + 3
+
+
 def test_else_that_takes_missing_values_is_exact():
     split = 'model M "M" {\n  territory w "W" { where state in {ca, wa} }\n  territory e "E" { where state in {ny, tx} }\n' \
             '  territory rest "R" { else }\n}\n'

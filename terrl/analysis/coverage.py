@@ -19,7 +19,9 @@ so each question is decided exactly, for every field kind, nulls included:
   cj matching all of R, a catch-all placed last: nothing to report);
 - **empty** (E204): R and wi empty;
 - **redundant-where** (W201): R non-empty and R implies wi (the `where` adds nothing
-  to its parent's scope);
+  to its parent's scope), for a territory with siblings: an only child that restates its
+  parent's criteria (as models exported from a CRM do on every level) is left alone, since
+  nothing there depends on the `where`;
 - **dead-else** (W202): R non-empty and the `else` child's reach is empty.
 
 Territories whose reach is empty are reported once (as empty or unreachable) and not
@@ -143,19 +145,41 @@ class ModelSpace:
 
     def boxes_text(self, boxes: list[dict[str, int]], total: int, complete: bool) -> str:
         """Text for disjoint boxes {field: cells}; `total` of them in all (at least, if not complete)."""
+        shown, more = self._shown_boxes(boxes, total)
         by_name = {d.name: d for d in self.domains}
-        boxes = merge_boxes(boxes, by_name) if total <= REGION_LIMIT else boxes
         order = [f.name for f in self.model.schema.fields]
         texts = []
-        for box in boxes[:REGION_SHOWN]:
+        for box in shown:
             parts = [by_name[n].describe(box[n]) for n in order if n in box]
             parts = [p for p in parts if p]
             texts.append(" and ".join(parts) if parts else "any account")
         text = ", or ".join(texts)
-        more = (len(boxes) if total <= REGION_LIMIT else total) - len(texts)
         if more > 0:
             text += f" … and {'at least ' if not complete else ''}{more} more region{'s' if more != 1 else ''}"
         return text
+
+    def region_facts(self, node: Node | None = None, boxes: list[dict[str, int]] | None = None, total: int = 0,
+                     complete: bool = True) -> dict[str, Any]:
+        """The region `boxes_text` describes as an IR predicate (an `or` of one `and` per box), for
+        docs to put into words: {"region_pred": pred, "more_regions": n, "complete": bool}."""
+        if boxes is None:
+            boxes, total = self.manager.regions(node, REGION_LIMIT)
+        shown, more = self._shown_boxes(boxes, total)
+        by_name = {d.name: d for d in self.domains}
+        order = [f.name for f in self.model.schema.fields]
+        ors = []
+        for box in shown:
+            parts = [p for p in (by_name[n].to_pred(box[n]) for n in order if n in box) if p is not None]
+            ors.append(ir.TRUE if not parts else parts[0] if len(parts) == 1 else ir.And(tuple(parts)))
+        pred = ir.FALSE if not ors else ors[0] if len(ors) == 1 else ir.Or(tuple(ors))
+        return {"region_pred": pred, "more_regions": max(more, 0), "complete": complete}
+
+    def _shown_boxes(self, boxes: list[dict[str, int]], total: int) -> tuple[list[dict[str, int]], int]:
+        """The boxes a region's description shows (merged where that loses nothing), and how many it leaves out."""
+        by_name = {d.name: d for d in self.domains}
+        boxes = merge_boxes(boxes, by_name) if total <= REGION_LIMIT else boxes
+        shown = boxes[:REGION_SHOWN]
+        return shown, (len(boxes) if total <= REGION_LIMIT else total) - len(shown)
 
 
 def merge_boxes(boxes: list[dict[str, int]], domains: dict[str, FieldDomain]) -> list[dict[str, int]]:
@@ -224,13 +248,16 @@ class _Analysis:
 
     def _finding(self, code: str, message: str, span, node: Node, territories: list[str], *,
                  labels=(), help: str, region_node: Node | None = None, notes: tuple[str, ...] = (),
-                 region_text: str | None = None, witness_node: Node | None = None, **extra) -> None:
+                 region_text: str | None = None, region_facts: dict | None = None, witness_node: Node | None = None,
+                 **extra) -> None:
         witness = self.space.witness(witness_node if witness_node is not None else node)
-        region = region_text or self.space.region_text(region_node if region_node is not None else node)
+        region_of = region_node if region_node is not None else node
+        region = region_text or self.space.region_text(region_of)
         all_notes = [*notes, f"for example: {show_witness(witness, self.model.schema)}"]
-        self.out.append(diag(code, message, span, labels=labels, help=help, notes=all_notes,
-                             model=self.model.name, territories=territories, witness=witness, region=region,
-                             **extra))
+        found = diag(code, message, span, labels=labels, help=help, notes=all_notes,
+                     model=self.model.name, territories=territories, witness=witness, region=region, **extra)
+        found.facts.update(region_facts or self.space.region_facts(region_of))
+        self.out.append(found)
 
     def _parent_words(self, parent: ir.Territory | None) -> str:
         return f"`{parent.path}`" if parent else f"model `{self.model.name}`"
@@ -268,7 +295,7 @@ class _Analysis:
                 self._empty(parent, c, reach, w)
             elif policy == "first" and space.reach[c.path] == m.FALSE:
                 self._unreachable(parent, c, plain[:i], reach, w)
-            elif c.where is not None and m.subset(reach, w):
+            elif c.where is not None and len(children) > 1 and m.subset(reach, w):
                 self._finding("W201", f"the `where` of `{c.path}` adds nothing: every account reaching "
                               f"{self._parent_words(parent)} matches it", _where_span(c), reach, [c.path],
                               help="remove the `where`: a territory without one takes everything that reaches its parent")
@@ -309,13 +336,16 @@ class _Analysis:
         if gap is None:  # found as boxes by the sweep: describe those, and draw the witness from one
             found, complete = boxes
             gap = self.m.and_many(self.m.from_mask(level, mask) for level, mask in enumerate(found[0]))
-            region = self.space.boxes_text([{d.name: b[i] for i, d in enumerate(self.space.domains)
-                                             if b[i] != d.all_cells} for b in found[:REGION_LIMIT]],
-                                           len(found), complete)
+            named = [{d.name: b[i] for i, d in enumerate(self.space.domains) if b[i] != d.all_cells}
+                     for b in found[:REGION_LIMIT]]
+            region = self.space.boxes_text(named, len(found), complete)
+            facts = self.space.region_facts(boxes=named, total=len(found), complete=complete)
         else:
             region = self.space.region_text(gap)
+            facts = self.space.region_facts(gap)
         self._finding("E202", message, self._parent_span(parent), gap, [parent.path] if parent else [],
-                      labels=labels, help=help, notes=(f"accounts in the gap: {region}", *notes), region_text=region)
+                      labels=labels, help=help, notes=(f"accounts in the gap: {region}", *notes), region_text=region,
+                      region_facts=facts)
 
     def _empty(self, parent: ir.Territory | None, c: ir.Territory, reach: Node, w: Node) -> None:
         if w == self.m.FALSE:

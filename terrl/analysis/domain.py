@@ -76,6 +76,20 @@ def range_mask(start: int, end: int) -> int:
     return ((1 << (end - start)) - 1) << start if end > start else 0
 
 
+def _merge_runs(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans [a, b) as disjoint runs: overlapping or touching spans joined, empty ones dropped."""
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if a >= b:
+            continue
+        if merged and a <= merged[-1][1]:
+            if b > merged[-1][1]:
+                merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    return merged
+
+
 def atoms_of(pred: ir.Pred) -> Iterator[ir.Pred]:
     """Every atom in a predicate (iterative: deep trees are fine)."""
     stack = [pred]
@@ -124,11 +138,18 @@ class FieldDomain:
         self.start, self.end = self._domain_ends()
         cuts = set()
         for atom in atoms:
+            points = self._point_cuts(atom)
+            if points is not None:  # a long list: its cuts added in bulk
+                cuts.update(points[0])
+                cuts.update(points[1])
+                continue
             for lo, hi in self._atom_intervals(atom):
-                for c in (lo, hi):
-                    if c is not None and self._interior(c):
-                        cuts.add(c)
-        self.cuts: list = sorted(cuts)
+                cuts.add(lo)
+                cuts.add(hi)
+        cuts.discard(None)
+        # Filtered once per distinct cut, not once per value of every list
+        self.cuts: list = sorted(c for c in cuts if self._interior(c))
+        self._cells_before_cut: dict | None = None  # built by _point_runs when first needed
         self.value_cells = len(self.cuts) + 1
         self.null_cell: int | None = self.value_cells if self.optional else None
         self.cells = self.value_cells + (1 if self.optional else 0)
@@ -235,6 +256,38 @@ class FieldDomain:
             return [self._prefix_interval(atom.prefix)]
         return []  # IsNull: no value interval
 
+    def _point_cuts(self, atom: ir.Pred) -> tuple[list, list] | None:
+        """For an `in` list over a field whose values are points of the cut order (digits,
+        string, enum): the cuts before and after each value, as two lists; None otherwise.
+        The same intervals as `_atom_intervals`, computed with C-level maps: ZIP lists of
+        hundreds of values over 2,000 territories made the per-value path most of a load."""
+        if not isinstance(atom, ir.InSet):
+            return None
+        kind = self.kind
+        if kind == "digits":
+            before = list(map(int, atom.values))
+            return before, list(map((1).__add__, before))
+        if kind == "string":
+            return list(atom.values), [v + "\0" for v in atom.values]
+        if kind == "enum":
+            before = [self._index[v] for v in atom.values if v in self._index]
+            return before, list(map((1).__add__, before))
+        return None
+
+    def _point_runs(self, before: list, after: list) -> list[tuple[int, int]]:
+        """`atom_runs` of an `in` list from its `_point_cuts`: the cells before each cut looked
+        up in a table of the cuts (a dict), `_cell_at_cut` only for the cuts not in it."""
+        at = self._cells_before_cut
+        if at is None:
+            at = self._cells_before_cut = dict(zip(self.cuts, range(1, len(self.cuts) + 1)))
+        a = list(map(at.get, before))
+        b = list(map(at.get, after))
+        if None in a:
+            a = [self._cell_at_cut(c) if x is None else x for x, c in zip(a, before)]
+        if None in b:
+            b = [self._cell_at_cut(c) if x is None else x for x, c in zip(b, after)]
+        return _merge_runs(sorted(set(zip(a, b))))
+
     def _cell_at_cut(self, cut) -> int:
         """How many value cells lie wholly before `cut` (None below means -inf)."""
         if self.end is not None and cut >= self.end:
@@ -257,21 +310,16 @@ class FieldDomain:
         bitmask: a list of hundreds of ZIP codes over a field of 30,000 cells stays small)."""
         if isinstance(atom, ir.IsNull):
             return [] if self.null_cell is None else [(self.null_cell, self.null_cell + 1)]
+        points = self._point_cuts(atom)
+        if points is not None:
+            return self._point_runs(*points)
         spans = []
         for lo, hi in self._atom_intervals(atom):
             a = 0 if lo is None else self._cell_at_cut(lo)
             b = self.value_cells if hi is None else self._cell_at_cut(hi)
-            if a < b:
-                spans.append((a, b))
+            spans.append((a, b))
         spans.sort()
-        merged: list[tuple[int, int]] = []
-        for a, b in spans:
-            if merged and a <= merged[-1][1]:
-                if b > merged[-1][1]:
-                    merged[-1] = (merged[-1][0], b)
-            else:
-                merged.append((a, b))
-        return merged
+        return _merge_runs(spans)
 
     def cell_of(self, value: ir.Value | None) -> int:
         """The cell of a valid value in IR representation (None: the null cell)."""
@@ -482,6 +530,100 @@ class FieldDomain:
             return f"{f} in {self._show(low[1])}..{self._show(high[1])}"
         pieces = [f"{f} {bound[0]} {self._show(bound[1])}" for bound in (low, high) if bound]
         return " and ".join(pieces) if pieces else f"{f} any"
+
+    # --- the same as predicates (for plain English in docs) -------------------------------
+
+    def to_pred(self, mask: int) -> ir.Pred | None:
+        """An IR predicate true exactly for the values of the cells in `mask` (None: every
+        cell, nothing to say), shaped like `describe`'s text so that docs can read it out."""
+        mask &= self.all_cells
+        if mask == self.all_cells:
+            return None
+        if mask == 0:
+            return ir.FALSE
+        f = self.name
+        null = self.null_cell is not None and bool(mask >> self.null_cell & 1)
+        values = mask & self.value_mask
+        if values == 0:
+            return ir.IsNull(f)
+        if values == self.value_mask:
+            return ir.Not(ir.IsNull(f), written="is not null")
+        pred = self._values_pred(values)
+        return ir.Or((ir.IsNull(f), pred)) if null else pred
+
+    def _values_pred(self, values: int) -> ir.Pred:
+        f = self.name
+        if self.kind in ("enum", "bool"):
+            members = self.type.members if self.kind == "enum" else (False, True)
+            inside, outside = [], []
+            for cell in range(self.value_cells):
+                iv = self.interval(cell)
+                (inside if values >> cell & 1 else outside).extend(members[iv.lo:iv.hi])
+            if len(inside) == 1:
+                return ir.Compare(f, "==", inside[0])
+            if len(outside) < len(inside) and len(inside) > 6:
+                return self._none_of(outside)
+            return ir.InSet(f, frozenset(inside), source=ir.SetLiteral(tuple(inside), tuple(map(str, inside))))
+        points = self._points(self.value_mask & ~values)
+        if points is not None and 0 < len(points) <= 6:
+            if self.kind == "digits":
+                points = [str(p).zfill(self.type.digits or 0) for p in points]
+            return self._none_of(points)
+        parts = [self._run_pred(a, b) for a, b in runs(values)]
+        return parts[0] if len(parts) == 1 else ir.Or(tuple(parts))
+
+    def _none_of(self, values: list) -> ir.Pred:
+        """Present and none of `values` (`not in` alone would take a missing value too)."""
+        f = self.name
+        atom = ir.Compare(f, "==", values[0]) if len(values) == 1 else \
+            ir.InSet(f, frozenset(values), source=ir.SetLiteral(tuple(values), tuple(map(str, values))))
+        negated = ir.Not(atom, written="!=" if len(values) == 1 else "not in")
+        return ir.And((ir.Not(ir.IsNull(f), written="is not null"), negated)) if self.optional else negated
+
+    def _run_pred(self, first: int, end: int) -> ir.Pred:
+        """The value cells first .. end - 1 (contiguous, not all of them) as one predicate."""
+        f = self.name
+        lo = self.interval(first).lo
+        hi = self.interval(end - 1).hi
+        k = self.kind
+        if k == "digits":
+            n = self.type.digits or 0
+            if hi == lo + 1:
+                return ir.Compare(f, "==", str(lo).zfill(n))
+            blocks = _prefix_blocks(lo, hi, n)
+            if len(blocks) <= 3:
+                atoms = tuple(ir.StartsWith(f, p) for p in blocks)
+                return atoms[0] if len(atoms) == 1 else ir.Or(atoms, written="startswith")
+            return ir.InRange(f, str(lo).zfill(n), str(hi - 1).zfill(n))
+        if k == "string":
+            if hi is not None and hi == lo + "\0":
+                return ir.Compare(f, "==", lo)
+            if lo != "" and hi == next_prefix(lo):
+                return ir.StartsWith(f, lo)
+            if lo == "":
+                return ir.Compare(f, "<", hi)
+            if hi is None:
+                return ir.Compare(f, ">=", lo)
+            return ir.And((ir.Compare(f, ">=", lo), ir.Compare(f, "<", hi)))
+        if k == "int":
+            if lo is not None and hi is not None and hi == lo + 1:
+                return ir.Compare(f, "==", lo)
+            low = lo if lo is not None and lo != self.start else None
+            high = hi - 1 if hi is not None and hi != self.end else None
+            if low is None:
+                return ir.Compare(f, "<=", high)
+            if high is None:
+                return ir.Compare(f, ">=", low)
+            return ir.InRange(f, low, high)
+        # decimal: cuts (v, 0) = before v, (v, 1) = after v
+        if lo is not None and hi is not None and lo == (hi[0], 0) and hi[1] == 1:
+            return ir.Compare(f, "==", lo[0])
+        low = None if lo is None or lo == self.start else (">=" if lo[1] == 0 else ">", lo[0])
+        high = None if hi is None or hi == self.end else ("<" if hi[1] == 0 else "<=", hi[0])
+        if low and high and low[0] == ">=" and high[0] == "<=":
+            return ir.InRange(f, low[1], high[1])
+        atoms = tuple(ir.Compare(f, bound[0], bound[1]) for bound in (low, high) if bound)
+        return atoms[0] if len(atoms) == 1 else ir.And(atoms)
 
     def _describe_digits(self, lo: int, hi: int) -> str:
         f = f"`{self.name}`"

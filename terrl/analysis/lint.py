@@ -11,7 +11,7 @@ resolve when the files have no syntax, name or type errors.
 | W302 | owner-malformed | an owner id is empty, has spaces or control characters, is a broken e-mail address, or does not match `owner-pattern` |
 | W303 | duplicate-owner | one owner id on two sibling territories under `policy unique` (`unique-owners = false` to allow) |
 | W304 | title-missing | a model or territory has no title (off by default) |
-| W305 | long-inline-list | an inline `{...}` list longer than `max-inline-values` (default 10): name it with `set` |
+| W305 | long-inline-list | an inline `{...}` list longer than `max-inline-values` (default 10): name it with `set`; one finding per list written several times, and one for all the others when there are more than three |
 | W306 | else-takes-missing | an `else` takes accounts with no value in a field its siblings split on (tested by more than half of them) |
 | W307 | bidi-control-character | an invisible bidirectional control character in a string, title, owner, doc comment or comment ("Trojan Source") |
 
@@ -34,6 +34,8 @@ from terrl.project.config import LintOptions
 from terrl.diagnostics.core import Diagnostic, Label, diag
 
 DEFAULT_OFF = frozenset({"W304"})
+LONG_LISTS_SHOWN = 3  # W305: long inline lists reported one by one; more are one finding
+LINES_SHOWN = 12  # W305: line numbers listed in a note
 DUPLICATE_OWNERS_SHOWN = 5  # siblings named in one W303 message  # enabled by a [severity] entry; codes registered in terrl.diagnostics.core
 
 # Unicode's bidirectional formatting characters: embeddings and overrides (U+202A-E),
@@ -149,16 +151,48 @@ def check_titles(model: ir.Model) -> list[Diagnostic]:
 
 
 def check_inline_lists(module: ast.Module, options: LintOptions) -> list[Diagnostic]:
-    out = []
+    """W305, one finding per cause rather than per list (a model exported from a CRM has a long
+    list in every territory): a list written more than once is one finding at its first place
+    (labels on the others); up to `LONG_LISTS_SHOWN` other long lists are one finding each, more
+    are one finding at the first that counts them and gives their lines."""
     limit = options.max_inline_values
-    for pred, model in _predicates(module):
-        for literal in _inline_literals(pred):
-            if len(literal.values) > limit:
-                extra = {"model": model} if model else {}
-                out.append(diag("W305", f"this inline list has {len(literal.values)} values (more than {limit})",
-                                literal.span, help="declare it once with `set name: Type = {...}` and use the name",
-                                **extra))
+    found = [(literal, model) for pred, model in _predicates(module) for literal in _inline_literals(pred)
+             if len(literal.values) > limit]
+    found.sort(key=lambda lm: lm[0].span.start if lm[0].span is not None else 0)
+    copies: dict[frozenset, list] = {}
+    for literal, model in found:
+        copies.setdefault(frozenset(literal.values), []).append((literal, model))
+    out, single = [], []
+    help = "declare it once with `set name: Type = {...}` and use the name"
+    for same in copies.values():
+        if len(same) == 1:
+            single.append(same[0])
+            continue
+        (first, model), others = same[0], same[1:]
+        out.append(diag("W305", f"this inline list of {len(first.values)} values is written {len(same)} times",
+                        first.span, help=help + " in each place",
+                        labels=[Label(o.span, "the same list") for o, _ in others[:LONG_LISTS_SHOWN] if o.span],
+                        notes=_lines_note("the copies", [o for o, _ in others]), **({"model": model} if model else {})))
+    if len(single) <= LONG_LISTS_SHOWN:
+        for literal, model in single:
+            out.append(diag("W305", f"this inline list has {len(literal.values)} values (more than {limit})",
+                            literal.span, help=help, **({"model": model} if model else {})))
+    else:
+        (first, model), others = single[0], single[1:]
+        out.append(diag("W305", f"this inline list has {len(first.values)} values (more than {limit}), "
+                        f"and so do {len(others):,} more inline lists in this file", first.span,
+                        help=help + f", or raise `max-inline-values` in `[lint]` if such lists are the norm here",
+                        notes=_lines_note("the others", [o for o, _ in others]), **({"model": model} if model else {})))
     return out
+
+
+def _lines_note(what: str, literals: list) -> list[str]:
+    lines = [lit.span.file.line_col(lit.span.start)[0] for lit in literals if lit.span is not None]
+    if not lines:
+        return []
+    shown = ", ".join(str(n) for n in lines[:LINES_SHOWN])
+    more = f" and {len(lines) - LINES_SHOWN:,} more" if len(lines) > LINES_SHOWN else ""
+    return [f"{what}: line{'s' if len(lines) > 1 else ''} {shown}{more}"]
 
 
 def _predicates(module: ast.Module):

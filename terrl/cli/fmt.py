@@ -28,7 +28,9 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool, config_path:
     to standard output. Without PATHS: the configuration's `include` globs, else the
     current directory. Files that are not UTF-8 or have syntax errors are reported
     (as `terrl check` reports them) and left untouched.
-    Line endings are kept: a CRLF file stays CRLF (a mixed file takes its first line's).
+    An `or`/`and` chain (at any depth) or a `{...}` list that does not fit the line
+    length (100, `line-length` in the configuration) is broken one operand or element
+    per line. Line endings are kept: a CRLF file stays CRLF (a mixed file takes its first line's).
     Before writing, fmt re-parses its output and compares it with the input's syntax
     tree and comments; if they differ it writes nothing and reports an internal error.
 

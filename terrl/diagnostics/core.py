@@ -63,6 +63,9 @@ class Diagnostic:
     # Extra machine-readable fields added to the JSON object (coverage findings add
     # model, territories, witness, region).
     extra: dict[str, Any] = field(default_factory=dict)
+    # In-process facts for later passes, never rendered nor compared (coverage findings add
+    # `region_pred`, the region as a predicate, which docs put into words).
+    facts: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -173,7 +176,12 @@ register("N201", "order-decides", "note",
          "gives a witness account (`terrl explain` on it shows the earlier sibling taking it). It is a note: "
          "`terrl check` still exits 0. To have these overlaps reported as errors below some territory, write "
          "`policy unique` in it; to hide the notes, write `N201 = \"off\"` under `[severity]` in terrl.toml.")
-register("W201", "redundant-where", "warning", "a `where` adds nothing to what reaches the territory")
+register(
+    "W201", "redundant-where", "warning", "a `where` adds nothing to what reaches the territory",
+    "Every account that reaches the parent matches this territory's `where`, so among its siblings it "
+    "takes everything (under `policy unique` that is also an overlap with each of them). An only child is "
+    "not reported: restating the parent's criteria there, as models exported from a CRM do on every level, "
+    "changes nothing.")
 register("W202", "dead-else", "warning", "an `else` can never match: the siblings take everything")
 register("W203", "unused-segment", "warning", "a segment is never used")
 register("W204", "unused-set", "warning", "a set is never used")
@@ -224,7 +232,10 @@ register(
     "W305", "long-inline-list", "warning", "a long inline value list should be a named `set`",
     "A `{...}` list with many values inside a `where` is hard to review and tends to be copied into "
     "several territories. Declare it once with `set name: Type = {...}` and use the name. The threshold "
-    "is `max-inline-values` in `[lint]` (default 10).",
+    "is `max-inline-values` in `[lint]` (default 10). One finding per cause, not per list: a list written "
+    "several times is reported once, at its first place, with the copies labelled; when more than three "
+    "other lists are long (a model exported from a CRM), one finding counts them and gives their lines. "
+    "A `startswith {...}` list of prefixes is not counted: it cannot be a named set.",
     "where state in {CA, OR, WA, NV, ID, MT, WY, UT, CO, AZ, NM}")
 register(
     "W306", "else-takes-missing", "warning", "an `else` also takes accounts whose tested field is missing",

@@ -27,7 +27,7 @@ from terrl import __version__
 from terrl.semantics import ir
 from terrl.diagnostics.core import Diagnostic, has_errors
 from terrl.docs.english import (FieldInfo, Link, NamedRef, Phrase, Text, Values, clause, doc_label, format_number, plain,
-                      sentence, set_description, values, visible)
+                      sentence, set_description, territory_label, value_items, values, visible)
 from terrl.docs.hierarchy_diagram import DIAGRAM_MAX_NODES  # noqa: F401  (part of this module's API: the diagram size)
 from terrl.docs.hierarchy_diagram import SvgDiagram, collapse, mermaid_text, svg_layout, territory_anchor
 from terrl.pipeline import Compilation
@@ -145,7 +145,8 @@ class FindingView:
     location: str  # "examples/acme/acme.terr:37"
     territories: tuple[Link, ...]
     witness: tuple[WitnessValue, ...]
-    region: str
+    region: str  # in rule syntax, as `terrl check` prints it (the fallback)
+    region_phrase: Phrase  # the same accounts in plain English, when the analysis gave them as a predicate
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,7 +308,7 @@ class _ModelBuilder:
         self.anchors: set[str] = set()
 
     def _field_infos(self) -> dict[str, FieldInfo]:
-        return {f.name: FieldInfo(f.name, f.type.kind, f.optional, _member_titles(f.type))
+        return {f.name: FieldInfo(f.name, f.type.kind, f.optional, _member_titles(f.type), f.type.members)
                 for f in self.model.schema.fields}
 
     def _schema_view(self) -> SchemaView:
@@ -360,11 +361,11 @@ class _ModelBuilder:
         self.glossary[key] = None
         # The entry's own definition may register further names; build it after the ref exists.
         if isinstance(named, ir.NamedSet):
-            info = FieldInfo(name, stype, False, titles)
+            info = FieldInfo(name, stype, False, titles, named.type.members)
             # A literal set is its values; only a set built from others gets a definition line.
             literal = isinstance(named.expr, ir.SetLiteral)
             definition = () if literal else set_description(named.expr, info, self)
-            shown = values([info.show(v) for v in ref.values], "and")
+            shown = values(value_items(info, ref.values), "and")
             entry = GlossaryEntry("set", name, ref.label, anchor, paragraphs(named.doc), definition, shown)
         else:
             definition = sentence(named.pred, self)
@@ -374,7 +375,7 @@ class _ModelBuilder:
 
     # territories ----------------------------------------------------------------------
     def _link(self, t: ir.Territory) -> Link:
-        return Link(t.title or t.name, "#" + _anchor(t))
+        return Link(territory_label(t), "#" + _anchor(t))
 
     def build(self) -> ModelView:
         model = self.model
@@ -403,7 +404,7 @@ class _ModelBuilder:
             meta = tuple(MetaView(k, _show_meta(v)) for k, v in t.meta)
             search = " ".join([t.path, t.title or "", *(o.id for o in t.owners), *(o.role or "" for o in t.owners)])
             views.append(TerritoryView(
-                path=t.path, name=t.name, label=t.title or t.name, title=t.title, anchor=_anchor(t), depth=depth,
+                path=t.path, name=t.name, label=territory_label(t), title=t.title, anchor=_anchor(t), depth=depth,
                 doc=paragraphs(t.doc), owners=owners, meta=meta, own=own, scope=tuple(steps), parent=parent,
                 children=tuple(self._link(c) for c in t.children), is_leaf=t.is_leaf, keep=t.keep,
                 is_else=t.is_else, policy=t.policy, search_text=search.lower()))
@@ -458,7 +459,19 @@ class _ModelBuilder:
             line, _ = d.span.file.line_col(d.span.start)
             location = f"{d.span.file.path}:{line}"
         return FindingView(d.code, d.name, d.severity, d.message, location, tuple(links), tuple(witness),
-                           str(d.extra.get("region") or ""))
+                           str(d.extra.get("region") or ""), self._region_phrase(d.facts))
+
+    def _region_phrase(self, facts: dict) -> Phrase:
+        """"Accounts whose zip starts with 940 and …, or …; and 3 more regions": the region in words."""
+        pred = facts.get("region_pred")
+        if pred is None:
+            return ()
+        phrase = sentence(pred, self)
+        more = facts.get("more_regions", 0)
+        if more:
+            at_least = "" if facts.get("complete", True) else "at least "
+            phrase = _merge(*phrase, Text(f"; and {at_least}{more:,} more region{'s' if more != 1 else ''}"))
+        return phrase
 
     # diagrams ---------------------------------------------------------------------------
     def _diagrams(self) -> tuple[Diagram, ...]:
@@ -472,8 +485,8 @@ class _ModelBuilder:
         if collapsed:
             for t in model.territories:
                 if t.children:
-                    tree, more = collapse(t.title or t.name, t.path, "#" + _anchor(t), t.owners, t.children)
-                    caption = f"{t.title or t.name} ({t.path})"
+                    tree, more = collapse(territory_label(t), t.path, "#" + _anchor(t), t.owners, t.children)
+                    caption = f"{territory_label(t)} ({t.path})"
                     out.append(Diagram(caption, mermaid_text(tree), svg_layout(tree, f"Hierarchy of {caption}", more),
                                        more))
         return tuple(out)
@@ -494,7 +507,7 @@ def _anchor(t: ir.Territory) -> str:
 
 
 def _tree(t: ir.Territory) -> TreeNode:
-    return TreeNode(_anchor(t), t.title or t.name, t.path, tuple(_tree(c) for c in t.children))
+    return TreeNode(_anchor(t), territory_label(t), t.path, tuple(_tree(c) for c in t.children))
 
 
 def _show_meta(value) -> str:

@@ -13,12 +13,21 @@ Choices (see docs/docs-command.md):
   ("500 million"); no currency is ever shown, since the schema does not say one;
 - enum members appear by their title (`CA "California"`), else by name;
 - a negated atom on an optional field says "or is missing", because `not` is true
-  for a missing value (two-valued logic);
-- long value lists show the first few and "N others" (the full list behind it).
+  for a missing value (two-valued logic), unless the clause around it already settles
+  the missing case (`zip is null or ...`, `zip startswith "9" and ...`);
+- values compared with one field in one `or` (`zip startswith "940" or zip startswith
+  "941"`, `state == CA or state == NV`) and negated ones in one `and` read as one
+  clause with one list ("whose zip starts with 940–941 or 945");
+- long value lists (more than six) are sorted (enum members in declared order), and runs
+  of consecutive whole numbers and ZIP-like codes are written as ranges ("94000–94199");
+  ZIP-like prefixes that follow each other merge the same way ("940–941": every code that
+  starts with 940 or 941); templates show the first few and "N others", the rest behind
+  a `<details>` (HTML) or in full (a territory's own criteria in Markdown).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from dataclasses import dataclass, field
@@ -139,6 +148,15 @@ def humanize(name: str) -> str:
     return " ".join(words) or name
 
 
+def territory_label(t: ir.Territory) -> str:
+    """How docs name a territory: its title, else its name as words when it has several
+    (`central_ent` "Central ent"); a one-word name stays as written (`na`, `emea`)."""
+    if t.title:
+        return t.title
+    words = humanize(t.name)
+    return words[:1].upper() + words[1:] if " " in words else t.name
+
+
 _CUSTOM_SUFFIX = re.compile(r"__c$")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -149,6 +167,7 @@ class FieldInfo:
     kind: str  # ir kind: bool, int, decimal, string, digits, enum
     optional: bool = False
     titles: dict[str, str] = field(default_factory=dict)  # enum member -> title
+    members: tuple[str, ...] = ()  # enum members in declared order (the order of long lists)
 
     @property
     def label(self) -> str:
@@ -170,6 +189,74 @@ class FieldInfo:
         if self.kind == "digits":
             return str(value)
         return f"“{value}”"
+
+
+# --- long value lists: sorted, runs as ranges -------------------------------------------
+
+RUN_MIN = 3  # consecutive values written as one range "lo–hi" from this many on
+
+
+def value_items(info: FieldInfo, raw: list | tuple) -> list[str]:
+    """Raw values as a reader sees them: a short list as written, a long one sorted (without
+    repeats), with runs of consecutive whole numbers or codes as ranges."""
+    if len(raw) <= LIST_INLINE_MAX:
+        return [info.show(v) for v in raw]
+    distinct = list(dict.fromkeys(raw))
+    if info.kind == "enum":
+        order = {m: i for i, m in enumerate(info.members)}
+        return [info.show(v) for v in sorted(distinct, key=lambda v: order.get(v, len(order)))]
+    if info.kind in ("int", "digits"):
+        numbers = sorted(distinct, key=int)
+        out = []
+        for run in _runs(numbers, key=int):
+            if len(run) >= RUN_MIN:
+                out.append(f"{info.show(run[0])}–{info.show(run[-1])}")
+            else:
+                out.extend(info.show(v) for v in run)
+        return out
+    try:
+        return [info.show(v) for v in sorted(distinct)]
+    except TypeError:  # mixed kinds cannot be ordered: keep them as written
+        return [info.show(v) for v in distinct]
+
+
+def _runs(ordered: list, key) -> list[list]:
+    out: list[list] = []
+    for v in ordered:
+        if out and key(v) == key(out[-1][-1]) + 1:
+            out[-1].append(v)
+        else:
+            out.append([v])
+    return out
+
+
+def prefix_items(info: FieldInfo, prefixes: list[str]) -> list[str]:
+    """Prefixes as a reader sees them. For `digits(N)` each prefix is a range of codes: ranges
+    that touch merge, and a merged range is written as one prefix ("94"), as prefixes of one
+    length ("940–941": starts with 940 or 941) or as codes ("94050–94199")."""
+    distinct = list(dict.fromkeys(prefixes))
+    if info.kind != "digits" or not distinct or len(distinct) <= 1:
+        return [info.show(p) for p in (sorted(distinct) if len(distinct) > LIST_INLINE_MAX else distinct)]
+    width = max(len(p) for p in distinct)  # codes are at least this long; pad the prefixes to it
+    spans = sorted((int(p.ljust(width, "0")), int(p.ljust(width, "9"))) for p in distinct)
+    merged: list[list[int]] = []
+    for lo, hi in spans:
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    if len(merged) == len(distinct) and len(distinct) <= LIST_INLINE_MAX:
+        return distinct  # nothing merged in a short list: as written
+    return [_prefix_span(lo, hi, width) for lo, hi in merged]
+
+
+def _prefix_span(lo: int, hi: int, width: int) -> str:
+    # the most trailing digits that both ends leave free (0s below `lo`, 9s up to `hi`)
+    free = 0
+    while free < width - 1 and lo % 10 ** (free + 1) == 0 and (hi + 1) % 10 ** (free + 1) == 0:
+        free += 1
+    first, last = str(lo).zfill(width)[:width - free], str(hi).zfill(width)[:width - free]
+    return first if first == last else f"{first}–{last}"
 
 
 # --- names the renderer needs looked up ---------------------------------------------
@@ -217,40 +304,178 @@ def sentence(pred: ir.Pred | None, lookup: Lookup, subject: str = "Accounts") ->
     return _merge([subject + " ", *clause(pred, lookup)])
 
 
-def clause(pred: ir.Pred, lookup: Lookup) -> Phrase:
-    """A relative clause that follows "Accounts ": "whose state is California"."""
+def clause(pred: ir.Pred, lookup: Lookup, quiet: frozenset[str] = frozenset()) -> Phrase:
+    """A relative clause that follows "Accounts ": "whose state is California".
+
+    `quiet`: fields whose missing case the surrounding clause already settles (no "or is missing")."""
     if _is_junction(pred):
-        conj = " and " if isinstance(pred, ir.And) else " or "
-        other = ir.Or if isinstance(pred, ir.And) else ir.And
+        is_and = isinstance(pred, ir.And)
+        conj = " and " if is_and else " or "
+        other = ir.Or if is_and else ir.And
+        quiet = quiet | (_present_fields(pred.operands) if is_and else _null_fields(pred.operands))
         parts: list = []
-        for i, operand in enumerate(pred.operands):
+        after_missing = False
+        for i, group in enumerate(_groups(pred.operands, negated=is_and)):
             if i:
-                parts.append(conj)
-            inner = clause(operand, lookup)
-            if _is_junction(operand, other):
-                parts += ["(", *inner, ")"]
+                # after "... or is missing" a bare "and"/"or" would read as part of that clause
+                parts.append("," + conj if after_missing else conj)
+            if isinstance(group, _Group):
+                inner = _group_phrase(group, lookup, quiet)
             else:
-                parts += inner
+                inner = clause(group, lookup, quiet)
+                if _is_junction(group, other) and not isinstance(_single_group(group), _Group):
+                    inner = ("(", *inner, ")")
+            after_missing = bool(inner) and isinstance(inner[-1], Text) and inner[-1].text.endswith(MISSING)
+            parts += inner
         return _merge(parts)
     if _is_not_keyword(pred):
-        return _negated(pred.operand, lookup)
-    return _atom(pred, lookup, negated=False)
+        return _negated(pred.operand, lookup, quiet)
+    return _atom(pred, lookup, negated=False, quiet=quiet)
 
 
-def _negated(inner: ir.Pred, lookup: Lookup) -> Phrase:
+def _negated(inner: ir.Pred, lookup: Lookup, quiet: frozenset[str] = frozenset()) -> Phrase:
     if _is_not_keyword(inner):
-        return clause(inner.operand, lookup)
+        return clause(inner.operand, lookup, quiet)
+    group = _single_group(inner)
+    if isinstance(group, _Group):  # `not (zip startswith {..})`: one negated list
+        return _group_phrase(dataclasses.replace(group, negated=True), lookup, quiet)
     if _is_junction(inner) or _is_const(inner):
         return _merge(["that do not match (", *sentence(inner, lookup), ")"])
-    return _atom(inner, lookup, negated=True)
+    return _atom(inner, lookup, negated=True, quiet=quiet)
+
+
+# --- one list for many values compared with one field ------------------------------------
+# In an `or`, `zip startswith "940" or zip startswith "941"` (and `startswith {..}`, which the
+# resolver lowers to that) reads as one clause, as do `state == CA or state in {NV, OR}`; in an
+# `and`, the negated forms (`zip != x and not (zip startswith "9")`) do.
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    field: str
+    tests: tuple[tuple[str, tuple], ...]  # ("starts with" | "is", raw values or prefixes in written order)
+    negated: bool
+
+
+def _membership(pred: ir.Pred, negated: bool) -> tuple[str, str, tuple] | None:
+    """(field, verb, values) when `pred` is a plain (or, when `negated`, a negated) test of one
+    field against values: what can join a list."""
+    if negated:
+        if not (isinstance(pred, ir.Not) and pred.segment is None):
+            return None
+        pred = pred.operand
+    if pred.segment is not None:
+        return None
+    if isinstance(pred, ir.StartsWith):
+        return pred.field, "starts with", (pred.prefix,)
+    if isinstance(pred, ir.Compare) and pred.op == "==":
+        return pred.field, "is", (pred.value,)
+    if isinstance(pred, ir.InSet) and isinstance(pred.source, ir.SetLiteral):
+        return pred.field, "is", tuple(pred.source.values)
+    if isinstance(pred, ir.Or) and pred.operands:  # `startswith {..}`, or a nested list of the same field
+        parts = [_membership(op, False) for op in pred.operands]
+        if all(parts) and len({(f, v) for f, v, _ in parts}) == 1:
+            return parts[0][0], parts[0][1], tuple(x for _, _, vs in parts for x in vs)
+    return None
+
+
+def _groups(operands, *, negated: bool) -> list:
+    """The operands that test one field against values gathered into a `_Group` (at the place
+    of the first); the others, and a value test alone with its field, as they are (except an
+    `or` of prefixes, which is always a list)."""
+    out: list = []
+    members: dict[str, list] = {}
+    for op in operands:
+        found = _membership(op, negated)
+        if found is None:
+            out.append(op)
+            continue
+        fld = found[0]
+        if fld not in members:
+            members[fld] = []
+            out.append(fld)
+        members[fld].append((op, found[1], found[2]))
+    result = []
+    for item in out:
+        if not isinstance(item, str):
+            result.append(item)
+            continue
+        found = members[item]
+        op = found[0][0]
+        if len(found) == 1 and not _is_junction(op.operand if negated else op):
+            result.append(op)
+            continue
+        tests: dict[str, tuple] = {}
+        for _, verb, vals in found:
+            tests[verb] = tests.get(verb, ()) + vals
+        result.append(_Group(item, tuple(tests.items()), negated))
+    return result
+
+
+def _single_group(pred: ir.Pred):
+    """The one `_Group` an `or` of values of one field amounts to, else None."""
+    if not _is_junction(pred, ir.Or):
+        return None
+    found = _membership(pred, False)
+    return _Group(found[0], ((found[1], found[2]),), False) if found is not None else None
+
+
+def _group_phrase(group: _Group, lookup: Lookup, quiet: frozenset[str]) -> Phrase:
+    """"whose zip starts with 940–941 or is 95000"; negated "whose zip does not start with 940
+    and is not 95000, or is missing"."""
+    info = lookup.field(group.field)
+    if info.name in quiet:
+        info = dataclasses.replace(info, optional=False)
+    parts: list = [f"whose {info.label} "]
+    listed = 0
+    for i, (verb, raw) in enumerate(group.tests):
+        if i:
+            parts.append(" and " if group.negated else " or ")
+        if verb == "starts with":
+            items = prefix_items(info, list(raw))
+            head, conj = ("does not start with " if group.negated else "starts with "), "or"
+        else:
+            items = value_items(info, list(raw))
+            if not group.negated or len(items) == 1:
+                head, conj = ("is not " if group.negated else "is "), "or"
+            else:
+                head, conj = ("is neither ", "nor") if len(items) == 2 else ("is none of ", "or")
+        listed += len(items)
+        parts += [head, values(items, conj)]
+    note = _missing_note(info, group.negated)
+    if note and listed > 1:
+        note = "," + note  # "does not start with 940, 941 or 945, or is missing"
+    return _merge([*parts, note])
+
+
+def _present_fields(operands) -> frozenset[str]:
+    """Fields that an `and` of these operands requires to be present (so no "or is missing" there)."""
+    out = set()
+    for op in operands:
+        if op.segment is not None:
+            continue
+        if isinstance(op, ir.Not) and isinstance(op.operand, ir.IsNull) and op.operand.segment is None:
+            out.add(op.operand.field)
+        elif isinstance(op, (ir.Compare, ir.InSet, ir.InRange, ir.StartsWith)):
+            out.add(op.field)
+        elif (found := _membership(op, False)) is not None:
+            out.add(found[0])
+    return frozenset(out)
+
+
+def _null_fields(operands) -> frozenset[str]:
+    """Fields that an `or` of these operands accepts when missing (`zip is null or ...`)."""
+    return frozenset(op.field for op in operands if isinstance(op, ir.IsNull) and op.segment is None)
+
+
+MISSING = " or is missing"
 
 
 def _missing_note(info: FieldInfo, negated: bool) -> str:
     # `not (state in X)` is true for a missing state: say so where the field may be missing.
-    return " or is missing" if negated and info.optional else ""
+    return MISSING if negated and info.optional else ""
 
 
-def _atom(pred: ir.Pred, lookup: Lookup, *, negated: bool) -> Phrase:
+def _atom(pred: ir.Pred, lookup: Lookup, *, negated: bool, quiet: frozenset[str] = frozenset()) -> Phrase:
     """One atom, `negated` by a `not` around it; it may itself be written negated (`!=`, `not in`)."""
     if pred.segment is not None:
         ref = lookup.segment(pred.segment)
@@ -262,6 +487,8 @@ def _atom(pred: ir.Pred, lookup: Lookup, *, negated: bool) -> Phrase:
         assert pred.negates_atom and isinstance(pred.operand, ir.ATOMS), pred  # the others are handled above
         pred = pred.operand
     info = lookup.field(pred.field)
+    if info.name in quiet and not isinstance(pred, ir.IsNull):
+        info = dataclasses.replace(info, optional=False)  # the clause around settles the missing case
     whose = f"whose {info.label} "
     if isinstance(pred, ir.IsNull):
         missing = written_negated == negated  # `is null`, or `not (is not null)`
@@ -278,7 +505,7 @@ def _atom(pred: ir.Pred, lookup: Lookup, *, negated: bool) -> Phrase:
         neg = negated != written_negated
         target = pred.source
         if isinstance(target, ir.SetLiteral):
-            shown = [info.show(v) for v in target.values]
+            shown = value_items(info, target.values)
             if not neg or len(shown) == 1:
                 head, conj = ("is not " if neg else "is "), "or"
             else:
@@ -298,7 +525,7 @@ def _comparison(written_op: str, value, info: FieldInfo, negated: bool) -> Phras
     op = _FLIP[written_op] if negated else written_op
     # `not (x < 5)` flips to `x >= 5` only for a present value; a missing one makes it true too.
     missing = _missing_note(info, negated and written_op != "!=") or (
-        " or is missing" if not negated and written_op == "!=" and info.optional else "")
+        MISSING if not negated and written_op == "!=" and info.optional else "")
     v = info.show(value)
     if op in ("==", "!="):
         verb = "is" if op == "==" else "is not"
@@ -334,7 +561,7 @@ def _range(rng: ir.InRange, info: FieldInfo, negated: bool) -> Phrase:
 
 def _set_phrase(expr: ir.SetExpr, info: FieldInfo, lookup: Lookup, *, preview: bool) -> Phrase:
     if isinstance(expr, ir.SetLiteral):
-        return (values([info.show(v) for v in expr.values]),)
+        return (values(value_items(info, expr.values)),)
     if isinstance(expr, ir.SetOp):
         if expr.op == "-":
             left = _set_phrase(expr.left, info, lookup, preview=preview)

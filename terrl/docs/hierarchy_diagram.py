@@ -24,6 +24,7 @@ import unicodedata
 from collections import deque
 from dataclasses import dataclass
 
+from terrl.docs.english import territory_label
 from terrl.semantics import ir
 
 DIAGRAM_MAX_NODES = 40  # territories per diagram; larger trees are collapsed and split per top-level territory
@@ -34,7 +35,7 @@ DIAGRAM_MAX_NODES = 40  # territories per diagram; larger trees are collapsed an
 @dataclass(frozen=True, slots=True)
 class DiagramNode:
     number: int  # breadth-first: 0 is the root (the model, or a top-level territory in a split diagram)
-    label: str  # title, or name when untitled; "… N more" for a stand-in
+    label: str  # title, or the name as words when untitled; "… N more" for a stand-in
     path: str  # "na.west"; the model's name for a model root; "" for a stand-in
     anchor: str  # where the node links to on the page: "#t-na.west", "#top"
     owners: tuple[ir.Owner, ...]
@@ -77,7 +78,7 @@ def collapse(root_label: str, root_path: str, root_anchor: str, root_owners: tup
         take = children if len(children) <= budget else children[:budget - 1]  # one place left for "… more"
         budget -= len(take) + (len(take) < len(children))
         for k in take:
-            spec.append((k.title or k.name, k.path, "#" + territory_anchor(k), k.owners, 0))
+            spec.append((territory_label(k), k.path, "#" + territory_anchor(k), k.owners, 0))
             kids.setdefault(parent, []).append(len(spec) - 1)
             queue.append((len(spec) - 1, k.children))
         if len(take) < len(children):
@@ -211,11 +212,17 @@ def fit(text: str, size: int, share: float, room: float, keep_end: bool = False)
     return text[:lo].rstrip() + "…"
 
 
-def _owner_line(owners: tuple[ir.Owner, ...]) -> str:
+def _owner_line(owners: tuple[ir.Owner, ...], room: float) -> str:
+    """The first owner with role, and "+N" others, fitted to `room`: a long id is shortened so
+    that the role and the count stay (they say more in a box than an e-mail's domain)."""
     if not owners:
         return ""
-    first = owners[0].id + (f" ({owners[0].role})" if owners[0].role else "")
-    return first + (f" +{len(owners) - 1}" if len(owners) > 1 else "")
+    suffix = (f" ({owners[0].role})" if owners[0].role else "") + (f" +{len(owners) - 1}" if len(owners) > 1 else "")
+    whole = owners[0].id + suffix
+    left = room - text_width(suffix, SMALL_SIZE, _SANS)
+    if text_width(whole, SMALL_SIZE, _SANS) <= room or left < text_width("ab…", SMALL_SIZE, _SANS):
+        return fit(whole, SMALL_SIZE, _SANS, room)
+    return fit(owners[0].id, SMALL_SIZE, _SANS, left) + suffix
 
 
 def _tooltip(node: DiagramNode) -> str:
@@ -265,9 +272,9 @@ def svg_layout(root: DiagramNode, title: str, collapsed: bool) -> SvgDiagram:
         else:
             lines = [(fit(node.label, TITLE_SIZE, _BOLD_SANS, room), "label"),
                      (fit(node.path, SMALL_SIZE, _MONO, room, keep_end=True), "path")]
-            owner = _owner_line(node.owners)
+            owner = _owner_line(node.owners, room)
             if owner:
-                lines.append((fit(owner, SMALL_SIZE, _SANS, room), "owner"))
+                lines.append((owner, "owner"))
             baselines = (top + 16, top + 29, top + 41) if owner else (top + 19, top + 34)
             texts = tuple(SvgText(mid, base, text, role) for (text, role), base in zip(lines, baselines))
         boxes.append(SvgBox(x, top, BOX_WIDTH, BOX_HEIGHT, kind, node.anchor, _tooltip(node), texts))

@@ -8,7 +8,8 @@ Provenance (what was written, for docs and plain English; never part of equality
 the analysis and the evaluators see only meaning): a predicate that a segment reference
 produced carries `segment`; a `Not` says how it was `written` (`not`, `!=`, `not in`,
 `is not null`); an `InSet` keeps its set expression as `source` (literals in written
-order, `+`/`-`, references to `NamedSet`s); literals keep their source `text`.
+order, `+`/`-`, references to `NamedSet`s); an `Or` says whether it was a set of prefixes
+(`written="startswith"`); literals keep their source `text`.
 
 Value representation (the same in predicates, test accounts and coerced input):
 
@@ -187,6 +188,8 @@ class Or:
     operands: tuple["Pred", ...]
     span: Span | None = field(default=None, compare=False)
     segment: "NamedSegment | None" = _segment()
+    # `or`, or `startswith`: `field startswith {"940", "941"}`, one StartsWith per prefix.
+    written: Literal["or", "startswith"] = field(default="or", compare=False, repr=False)
 
 
 Pred = Union[Const, Compare, InSet, InRange, StartsWith, IsNull, Not, And, Or]

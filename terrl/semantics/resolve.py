@@ -549,21 +549,27 @@ class Lowerer:
             atom = ir.InRange(f.name, lo, hi, span, lo_text=_written(p.range.lo), hi_text=_written(p.range.hi))
             return ir.Not(atom, span, written="not in") if p.negated else atom
         if isinstance(p, ast.StartsWithPred):
-            if not isinstance(p.prefix, ast.StringLit):
-                shown = p.prefix.text if isinstance(p.prefix, ast.NumberLit) else _show(p.prefix).strip("`")
-                self.error("E103", "`startswith` takes a quoted prefix", p.prefix.span, help=f'write "{shown}"')
-                raise _Failed
-            prefix = p.prefix.value
-            if ftype.kind == "digits":
-                if not (prefix.isascii() and prefix.isdigit()) or len(prefix) > ftype.digits:
-                    self.error("E103", f"`{f.name}` holds {ftype.digits} digits; a prefix of it is 1 to {ftype.digits} digits, not {_show(p.prefix)}",
-                               p.prefix.span, help=f'write 1 to {ftype.digits} digits in quotes, e.g. `{f.name} startswith "9"`')
-                    raise _Failed
-            elif ftype.kind != "string":
+            if ftype.kind not in ("string", "digits"):
                 self.error("E105", f"`startswith` applies to `string` and `digits(N)` fields; `{f.name}` is `{ftype.describe()}`", p.span,
                            help=_literal_help(ftype))
                 raise _Failed
-            return ir.StartsWith(f.name, prefix, span, text=_written(p.prefix))
+            if not isinstance(p.prefix, ast.SetLiteral):
+                return ir.StartsWith(f.name, self._prefix(p.prefix, f), span, text=_written(p.prefix))
+            # A set of prefixes is the disjunction of one `startswith` per prefix, so that the
+            # analysis and every evaluator need nothing new; `written` keeps the form for docs.
+            if not p.prefix.values:
+                self.error("E103", "`startswith {}` lists no prefix, so it matches nothing", p.prefix.span,
+                           help=f'list at least one prefix, e.g. `{f.name} startswith {{"9"}}`')
+                raise _Failed
+            atoms, failed = [], False
+            for lit in p.prefix.values:
+                try:
+                    atoms.append(ir.StartsWith(f.name, self._prefix(lit, f), lit.span, text=_written(lit)))
+                except _Failed:
+                    failed = True
+            if failed:
+                raise _Failed
+            return ir.Or(tuple(atoms), span, written="startswith")
         if isinstance(p, ast.NullPred):
             if not f.optional:
                 state = "true" if p.negated else "false"
@@ -572,6 +578,19 @@ class Lowerer:
             atom = ir.IsNull(f.name, span)
             return ir.Not(atom, span, written="is not null") if p.negated else atom
         raise AssertionError(f"unhandled predicate {type(p).__name__}")  # pragma: no cover
+
+    def _prefix(self, lit, f: ir.Field) -> str:
+        """The prefix a `startswith` literal stands for, checked against the field."""
+        if not isinstance(lit, ast.StringLit):
+            shown = lit.text if isinstance(lit, ast.NumberLit) else _show(lit).strip("`")
+            self.error("E103", "`startswith` takes a quoted prefix", lit.span, help=f'write "{shown}"')
+            raise _Failed
+        digits = f.type.digits
+        if f.type.kind == "digits" and (not (lit.value.isascii() and lit.value.isdigit()) or len(lit.value) > digits):
+            self.error("E103", f"`{f.name}` holds {digits} digits; a prefix of it is 1 to {digits} digits, not {_show(lit)}",
+                       lit.span, help=f'write 1 to {digits} digits in quotes, e.g. `{f.name} startswith "9"`')
+            raise _Failed
+        return lit.value
 
     def _range_end(self, lit, ftype: ir.FieldType, field_name: str):
         if lit is None:

@@ -198,8 +198,10 @@ class InRangePred:
 
 @dataclass(frozen=True, slots=True)
 class StartsWithPred:
+    """`field startswith "94"`, or with a set of prefixes: `field startswith {"940", "941"}`."""
+
     field: Ident
-    prefix: Literal_  # a StringLit when valid; the resolver reports anything else
+    prefix: "Literal_ | SetLiteral"  # StringLits when valid; the resolver reports anything else
     span: Span | None = _span()
 
 

@@ -11,7 +11,10 @@ The layout (docs/cli.md shows it from the user's side):
   stretch runs from the start of its line (or the `}` of an exploded list before it) to
   the next list, so a short list next to a long one stays on one line. The decision
   depends on the tree alone (and comments), so formatting is idempotent;
-- long `where`/`segment` predicates break before each top-level `or` (or `and`);
+- a `where`/`segment` predicate that does not fit breaks before each `or` (or `and`) of
+  its chain, one operand per line one level deeper; an operand that still does not fit is
+  broken the same way, a parenthesized chain opening `(` at the end of its line and closing
+  `)` on a line of its own, so no chain, at any depth, leaves a line over `LINE_LENGTH`;
 - one blank line between top-level declarations (consecutive imports stay together);
   inside a body, one blank line where the source had at least one;
 - schema field types aligned in a column; trailing comments on consecutive lines aligned;
@@ -212,6 +215,8 @@ def pred_parts(p: ast.Pred) -> list:
     if isinstance(p, ast.InRangePred):
         return [f"{p.field.name} {'not in' if p.negated else 'in'} {range_text(p.range)}"]
     if isinstance(p, ast.StartsWithPred):
+        if isinstance(p.prefix, ast.SetLiteral):
+            return [f"{p.field.name} startswith ", *set_parts(p.prefix)]
         return [f"{p.field.name} startswith {value_text(p.prefix)}"]
     if isinstance(p, ast.NullPred):
         return [f"{p.field.name} is {'not null' if p.negated else 'null'}"]
@@ -495,18 +500,36 @@ class _Printer:
         return lines
 
     def predicate(self, depth: int, prefix: str, pred, span) -> None:
-        """`where P` / `segment s = P`: one line, or broken before each top-level `or`/`and`."""
+        """`where P` / `segment s = P`: one line, or broken before each `or`/`and` of a chain
+        that does not fit, at any depth (a comment inside breaks the top-level chain)."""
         start, end = (span.start, span.end) if span is not None else (None, None)
-        one = [prefix, *pred_parts(pred)]
-        if (isinstance(pred, (ast.OrPred, ast.AndPred))
-                and (not self.fits(depth, flat(one)) or self.has_comments(start, end))):
+        self.code(self._pred_lines(depth, [prefix], pred, [], force=self.has_comments(start, end)), start, end)
+
+    def _pred_lines(self, depth: int, lead: list, pred, tail: list, *, force: bool = False,
+                    hang: bool = True) -> list[tuple[int, list]]:
+        """`lead + pred + tail` as logical lines: one when it fits; a chain one operand per
+        line (`or`/`and` first, one level deeper when `hang`); a parenthesized chain opens
+        `(` at the end of the line, its operands one level deeper, and closes `)` on a line
+        of its own. Lists are left to `_layout`."""
+        one = [*lead, *pred_parts(pred), *tail]
+        if not force and self.fits(depth, flat(one)):
+            return [(depth, one)]
+        if isinstance(pred, (ast.OrPred, ast.AndPred)):
             word = "or " if isinstance(pred, ast.OrPred) else "and "
-            first, *rest = pred.operands
-            logical = [(depth, [prefix, *pred_parts(first)])]
-            logical += [(depth + 1, [word, *pred_parts(operand)]) for operand in rest]
-        else:
-            logical = [(depth, one)]
-        self.code(logical, start, end)
+            last = len(pred.operands) - 1
+            lines = []
+            for i, operand in enumerate(pred.operands):
+                lines += self._pred_lines(depth if i == 0 or not hang else depth + 1, lead if i == 0 else [word], operand,
+                                          tail if i == last else [])
+            return lines
+        if isinstance(pred, ast.ParenPred):
+            if isinstance(pred.inner, (ast.OrPred, ast.AndPred)):
+                return [(depth, [*lead, "("]), *self._pred_lines(depth + 1, [], pred.inner, [], hang=False),
+                        (depth, [")", *tail])]
+            return self._pred_lines(depth, [*lead, "("], pred.inner, [")", *tail])  # `((...))`, `(not (...))`
+        if isinstance(pred, ast.NotPred):
+            return self._pred_lines(depth, [*lead, "not "], pred.operand, tail)
+        return [(depth, one)]
 
     # -- blocks --
     def closing(self, end: int | None, depth: int) -> None:

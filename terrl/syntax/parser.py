@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import datetime
-import gc
 import json
 import re
 import stat
@@ -24,6 +23,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from terrl.syntax import ast
 from terrl.diagnostics.core import Diagnostic, Label, diag
+from terrl.gcpause import paused_gc
 from terrl.resources import grammar_path
 from terrl.diagnostics.source import SourceFile, Span
 
@@ -159,17 +159,13 @@ def parse(source: SourceFile) -> tuple[ast.Module | None, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     # A parse allocates many small objects and frees almost none: the cyclic collector's passes
     # over them were half the time of a 10,000-territory file (0.65 s instead of 1.4 s without).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        module = _parse_text(source, diagnostics)
-    except UnexpectedInput:
-        return None, _collect_syntax_errors(source)
-    except _LiteralError as exc:  # a literal the lowering rejected
-        return None, [exc.diagnostic]
-    finally:
-        if collecting:
-            gc.enable()
+    with paused_gc():
+        try:
+            module = _parse_text(source, diagnostics)
+        except UnexpectedInput:
+            return None, _collect_syntax_errors(source)
+        except _LiteralError as exc:  # a literal the lowering rejected
+            return None, [exc.diagnostic]
     if not module.decls and not diagnostics:
         diagnostics.append(diag("E007", "this file holds no declarations", source.span(0, 0),
                                 help="a `.terr` file declares a `schema`, `model`s, `segment`s, `set`s, `enum`s or `test`s"))
@@ -675,28 +671,56 @@ def _error_position(exc: UnexpectedInput) -> int | None:
     return None
 
 
+# A line that opens a block: its keyword, and what the keyword needs before `{` (a name)
+_BLOCK_LINE = re.compile(r"\s*(territory|model|schema|enum|test|account)\b")
+# A declaration whose keyword is missing: a name, maybe a title, then `{`
+_OPENERS = {"territory": "territory _ {", "model": "model _ {", "schema": "schema _ {", "enum": "enum _ {",
+            "test": 'test "" {', "account": "account {"}  # a neutral line that opens each kind of block
+_KEYWORDLESS_BLOCK = re.compile(r'\s*[A-Za-z_][A-Za-z0-9_]*\s*(?:"(?:[^"\\\n]|\\.)*"\s*)?\{')
+
+
 def _repair_line(piece: str, pos: int) -> tuple[str, int] | None:
     """To find the next syntax error of a declaration: the text with the erring line replaced
     by a neutral one of the same length (offsets stay exact), and the number of the last
     line replaced. Errors at or before that line are then the repair's, not the text's.
 
     Unfinished lines just before it (ending in `==`, `and`, `,` ...: `where country ==`
-    then `owner ...`) are replaced too. A line keeps its brace balance: one `{` more
-    becomes `territory _ {`, one `}` more becomes `}`. It gives up (None) where going on
-    would report the repair's mistakes: any other imbalance, an unexpected brace, or an
-    error that opens its line after a finished line (a `{` or `}` missing somewhere)."""
+    then `owner ...`) are replaced too. A line keeps the brace balance it was meant to have:
+    one `{` more becomes `territory _ {` (or its own keyword: `model _ {`), one `}` more
+    becomes `}`, and a block line without its `{` (`territory x where ... }`) counts as
+    having it. It gives up (None) where going on would report the repair's mistakes: any
+    other imbalance, a brace that is itself the mistake, or an error that opens its line
+    after a finished line (a `{` or `}` missing somewhere) -- except when that line is a
+    block that lost its keyword (`west { ... }`)."""
     start = piece.rfind("\n", 0, pos) + 1
     end = piece.find("\n", pos)
     end = len(piece) if end == -1 else end
+    line = piece[start:end]
     # The lines before it that are unfinished (end in an operator; or just the one before,
     # when the error opens its line) belong to the same broken item.
     opens_line = not piece[start:pos].strip()
     if piece[pos:pos + 1] in ("{", "}"):
-        return None  # the braces do not match: what follows cannot be read reliably
-    if opens_line:
+        # A brace is the mistake: a block line that lost its name (`model {`, `territory "T" {`)
+        # or a one-line item that lost its last part (`b: }`) can be blanked; any other brace
+        # (an extra `}`) leaves the structure unknown.
+        if _net_braces(line) not in (0, 1) or (_net_braces(line) == 1 and not _BLOCK_LINE.match(line)):
+            return None
+    elif opens_line and not _KEYWORDLESS_BLOCK.match(line):
         before = piece.rfind("\n", 0, max(start - 1, 0)) + 1
-        if not _UNFINISHED.search(_strip_comment(piece[before:max(start - 1, 0)]).rstrip()):
-            return None  # the line before looks finished: likely a missing `{` or `}`, which cascades
+        previous = piece[before:max(start - 1, 0)]
+        if not _UNFINISHED.search(_strip_comment(previous).rstrip()):
+            # The line before looks finished: a `{` or `}` missing there cascades, unless it is
+            # plain where: a block line without its `{` (`model M`), a `{` list not closed.
+            missing = _missing_brace(previous)
+            if missing is not None:
+                return _insert_brace(piece, before, start, missing)
+            if _ITEM_START.match(line) or _net_braces(line) != 0 or not _strip_comment(previous).rstrip().endswith(("{", "}")):
+                return None
+            # after a brace, a line that no item starts like (`n > 5`: its `where` lost) is
+            # wrong by itself (elsewhere it may be the next value of a list missing a comma)
+            opens_line = False
+    elif opens_line:  # a block that lost its keyword (`west { ... }`): that line alone
+        opens_line = False
     while start > 0:
         before = piece.rfind("\n", 0, start - 1) + 1
         previous = _strip_comment(piece[before:start - 1]).rstrip()
@@ -704,15 +728,70 @@ def _repair_line(piece: str, pos: int) -> tuple[str, int] | None:
             break
         start, opens_line = before, False
     lines = piece[start:end].split("\n")
-    out = []
-    for line in lines:
-        braces = [m.group() for m in _LINE_BRACES.finditer(line) if m.group() in "{}"]
-        net = braces.count("{") - braces.count("}")
-        filler = {0: "", 1: "territory _ {", -1: "}"}.get(net)
-        if filler is None or len(filler) > len(line):
+    # The balance the replaced lines were meant to have: a block line without its `{` meant
+    # to open one; other lines with one `{` too many meant to close their list (`{US, CA)`).
+    net = sum(_net_braces(line) for line in lines)
+    block = next((m for m in map(_BLOCK_LINE.match, lines) if m), None)
+    if block and net < 1 and not any("{" in _strip_comment(line) for line in lines):
+        net += 1
+    elif net == 1 and not block and not _KEYWORDLESS_BLOCK.match(lines[-1]):
+        net = 0
+    out = [" " * len(line) for line in lines]
+    if net == 1:
+        # a block that lost its keyword is a model at the top level, else a territory
+        kind = block.group(1) if block else "model" if _net_braces(piece[:start]) == 0 else "territory"
+        opener = _OPENERS[kind]
+        if len(opener) > len(lines[0]):
+            opener = opener.replace(" {", "{")
+        if len(opener) > len(lines[0]):
             return None
-        out.append(filler.ljust(len(line)))
+        out[0] = opener.ljust(len(lines[0]))
+    elif net == -1:
+        if not lines[-1]:
+            return None
+        out[-1] = "}".ljust(len(lines[-1]))
+    elif net != 0:
+        return None
     return piece[:start] + "\n".join(out) + piece[end:], piece.count("\n", 0, end)
+
+
+# The words an item or declaration starts with, and `}`: a line starting so may well be right
+# where it is, the mistake being elsewhere (an extra or missing brace above it).
+_ITEM_START = re.compile(r"\s*(?:territory|where|else|policy|keep|owner|meta|effective|status|account|expect|model"
+                         r"|schema|segment|set|enum|import|test)\b|\s*\}")
+
+
+def _missing_brace(line: str) -> str | None:
+    """The brace the line before an error lacks, where that is plain: `{` for a block line
+    without one (`territory west "West"`), `}` for a line that opens a list it never closes
+    (`industry: enum { software, finance`); None otherwise."""
+    code = _strip_comment(line)
+    net = _net_braces(line)
+    if _BLOCK_LINE.match(line) and net == 0 and "{" not in code and code.strip():
+        return "{"
+    if net == 1 and not _BLOCK_LINE.match(line) and not code.rstrip().endswith("{"):
+        return "}"
+    return None
+
+
+def _insert_brace(piece: str, before: int, start: int, brace: str) -> tuple[str, int] | None:
+    """The piece with `brace` written where a space was: at the end of the line that lacks it
+    (from `before`), or in the indentation of the next line (from `start`); the number of the
+    line that lacks it. None when there is no space to write it in (offsets must stay exact)."""
+    end_of_line = start - 1
+    if end_of_line > before and piece[end_of_line - 1] == " ":
+        at = end_of_line - 1
+    elif piece[start:start + 1] in (" ", "\t"):
+        at = start
+    else:
+        return None
+    return piece[:at] + brace + piece[at + 1:], piece.count("\n", 0, before)
+
+
+def _net_braces(line: str) -> int:
+    """`{` minus `}` on a line, outside strings and comments."""
+    braces = [m.group() for m in _LINE_BRACES.finditer(line) if m.group() in "{}"]
+    return braces.count("{") - braces.count("}")
 
 
 def _describe_expected(expected) -> str:

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 from terrl.semantics import ir
 from terrl.targets.codegen_python import render_module
 from terrl.diagnostics.core import Diagnostic
+from terrl.gcpause import paused_gc
 from terrl.targets.outcome import ASSIGNED, INVALID, UNASSIGNED
 from terrl.targets.sibling_index import Plan, build_plan
 
@@ -97,6 +98,7 @@ def assign_records(evaluator: Evaluator, records: Iterable, *, explain: bool = F
 _UNREADABLE: dict = {}  # stands in for a row that could not be read (its result is replaced)
 
 
+@paused_gc()  # the plan's tables are freed by reference counting: terrl/gcpause.py
 def compile_model(model: ir.Model, source_file: str | None = None) -> Evaluator:
     plan = build_plan(model)
     source = render_module(model, source_file or model.file or "<model>", plan)
@@ -119,6 +121,7 @@ def pick_model(program: ir.Program, name: str | None) -> ir.Model:
     raise ModelError("the file has several models (" + ", ".join(f"`{n}`" for n in names) + "); pick one with `model=`")
 
 
+@paused_gc()
 def load(path: str | Path, model: str | None = None) -> Evaluator:
     """Read, check and compile one model of a `.terr` file.
 

@@ -25,6 +25,7 @@ code; the in-process evaluator executes that same module.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
 from terrl.analysis.domain import FieldDomain, build_model_domains, model_preds
 from terrl.semantics import ir
@@ -144,7 +145,7 @@ class _Factors:
             if isinstance(p, ir.Const):
                 out.append((0, d.cells) if p.value else ())
             elif isinstance(p, ir.ATOMS):
-                out.append(tuple(c for run in d.atom_runs(p) for c in run))
+                out.append(tuple(chain.from_iterable(d.atom_runs(p))))
             elif not done:
                 stack.append((p, True))
                 operands = (p.operand,) if isinstance(p, ir.Not) else p.operands
