@@ -65,7 +65,7 @@ def import_source(source: str, tmp_path: Path, counter=itertools.count()):
     return module
 
 
-ALLOWED_IMPORTS = {"json", "re", "bisect", "collections.abc", "decimal", "math", "typing"}
+ALLOWED_IMPORTS = {"json", "re", "bisect", "collections.abc", "decimal", "itertools", "math", "operator", "typing"}
 
 
 def test_user_text_never_becomes_code(tmp_path):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from collections import Counter
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Callable, Iterator, NoReturn
 
@@ -88,6 +90,14 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
         write = writer.write
         item = first
         while item is not None:
+            if type(item) is not tuple:  # a ResultBatch (the Python engine on CSV input)
+                for status, n in Counter(map(attrgetter("status"), item.results)).items():
+                    counts[status] += n
+                writer.write_batch(item.rows, item.keys, item.results)
+                if bar is not None:
+                    bar.update(run.position() - bar.pos)
+                item = next(run.results, None)
+                continue
             row, key, result, steps = item
             counts[result.status] += 1
             if explain:
@@ -125,12 +135,14 @@ class _Run:
 
 def _python_run(model, shown: str, accounts: str, input_format: str | None, explain: bool) -> _Run:
     from terrl.io.accounts import open_accounts
-    from terrl.targets.evaluate import assign_records, compile_model
+    from terrl.targets.evaluate import assign_batches, assign_records, compile_model
 
     evaluator = compile_model(model, shown)
     reader = open_accounts(accounts, model.schema, input_format)
-    return _Run(assign_records(evaluator, reader.records(), explain=explain), reader.format, reader.warnings,
-                lambda: reader.blank_lines, reader.position)
+    batches = None if explain else reader.batches()  # CSV: a column at a time (same results)
+    results = assign_batches(evaluator, batches, reader.index) if batches is not None else \
+        assign_records(evaluator, reader.records(), explain=explain)
+    return _Run(results, reader.format, reader.warnings, lambda: reader.blank_lines, reader.position)
 
 
 def _duckdb_run(model, accounts: str, input_format: str | None) -> _Run:

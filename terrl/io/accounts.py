@@ -22,11 +22,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import islice, repeat
+from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any, Iterator, Mapping, NamedTuple
+from typing import IO, Any, Iterator, Mapping, NamedTuple, Sequence
 
 from terrl.diagnostics.json_values import json_default
 from terrl.diagnostics.suggest import closest
@@ -36,6 +39,7 @@ MAX_FIELD_BYTES = 256 * 1024 * 1024  # a single cell larger than this is a probl
 FORMATS = ("csv", "jsonl")
 RESULT_COLUMNS = ("row", "key", "status", "territories", "titles", "owners", "reason")
 LIST_SEPARATOR = ";"
+CHUNK_ROWS = 2048  # CSV rows read at once (plain rows: one line each, as wide as the header)
 
 
 class AccountsError(Exception):
@@ -76,10 +80,18 @@ class AccountReader:
     warnings: list[str] = field(default_factory=list)
     blank_lines: int = 0
     _rows: Iterator[Record] | None = None
+    _csv: Iterator | None = None  # a CSV file's rows (see _csv_rows), under `_rows` or `batches`
+    index: dict[str, int] = field(default_factory=dict)  # a CSV file: field -> its column's position
 
     def records(self) -> Iterator[Record]:
         assert self._rows is not None
         return self._rows
+
+    def batches(self, size: int = CHUNK_ROWS) -> Iterator[Record | Batch] | None:
+        """For a CSV file, instead of `records()`: runs of up to `size` readable rows as one
+        Batch (cells as read: "" is missing), and a Record for each row that cannot be read,
+        in file order. None for other formats."""
+        return _csv_batches(self._csv, size) if self._csv is not None else None
 
     def position(self) -> int:
         """Bytes consumed so far (approximately), for a progress bar."""
@@ -161,11 +173,12 @@ def _open_csv(reader: AccountReader, extra_columns: tuple[str, ...] = ()) -> Non
     if not _is_utf8("".join(header)):
         raise AccountsError(f"{reader.name}: the header row is not UTF-8 text; save the file as UTF-8")
     reader.columns = tuple(header)
-    index = _column_index(reader, header)
+    reader.index = _column_index(reader, header)
     for name in extra_columns:
-        if name in header and name not in index:
-            index[name] = header.index(name)
-    reader._rows = _csv_records(reader, lines, rows, header, index)
+        if name in header and name not in reader.index:
+            reader.index[name] = header.index(name)
+    reader._csv = _csv_rows(reader, lines, rows, header, reader.index)
+    reader._rows = _csv_records(reader, reader._csv, reader.index)
 
 
 def _column_index(reader: AccountReader, header: list[str]) -> dict[str, int]:
@@ -234,14 +247,35 @@ class _Lines:
         self.count -= len(lines)
 
 
-def _csv_records(reader: AccountReader, lines: _Lines, rows, header: list[str],
-                 index: dict[str, int]) -> Iterator[Record]:
+def _csv_rows(reader: AccountReader, lines: _Lines, rows, header: list[str],
+              index: dict[str, int]) -> Iterator[Record | tuple[int, int, list[str]]]:
+    """The rows of the file in order: a Record for a row that cannot be read (its problem), else
+    (row number, line, the row's cells) -- the cells of every column, as read."""
     width = len(header)
-    items = tuple(index.items())
     key_field = reader.schema.key
     key_at = index.get(key_field.name) if key_field else None
     row_number = 0
     while True:
+        if not lines.again:  # at a record boundary, on fresh lines: try a chunk of plain rows
+            line = lines.count + 1
+            taken = list(islice(lines.source, CHUNK_ROWS))
+            try:  # strictly: a quote still open at the chunk's end is an error here, not a cell's end
+                chunk = list(csv.reader(taken, strict=True))
+            except csv.Error:
+                chunk = None  # read again below, row by row (a quote over several lines, an error)
+            if chunk is not None and _plain(chunk, taken, width):
+                lines.count += len(taken)
+                yield Chunk(row_number + 1, line, chunk)
+                row_number += len(chunk)
+                if len(taken) < CHUNK_ROWS:
+                    return
+                continue
+            # Anything unusual (a row over several lines or cut by the chunk's end, a blank or
+            # ragged row, bytes that are not UTF-8, a CSV error): these lines again, one row at
+            # a time, as before.
+            lines.give_again(taken)
+            lines.count += len(taken)
+            rows = csv.reader(lines, strict=False)
         line = lines.count + 1
         lines.taken.clear()
         try:
@@ -282,7 +316,83 @@ def _csv_records(reader: AccountReader, lines: _Lines, rows, header: list[str],
             yield Record(row_number, line, None, f"column `{bad}` holds bytes that are not UTF-8 text",
                          _printable(cells[key_at]) if key_at is not None else None)
             continue
-        yield Record(row_number, line, {name: (cells[i] or None) for name, i in items})
+        yield row_number, line, cells
+
+
+class Chunk(NamedTuple):
+    """Consecutive rows of a CSV file, one line each, all as wide as the header, in UTF-8."""
+
+    row: int  # the first one's row number
+    line: int  # and line
+    cells: list[list[str]]
+
+
+def _plain(chunk: list[list[str]], taken: list[str], width: int) -> bool:
+    """Whether the rows csv just read are plain: one line each (so no blank line and no
+    quote over several lines), each as wide as the header, their text UTF-8."""
+    if len(taken) != len(chunk) or not chunk or set(map(len, chunk)) != {width}:
+        return False
+    joined = "".join(map("".join, chunk))
+    return joined.isascii() or _is_utf8(joined)
+
+
+def _csv_records(reader: AccountReader, rows: Iterator, index: dict[str, int]) -> Iterator[Record]:
+    items = tuple(index.items())
+    for item in rows:
+        if type(item) is Record:
+            yield item
+        elif type(item) is Chunk:
+            for offset, cells in enumerate(item.cells):
+                yield Record(item.row + offset, item.line + offset, {name: (cells[i] or None) for name, i in items})
+        else:
+            row_number, line, cells = item
+            yield Record(row_number, line, {name: (cells[i] or None) for name, i in items})
+
+
+class Batch(NamedTuple):
+    """Consecutive readable rows of a CSV file, for `AccountReader.batches`."""
+
+    rows: Sequence[int]  # their row numbers
+    lines: Sequence[int]  # the lines where they start
+    cells: list[list[str]]  # each row's cells, as read (every column of the file)
+
+    def column(self, position: int | None) -> Sequence:
+        """The cells of one column of the file (None: a column the file does not have)."""
+        return [None] * len(self.rows) if position is None else list(map(itemgetter(position), self.cells))
+
+    def columns(self, positions: list[int | None]) -> list[Sequence]:
+        """`column` of each position; one transposition of the rows when most columns are wanted."""
+        if self.cells and len(self.cells[0]) <= 2 * len(positions):
+            every = list(zip(*self.cells))
+            return [[None] * len(self.rows) if p is None else every[p] for p in positions]
+        return [self.column(p) for p in positions]
+
+
+def _csv_batches(rows: Iterator, size: int) -> Iterator[Record | Batch]:
+    batch = Batch([], [], [])
+    for item in rows:
+        if type(item) is Chunk:
+            if batch.rows:
+                yield batch
+                batch = Batch([], [], [])
+            n = len(item.cells)
+            yield Batch(range(item.row, item.row + n), range(item.line, item.line + n), item.cells)
+            continue
+        if type(item) is Record:
+            if batch.rows:
+                yield batch
+                batch = Batch([], [], [])
+            yield item
+            continue
+        row_number, line, cells = item
+        batch.rows.append(row_number)
+        batch.lines.append(line)
+        batch.cells.append(cells)
+        if len(batch.rows) >= size:
+            yield batch
+            batch = Batch([], [], [])
+    if batch.rows:
+        yield batch
 
 
 def _misquoted(lines: list[str]) -> str | None:
@@ -419,6 +529,7 @@ class ResultWriter:
         self.stream, self.format, self.explain = stream, fmt, explain
         self._cell = (lambda text: _csv_field(formula_safe(text))) if escape_formulas else _csv_field
         self._tails: dict[int, tuple[Any, str]] = {}  # id(result) -> (result, its CSV columns)
+        self._tail_text: dict[int, str] = {}  # id(result) -> its CSV columns, for write_batch
         self._lines: list[str] = []
         if fmt == "csv":
             stream.write(",".join(RESULT_COLUMNS + (("explain",) if explain else ())) + "\r\n")
@@ -442,7 +553,23 @@ class ResultWriter:
             LIST_SEPARATOR.join(result.owners), result.reason or ""))
         if len(self._tails) < self.CACHE_LIMIT:
             self._tails[id(result)] = (result, tail)
+            self._tail_text[id(result)] = tail  # valid while `_tails` holds the result
         return tail
+
+    def write_batch(self, rows: Sequence[int], keys: list, results: list) -> None:
+        """`write` for each (row, key, result) of a batch, with no `explain`: CSV lines built a
+        batch at a time (C-level maps) where the keys need no escaping; the same text as `write`."""
+        if self.format != "csv" or self.explain or not _plain_keys(keys, self._cell is not _csv_field):
+            for row, key, result in zip(rows, keys, results):
+                self.write(row, key, result)
+            return
+        tails = list(map(self._tail_text.get, map(id, results)))
+        if None in tails:
+            tails = [self._csv_tail(result) if tail is None else tail for tail, result in zip(tails, results)]
+        self._lines.extend(map("{},{},{}\r\n".format, rows, keys, tails))
+        if len(self._lines) >= self.BATCH:
+            self.stream.write("".join(self._lines))
+            self._lines.clear()
 
     def write(self, row: int, key: Any, result, explain: Any = None) -> None:
         """One output row: the input row number, the account's key as given, its result."""
@@ -463,6 +590,20 @@ class ResultWriter:
         if len(self._lines) >= self.BATCH:
             self.stream.write("".join(self._lines))
             self._lines.clear()
+
+
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+
+
+def _plain_keys(keys: list, escape_formulas: bool) -> bool:
+    """Whether every key of a batch is written as it is: text, ASCII, nothing to quote, and
+    (with formula escaping) nothing a spreadsheet would run."""
+    if set(map(type, keys)) != {str}:
+        return False
+    joined = "\x00".join(keys)
+    if not joined.isascii() or _NEEDS_QUOTES.search(joined):
+        return False
+    return not (escape_formulas and any(map(str.startswith, keys, repeat(FORMULA_STARTS))))
 
 
 def _text_of(value: Any) -> str:

@@ -158,12 +158,20 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
         "dict": None, "dict_guard": None, "dict_subscript": False, "rest": None, "cuts": None, "cuts_after": None,
         "classes": None, "memo": None, "null_class": None, "cell_expr": "0", "fast_valid": "False",
         "fast_cell": "0", "constants": constants, "branches": [], "text_after_memo": None,
+        "column": None, "column_bounds": "True", "column_after": False,
     }
     bounds = []
+    column_bounds = []  # `assign_columns`: the bounds over a column of plain-digit numbers
     if t.lo is not None:
-        bounds.append("raw >= " + _number_literal(t.lo, f"LO_{n}", constants))
+        lo = _number_literal(t.lo, f"LO_{n}", constants)
+        bounds.append("raw >= " + lo)
+        if t.lo > 0:  # plain digits are never negative
+            column_bounds.append("min(numbers) >= " + lo)
     if t.hi is not None:
-        bounds.append("raw <= " + _number_literal(t.hi, f"HI_{n}", constants))
+        hi = _number_literal(t.hi, f"HI_{n}", constants)
+        bounds.append("raw <= " + hi)
+        column_bounds.append("max(numbers) <= " + hi)
+    view["column_bounds"] = " and ".join(column_bounds) or "True"
     # `type(raw) is X`, not `raw.__class__ is X`: CPython specializes the call to `type`.
     # Numbers longer than coerce.MAX_NUMBER_CHARS leave the fast paths for the careful one (its reason).
     numeric = {"int": "type(raw) is int and {p}TOO_LONG_NEG < raw < {p}TOO_LONG",
@@ -179,6 +187,7 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
         valid[kind] = " and ".join([numeric[kind], *bounds])
     if of_cell is None:
         view["mode"] = "unused"
+        view["column"] = "unused_text" if kind == "string" else "unused"
         view["null_class"] = 0 if f.optional else None
         test = valid[kind]
         view["fast_valid"] = f"raw is None or {test}" if f.optional and " or " not in test else \
@@ -198,7 +207,7 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
             view["dict_subscript"] = True  # members are str: any other value misses (KeyError)
         if f.optional:
             table[None] = classes[d.null_cell]
-        view.update(mode="dict", dict=py_literal(table), cell_expr=f"_DICT_{n}[value]")
+        view.update(mode="dict", column="dict", dict=py_literal(table), cell_expr=f"_DICT_{n}[value]")
         view["globals"] = {"DICT": True, "MEMBERS": kind == "enum"}
         return view
     if kind == "string" and _points_only(d, classes):
@@ -206,11 +215,13 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
         table = {d.interval(c).lo: classes[c] for c in range(d.value_cells) if _is_point(d, c) and classes[c] != rest}
         if f.optional:
             table[None] = classes[d.null_cell]
-        view.update(mode="dict", dict=py_literal(table), rest=rest, cell_expr=f"_DICT_{n}.get(value, {rest})")
+        view.update(mode="dict", column="dict_rest", dict=py_literal(table), rest=rest,
+                    cell_expr=f"_DICT_{n}.get(value, {rest})")
         view["globals"] = {"DICT": True}
         return view
 
     view["mode"] = "ordered"
+    view["column"] = "number" if kind in ("int", "decimal") else "memo"
     # The memo maps texts (and None) to classes; no other value can equal a key.
     view["memo"] = py_literal({None: classes[d.null_cell]} if f.optional else {})
     identity = classes == tuple(range(len(classes)))
@@ -221,6 +232,7 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
         after = [c[0] for c in d.cuts if c[1] == 1]
         view["cuts"] = py_literal(tuple(int(v) if v == int(v) else v for v in before))
         view["cuts_after"] = py_literal(tuple(int(v) if v == int(v) else v for v in after))
+        view["column_after"] = bool(after)
         count = "_bisect_right(_CUTS_{n}, value)".format(n=n) + (f" + _bisect_left(_CUTS_AFTER_{n}, value)" if after else "")
         view["cell_expr"] = wrap(count)
         cuts_ge, cuts_gt = before, after

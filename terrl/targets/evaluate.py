@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
+from terrl.io.accounts import Batch
 from terrl.semantics import ir
 from terrl.targets.codegen_python import render_module
 from terrl.diagnostics.core import Diagnostic
@@ -61,6 +62,7 @@ class Evaluator:
     plan: Plan = field(repr=False)
     assign: Callable[[Mapping[str, Any]], Assignment] = field(repr=False)
     assign_many: Callable[[Iterable[Mapping[str, Any]]], Iterator[Assignment]] = field(repr=False)
+    assign_columns: Callable[[list[list]], list[Assignment | None]] = field(repr=False)
 
     @property
     def plan_size(self) -> int:
@@ -95,6 +97,40 @@ def assign_records(evaluator: Evaluator, records: Iterable, *, explain: bool = F
         yield record.row, record.values.get(key_name) if key_name else None, result, steps
 
 
+def assign_batches(evaluator: Evaluator, items: Iterable, index: Mapping[str, int]) -> Iterator[tuple]:
+    """`assign_records` for a CSV file read in batches (`AccountReader.batches`): the same
+    results, computed a column at a time by the module's `assign_columns` (a row it leaves,
+    None, is assigned by `assign` on the row's values exactly as `assign_records` would), and
+    yielded as one `ResultBatch` per batch; a row that could not be read is one tuple, as there."""
+    schema = evaluator.model.schema
+    positions = [index.get(f.name) for f in schema.fields]
+    items_ = tuple(index.items())
+    key_at = index.get(schema.key.name) if schema.key else None
+    assign = evaluator.assign
+    for item in items:
+        if type(item) is not Batch:  # a row that could not be read
+            yield item.row, item.key, Assignment(INVALID, (), (), (), item.problem), None
+            continue
+        results = evaluator.assign_columns(item.columns(positions))
+        if None in results:
+            for i, result in enumerate(results):
+                if result is None:
+                    cells = item.cells[i]
+                    results[i] = assign({name: (cells[i] or None) for name, i in items_})
+        keys = item.column(key_at)
+        if "" in keys:
+            keys = [key or None for key in keys]
+        yield ResultBatch(item.rows, keys, results)
+
+
+class ResultBatch(NamedTuple):
+    """Results of consecutive rows, in the stream of `assign_batches` (instead of one tuple each)."""
+
+    rows: Sequence[int]
+    keys: list  # each row's key as given (None: none)
+    results: list[Assignment]
+
+
 _UNREADABLE: dict = {}  # stands in for a row that could not be read (its result is replaced)
 
 
@@ -104,7 +140,7 @@ def compile_model(model: ir.Model, source_file: str | None = None) -> Evaluator:
     source = render_module(model, source_file or model.file or "<model>", plan)
     namespace: dict[str, Any] = {"__name__": f"terrl_model_{model.name}", "Assignment": Assignment}
     exec(compile(source, f"<terrl model {model.name}>", "exec"), namespace)
-    return Evaluator(model, source, plan, namespace["assign"], namespace["assign_many"])
+    return Evaluator(model, source, plan, namespace["assign"], namespace["assign_many"], namespace["assign_columns"])
 
 
 def pick_model(program: ir.Program, name: str | None) -> ir.Model:
