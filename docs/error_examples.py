@@ -654,6 +654,32 @@ EXAMPLES: tuple[ErrorExample, ...] = (
                '  expect FY27: ent\n'
                '}\n')),
     ErrorExample(
+        "E129",
+        source=('import geo.world\n'
+                'import geo.subdivisions\n'
+                'schema Account {\n'
+                '  id:      string key\n'
+                '  country: world.Country\n'
+                '  state:   subdivisions.Subdivision of country in {US, CA}\n'
+                '}\n'
+                'model FY27 "Fiscal 2027" {\n'
+                '  territory ontario "Ontario" { where state == CA-ON  owner "kim@acme.example" as AE }\n'
+                '  territory rest "Rest" { where state != CA-ON  owner "fay@acme.example" as AE }\n'
+                '}\n'),
+        fix="a state read only for US and Canadian accounts is missing for every other account: declare it "
+            "optional (`?`)",
+        fixed=('import geo.world\n'
+               'import geo.subdivisions\n'
+               'schema Account {\n'
+               '  id:      string key\n'
+               '  country: world.Country\n'
+               '  state:   subdivisions.Subdivision? of country in {US, CA}\n'
+               '}\n'
+               'model FY27 "Fiscal 2027" {\n'
+               '  territory ontario "Ontario" { where state == CA-ON  owner "kim@acme.example" as AE }\n'
+               '  territory rest "Rest" { where state != CA-ON  owner "fay@acme.example" as AE }\n'
+               '}\n')),
+    ErrorExample(
         "E128",
         source=_BANDS,
         shown=('schema Account { id: string key  employees: int in 0.. }\n'

@@ -131,6 +131,7 @@ def test_a_formatter_bug_is_an_internal_error_and_nothing_is_written(tmp_path, m
 # or an own-line comment as it was.
 
 _TOKEN = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\.)*"|\d{4}-\d{2}-\d{2}|-?[0-9][0-9_]*(?:\.[0-9][0-9_]*)?[KMB]?'
+                    r'|[A-Z]{2}-[A-Z0-9]{1,3}(?![\w-])'  # an ISO 3166-2 code is one token (`US-CA`)
                     r'|[A-Za-z_][A-Za-z0-9_]*|\.\.|==|!=|<=|>=|\S')
 
 

@@ -23,8 +23,8 @@ KEYWORDS = set("""import as enum set segment schema model territory where else p
 account expect and or not in is null true false startswith for effective status unique first all planning
 active archived key string int decimal bool digits unassigned invalid""".split())
 
-ENUM_RE = re.compile(r"^enum (\w+) \{\n(.*?)^\}\n", re.M | re.S)
-MEMBER_RE = re.compile(r'^  (\w+) ("(?:[^"\\]|\\.)*"),$', re.M)
+ENUM_RE = re.compile(r"^enum (\w+)(?: of [A-Z]{2})? \{\n(.*?)^\}\n", re.M | re.S)
+MEMBER_RE = re.compile(r'^  ([\w-]+) ("(?:[^"\\]|\\.)*"),$', re.M)
 SET_RE = re.compile(r"^set (\w+): (\w+) = (\{\n.*?^\}|[^\n]*)$", re.M | re.S)
 TOKEN_RE = re.compile(r"\s*(?:(\w+)|([{}(),+-]))")
 
@@ -107,17 +107,17 @@ def test_generator_reproduces_the_committed_files(tmp_path):
     run = subprocess.run([sys.executable, str(REPO / "stdlib" / "generate.py"), "--out", str(tmp_path)],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    for name in ("us.terr", "world.terr"):
+    for name in ("us.terr", "world.terr", "subdivisions.terr"):
         assert (tmp_path / "geo" / name).read_bytes() == (GEO / name).read_bytes(), (
             f"stdlib/geo/{name} differs from the generator's output: run `python stdlib/generate.py`")
 
 
-@pytest.mark.parametrize("name", ["us.terr", "world.terr"])
+@pytest.mark.parametrize("name", ["us.terr", "world.terr", "subdivisions.terr"])
 def test_files_are_in_canonical_layout(name):
     text = (GEO / name).read_text(encoding="utf-8")
     assert text.endswith("\n") and not text.endswith("\n\n")
     assert "\t" not in text and "\r" not in text
-    allowed = re.compile(r'^(|## .+|enum \w+ \{|set \w+: \w+ = (\{|.*[^{\s])|  \w+ "(?:[^"\\]|\\.)*",|  \w+,|\})$')
+    allowed = re.compile(r'^(|## .+|enum \w+( of [A-Z]{2})? \{|set \w+: \w+ = (\{|.*[^{\s])|  [\w-]+ "(?:[^"\\]|\\.)*",|  \w+,|\})$')
     for number, line in enumerate(text.split("\n")[:-1], 1):
         assert allowed.match(line), f"{name}:{number}: not canonical: {line!r}"
     # Every declaration carries a doc comment, and declarations are separated by one blank line.
@@ -144,6 +144,19 @@ DIVISIONS = {
     "south": ["south_atlantic", "east_south_central", "west_south_central"],
     "west": ["mountain", "pacific"],
 }
+
+
+def test_subdivisions_hold_every_iso_3166_2_code(us_module):
+    module = load("subdivisions.terr")
+    assert module.enum_name == "Subdivision" and not module.sets
+    codes = list(module.titles)
+    assert len(codes) == 5046 and codes == sorted(codes)
+    assert all(re.fullmatch(r"[A-Z]{2}-[A-Z0-9]{1,3}", c) for c in codes)
+    assert (module.titles["US-CA"], module.titles["CA-ON"], module.titles["AU-WA"], module.titles["US-WA"]) == \
+        ("California", "Ontario", "Western Australia", "Washington")
+    # `enum UsState of US`: each member is `US-` + member, so us.west applies to a subdivision field
+    assert "enum UsState of US {" in (GEO / "us.terr").read_text(encoding="utf-8")
+    assert {f"US-{m}" for m in us_module.titles} <= set(codes)
 
 
 def test_us_enum_and_counts(us_module):

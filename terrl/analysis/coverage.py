@@ -90,7 +90,7 @@ class ModelSpace:
         self.domains: list[FieldDomain] = [by_name[n] for n in field_order(model)]
         self.manager = Manager(self.domains)
         m = self.manager
-        self.universe: Node = m.compile(model.universe)
+        self.universe: Node = m.and_(m.compile(model.universe), m.valid_contexts())
         self.reach: dict[str, Node] = {"": self.universe}
         self.matched: dict[str, Node] = {}
         self._union: dict[str, Node] = {}

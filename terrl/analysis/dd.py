@@ -41,7 +41,7 @@ so `compile(p) == compile(q)` iff p and q agree on every valid account.
 from __future__ import annotations
 
 import bisect
-from typing import Any, Callable, Hashable, Iterable, Sequence
+from typing import Any, Callable, Hashable, Iterable, Iterator, Sequence
 
 from terrl.semantics import ir
 from terrl.analysis.domain import FieldDomain, range_mask, runs
@@ -504,7 +504,56 @@ class Manager:
             unconstrained = d.preferred_cell if d.null_cell is None else d.null_cell
             cell = path.get(level, unconstrained)
             out[d.name] = d.representative(cell)
+        self._fit_contexts(out)
         return out
+
+    # --- fields read in the context of a country field ---------------------------------
+    # `state: subdivisions.Subdivision? of country`: a valid account's state is a subdivision of
+    # its country (or missing). That ties two fields, so the cells alone do not say it: the
+    # universe is cut down by `valid_contexts` (per state cell, the country cells it fits), and
+    # a witness's state and country, chosen each in its own cell, are then made to fit.
+
+    def _context_levels(self) -> Iterator[tuple[FieldDomain, FieldDomain]]:
+        for d in self.domains:
+            if d.field.context is not None and d.field.context in self.level_of:
+                yield d, self.domains[self.level_of[d.field.context]]
+
+    def valid_contexts(self) -> Node:
+        """The accounts whose fields read `of` a country hold a subdivision of that country (or
+        nothing): TRUE when the schema has no such field."""
+        node = self.TRUE
+        for d, cd in self._context_levels():
+            countries = {m: cd.cell_of(m) for m in cd.type.members}
+            fits: dict[int, int] = {}  # state cell -> mask of the country cells its codes belong to
+            for member in d.type.members:
+                cell = countries.get(member[:2])
+                if cell is not None:
+                    state_cell = d.cell_of(member)
+                    fits[state_cell] = fits.get(state_cell, 0) | 1 << cell
+            by_countries: dict[int, int] = {}  # country mask -> state cells
+            for state_cell, mask in fits.items():
+                by_countries[mask] = by_countries.get(mask, 0) | 1 << state_cell
+            level, country_level = self.level_of[d.name], self.level_of[cd.name]
+            parts = [self.box({level: cells, country_level: mask}) for mask, cells in by_countries.items()]
+            if d.null_cell is not None:
+                parts.append(self.box({level: 1 << d.null_cell}))
+            node = self.and_(node, self.or_many(parts))
+        return node
+
+    def _fit_contexts(self, out: dict[str, Any]) -> None:
+        """Make each subdivision in a witness one of its country's, keeping both fields in their
+        cells (so every rule reads the account alike); `valid_contexts` says such a pair exists."""
+        for d, cd in self._context_levels():
+            code, country = out[d.name], out[cd.name]
+            if code is None or code[:2] == country:
+                continue
+            country_cell = cd.cell_of(country)
+            known = set(cd.type.members)
+            span = d.interval(d.cell_of(code))
+            for member in d.type.members[span.lo:span.hi]:
+                if member[:2] in known and cd.cell_of(member[:2]) == country_cell:
+                    out[d.name], out[cd.name] = member, member[:2]
+                    break
 
     def cells_of(self, account: dict[str, Any]) -> list[int]:
         """The cell of every level for an account of valid IR values (missing keys: None)."""

@@ -202,6 +202,13 @@ register("E128", "definition-too-deep", "error",
          "every command (the docs, the evaluators, the SQL). Chains of up to 50 names are accepted, and the "
          "expression they expand to may nest up to 100 levels (each `(`, `not` and set `+` or `-`), as one "
          "expression may.")
+register("E129", "bad-subdivision-context", "error",
+         "a field read `of` a country field is declared wrongly (its type, the country field, the country list)",
+         "`state: subdivisions.Subdivision? of country` reads a raw value such as `CA` as the ISO 3166-2 code "
+         "`US-CA` when the account's `country` is US. The type must be an enum of ISO 3166-2 codes (`US-CA`), "
+         "the field after `of` an enum field of ISO 3166-1 alpha-2 country codes (`world.Country`) in the same schema, and the field optional when "
+         "it is read for listed countries only (`of country in {US, CA}`) or the country may be missing. "
+         "`enum UsState of US` names the country of an enum's subdivisions with its ISO 3166-1 code.")
 register("W102", "null-check-on-required", "warning", "`is null` on a field that can never be missing")
 
 # --- lint rules (terrl.analysis.lint) ------------------------------------------------------

@@ -314,7 +314,7 @@ class _ModelBuilder:
     def _schema_view(self) -> SchemaView:
         """The schema with its own doc and each field's, as the IR carries them."""
         schema = self.model.schema
-        fields = tuple(FieldView(f.name, f.type.describe(), f.optional, f.key, paragraphs(f.doc),
+        fields = tuple(FieldView(f.name, f.type_text(), f.optional, f.key, paragraphs(f.doc),
                                  _first_doc_line(f.type.doc) if f.type.enum_name else None)
                        for f in schema.fields)
         return SchemaView(schema.name, None if schema.stdlib else schema.file, paragraphs(schema.doc), fields)

@@ -17,6 +17,12 @@ Rules, per field kind:
 | digits(N)  | exactly N ASCII digits             | str of exactly N ASCII digits                  |
 | enum       | a member name                      | a member name (str)                            |
 
+A field read `of` another (`state: subdivisions.Subdivision? of country [in {US, CA}]`) holds
+ISO 3166-2 codes and is read in the context of the account's country, after it (see
+`read_in_context`): `CA` is `US-CA` for a US account, a full code `US-CA` must be of the
+account's country, and for an account whose country is missing, invalid or not listed the
+value is not read at all (it is missing: a free-text column holds anything there).
+
 `None` is a missing value (the CSV reader turns an empty cell into `None`); a missing
 required field is invalid. A float is read through its shortest repr (`0.1` is
 `Decimal("0.1")`), so values a person typed survive. No thousands separators, no
@@ -189,6 +195,24 @@ def coerce_value(field: ir.Field, raw: Any) -> ir.Value | None:
     return raw
 
 
+def read_in_context(field: ir.Field, raw: Any, country: ir.Value | None) -> Any:
+    """The raw value of a field read `of` a country field, as a raw value of its enum: `CA`
+    with country US is `US-CA`; None when the value is not read (the country is missing,
+    invalid or not listed); raises InvalidValue for a code the country does not have.
+    `country` is the country field's valid value (None when missing or invalid). A value that
+    is not text is left as it is, for `coerce_value` to name."""
+    if raw is None or not isinstance(country, str) or (field.read_for is not None and country not in field.read_for):
+        return None
+    if not isinstance(raw, str):
+        return raw
+    code = raw if "-" in raw else f"{country}-{raw}"
+    if code[:len(country) + 1] != country + "-":
+        raise InvalidValue(f"`{field.name}`: {show(raw)} is a subdivision code of another country than {country}")
+    if code not in field.type.members:
+        raise InvalidValue(f"`{field.name}`: {show(raw)} is not a subdivision code of {country}")
+    return code
+
+
 def coerce_account(schema: ir.Schema, account: Mapping[str, Any]) -> tuple[dict[str, ir.Value | None] | None, str | None]:
     """(values by field, None) for a valid account, (None, reason) for an invalid one.
 
@@ -196,12 +220,23 @@ def coerce_account(schema: ir.Schema, account: Mapping[str, Any]) -> tuple[dict[
     does not declare are ignored (exports carry more columns than a model reads).
     """
     values: dict[str, ir.Value | None] = {}
-    problems: list[str] = []
-    for f in schema.fields:
+    problems: list[tuple[int, str]] = []
+    contextual = []
+    for i, f in enumerate(schema.fields):
+        if f.context is not None:
+            contextual.append((i, f))
+            continue
         try:
             values[f.name] = coerce_value(f, account.get(f.name))
         except InvalidValue as exc:
-            problems.append(exc.reason)
+            problems.append((i, exc.reason))
+    for i, f in contextual:  # after their country fields, whatever the schema's order
+        try:
+            values[f.name] = coerce_value(f, read_in_context(f, account.get(f.name), values.get(f.context)))
+        except InvalidValue as exc:
+            problems.append((i, exc.reason))
     if problems:
-        return None, "; ".join(problems)
+        return None, "; ".join(reason for _, reason in sorted(problems))
+    if contextual:  # back in schema order
+        values = {f.name: values[f.name] for f in schema.fields}
     return values, None

@@ -51,6 +51,8 @@ class FieldType:
     enum_name: str | None = None  # "us.UsState" for a named enum, None for an inline one
     titles: tuple[str | None, ...] = field(default=(), compare=False)  # each member's title, for hints and docs
     doc: str | None = field(default=None, compare=False)  # a named enum's `##` doc, for docs
+    country: str | None = None  # `enum UsState of US`: member `CA` stands for the subdivision `US-CA`
+    subdivisions: bool = False  # an enum of ISO 3166-2 codes (`US-CA`): it may be read `of` a country field
 
     def describe(self) -> str:
         if self.kind == "digits":
@@ -72,6 +74,19 @@ class Field:
     key: bool = False
     span: Span | None = field(default=None, compare=False)
     doc: str | None = field(default=None, compare=False)  # the field's `##` doc, for docs
+    # `state: subdivisions.Subdivision? of country [in {US, CA}]`: a raw `CA` is read as
+    # `<country>-CA`; only for accounts whose `context` field is one of `read_for` (None: any
+    # country), otherwise the value is not read (missing). See `terrl.semantics.coerce`.
+    context: str | None = None
+    read_for: frozenset[str] | None = None
+
+    def type_text(self) -> str:
+        """The type as declared, `of` clause included: `subdivisions.Subdivision of country in {CA, US}`."""
+        if self.context is None:
+            return self.type.describe()
+        base = self.type.describe().split(" in {")[0]  # a listed field's enum says its countries
+        listed = "" if self.read_for is None else " in {" + ", ".join(sorted(self.read_for)) + "}"
+        return f"{base} of {self.context}{listed}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -212,6 +213,7 @@ class Lowerer:
         self.diags = diagnostics
         self.usage = Usage()
         self._enum_types: dict[int, ir.FieldType] = {}
+        self._member_sets: dict[int, tuple[ir.FieldType, frozenset[str]]] = {}  # id -> (type kept alive, members)
         self._sets: dict[int, ir.NamedSet | None] = {}
         self._sets_in_progress: set[int] = set()
         self.set_symbols: list[ir.NamedSet] = []  # every set evaluated, in order: Program.sets
@@ -283,7 +285,8 @@ class Lowerer:
         elif isinstance(base, ast.InlineEnum):
             members = self._members(base.members)
             ftype = ir.FieldType("enum", members=tuple(members),
-                                 titles=tuple(m.title.value if m.title else None for m in members.values()))
+                                 titles=tuple(m.title.value if m.title else None for m in members.values()),
+                                 subdivisions=bool(members) and all(_SUBDIVISION_CODE.fullmatch(m) for m in members))
         else:
             decl, where = self.lookup(scope, base.name, "enum", expect="type")
             ftype = self.enum_type(decl, where, base.name.text)
@@ -334,9 +337,21 @@ class Lowerer:
         cached = self._enum_types.get(id(decl))
         if cached is None:
             members = self._members(decl.members)
+            country = decl.country.name if decl.country is not None else None
+            if country is not None and not _COUNTRY_CODE.fullmatch(country):
+                self.error("E129", f"`{country}` is not a country code: `enum {decl.name.name} of CC` names the country "
+                           "of its subdivisions by its ISO 3166-1 alpha-2 code", decl.country.span,
+                           help="write two capital letters, e.g. `of US`")
+                country = None
+            coded = bool(members) and all(_SUBDIVISION_CODE.fullmatch(m) for m in members)
+            for m in members.values():
+                if not coded and _SUBDIVISION_CODE.fullmatch(m.name.name):
+                    self.error("E129", f"`{m.name.name}` is an ISO 3166-2 code, but `{decl.name.name}` has members that are not",
+                               m.name.span, help="an enum of subdivision codes holds codes only (`US-CA`, `CA-ON`, ...)")
+                    break
             cached = ir.FieldType("enum", members=tuple(members), enum_name=_enum_display(scope, decl),
                                   titles=tuple(m.title.value if m.title else None for m in members.values()),
-                                  doc=decl.doc)
+                                  doc=decl.doc, country=country, subdivisions=coded)
             self._enum_types[id(decl)] = cached
         return cached
 
@@ -365,11 +380,78 @@ class Lowerer:
                 poisoned.append(f.name.name)
             fields.append(ir.Field(f.name.name, ftype, optional=f.type.optional, key=f.key and key is f, span=f.span,
                                    doc=f.doc))
+        for i, f in enumerate(decl.fields):
+            if f.type.context is not None and i < len(fields) and fields[i].name == f.name.name \
+                    and f.name.name not in poisoned:
+                try:
+                    fields[i] = self.context_field(fields[i], f.type.context, fields, scope)
+                except _Failed:
+                    poisoned.append(f.name.name)
         result = ir.Schema(decl.name.name, tuple(fields), decl.span, decl.doc,
                            file=scope.loaded.display, stdlib=scope.loaded.is_stdlib)
         self._poisoned.update((id(result), name) for name in poisoned)
         self._schemas[id(decl)] = result
         return result
+
+    def context_field(self, field: ir.Field, context: ast.TypeContext, fields: list[ir.Field],
+                      scope: Scope) -> ir.Field:
+        """`state: subdivisions.Subdivision? of country [in {US, CA}]`: the field with its context
+        (and, with a list, its members narrowed to those countries' subdivisions)."""
+        name, ftype = field.name, field.type
+        if not ftype.subdivisions:
+            self.error("E129", f"`{name} ... of {context.field.name}` needs a type of ISO 3166-2 codes, not `{ftype.describe()}`",
+                       context.span, help="import geo.subdivisions and write `subdivisions.Subdivision? of "
+                       f"{context.field.name}`")
+            raise _Failed
+        country = next((f for f in fields if f.name == context.field.name), None)
+        if country is None:
+            hint = did_you_mean(context.field.name, [f.name for f in fields if f.name != name])
+            self.error("E101", f"the schema has no field `{context.field.name}`", context.field.span,
+                       notes=[hint] if hint else [])
+            raise _Failed
+        if country.name == name or country.type.kind != "enum" or country.context is not None \
+                or not all(_COUNTRY_CODE.fullmatch(m) for m in country.type.members):
+            self.error("E129", f"`{name}` is read in the context of a country field; `{country.name}` is "
+                       f"`{country.type.describe()}`", context.field.span,
+                       help="name a field of ISO 3166-1 alpha-2 country codes, e.g. `country: world.Country`")
+            raise _Failed
+        shared = next((f for f in fields if f.context == country.name), None)
+        if shared is not None:
+            # two codes tied to one country would need the analysis to pick both at once
+            self.error("E129", f"`{shared.name}` is already read in the context of `{country.name}`", context.field.span,
+                       help="read each subdivision field in the context of its own country field "
+                            "(`billing_state ... of billing_country`)")
+            raise _Failed
+        read_for = None
+        members, titles = ftype.members, ftype.titles
+        enum_name = ftype.describe()
+        if context.countries is not None:
+            values, _ = self.set_values(context.countries, country.type, country.name, scope)
+            read_for = frozenset(values)
+            keep = [i for i, m in enumerate(members) if m[:2] in read_for]
+            members = tuple(members[i] for i in keep)
+            titles = tuple(titles[i] for i in keep) if titles else ()
+            enum_name += " in {" + ", ".join(m for m in country.type.members if m in read_for) + "}"
+            if not members:
+                self.error("E129", f"no subdivision of `{ftype.describe()}` belongs to these countries", context.countries.span)
+                raise _Failed
+        if not field.optional and (read_for is not None or country.optional):
+            why = "is read only for the listed countries" if read_for is not None else f"`{country.name}` may be missing"
+            self.error("E129", f"`{name}` {why}, so it may be missing: declare it optional", context.span,
+                       help=f"write `{ftype.describe()}?`")
+            raise _Failed
+        if read_for is not None:
+            ftype = ir.FieldType("enum", members=members, enum_name=enum_name, titles=titles, doc=ftype.doc,
+                                 subdivisions=True)
+        return ir.Field(name, ftype, optional=field.optional, key=field.key, span=field.span, doc=field.doc,
+                        context=country.name, read_for=read_for)
+
+    def member_set(self, ftype: ir.FieldType) -> frozenset[str]:
+        """An enum's members as a set: ISO 3166-2 has 5,000 of them, too many to scan per literal."""
+        members = self._member_sets.get(id(ftype))
+        if members is None or members[0] is not ftype:
+            members = self._member_sets[id(ftype)] = (ftype, frozenset(ftype.members))
+        return members[1]
 
     # --- literals
     def convert(self, lit, ftype: ir.FieldType, field_name: str):
@@ -409,14 +491,14 @@ class Lowerer:
                 raise _Failed
         elif kind == "enum":
             if isinstance(lit, ast.MemberLit):
-                if lit.name in ftype.members:
+                if lit.name in self.member_set(ftype):
                     return lit.name
                 hint = _member_hint(lit.name, ftype)
                 big = len(ftype.members) > 12  # a long list helps less than the hint
                 self.error("E104", f"`{lit.name}` is not a member of `{ftype.describe()}`", lit.span,
                            notes=[hint] if hint else [], help=None if hint and big else _members_help(ftype))
                 raise _Failed
-            if isinstance(lit, ast.StringLit) and lit.value in ftype.members:
+            if isinstance(lit, ast.StringLit) and lit.value in self.member_set(ftype):
                 self.error("E103", f"enum members are written without quotes", lit.span, help=f"write `{lit.value}`")
                 raise _Failed
         if isinstance(lit, ast.MemberLit) and kind != "enum":
@@ -444,6 +526,9 @@ class Lowerer:
         self._sets_in_progress.add(id(decl))
         try:
             ftype = self.field_type(scope, decl.type)
+            if decl.type.context is not None:
+                self.error("E129", "`of FIELD` belongs on a schema field; a set holds plain values", decl.type.context.span,
+                           help=f"write `set {decl.name.name}: {ftype.describe()} = ...`")
             values, source = self._expand(key, link, lambda: self.set_values(decl.expr, ftype, decl.name.name, scope))
         except _Failed:
             self._sets[id(decl)] = None
@@ -487,11 +572,28 @@ class Lowerer:
             return values, ir.SetOp(expr.op, left_source, right_source)
         decl, where = self.lookup(scope, expr.name, "set")
         named = self.named_set(decl, where, expr.span)
+        if ftype.subdivisions and (named.type.country is not None or named.type.subdivisions):
+            return self._subdivision_set(named, expr, decl, ftype, field_name)
         if not _compatible(named.type, ftype):
             self.error("E107", f"set `{expr.name.text}` holds `{named.type.describe()}` values, but `{field_name}` is `{ftype.describe()}`",
                        expr.span, labels=[Label(decl.name.span, "declared here")] if decl.name.span else [])
             raise _Failed
         return named.values, ir.SetRef(named)
+
+    def _subdivision_set(self, named: ir.NamedSet, expr: ast.SetRef, decl, ftype: ir.FieldType,
+                         field_name: str) -> tuple[frozenset, ir.SetExpr]:
+        """A set on a field of ISO 3166-2 codes: a set of codes, or of an `enum ... of US`, whose
+        members stand for `US-` + member (`us.west` on `state`: the western US states)."""
+        country = named.type.country
+        values = frozenset(named.values if country is None else (f"{country}-{m}" for m in named.values))
+        outside = sorted(values - self.member_set(ftype))
+        if outside:
+            shown = ", ".join(f"`{v}`" for v in outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
+            self.error("E107", f"set `{expr.name.text}` holds {shown}, which `{field_name}` (`{ftype.describe()}`) never holds",
+                       expr.span, labels=[Label(decl.name.span, "declared here")] if decl.name.span else [],
+                       help="use a set of the countries the field is read for")
+            raise _Failed
+        return values, ir.SetRef(named)
 
     # --- predicates
     def pred(self, p: ast.Pred, schema: ir.Schema, scope: Scope) -> ir.Pred:
@@ -748,6 +850,10 @@ def _enum_display(scope: Scope, decl: ast.EnumDecl) -> str:
     return decl.name.name
 
 
+_COUNTRY_CODE = re.compile(r"[A-Z]{2}")
+_SUBDIVISION_CODE = re.compile(r"[A-Z]{2}-[A-Z0-9]{1,3}")  # the grammar's SUBDIVISION terminal
+
+
 def _compatible(a: ir.FieldType, b: ir.FieldType) -> bool:
     if a.kind != b.kind:
         return a.kind in ("int", "decimal") and b.kind == "decimal"
@@ -788,6 +894,13 @@ def _member_hint(name: str, ftype: ir.FieldType) -> str | None:
     for m in members:
         if m.casefold() == name.casefold():
             return f"did you mean `{m}`?"
+    if ftype.subdivisions and "-" not in name:
+        # `CA` on a field of ISO 3166-2 codes: the codes that end so, with their countries
+        coded = [i for i, m in enumerate(members) if m.endswith("-" + name.upper())]
+        if coded:
+            shown = [f"`{members[i]}`" + (f" ({titles[i]})" if titles[i] else "") for i in coded[:6]]
+            more = f" and {len(coded) - 6} more" if len(coded) > 6 else ""
+            return "write the full ISO 3166-2 code, with its country: " + ", ".join(shown) + more
     titled = [(i, t) for i, t in enumerate(titles) if t]
     for i, t in titled:
         if normal(t) == normal(name):
@@ -1113,11 +1226,19 @@ def _test_account_fits(lw: Lowerer, model: ir.Model, name: str, account: ast.Acc
     """A test that expects a territory (or `unassigned`) needs an account the schema accepts:
     a value that does not fit would make it `invalid` and the test fail for the wrong reason.
     (Tests about invalid input say `expect MODEL: invalid`; their values are not checked.)"""
-    from terrl.semantics.coerce import InvalidValue, coerce_value
+    from terrl.semantics.coerce import InvalidValue, coerce_value, read_in_context
 
     given = {entry.field.name: entry for entry in account.entries}
     help = f"fix the value, or write `expect {name}: invalid` if the test is about invalid input"
     fits = True
+    countries = {}  # the country fields' values, for the fields read in their context
+    for f in model.schema.fields:
+        entry = given.get(f.name)
+        if f.context is None and entry is not None:
+            try:
+                countries[f.name] = coerce_value(f, _literal_value(entry.value))
+            except InvalidValue:
+                pass
     for f in model.schema.fields:
         entry = given.get(f.name)
         if entry is None:
@@ -1128,7 +1249,10 @@ def _test_account_fits(lw: Lowerer, model: ir.Model, name: str, account: ast.Acc
                 fits = False
             continue
         try:
-            coerce_value(f, _literal_value(entry.value))
+            raw = _literal_value(entry.value)
+            if f.context is not None:
+                raw = read_in_context(f, raw, countries.get(f.context))
+            coerce_value(f, raw)
         except InvalidValue as exc:
             lw.error("E120", f"this value does not fit the schema: {exc}", entry.value.span,
                      labels=[Label(expect.span, "so the account is invalid, not as expected here")], help=help)

@@ -135,6 +135,17 @@ class TypeExpr:
     optional: bool = False
     bounds: Optional[RangeExpr] = None
     span: Span | None = _span()
+    context: Optional["TypeContext"] = None  # `of country [in {US, CA}]`: a subdivision field
+
+
+@dataclass(frozen=True, slots=True)
+class TypeContext:
+    """`of FIELD [in SET]`: values are read in the context of another field (a subdivision code
+    of the account's country); with `in SET`, only for those countries."""
+
+    field: Ident
+    countries: Optional["SetExpr"] = None
+    span: Span | None = _span()
 
 
 # --- set expressions ------------------------------------------------------------
@@ -281,6 +292,7 @@ class EnumDecl:
     members: tuple[EnumMember, ...]
     span: Span | None = _span()
     doc: Optional[str] = None
+    country: Optional[Ident] = None  # `enum UsState of US`: the members are subdivisions of US
 
 
 @dataclass(frozen=True, slots=True)

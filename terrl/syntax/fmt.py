@@ -200,6 +200,10 @@ def type_parts(t: ast.TypeExpr) -> list:
         parts.append("?")
     if t.bounds is not None:
         parts.append(" in " + range_text(t.bounds))
+    if t.context is not None:
+        parts.append(f" of {t.context.field.name}")
+        if t.context.countries is not None:
+            parts += [" in ", *set_parts(t.context.countries)]
     return parts
 
 
@@ -588,7 +592,8 @@ class _Printer:
             self.code([(0, [import_text(d)])], start, end)
         elif isinstance(d, ast.EnumDecl):
             members = Braced(tuple(enum_member_text(m) for m in d.members), spaced=True)
-            self.code([(0, [f"enum {d.name.name} ", members])], start, end)
+            of = f" of {d.country.name}" if d.country is not None else ""
+            self.code([(0, [f"enum {d.name.name}{of} ", members])], start, end)
         elif isinstance(d, ast.SetDecl):
             self.code([(0, [f"set {d.name.name}: ", *type_parts(d.type), " = ", *set_parts(d.expr)])], start, end)
         elif isinstance(d, ast.SegmentDecl):

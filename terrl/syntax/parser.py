@@ -38,7 +38,7 @@ MAX_ERRORS_PER_FILE = 25
 # keywords only where the grammar expects them.
 RESERVED = frozenset("""
     import as enum set segment schema model territory where else policy keep owner meta test
-    account expect and or not in is null true false startswith for effective status key
+    account expect and or not in is null true false startswith for effective status key of
 """.split())
 
 _MISPLACED_UNDERSCORE = re.compile(r"_(?![0-9])|(?<![0-9])_")
@@ -522,8 +522,8 @@ def _fast_parse(lower: "_Lower", text: str):
 
 
 # One value of a set literal and what follows it: a plain string (as `_PLAIN_STRING`), a name or
-# a number (the STRING, NAME and NUMBER terminals), whitespace (WS), then `,` or `}`.
-_LIST_ITEM = re.compile(rf"(?:{_WS_PATTERN})?(?:({_PLAIN_STRING.pattern})|([A-Za-z_][A-Za-z0-9_]*)"
+# a number (the STRING, SUBDIVISION, NAME and NUMBER terminals), whitespace (WS), then `,` or `}`.
+_LIST_ITEM = re.compile(rf"(?:{_WS_PATTERN})?(?:({_PLAIN_STRING.pattern})|([A-Z]{{2}}-[A-Z0-9]{{1,3}}(?![\w-])|[A-Za-z_][A-Za-z0-9_]*)"
                         rf"|(-?[0-9][0-9_]*(?:\.[0-9][0-9_]*)?[KMB]?))(?:{_WS_PATTERN})?([,}}])")
 _LIST_CLOSE = re.compile(rf"(?:{_WS_PATTERN})?}}")
 
@@ -1200,7 +1200,9 @@ class _Lower(Transformer):
 
     @_rule
     def enum_decl(self, span, kids, raw):
-        return ast.EnumDecl(self._ident(kids[0], declares=True), tuple(kids[1]), span, self._doc(span))
+        names = [c for c in kids if isinstance(c, _TOKENS) and c.type == "NAME"]
+        country = self._ident(names[1]) if len(names) > 1 else None  # `enum NAME of COUNTRY {...}`
+        return ast.EnumDecl(self._ident(kids[0], declares=True), tuple(kids[-1]), span, self._doc(span), country)
 
     @_rule
     def set_decl(self, span, kids, raw):
@@ -1287,7 +1289,12 @@ class _Lower(Transformer):
     def type_expr(self, span, kids, raw):
         optional = any(isinstance(c, _TOKENS) and c.type == "OPTIONAL" for c in kids)
         bounds = next((c for c in kids if isinstance(c, ast.RangeExpr)), None)
-        return ast.TypeExpr(kids[0], optional, bounds, span)
+        context = next((c for c in kids if isinstance(c, ast.TypeContext)), None)
+        return ast.TypeExpr(kids[0], optional, bounds, span, context)
+
+    @_rule
+    def type_context(self, span, kids, raw):
+        return ast.TypeContext(self._ident(kids[1]), kids[2] if len(kids) > 2 else None, span)
 
     @_rule
     def field_decl(self, span, kids, raw):

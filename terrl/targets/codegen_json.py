@@ -41,6 +41,9 @@ def _field(f: ir.Field, d: FieldDomain) -> dict[str, Any]:
     if t.kind == "enum":
         out["members"] = list(t.members)
         out["enum"] = t.enum_name
+    if f.context is not None:
+        out["context"] = f.context
+        out["read_for"] = None if f.read_for is None else sorted(f.read_for)
     out["cells"] = [_cell_interval(d, c) for c in range(d.value_cells)] + ([{"null": True}] if d.null_cell is not None else [])
     return out
 

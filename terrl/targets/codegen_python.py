@@ -81,7 +81,12 @@ def view_model(model: ir.Model, plan: Plan, source_file: str) -> dict[str, Any]:
                 fast_locals.append(f"{prefix}_{v['index']}")
         fast_locals += [name for name, _ in v["constants"]]
     slot_fields = [schema_index[name] for name in plan.fields]
+    contexts = [{"index": schema_index[f.name], "name": py_literal(f.name), "country": py_literal(f.context),
+                 "read_for": py_literal(f.read_for if f.read_for is not None
+                                        else frozenset(model.schema.field(f.context).type.members))}
+                for f in model.schema.fields if f.context is not None]
     return {
+        "contexts": contexts,
         "terrl_version": comment(__version__),
         "terrl_version_lit": py_literal(__version__),
         "source_file": py_literal(source_file),
@@ -148,7 +153,7 @@ def _field_view(index: int, f: ir.Field, d, of_cell: list[int] | None) -> dict[s
     n = index
     constants: list[tuple[str, str]] = []
     view: dict[str, Any] = {
-        "index": n, "name": py_literal(f.name), "kind": kind, "optional": f.optional,
+        "index": n, "name": py_literal(f.name), "kind": kind, "optional": f.optional, "context": f.context is not None,
         "comment": comment(f"{f.name}: {t.describe()}{'?' if f.optional else ''} "
                            + (f"({d.cells} cells)" if d is not None else "(no rule reads it)")),
         "lo": py_literal(t.lo if kind != "decimal" or t.lo is None else Decimal(t.lo)),

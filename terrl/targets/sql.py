@@ -84,6 +84,10 @@ def too_large(model: ir.Model) -> str:
 
 # --- small expression helpers (no copies: every node is built once) -----------------
 
+def _unaliased(e: exp.Expression) -> exp.Expression:
+    return e.this if isinstance(e, exp.Alias) else e
+
+
 def _alias(e: exp.Expression, name: str, quoted: bool = True) -> exp.Expression:
     return exp.alias_(e, name, quoted=quoted, copy=False)
 
@@ -449,12 +453,38 @@ class _Field:
                 exp.EQ(this=_length(text), expression=exp.Literal.number(0))
             whens.append((_not(exp.Paren(this=ok)),
                           _concat([_str(f"{name}expected exactly {n} digits, got "), self.py_repr(self.raw)])))
+        elif k == "enum" and f.context is not None:
+            whens += self.context_problems(name)
         elif k == "enum":
             whens.append((exp.Is(this=_col(self.helper("member")), expression=exp.null()),
                           _concat([_str(name), self.py_repr(self.raw), _str(f" is not a member of {t.describe()}")])))
         if len(whens) == 1 and f.optional:
             return None
         return _case(whens, _null())
+
+    # --- a field read in the context of a country field (`state: ... of country`) ----------
+    # terrl_input holds the code read in context (`US-CA` for `CA` and country US; NULL when the
+    # country is missing, invalid or not listed) under the field's name, and the value as given
+    # in `terrl_raw_<index>`, which the reasons quote as terrl.semantics.coerce.read_in_context does.
+
+    def context_inputs(self, given: exp.Expression, country: exp.Expression) -> list[exp.Expression]:
+        f = self.field
+        read_for = f.read_for if f.read_for is not None else self.gen.plan.model.schema.field(f.context).type.members
+        listed = exp.In(this=self.text(country.copy()), expressions=[_str(c) for c in sorted(read_for)])
+        code = _case([(exp.Like(this=given.copy(), expression=_str("%-%")), given.copy())],
+                     _concat([country.copy(), _str("-"), given.copy()]))
+        return [_alias(_case([(_and(exp.Not(this=exp.Is(this=given.copy(), expression=exp.null())), listed), code)]),
+                       f.name, quoted=True),
+                _alias(given.copy(), self.helper("raw"), quoted=True)]
+
+    def context_problems(self, name: str) -> list[tuple[exp.Expression, exp.Expression]]:
+        country = _col(self.field.context)
+        given = self.py_repr(_col(self.helper("raw")))
+        prefix = _concat([country, _str("-")])
+        other = exp.NEQ(this=self.text(_substr(self.raw, 1, 3)), expression=self.text(prefix))
+        return [(other, _concat([_str(name), given, _str(" is a subdivision code of another country than "), country.copy()])),
+                (exp.Is(this=_col(self.helper("member")), expression=exp.null()),
+                 _concat([_str(name), given.copy(), _str(" is not a subdivision code of "), country.copy()]))]
 
     def shown_number(self) -> exp.Expression:
         """The number as `terrl.coerce.show` prints the coerced value (cut to 40 characters)."""
@@ -583,6 +613,10 @@ class _Generator:
             inputs = [_alias(_cast(_col(n), exp.DataType.build("VARCHAR")), n, quoted=True) for n in names]
         else:
             inputs = [_col(n) for n in names]
+        # a field read in the context of its country: the code, and the value as given
+        inputs = [e for f, given in zip(self.fields, inputs) for e in (
+            f.context_inputs(_unaliased(given), _unaliased(inputs[names.index(f.field.context)]))
+            if f.field.context is not None else [given])]
         input_select = _select(*[_col(c) for c in carried], *inputs).from_(table, copy=False)
 
         parsed = _select("*", *[e for f in self.fields for e in f.parsed_columns()]).from_(exp.to_table("terrl_input", quoted=True), copy=False)
