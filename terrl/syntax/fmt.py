@@ -527,10 +527,16 @@ class _Printer:
                                           tail if i == last else [])
             return lines
         if isinstance(pred, ast.ParenPred):
+            broken = [(depth, [*lead, "("]), *self._pred_lines(depth + 1, [], pred.inner, [], hang=False),
+                      (depth, [")", *tail])]
             if isinstance(pred.inner, (ast.OrPred, ast.AndPred)):
-                return [(depth, [*lead, "("]), *self._pred_lines(depth + 1, [], pred.inner, [], hang=False),
-                        (depth, [")", *tail])]
-            return self._pred_lines(depth, [*lead, "("], pred.inner, [")", *tail])  # `((...))`, `(not (...))`
+                return broken
+            inline = self._pred_lines(depth, [*lead, "("], pred.inner, [")", *tail])  # `((...))`, `(not (...))`
+            # parentheses around one condition stay on its line, unless that line is then too long
+            # (a list inside breaks on its own: `_layout`)
+            too_long = any(not self.fits(d, flat(parts)) and not any(isinstance(p, Braced) for p in parts)
+                           for d, parts in inline)
+            return broken if too_long else inline
         if isinstance(pred, ast.NotPred):
             return self._pred_lines(depth, [*lead, "not "], pred.operand, tail)
         return [(depth, one)]
