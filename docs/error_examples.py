@@ -29,6 +29,7 @@ class ErrorExample:
     files: tuple[tuple[str, str], ...] = ()  # other files beside it (what it imports), as (name, text)
     config: str = ""  # the project's terrl.toml
     command: str = "check"  # the command that reports the code: `check` or `test`
+    args: tuple[str, ...] = ()  # more arguments to that command (a case table: `--cases cases.csv`)
     arises: str = ""  # how the code arises, when no snippet shows it (or the snippet needs words)
     arrange: Callable[[Path], None] | None = None  # builds the example's files in a scratch folder
     shown: str | None = None  # the snippet as the page shows it, when `source` cannot be shown as is
@@ -736,9 +737,8 @@ EXAMPLES: tuple[ErrorExample, ...] = (
         source=('import geo.us\n'
                 'schema Account { id: string key  state: us.UsState  employees: int in 0.. }\n'
                 'model FY27 "Fiscal 2027" {\n'
-                '  policy first\n'
                 '  territory triage "Needs data" { where state is null or employees == 0  owner "ops@acme.example" as AE }\n'
-                '  territory west "West" { where state in us.west  owner "eli@acme.example" as AE }\n'
+                '  territory west "West" { where state in us.west and employees > 0  owner "eli@acme.example" as AE }\n'
                 '  territory rest "Rest of US" { else  owner "fay@acme.example" as AE }\n'
                 '}\n'),
         fix="declare the field optional (`state: us.UsState?`) if the CRM can leave it empty, otherwise drop the "
@@ -746,9 +746,8 @@ EXAMPLES: tuple[ErrorExample, ...] = (
         fixed=('import geo.us\n'
                'schema Account { id: string key  state: us.UsState?  employees: int in 0.. }\n'
                'model FY27 "Fiscal 2027" {\n'
-               '  policy first\n'
                '  territory triage "Needs data" { where state is null or employees == 0  owner "ops@acme.example" as AE }\n'
-               '  territory west "West" { where state in us.west  owner "eli@acme.example" as AE }\n'
+               '  territory west "West" { where state in us.west and employees > 0  owner "eli@acme.example" as AE }\n'
                '  territory rest "Rest of US" { else  owner "fay@acme.example" as AE }\n'
                '}\n')),
     # --- coverage analysis -------------------------------------------------------
@@ -828,6 +827,26 @@ EXAMPLES: tuple[ErrorExample, ...] = (
                '    territory nyc "New York" { where state == NY  owner "eli@acme.example" as AE }\n'
                '    territory east_rest "Rest of East" { else  owner "gus@acme.example" as AE }\n'
                '  }\n'
+               '}\n')),
+    ErrorExample(
+        "N201",
+        source=('schema Account { id: string key  zip: digits(5) }\n'
+                'model FY27 "Fiscal 2027" {\n'
+                '  policy first\n'
+                '  territory socal "Southern California" { where zip in "90000".."94500"  owner "eli@acme.example" as AE }\n'
+                '  territory norcal "Northern California" { where zip in "94000".."96199"  owner "fay@acme.example" as AE }\n'
+                '  territory rest "Rest of US" { else  owner "gus@acme.example" as AE }\n'
+                '}\n'),
+        arises="The two ZIP ranges share 94000 to 94500; `policy first` gives those accounts to `socal` without "
+               "an error. `terrl check` reports it as a note and still exits 0.",
+        fix="nothing, if the earlier territory should win; otherwise make the ranges exclusive (`norcal`: "
+            "`zip in \"94501\"..\"96199\"`), or write `policy unique` where overlaps should be errors",
+        fixed=('schema Account { id: string key  zip: digits(5) }\n'
+               'model FY27 "Fiscal 2027" {\n'
+               '  policy first\n'
+               '  territory socal "Southern California" { where zip in "90000".."94500"  owner "eli@acme.example" as AE }\n'
+               '  territory norcal "Northern California" { where zip in "94501".."96199"  owner "fay@acme.example" as AE }\n'
+               '  territory rest "Rest of US" { else  owner "gus@acme.example" as AE }\n'
                '}\n')),
     ErrorExample(
         "W201",
@@ -1042,6 +1061,28 @@ EXAMPLES: tuple[ErrorExample, ...] = (
                '  account { id: "X1", employees: 1000 }\n'
                '  expect FY27: ent\n'
                '}\n')),
+    ErrorExample(
+        "E402",
+        source=FY27_MODEL,
+        files=(("cases.csv", "id,employees,expect\nX1,5000,ent\nX2,12,small\nX3,40,\n"),),
+        command="test",
+        args=("--cases", "cases.csv"),
+        arises="`terrl test --cases` checks each row of a case table; a row it cannot check is reported at its "
+               "line, and the other rows still run.",
+        fix="write, in each row's `expect`, a territory path of the model (`smb`), `unassigned` or `invalid`",
+        fixed=FY27_MODEL,
+        fixed_files=(("cases.csv", "id,employees,expect\nX1,5000,ent\nX2,12,smb\nX3,40,smb\n"),)),
+    ErrorExample(
+        "E403",
+        source=FY27_MODEL,
+        files=(("cases.csv", "id,employees,territory\nX1,5000,ent\nX2,12,smb\n"),),
+        command="test",
+        args=("--cases", "cases.csv"),
+        arises="A case table is an account file, as `terrl assign` reads it, with an `expect` column; when the "
+               "table as a whole cannot be used, no row is checked.",
+        fix="name the column of expected territories `expect`",
+        fixed=FY27_MODEL,
+        fixed_files=(("cases.csv", "id,employees,expect\nX1,5000,ent\nX2,12,smb\n"),)),
     # --- internal --------------------------------------------------------------------
     ErrorExample(
         "E901",

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from terrl.cli.app import cli
 from terrl.semantics import ir
-from terrl.targets import sql
+from terrl.targets import reference, sql
 from terrl.targets.evaluate import compile_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -110,7 +110,7 @@ def check_golden_dir(folder: Path, files: dict[str, str]) -> None:
 # diagnostic with that code starts there and mentions `text` (in its message, notes or
 # help). Every expected diagnostic must be reported and every reported one expected.
 
-EXPECT = re.compile(r"###\s*([EW]\d{3})(?::\s*(.*?))?\s*(?=###|$)")
+EXPECT = re.compile(r"###\s*([EWN]\d{3})(?::\s*(.*?))?\s*(?=###|$)")
 
 
 def case_chunks(folder: Path):
@@ -522,13 +522,17 @@ def child_reaches(children, policy, account, schema) -> list[bool]:
 def brute_force_findings(model: ir.Model, accounts: list[dict[str, Any]]) -> dict[str, set]:
     """Every finding the meaning of the model implies, by enumeration.
 
-    Keys: gap -> parent paths ("" = root), overlap -> (path, path) pairs, unreachable,
-    empty, redundant, dead_else -> territory paths. Territories under one whose reach is
+    Keys: gap -> parent paths ("" = root), overlap -> (path, path) pairs, ordered ->
+    (winner, later sibling) pairs under `policy first` whose `where` clauses both match an
+    account reaching the winner (the later one neither unreachable nor matching every
+    account reaching the parent), unreachable, empty,
+    redundant, dead_else -> territory paths. Territories under one whose reach is
     empty are not examined (the analysis reports the topmost only); an unreachable
     territory is not also reported as redundant, nor is an only child.
     """
     schema = model.schema
-    found: dict[str, set] = {k: set() for k in ("gap", "overlap", "unreachable", "empty", "redundant", "dead_else")}
+    found: dict[str, set] = {k: set() for k in ("gap", "overlap", "ordered", "unreachable", "empty", "redundant",
+                                                "dead_else")}
     universe = [a for a in accounts if holds(model.universe, a, schema)]
 
     def visit(parent_path: str, children, policy: str, keep: bool, reaching: list[dict]) -> None:
@@ -537,6 +541,7 @@ def brute_force_findings(model: ir.Model, accounts: list[dict[str, Any]]) -> dic
         has_else = any(c.is_else for c in children)
         reach_lists: list[list[dict]] = [[] for _ in children]
         match_any = [False] * len(children)
+        ordered: set[tuple[str, int]] = set()  # (winner, index of a later sibling that also matches)
         for a in reaching:
             plain = [holds(c.where, a, schema) if not c.is_else else False for c in children]
             if not keep and not has_else and not any(plain):
@@ -546,6 +551,9 @@ def brute_force_findings(model: ir.Model, accounts: list[dict[str, Any]]) -> dic
                 for i in range(len(hit)):
                     for j in range(i + 1, len(hit)):
                         found["overlap"].add((hit[i], hit[j]))
+            elif policy == "first" and any(plain):
+                winner = plain.index(True)
+                ordered.update((children[winner].path, j) for j in range(winner + 1, len(children)) if plain[j])
             for i, x in enumerate(plain):
                 match_any[i] |= x
             for i, x in enumerate(child_reaches(children, policy, a, schema)):
@@ -565,6 +573,9 @@ def brute_force_findings(model: ir.Model, accounts: list[dict[str, Any]]) -> dic
                     found["unreachable"].add(c.path)
                 continue
             visit(c.path, c.children, c.policy, c.keep, reach_lists[i])
+        catch_all = {j for j, c in enumerate(children) if not c.is_else and all(holds(c.where, a, schema) for a in reaching)}
+        found["ordered"].update((winner, children[j].path) for winner, j in ordered
+                                if reach_lists[j] and j not in catch_all)
 
     visit("", model.territories, model.policy, model.keep, universe)
     return found
@@ -589,7 +600,7 @@ def reaches(model: ir.Model, path: str, account: dict[str, Any]) -> bool:
     return True
 
 
-KIND = {"E202": "gap", "E201": "overlap", "E203": "unreachable", "E204": "empty", "W201": "redundant",
+KIND = {"E202": "gap", "E201": "overlap", "N201": "ordered", "E203": "unreachable", "E204": "empty", "W201": "redundant",
         "W202": "dead_else"}
 
 
@@ -631,6 +642,13 @@ def check_witness(model: ir.Model, d) -> None:
     t = model.territory(paths[0])
     if kind == "overlap":
         assert holds(t.where, w, schema) and holds(model.territory(paths[1]).where, w, schema)
+    elif kind == "ordered":  # the evaluator gives it to the earlier, which the later also matches
+        assert reaches(model, paths[0], w), (d.message, w)
+        assert holds(model.territory(paths[1]).where, w, schema)
+        trace: list = []
+        reference.walk(model, w, trace)  # what `terrl explain` shows for it
+        steps = {s.path: s for s in trace}
+        assert steps[paths[0]].taken and steps[paths[1]].matched and not steps[paths[1]].taken, (d.message, w)
     elif kind in ("unreachable", "redundant"):
         assert holds(t.where, w, schema)
     elif kind == "empty":

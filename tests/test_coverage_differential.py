@@ -33,7 +33,7 @@ def test_analysis_equals_brute_force(model):
         paths = d.extra["territories"]
         if kind == "gap":
             found[kind].add(paths[0] if paths else "")
-        elif kind == "overlap":
+        elif kind in ("overlap", "ordered"):
             found[kind].add(tuple(paths))
         else:
             found[kind].add(paths[0])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from terrl.diagnostics.source import SourceFile
 from terrl.pipeline import check_source
 from terrl.syntax.fmt import format_source
 
-from support import REPO, run_cli
+from support import REPO, make_project, run_cli
 
 
 OVERLAP = """
@@ -29,7 +32,7 @@ def _codes(text: str) -> list:
 def test_the_overlap_help_says_that_policy_first_is_inherited():
     (e201,) = [d for d in _codes(OVERLAP) if d.code == "E201"]
     assert "write `policy first` in `a`" in e201.help and "inherited" in e201.help
-    assert "write `policy unique` in a child" in e201.help
+    assert "write `policy unique` in a child" in e201.help and "(N201)" in e201.help
 
 
 def test_policy_unique_in_a_child_keeps_its_overlaps_checked_under_an_inherited_policy_first():
@@ -141,3 +144,42 @@ model FY26 {
     flat = "\n".join(line.strip() for line in text.splitlines())
     (error,) = _codes(flat)
     assert "`{` is not closed" in error.message
+
+
+ORDERED = """schema Account { id: string key  zip: digits(5) }
+model M {
+  policy first
+  territory named { where id == "001"  owner "kim@x.example" as AE }
+  territory ca {
+    owner "dana@x.example" as RVP
+    territory socal { where zip in "90000".."94500" }
+    territory norcal { where zip in "94000".."95999" }
+    territory rest { else }
+  }
+}
+"""
+
+
+def test_check_reports_what_policy_first_decides_as_notes_that_do_not_fail_ci(tmp_path, monkeypatch):
+    """Issue 18 item 1: `socal` at 90000..94500 against `norcal` at 94000..95999 passed with
+    "all checks passed" under an inherited `policy first`."""
+    make_project(tmp_path, {"m.terr": ORDERED}, monkeypatch=monkeypatch, config="")
+    result = run_cli(["check", "m.terr", "--format", "concise"])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if "note[N201]" in line]
+    # (`ca`, with no `where`, is a catch-all after `named`: losing to it is its purpose, no note)
+    assert notes == [
+        "m.terr:8:24: note[N201] `ca.socal` and `ca.norcal` overlap; `policy first` (inherited from the model) "
+        "gives the accounts both match to `ca.socal`, the earlier"]
+    report = json.loads(run_cli(["check", "m.terr", "--format", "json"]).output)
+    (socal,) = [d for d in report["diagnostics"] if d["territories"] == ["ca.socal", "ca.norcal"]]
+    assert socal["severity"] == "note" and socal["name"] == "order-decides"
+    # the witness replays: `explain` shows `socal` taking it while `norcal` also matches
+    explained = run_cli(["explain", "m.terr", "--account", json.dumps(socal["witness"])]).output
+    assert re.search(r"taken +socal", explained) and re.search(r"matches +norcal", explained)
+    assert "::notice file=m.terr,line=8" in run_cli(["check", "m.terr", "--format", "github"]).output
+    # severities as for any code: off hides the notes, error makes them fail the check
+    (tmp_path / "terrl.toml").write_text('[severity]\nN201 = "off"\n', encoding="utf-8")
+    assert "N201" not in run_cli(["check", "m.terr"]).output
+    (tmp_path / "terrl.toml").write_text('[severity]\norder-decides = "error"\n', encoding="utf-8")
+    assert run_cli(["check", "m.terr"]).exit_code == 1

@@ -304,7 +304,7 @@ _decls = st.one_of(
               st.lists(_territories(2), max_size=3).map(tuple)),
     st.builds(ast.TestDecl, _strings, st.lists(st.one_of(
         st.lists(st.builds(ast.AccountEntry, _idents, _values), max_size=4).map(lambda es: ast.AccountItem(tuple(es))),
-        st.builds(ast.ExpectItem, _idents, st.one_of(_qual, st.sampled_from(["unassigned", "invalid"])))),
+        st.builds(ast.ExpectItem, _qual, st.one_of(_qual, st.sampled_from(["unassigned", "invalid"])))),
         max_size=3).map(tuple)))
 
 

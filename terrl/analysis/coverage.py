@@ -13,6 +13,10 @@ so each question is decided exactly, for every field kind, nulls included:
   model, at the root) says `keep` or P has an `else` child;
 - **overlap** (E201) under `unique`: R and wi and wj non-empty, one finding per pair;
 - **unreachable** (E203) under `first`: R and wi non-empty but reach(ci) empty;
+- **order decides** (N201, a note) under `first`: reach(ci) and wj non-empty for a later
+  sibling cj: accounts that both match go to ci, the earlier; one note per pair, the
+  witness drawn from reach(ci) so the evaluator gives it to ci (cj unreachable: E203 only;
+  cj matching all of R, a catch-all placed last: nothing to report);
 - **empty** (E204): R and wi empty;
 - **redundant-where** (W201): R non-empty and R implies wi (the `where` adds nothing
   to its parent's scope), for a territory with siblings: an only child that restates its
@@ -51,11 +55,12 @@ import heapq
 import json
 import threading
 from decimal import Decimal
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from terrl.semantics import ir
 from terrl.analysis.dd import Manager, Node
 from terrl.diagnostics.core import Diagnostic, Label, diag
+from terrl.diagnostics.source import Span
 from terrl.diagnostics.json_values import json_value
 from terrl.analysis.domain import FieldDomain, build_model_domains, field_order, format_number, range_mask, runs
 
@@ -353,6 +358,8 @@ class _Analysis:
                 self._gap(parent, plain, None, boxes)
         if policy == "unique" and len(plain) > 1:
             self._overlaps(parent, plain, reach)
+        elif policy == "first" and len(plain) > 1:
+            self._order_decides(parent, plain)
 
     def _gap(self, parent: ir.Territory | None, plain: list[ir.Territory], gap: Node | None,
              boxes: tuple[list[list[int]], bool] | None = None) -> None:
@@ -410,8 +417,104 @@ class _Analysis:
                       help=f"move `{c.path}` before {', '.join(f'`{e.path}`' for e in takers[:3])}, "
                            f"narrow their `where`, or remove `{c.path}`")
 
+    def _meeting_pairs(self, plain: list[ir.Territory], scopes: Callable[[], list[Node]],
+                       skip_later: Callable[[int], bool] = lambda j: False) -> tuple[list[tuple[int, int]], int]:
+        """Pairs (i, j), i < j, where accounts reaching the earlier also match the later one's
+        `where` (and not `skip_later(j)`, asked once per j that meets some earlier sibling): the
+        first MAX_PAIR_FINDINGS, and how many more there are. `scopes()[k]` holds every account
+        that `plain[k]` could share with a sibling: for large groups, the candidate pairs are
+        those whose scopes may meet (small ones try every pair and do not build them)."""
+        m, space = self.m, self.space
+        if len(plain) < SMALL_SIBLING_GROUP:
+            pairs = [(i, j) for i in range(len(plain)) for j in range(i + 1, len(plain))]
+        else:
+            pairs = candidate_pairs(space, scopes())
+        skipped: dict[int, bool] = {}
+        confirmed = 0
+        listed: list[tuple[int, int]] = []
+        for i, j in pairs:
+            a, b = plain[i], plain[j]
+            # The two `where`s alone first: small diagrams, and disjoint for most pairs of a real model.
+            if not m.intersects(space.matched[a.path], space.matched[b.path]):
+                continue
+            if not m.intersects(space.reach[a.path], space.matched[b.path]):
+                continue
+            if j not in skipped:
+                skipped[j] = skip_later(j)
+            if skipped[j]:
+                continue
+            confirmed += 1
+            if len(listed) < MAX_PAIR_FINDINGS:
+                listed.append((i, j))
+        return listed, confirmed - len(listed)
+
+    def _only_these(self, plain: list[ir.Territory], i: int, j: int, both: Node) -> Node:
+        """Part of `both` that no third sibling matches, when there is one, so that explaining
+        the witness shows this pair and nothing else (affordable only for small groups)."""
+        m, space = self.m, self.space
+        if len(plain) < SMALL_SIBLING_GROUP:
+            others = m.or_many(space.matched[c.path] for k, c in enumerate(plain) if k not in (i, j))
+            alone = m.diff(both, others)
+            if alone != m.FALSE:
+                return alone
+        return both
+
+    def _order_decides(self, parent: ir.Territory | None, plain: list[ir.Territory]) -> None:
+        """Under `policy first`, the pairs of siblings whose `where` clauses meet, and which one
+        wins there (N201): what the order decides, which `policy unique` would have reported."""
+        m, space = self.m, self.space
+        # Under `first`, reach(a) already leaves out earlier siblings: its meeting with a later
+        # `where` is exactly what `a` takes from it. A later sibling that is unreachable is E203;
+        # one that matches everything reaching the parent (no `where`) is a catch-all placed
+        # to take what the earlier ones leave: losing to them is its purpose, not news.
+        reach = space.reach[parent.path if parent else ""]
+        live = [c for c in plain if space.reach[c.path] != m.FALSE]
+        # reach(b) leaves out what `a` takes, so candidates come from the `where`s themselves
+        listed, unlisted = self._meeting_pairs(
+            live, lambda: [space.matched[c.path] for c in live],
+            skip_later=lambda j: m.subset(reach, space.matched[live[j].path]))
+        if not listed:
+            return
+        origin, policy_span = self._policy_origin(parent)
+        parent_name = f"`{parent.path}`" if parent else "the model"
+        for n, (i, j) in enumerate(listed):
+            a, b = live[i], live[j]
+            both = m.and_(space.reach[a.path], space.matched[b.path])
+            labels = [Label(s, f"comes first: takes the accounts `{b.path}` also matches") for s in [_where_span(a)] if s]
+            labels += [Label(s, "`policy first` written here") for s in [policy_span] if s]
+            notes = [f"accounts in both, given to `{a.path}`: {space.region_text(both)}"]
+            if n == 0 and unlisted:
+                notes.append(f"{unlisted} more such pair{'s' if unlisted > 1 else ''} under "
+                             f"{self._parent_words(parent)} {'are' if unlisted > 1 else 'is'} not listed "
+                             f"(terrl lists {MAX_PAIR_FINDINGS} per parent)")
+            self._finding("N201", f"`{a.path}` and `{b.path}` overlap; `policy first` ({origin}) gives the "
+                          f"accounts both match to `{a.path}`, the earlier", _where_span(b), both, [a.path, b.path],
+                          labels=labels, notes=tuple(notes), witness_node=self._only_these(live, i, j, both),
+                          **({"unlisted_overlaps": unlisted} if unlisted else {}),
+                          help=f"if `{a.path}` should win, nothing to do; otherwise make their `where` clauses "
+                               f"exclusive or reorder them, or write `policy unique` in {parent_name} to have such "
+                               f"overlaps reported as errors (`N201 = \"off\"` under `[severity]` hides these notes)")
+
+    def _policy_origin(self, parent: ir.Territory | None) -> tuple[str, Span | None]:
+        """Where the `policy first` in force among a parent's children is written: on the parent
+        ("set on `na`") or the nearest ancestor that says it ("inherited from the model"), and that
+        `policy` item's span."""
+        line: list[tuple[str, Span | None]] = [("the model", self.model.policy_span)]
+        if parent is not None:
+            children = self.model.territories
+            for part in parent.path.split("."):
+                node = next(c for c in children if c.name == part)
+                line.append((f"`{node.path}`", node.policy_span))
+                children = node.children
+        for depth in range(len(line) - 1, -1, -1):
+            name, span = line[depth]
+            if span is not None or depth == 0:
+                return (f"set on {name}" if depth == len(line) - 1 else f"inherited from {name}"), span
+        raise AssertionError("unreachable")
+
     def _overlaps(self, parent: ir.Territory | None, plain: list[ir.Territory], reach: Node) -> None:
         m, space = self.m, self.space
+        # E201 pairs are symmetric: counted by `overlapping_pairs` (popcounts for interval boxes)
         listed, confirmed = overlapping_pairs(m, [space.reach[c.path] for c in plain], MAX_PAIR_FINDINGS,
                                               [space.matched[c.path] for c in plain])
         unlisted = confirmed - len(listed)
@@ -428,13 +531,7 @@ class _Analysis:
                 labels.append(Label(pspan, f"children of {self._parent_words(parent)} must not overlap "
                                            f"(`policy unique`)"))
             notes = [f"accounts in both: {space.region_text(both)}"]
-            # Prefer a witness that no third sibling matches, so that explaining it shows this
-            # overlap and nothing else (affordable only for small groups: one union per pair).
-            only_these = both
-            if len(plain) < SMALL_SIBLING_GROUP:
-                others = m.or_many(space.matched[c.path] for k, c in enumerate(plain) if k not in (i, j))
-                if m.diff(both, others) != m.FALSE:
-                    only_these = m.diff(both, others)
+            only_these = self._only_these(plain, i, j, both)
             if n == first_shown:
                 notes.append(f"{unlisted} more overlapping pair{'s' if unlisted > 1 else ''} under "
                              f"{self._parent_words(parent)} {'are' if unlisted > 1 else 'is'} not listed "
@@ -446,7 +543,8 @@ class _Analysis:
                           help=f"make their `where` clauses exclusive (e.g. add `and not (...)` to one), "
                                f"or write `policy first` in {parent_name} so that the earlier one wins; the "
                                f"policy is inherited, so overlaps further down would then be settled by order "
-                               f"too (write `policy unique` in a child to keep them checked)")
+                               f"too, each named in a note (N201); write `policy unique` in a child to keep them "
+                               f"errors")
 
 
 def _position(span) -> tuple:
@@ -571,6 +669,24 @@ def _bits(mask: int) -> Iterator[int]:
         low = mask & -mask
         yield low.bit_length() - 1
         mask ^= low
+
+
+def candidate_pairs(space: "ModelSpace", nodes: list[Node]) -> list[tuple[int, int]]:
+    """Pairs (i, j), i < j, whose nodes may intersect: their projections meet on every level
+    (N201's candidates; E201's symmetric pairs go through `overlapping_pairs`).
+
+    Small groups get every pair. Large ones compare the hulls [first, last] of each
+    projection (`overlapping_hulls`).
+    """
+    n = len(nodes)
+    if n < SMALL_SIBLING_GROUP:
+        return [(i, j) for i in range(n) for j in range(i + 1, n) if nodes[i] and nodes[j]]
+    m = space.manager
+    hulls = {}
+    for i in range(n):
+        if nodes[i] != m.FALSE:
+            hulls[i] = [((mask & -mask).bit_length() - 1, mask.bit_length()) for mask in projections(m, nodes[i])]
+    return overlapping_hulls(hulls, m.levels)
 
 
 BITSET_PAIRS_LIMIT = 8_000  # up to here a bitset of neighbours per rule (n^2/8 bytes: 8 MB) is fastest

@@ -34,6 +34,8 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
     (terrl.toml or [tool.terrl] in pyproject.toml, found from the current directory
     upwards) sets excludes, models, severity overrides and lint options.
     Exit status: 0 no errors, 1 errors found, 2 a path or the configuration cannot be read.
+    Warnings and notes (such as N201, which names the overlaps `policy first` settles and
+    which sibling wins) never change it; `[severity]` can make any of them an error.
     """
     from terrl.cli._report import write_report
     from terrl.cli._selection import command_config, select_files

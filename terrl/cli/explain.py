@@ -1,4 +1,8 @@
-"""`terrl explain MODEL_FILE --account JSON`: the path one account takes, decision by decision."""
+"""`terrl explain MODEL_FILE --account JSON`: the path one account takes, decision by decision.
+
+The account is given inline (`--account`) or picked from an account file, the same CSV or
+JSON Lines that `terrl assign` reads (`--accounts FILE --key ID`, or `--row N`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import json
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,12 +20,21 @@ from terrl.cli._model import load_checked_program, pick
 
 @click.command()
 @click.argument("model_file", type=click.Path(path_type=Path))
-@click.option("--account", "account_json", required=True,
+@click.option("--account", "account_json",
               help='The account as a JSON object, e.g. \'{"country": "US", "employees": 5000}\'.')
+@click.option("--accounts", "accounts_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="An account file (CSV or JSON Lines, as `terrl assign` reads) to take the account from; "
+                   "with --key or --row.")
+@click.option("--key", "key", help="With --accounts: the row whose key field (the schema's `key`) has this value.")
+@click.option("--row", "row", type=click.IntRange(min=1),
+              help="With --accounts: the N-th account of the file (1-based, as `terrl assign` numbers rows).")
 @click.option("--model", "model_name", help="The model to use when the file has several.")
-def explain(model_file: Path, account_json: str, model_name: str | None) -> None:
+def explain(model_file: Path, account_json: str | None, accounts_file: Path | None, key: str | None,
+            row: int | None, model_name: str | None) -> None:
     """Show how one account is assigned: the walk down the tree, decision by decision, and the result.
 
+    The account is `--account JSON`, or one row of an account file: `--accounts FILE --key ID`
+    (the row whose key is ID; the first, if several are) or `--accounts FILE --row N`.
     Each line is a territory tried, indented under its parent in the order the
     evaluator tries them: `taken`, `no`, `matches` (also matches, but an earlier sibling
     came first under `policy first`) or `skipped` (not tried), its `where` as written and
@@ -29,20 +43,95 @@ def explain(model_file: Path, account_json: str, model_name: str | None) -> None
     from terrl.targets.evaluate import Assignment
     from terrl.targets.reference import explain as trace
 
-    try:
-        account = json.loads(account_json, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"--account is not valid JSON: {exc.msg} (column {exc.colno})")
-    if not isinstance(account, dict):
-        raise UserError('--account must be a JSON object, e.g. {"country": "US"}')
+    if accounts_file is None and (key is not None or row is not None):
+        raise click.UsageError("--key and --row pick a row of --accounts FILE")
+    if (account_json is None) == (accounts_file is None):
+        raise click.UsageError("give the account: either --account JSON or --accounts FILE with --key ID or --row N")
+    if accounts_file is not None and (key is None) == (row is None):
+        raise click.UsageError("with --accounts FILE, say which row: --key ID or --row N")
+    account = None
+    if account_json is not None:
+        try:
+            account = json.loads(account_json, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"--account is not valid JSON: {exc.msg} (column {exc.colno})")
+        if not isinstance(account, dict):
+            raise UserError('--account must be a JSON object, e.g. {"country": "US"}')
     program, shown = load_checked_program(model_file, "explain")
     model = pick(program, model_name)
+    heading = None
+    if accounts_file is not None:
+        record = find_record(model, accounts_file, key, row)
+        heading = f"{accounts_file}:{record.line}: row {record.row}"
+        if model.schema.key is not None:
+            raw = record.key if record.values is None else record.values.get(model.schema.key.name)
+            heading += ", no key" if raw is None else f", key {json.dumps(_key_text(raw), ensure_ascii=False)}"
+        if record.values is None:  # a row that cannot be read: `assign` reports it invalid, with this reason
+            click.echo(heading)
+            click.echo(render_explanation(model, Assignment("invalid", (), (), (), record.problem), []))
+            sys.exit(EXIT_OK)
+        account = dict(record.values)
     # The reference interpreter alone: tracing one account never needs the compiled evaluator
     # (the differential tests hold the two to the same results).
     fields, steps = trace(model, account)
     result = Assignment(*fields)
+    if heading is not None:
+        click.echo(heading)
     click.echo(render_explanation(model, result, steps, account))
     sys.exit(EXIT_OK)
+
+
+def find_record(model, path: Path, key: str | None, row: int | None):
+    """The record of `path` (read as `terrl assign` reads it) at `row`, or the first whose key is
+    `key` (compared as text: a CSV cell, or a JSON value as JSON writes it). Exits on a file that
+    cannot be used or an account that is not there."""
+    from terrl.io.accounts import AccountsError, open_accounts
+
+    key_field = model.schema.key
+    if key is not None and key_field is None:
+        raise UserError(f"schema `{model.schema.name}` has no `key` field, so rows have no key; pick one with --row N",
+                        help="mark the field that identifies accounts with `key` in the schema, e.g. `id: string key`")
+    try:
+        reader = open_accounts(path, model.schema)
+    except AccountsError as exc:
+        raise UserError(str(exc))
+    found, seen, also = None, 0, []
+    try:
+        for record in reader.records():
+            seen += 1
+            if row is not None:
+                if record.row == row:
+                    found = record
+                    break
+                continue
+            raw = record.key if record.values is None else record.values.get(key_field.name)
+            if raw is not None and _key_text(raw) == key:
+                if found is not None:
+                    also.append(record.row)
+                    break  # one more is enough to warn about; the file may be large
+                found = record
+    except AccountsError as exc:
+        raise UserError(str(exc))
+    finally:
+        reader.stream.close()
+    if found is None and row is not None:
+        raise UserError(f"{path} has no row {row}: it holds {seen} account{'s' if seen != 1 else ''}")
+    if found is None:
+        raise UserError(f"{path}: no account with `{key_field.name}` {json.dumps(key)} among its {seen} "
+                        f"account{'s' if seen != 1 else ''}", help="keys are compared as written in the file")
+    if also:
+        click.echo(f"warning: key {json.dumps(key)} is on rows {found.row} and {also[0]} of {path}; "
+                   f"explaining row {found.row} (pick another with --row N)", err=True)
+    return found
+
+
+def _key_text(value: Any) -> str:
+    """A key as text: a CSV cell as it is, a JSON value as JSON writes it (`17`, `true`)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return str(value)
 
 
 VERDICT_WIDTH = len("matches")

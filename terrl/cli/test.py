@@ -1,4 +1,4 @@
-"""`terrl test PATH...`: run the `test` blocks of `.terr` files through the evaluator."""
+"""`terrl test PATH...`: run the `test` blocks of `.terr` files, and case tables (`--cases`), through the evaluator."""
 
 from __future__ import annotations
 
@@ -24,20 +24,29 @@ FORMATS = ("text", "json", "github", "sarif")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Read this configuration file instead of looking for terrl.toml / pyproject.toml.")
 @click.option("--no-config", is_flag=True, help="Ignore configuration files.")
+@click.option("--cases", "case_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A case table to check too (repeatable): a CSV or JSON Lines account file, read as `terrl assign` "
+                   "reads one, with an `expect` column (a territory path, several joined with `;`, `unassigned` or "
+                   "`invalid`), optionally `model` and `case` (the row's name) columns.")
+@click.option("--model", "model_name", help="The model the case tables' rows are checked against when they have no "
+                                            "`model` column (needed when the files declare several).")
 def test(paths: tuple[Path, ...], quiet: bool, fmt: str, output: Path | None, config_path: Path | None,
-         no_config: bool) -> None:
+         no_config: bool, case_files: tuple[Path, ...] = (), model_name: str | None = None) -> None:
     """Run every `test` block in PATHS (files or folders; default: the configuration's
     `include` globs, else the current folder; the configuration's excludes apply).
 
     Each expectation is checked with the compiled evaluator; a failure prints the
-    expected and the actual result with the test's source line. Exit status: 0 all
-    passed, 1 a test failed or a file has errors, 2 a path or the configuration cannot
-    be read.
+    expected and the actual result with the test's source line. `--cases FILE` checks
+    each row of a table of accounts the same way, a failure located at its line (the
+    models are those of PATHS). Exit status: 0 all passed, 1 a test failed or a file (or
+    a case table) has errors, 2 a path or the configuration cannot be read.
     """
     from terrl.diagnostics.core import sort_diagnostics
     from terrl.pipeline import Compilation, UsageError
     from terrl.diagnostics.render import json_object, render
-    from terrl.targets.testing import run_tests
+    from terrl.diagnostics.source import display_path
+    from terrl.targets.testing import run_case_table, run_tests
     from terrl.cli._model import concise
     from terrl.cli._report import write_report
     from terrl.cli._selection import command_config, select_files
@@ -55,6 +64,18 @@ def test(paths: tuple[Path, ...], quiet: bool, fmt: str, output: Path | None, co
         raise UserError(str(exc))
     errors = [d for d in compilation.diagnostics if d.severity == "error"]
     outcomes = [outcome for unit in compilation.units for outcome in run_tests(unit.program)]
+    evaluators: dict = {}  # one per model, shared by the tables
+    # The models of the files given, and those their tests name in files they import (a test
+    # file beside its table), each once.
+    models = {(m.file, m.name): m for m in compilation.models}
+    for unit in compilation.units:
+        for _, m in unit.program.tested_models:
+            models.setdefault((m.file, m.name), m)
+    for case_file in case_files:
+        table_outcomes, problems = run_case_table(case_file, display_path(case_file), list(models.values()),
+                                                  model_name, evaluators)
+        outcomes += table_outcomes
+        errors += problems
     passed = sum(o.passed for o in outcomes)
     failed = len(outcomes) - passed
     summary = {"passed": passed, "failed": failed, "errors": len(errors)}

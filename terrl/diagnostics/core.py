@@ -4,7 +4,7 @@ Codes and names are a contract (JSON output, SARIF rule ids, severity overrides 
 configuration, the error index in docs): never renumber or rename one; retire a code
 by leaving it registered with `retired=True`.
 
-Ranges: E0xx reading and syntax, E1xx names and types, E2xx/W2xx coverage analysis,
+Ranges: E0xx reading and syntax, E1xx names and types, E2xx/W2xx/N2xx coverage analysis (N: notes),
 E3xx/W3xx lint rules, E4xx test blocks, E9xx internal.
 """
 
@@ -168,6 +168,14 @@ register("E201", "overlap", "error", "two sibling territories under `policy uniq
 register("E202", "gap", "error", "some accounts reach a parent but no child takes them")
 register("E203", "unreachable", "error", "under `policy first`, earlier siblings take everything a territory matches")
 register("E204", "empty", "error", "no account reaching the parent can match the territory")
+register("N201", "order-decides", "note",
+         "under `policy first`, two siblings' `where` clauses overlap and the earlier one wins",
+         "Under `policy first` an account goes to the first sibling that matches it, so overlaps are not "
+         "errors: the order settles them. The policy is inherited, so one `policy first` settles every overlap "
+         "below it, including ones nobody meant. This note names each such pair, says which sibling wins and "
+         "gives a witness account (`terrl explain` on it shows the earlier sibling taking it). It is a note: "
+         "`terrl check` still exits 0. To have these overlaps reported as errors below some territory, write "
+         "`policy unique` in it; to hide the notes, write `N201 = \"off\"` under `[severity]` in terrl.toml.")
 register(
     "W201", "redundant-where", "warning", "a `where` adds nothing to what reaches the territory",
     "Every account that reaches the parent matches this territory's `where`, so among its siblings it "
@@ -179,7 +187,9 @@ register("W203", "unused-segment", "warning", "a segment is never used")
 register("W204", "unused-set", "warning", "a set is never used")
 
 # --- test blocks ------------------------------------------------------------------
-register("E401", "test-failed", "error", "a `test` block's expectation does not hold")
+register("E401", "test-failed", "error", "a `test` block's expectation (or a case table row's) does not hold")
+register("E402", "bad-test-case", "error", "a row of a case table cannot be checked (an empty or unknown `expect`, an unknown model, a row that cannot be read)")
+register("E403", "bad-case-file", "error", "a case table cannot be used (no `expect` column, a required column missing, an empty file, no model to test)")
 
 # --- internal ---------------------------------------------------------------------
 register("E901", "internal-error", "error", "terrl itself failed; please report it")

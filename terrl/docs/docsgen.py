@@ -256,7 +256,9 @@ def build_site(docs: LoadedDocs) -> SiteView:
     for shown, program in docs.roots:
         for model in program.models:
             slug = _unique_slug(model.name, slugs)
-            findings = [d for d in docs.findings if d.extra.get("model") == model.name
+            # Notes (N201: what `policy first` decides) are for rule authors running `check`; the
+            # pages already say that the first match wins.
+            findings = [d for d in docs.findings if d.extra.get("model") == model.name and d.severity != "note"
                         and d.span is not None and d.span.file.path == model.file]
             models.append(_ModelBuilder(model, program, slug, docs.analysed, findings).build())
     sources = tuple(SourceView(shown, paragraphs(program.doc)) for shown, program in docs.roots)

@@ -143,8 +143,11 @@ class AccountReader:
 
 
 def open_accounts(source: str | Path | IO[bytes], schema: ir.Schema, fmt: str | None = None,
-                  columns: Mapping[str, str] | None = None, preset: str | None = None) -> AccountReader:
+                  columns: Mapping[str, str] | None = None, preset: str | None = None, *,
+                  extra_columns: tuple[str, ...] = ()) -> AccountReader:
     """Open `source` (a path, `-` for stdin, or a binary stream) and read its header.
+    `extra_columns`: CSV columns to read besides the schema's fields, when the header has them
+    (a JSON Lines record keeps every key of its object anyway).
 
     `columns` (field -> header) and `preset` (a name of `PRESETS`) say where fields whose
     column is not named as the field are (`column_mapping`); in JSON Lines, the keys.
@@ -171,7 +174,7 @@ def open_accounts(source: str | Path | IO[bytes], schema: ir.Schema, fmt: str | 
     reader = AccountReader(stream, schema, fmt, name)
     reader.wanted = (dict(columns or {}), preset)
     if fmt == "csv":
-        _open_csv(reader)
+        _open_csv(reader, extra_columns)
     else:
         if not _peek(stream, 4).removeprefix(b"\xef\xbb\xbf"):  # as an empty CSV: a usage error, not 0 accounts
             raise AccountsError(f"{name} is empty: expected one JSON object (an account) per line")
@@ -201,7 +204,7 @@ class _Rewound(io.RawIOBase):
 
 # --- CSV ----------------------------------------------------------------------------
 
-def _open_csv(reader: AccountReader) -> None:
+def _open_csv(reader: AccountReader, extra_columns: tuple[str, ...] = ()) -> None:
     text = io.TextIOWrapper(reader.stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     csv.field_size_limit(MAX_FIELD_BYTES)
     lines = _Lines(text)
@@ -218,6 +221,9 @@ def _open_csv(reader: AccountReader) -> None:
     reader.columns = tuple(header)
     reader.mapping = column_mapping(reader.schema, header, *reader.wanted)
     reader.index = _column_index(reader, header)
+    for name in extra_columns:
+        if name in header and name not in reader.index:
+            reader.index[name] = header.index(name)
     reader._csv = _csv_rows(reader, lines, rows, header, reader.index)
     reader._rows = _csv_records(reader, reader._csv, reader.index)
 

@@ -252,6 +252,7 @@ class Territory:
     span: Span | None = field(default=None, compare=False)  # the whole declaration
     name_span: Span | None = field(default=None, compare=False)
     where_span: Span | None = field(default=None, compare=False)  # the `where ...` / `else` item
+    policy_span: Span | None = field(default=None, compare=False)  # its own `policy` item; None: inherited
 
     @property
     def is_leaf(self) -> bool:
@@ -280,6 +281,7 @@ class Model:
     span: Span | None = field(default=None, compare=False)
     name_span: Span | None = field(default=None, compare=False)
     where_span: Span | None = field(default=None, compare=False)
+    policy_span: Span | None = field(default=None, compare=False)  # its `policy` item; None: the default
 
     def walk(self):
         for t in self.territories:
@@ -379,6 +381,8 @@ class Program:
     # The root file as shown to the user and its `##` header (before its first import).
     file: str = field(default="", compare=False)
     doc: str | None = field(default=None, compare=False)
+    # Models of imported files that this file's tests name, by name as written (`fy26.FY26`).
+    tested_models: tuple[tuple[str, Model], ...] = field(default=(), compare=False)
 
     def named_set(self, file: str, name: str) -> NamedSet:
         for s in self.sets:
@@ -391,3 +395,10 @@ class Program:
             if m.name == name:
                 return m
         raise KeyError(name)
+
+    def tested_model(self, name: str) -> Model:
+        """The model a test's `expect` names: one of this file's, or `fy26.FY26` from an import."""
+        for written, m in self.tested_models:
+            if written == name:
+                return m
+        return self.model(name)

@@ -19,7 +19,7 @@ from typing import Callable, Iterator, NoReturn
 
 from terrl.syntax import ast
 from terrl.semantics import ir
-from terrl.diagnostics.core import Diagnostic, Label, diag
+from terrl.diagnostics.core import Diagnostic, Label, diag, has_errors
 from terrl.diagnostics.suggest import closest, member_hint
 from terrl.syntax.parser import MAX_NESTING, decode_source, parse, read_source
 from terrl.resources import stdlib_dir
@@ -960,16 +960,17 @@ def lower_module(loaded: LoadedModule, diagnostics: list[Diagnostic], lowerer: L
                         lw.pred(decl.pred, candidates[0][1], scope)
                     except _Failed:
                         pass
+    tested: dict[str, ir.Model | None] = {}
     for decl in module.decls:
         if isinstance(decl, ast.TestDecl):
-            declared = {d.name.name: d for d in module.decls if isinstance(d, ast.ModelDecl)}
-            test = _lower_test(lw, decl, models, declared)
+            test = _lower_test(lw, decl, scope, models, tested)
             if test is not None:
                 tests.append(test)
     if any(isinstance(d, ast.ModelDecl) for d in module.decls) and not any(d.is_error for d in diagnostics):
         _report_unused(lw, loaded, scope)
+    imported_models = tuple((name, m) for name, m in tested.items() if m is not None and "." in name)
     return ir.Program(models=tuple(models), tests=tuple(tests), schemas=tuple(schemas), sets=tuple(lw.set_symbols),
-                      file=loaded.display, doc=module.doc)
+                      file=loaded.display, doc=module.doc, tested_models=imported_models)
 
 
 def _report_unused(lw: Lowerer, loaded: LoadedModule, scope: Scope) -> None:
@@ -1036,11 +1037,13 @@ def _lower_model(lw: Lowerer, decl: ast.ModelDecl, scope: Scope, loaded: LoadedM
         name=decl.name.name, title=decl.title.value if decl.title else None, schema=schema,
         universe=items["where"], policy=items["policy"] or "unique", keep=items["keep"],
         territories=territories, effective=items["effective"], status=items["status"], doc=decl.doc,
-        file=loaded.display, span=decl.span, name_span=decl.name.span, where_span=items["where_span"])
+        file=loaded.display, span=decl.span, name_span=decl.name.span, where_span=items["where_span"],
+        policy_span=items["policy_span"])
 
 
 def _body(lw: Lowerer, items, schema: ir.Schema, scope: Scope, *, at_model: bool) -> dict:
-    out = {"where": None, "where_span": None, "is_else": False, "policy": None, "keep": False, "owners": [],
+    out = {"where": None, "where_span": None, "is_else": False, "policy": None, "policy_span": None, "keep": False,
+           "owners": [],
            "meta": [], "effective": None, "status": None, "ok": True}
     seen: dict[type, object] = {}
     for item in items:
@@ -1069,6 +1072,7 @@ def _body(lw: Lowerer, items, schema: ir.Schema, scope: Scope, *, at_model: bool
                 out["where_span"] = item.span
         elif isinstance(item, ast.PolicyItem):
             out["policy"] = item.policy
+            out["policy_span"] = item.span
         elif isinstance(item, ast.KeepItem):
             out["keep"] = True
         elif isinstance(item, ast.OwnerItem):
@@ -1161,7 +1165,7 @@ def _lower_territory(lw: Lowerer, decl: ast.TerritoryDecl, schema: ir.Schema, sc
         name=decl.name.name, path=path, title=decl.title.value if decl.title else None,
         where=items["where"], is_else=items["is_else"], policy=policy, keep=items["keep"],
         owners=tuple(items["owners"]), meta=tuple(items["meta"]), doc=decl.doc, children=children,
-        span=decl.span, name_span=decl.name.span, where_span=items["where_span"])
+        span=decl.span, name_span=decl.name.span, where_span=items["where_span"], policy_span=items["policy_span"])
 
 
 def _literal_value(lit):
@@ -1174,14 +1178,14 @@ def _literal_value(lit):
     return None
 
 
-def _test_account_fits(lw: Lowerer, model: ir.Model, account: ast.AccountItem, expect: ast.ExpectItem) -> bool:
+def _test_account_fits(lw: Lowerer, model: ir.Model, name: str, account: ast.AccountItem, expect: ast.ExpectItem) -> bool:
     """A test that expects a territory (or `unassigned`) needs an account the schema accepts:
     a value that does not fit would make it `invalid` and the test fail for the wrong reason.
     (Tests about invalid input say `expect MODEL: invalid`; their values are not checked.)"""
     from terrl.semantics.coerce import InvalidValue, coerce_value, read_in_context
 
     given = {entry.field.name: entry for entry in account.entries}
-    help = f"fix the value, or write `expect {model.name}: invalid` if the test is about invalid input"
+    help = f"fix the value, or write `expect {name}: invalid` if the test is about invalid input"
     fits = True
     countries = {}  # the country fields' values, for the fields read in their context
     for f in model.schema.fields:
@@ -1197,7 +1201,7 @@ def _test_account_fits(lw: Lowerer, model: ir.Model, account: ast.AccountItem, e
             if not f.optional:
                 lw.error("E120", f"the test account has no `{f.name}`, which `{model.schema.name}` requires",
                          account.span, labels=[Label(expect.span, "so the account is invalid, not as expected here")],
-                         help=f"add `{f.name}: ...` to the account, or write `expect {model.name}: invalid`")
+                         help=f"add `{f.name}: ...` to the account, or write `expect {name}: invalid`")
                 fits = False
             continue
         try:
@@ -1221,8 +1225,12 @@ def _declared_paths(items, prefix: str = "") -> Iterator[str]:
             yield from _declared_paths(item.items, path + ".")
 
 
-def _lower_test(lw: Lowerer, decl: ast.TestDecl, models: list[ir.Model],
-                declared: dict[str, ast.ModelDecl]) -> ir.TestCase | None:
+def _lower_test(lw: Lowerer, decl: ast.TestDecl, scope: Scope, models: list[ir.Model],
+                tested: dict[str, ir.Model | None]) -> ir.TestCase | None:
+    """One `test` block. Every expectation is checked on its own and every problem is
+    reported (an unknown path does not hide an unknown field). `tested` caches the models
+    the file's tests name, by name as written (`FY26`, `fy26.FY26`); None for a model
+    whose rules have errors."""
     accounts = [i for i in decl.items if isinstance(i, ast.AccountItem)]
     expects = [i for i in decl.items if isinstance(i, ast.ExpectItem)]
     if len(accounts) != 1 or not expects:
@@ -1230,51 +1238,40 @@ def _lower_test(lw: Lowerer, decl: ast.TestDecl, models: list[ir.Model],
         lw.error("E127", f"test {json.dumps(decl.name.value, ensure_ascii=False)} needs {what}", decl.name.span,
                  help="write one `account { ... }` and at least one `expect MODEL: path`")
         return None
-    by_name = {m.name: m for m in models}
     ok = True
     out_expect = []
+    fields_checked: set[str] = set()
     for e in expects:
-        model = by_name.get(e.model.name)
-        if model is None and e.model.name in declared:
+        found = _tested_model(lw, e.model, scope, models, tested)
+        if found is None:
+            ok = False
+            continue
+        name, mdecl, model = found
+        if model is None:
             # The model has errors (reported already), so this test cannot run; its path
             # is still checked against the territories as written.
             ok = False
             if isinstance(e.outcome, ast.QualName):
-                paths = list(_declared_paths(declared[e.model.name].items))
-                if e.outcome.text not in paths:
-                    hint = did_you_mean(e.outcome.text, paths)
-                    lw.error("E113", f"model `{e.model.name}` has no territory `{e.outcome.text}`", e.outcome.span,
-                             notes=[hint] if hint else [], help="write the full path from the model, e.g. `na.west.west_ent`")
+                _check_test_path(lw, name, e.outcome, list(_declared_paths(mdecl.items)))
             continue
-        if model is None:
-            hint = did_you_mean(e.model.name, by_name)
-            lw.error("E101", f"unknown model `{e.model.name}`", e.model.span, notes=[hint] if hint else [],
-                     help="tests name a model declared in the same file" if not hint else None)
-            ok = False
-            continue
+        outcome = e.outcome
         if isinstance(e.outcome, ast.QualName):
-            path = e.outcome.text
-            paths = [t.path for t in model.walk()]
-            if path not in paths:
-                hint = did_you_mean(path, paths)
-                lw.error("E113", f"model `{model.name}` has no territory `{path}`", e.outcome.span,
-                         notes=[hint] if hint else [], help="write the full path from the model, e.g. `na.west.west_ent`")
+            outcome = e.outcome.text
+            if not _check_test_path(lw, name, e.outcome, [t.path for t in model.walk()]):
                 ok = False
-                continue
-            outcome = path
-        else:
-            outcome = e.outcome
         fields = {f.name for f in model.schema.fields}
         unknown = [entry for entry in accounts[0].entries if entry.field.name not in fields]
-        for entry in unknown:
-            hint = did_you_mean(entry.field.name, fields)
-            lw.error("E119", f"`{model.schema.name}` has no field `{entry.field.name}`", entry.field.span,
-                     notes=[hint] if hint else [])
-            ok = False
+        if name not in fields_checked:  # once per model: several expectations share the account
+            fields_checked.add(name)
+            for entry in unknown:
+                hint = did_you_mean(entry.field.name, fields)
+                lw.error("E119", f"`{model.schema.name}` has no field `{entry.field.name}`", entry.field.span,
+                         notes=[hint] if hint else [])
+        ok = ok and not unknown
         # (with a misspelt field name, "a required field is missing" would only repeat E119)
-        if outcome != "invalid" and not unknown and not _test_account_fits(lw, model, accounts[0], e):
+        if outcome != "invalid" and not unknown and not _test_account_fits(lw, model, name, accounts[0], e):
             ok = False
-        out_expect.append(ir.Expectation(model.name, outcome, e.span))
+        out_expect.append(ir.Expectation(name, outcome, e.span))
     seen: set[str] = set()
     for entry in accounts[0].entries:
         if entry.field.name in seen:
@@ -1285,3 +1282,43 @@ def _lower_test(lw: Lowerer, decl: ast.TestDecl, models: list[ir.Model],
         return None
     account = tuple((entry.field.name, _literal_value(entry.value)) for entry in accounts[0].entries)
     return ir.TestCase(decl.name.value, account, tuple(out_expect), decl.span)
+
+
+def _check_test_path(lw: Lowerer, model_name: str, path: ast.QualName, paths: list[str]) -> bool:
+    if path.text in paths:
+        return True
+    hint = did_you_mean(path.text, paths)
+    lw.error("E113", f"model `{model_name}` has no territory `{path.text}`", path.span,
+             notes=[hint] if hint else [], help="write the full path from the model, e.g. `na.west.west_ent`")
+    return False
+
+
+def _tested_model(lw: Lowerer, name: ast.QualName, scope: Scope, models: list[ir.Model],
+                  tested: dict[str, ir.Model | None]) -> tuple[str, ast.ModelDecl, ir.Model | None] | None:
+    """The model an `expect` names: declared in this file (`FY26`) or in a file it imports
+    (`fy26.FY26`). Returns (name as written, its declaration, its IR or None when its rules
+    have errors); reports and returns None when there is no such model."""
+    imported = [f"{q}.{n}" for q, mod in scope.loaded.imports.items()
+                for n, k in _scope_of(mod).kind_of.items() if k == "model"]
+    if len(name.parts) == 1 and name.text not in scope.decls:
+        same = [q for q in imported if q.rpartition(".")[2] == name.text]
+        if same:  # the model lives in an imported file: it is named through the import
+            lw.error("E101", f"unknown model `{name.text}`", name.span, notes=[f"did you mean `{same[0]}`?"],
+                     help=f"a model of an imported file is named through its import: `expect {same[0]}: ...`")
+            return None
+    try:
+        decl, where = lw.lookup(scope, name, "model")
+    except _Failed:
+        return None
+    written = name.text
+    if written not in tested:
+        if where is scope:
+            tested[written] = next((m for m in models if m.name == written), None)
+        else:
+            # A private lowerer: the imported file's own warnings belong to checking that file;
+            # its errors are reported here, because they are why this test cannot run.
+            private: list[Diagnostic] = []
+            model = _lower_model(Lowerer(private), decl, where, where.loaded)
+            lw.diags.extend(d for d in private if d.is_error)
+            tested[written] = None if model is None or has_errors(private) else model
+    return written, decl, tested[written]

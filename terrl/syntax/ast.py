@@ -422,7 +422,7 @@ class AccountItem:
 
 @dataclass(frozen=True, slots=True)
 class ExpectItem:
-    model: Ident
+    model: QualName  # `FY27`, or `fy27.FY27` for a model in an imported file
     outcome: Union[QualName, Literal["unassigned", "invalid"]]
     span: Span | None = _span()
 

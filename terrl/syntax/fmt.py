@@ -267,7 +267,7 @@ def item_parts(item) -> list:
         return ["account ", Braced(tuple(account_entry_text(e) for e in item.entries), spaced=True)]
     if isinstance(item, ast.ExpectItem):
         outcome = item.outcome if isinstance(item.outcome, str) else item.outcome.text
-        return [f"expect {item.model.name}: {outcome}"]
+        return [f"expect {item.model.text}: {outcome}"]
     raise TypeError(f"not a body item: {item!r}")
 
 

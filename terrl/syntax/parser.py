@@ -1441,7 +1441,7 @@ class _Lower(Transformer):
         model, outcome = kids
         if isinstance(outcome, _TOKENS):
             outcome = str(outcome)
-        return ast.ExpectItem(self._ident(model), outcome, span)
+        return ast.ExpectItem(model, outcome, span)
 
     @_rule
     def test_decl(self, span, kids, raw):
