@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import json
 
 from hypothesis import HealthCheck, given, settings
@@ -140,4 +141,5 @@ def test_explaining_a_row_ends_as_assign_assigns_it(tmp_path_factory, rows, data
     paths = [line.split()[0] for line in result[1:] if line.startswith("  ") and not line.startswith(("  owners:", "  reason:"))]
     assert ";".join(paths) == expected["territories"]
     reason = next((line[len("  reason: "):] for line in result if line.startswith("  reason: ")), "")
-    assert reason == expected["reason"]
+    # `assign` also marks a key repeated in the file (a fact of the file, not of the row's walk)
+    assert reason == re.sub(r"(; )?duplicate key: also on row \d+$", "", expected["reason"])
