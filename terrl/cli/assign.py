@@ -103,7 +103,7 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
     values_cleaned = 0
     duplicates = 0
     check_keys = options.on_duplicate_key != "ignore" and model.schema.key is not None
-    first_seen = _key_memory("trim" in options.cleanup)
+    keys_seen = _KeyMemory("trim" in options.cleanup)
 
     def tally(notes) -> int:
         for note in notes:
@@ -129,8 +129,7 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
                         if result.cleaned:
                             values_cleaned += tally(result.cleaned)
                 if check_keys:
-                    for i, (row, key) in enumerate(zip(item.rows, item.keys)):
-                        first_row = first_seen(key, row)
+                    for i, (row, first_row) in enumerate(zip(item.rows, keys_seen.first_rows(item.keys, item.rows))):
                         if first_row != row:
                             duplicates += 1
                             results[i] = marked(results[i], first_row)
@@ -144,7 +143,7 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
             if result.cleaned:
                 values_cleaned += tally(result.cleaned)
             if check_keys:
-                first_row = first_seen(key, row)
+                first_row = keys_seen.first_seen(key, row)
                 if first_row != row:
                     duplicates += 1
                     result = marked(result, first_row)
@@ -180,23 +179,32 @@ def assign(model_file: Path, accounts: str, output: str, model_name: str | None,
                        fail_on_invalid, failed=bool(duplicates) and options.on_duplicate_key == "error")
 
 
-def _key_memory(trim: bool) -> Callable[[object, int], int]:
-    """`first_seen(key, row)`: the row where `key` was first seen (this row when it is new, or
-    when the key is missing: None or blank). Under `trim`, keys are compared trimmed."""
-    seen: dict = {}
-    remember = seen.setdefault
+class _KeyMemory:
+    """Where each key was first seen. `first_seen(key, row)`: that row (this row when the key is
+    new, or missing: None or blank). Under `trim`, keys are compared trimmed."""
 
-    def first_seen(key, row: int) -> int:
+    def __init__(self, trim: bool) -> None:
+        self.trim = trim
+        self.seen: dict = {}
+
+    def first_seen(self, key, row: int) -> int:
         if key is None:
             return row
         if key.__class__ is str:
-            if trim:
+            if self.trim:
                 key = key.strip()
-            return remember(key, row) if key and not key.isspace() else row
+            return self.seen.setdefault(key, row) if key and not key.isspace() else row
         # a typed JSON key: a number, or a list or object (by its text)
-        return remember(key if isinstance(key, (int, float, Decimal)) else repr(key), row)
+        return self.seen.setdefault(key if isinstance(key, (int, float, Decimal)) else repr(key), row)
 
-    return first_seen
+    def first_rows(self, keys: list, rows) -> list[int]:
+        """`first_seen` of each (key, row) of a batch, in order; with C-level maps when every key is
+        a text that is not blank (CSV keys, nearly always)."""
+        if set(map(type, keys)) == {str}:
+            texts = list(map(str.strip, keys)) if self.trim else keys
+            if "" not in texts and (self.trim or not any(map(str.isspace, texts))):
+                return list(map(self.seen.setdefault, texts, rows))
+        return [self.first_seen(key, row) for key, row in zip(keys, rows)]
 
 
 def marked(result, first_row: int):
