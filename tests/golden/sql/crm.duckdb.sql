@@ -11,6 +11,42 @@ CREATE OR REPLACE VIEW "territory_assignment" AS
 WITH "terrl_input" AS (
   SELECT
     CASE
+      WHEN "id" = ''
+      THEN CAST(NULL AS TEXT)
+      WHEN NOT (
+        UNICODE("id") IN (
+          9,
+          10,
+          11,
+          12,
+          13,
+          28,
+          29,
+          30,
+          31,
+          32,
+          133,
+          160,
+          5760,
+          8192,
+          8193,
+          8194,
+          8195,
+          8196,
+          8197,
+          8198,
+          8199,
+          8200,
+          8201,
+          8202,
+          8232,
+          8233,
+          8239,
+          8287,
+          12288
+        )
+      )
+      THEN "id"
       WHEN TRIM(
         "id",
         CHR(9) || CHR(10) || CHR(11) || CHR(12) || CHR(13) || CHR(28) || CHR(29) || CHR(30) || CHR(31) || CHR(32) || CHR(133) || CHR(160) || CHR(5760) || CHR(8192) || CHR(8193) || CHR(8194) || CHR(8195) || CHR(8196) || CHR(8197) || CHR(8198) || CHR(8199) || CHR(8200) || CHR(8201) || CHR(8202) || CHR(8232) || CHR(8233) || CHR(8239) || CHR(8287) || CHR(12288)
@@ -19,6 +55,42 @@ WITH "terrl_input" AS (
       ELSE "id"
     END AS "id",
     CASE
+      WHEN "country" = ''
+      THEN CAST(NULL AS TEXT)
+      WHEN NOT (
+        UNICODE("country") IN (
+          9,
+          10,
+          11,
+          12,
+          13,
+          28,
+          29,
+          30,
+          31,
+          32,
+          133,
+          160,
+          5760,
+          8192,
+          8193,
+          8194,
+          8195,
+          8196,
+          8197,
+          8198,
+          8199,
+          8200,
+          8201,
+          8202,
+          8232,
+          8233,
+          8239,
+          8287,
+          12288
+        )
+      )
+      THEN "country"
       WHEN TRIM(
         "country",
         CHR(9) || CHR(10) || CHR(11) || CHR(12) || CHR(13) || CHR(28) || CHR(29) || CHR(30) || CHR(31) || CHR(32) || CHR(133) || CHR(160) || CHR(5760) || CHR(8192) || CHR(8193) || CHR(8194) || CHR(8195) || CHR(8196) || CHR(8197) || CHR(8198) || CHR(8199) || CHR(8200) || CHR(8201) || CHR(8202) || CHR(8232) || CHR(8233) || CHR(8239) || CHR(8287) || CHR(12288)
@@ -28,6 +100,42 @@ WITH "terrl_input" AS (
     END AS "country",
     CASE
       WHEN NOT CASE
+        WHEN "billing_state" = ''
+        THEN CAST(NULL AS TEXT)
+        WHEN NOT (
+          UNICODE("billing_state") IN (
+            9,
+            10,
+            11,
+            12,
+            13,
+            28,
+            29,
+            30,
+            31,
+            32,
+            133,
+            160,
+            5760,
+            8192,
+            8193,
+            8194,
+            8195,
+            8196,
+            8197,
+            8198,
+            8199,
+            8200,
+            8201,
+            8202,
+            8232,
+            8233,
+            8239,
+            8287,
+            12288
+          )
+        )
+        THEN "billing_state"
         WHEN TRIM(
           "billing_state",
           CHR(9) || CHR(10) || CHR(11) || CHR(12) || CHR(13) || CHR(28) || CHR(29) || CHR(30) || CHR(31) || CHR(32) || CHR(133) || CHR(160) || CHR(5760) || CHR(8192) || CHR(8193) || CHR(8194) || CHR(8195) || CHR(8196) || CHR(8197) || CHR(8198) || CHR(8199) || CHR(8200) || CHR(8201) || CHR(8202) || CHR(8232) || CHR(8233) || CHR(8239) || CHR(8287) || CHR(12288)
@@ -36,6 +144,42 @@ WITH "terrl_input" AS (
         ELSE "billing_state"
       END IS NULL
       AND CASE
+        WHEN "country" = ''
+        THEN CAST(NULL AS TEXT)
+        WHEN NOT (
+          UNICODE("country") IN (
+            9,
+            10,
+            11,
+            12,
+            13,
+            28,
+            29,
+            30,
+            31,
+            32,
+            133,
+            160,
+            5760,
+            8192,
+            8193,
+            8194,
+            8195,
+            8196,
+            8197,
+            8198,
+            8199,
+            8200,
+            8201,
+            8202,
+            8232,
+            8233,
+            8239,
+            8287,
+            12288
+          )
+        )
+        THEN "country"
         WHEN TRIM(
           "country",
           CHR(9) || CHR(10) || CHR(11) || CHR(12) || CHR(13) || CHR(28) || CHR(29) || CHR(30) || CHR(31) || CHR(32) || CHR(133) || CHR(160) || CHR(5760) || CHR(8192) || CHR(8193) || CHR(8194) || CHR(8195) || CHR(8196) || CHR(8197) || CHR(8198) || CHR(8199) || CHR(8200) || CHR(8201) || CHR(8202) || CHR(8232) || CHR(8233) || CHR(8239) || CHR(8287) || CHR(12288)
@@ -45,6 +189,42 @@ WITH "terrl_input" AS (
       END IN ('AU', 'CA', 'US')
       THEN CASE
         WHEN CASE
+          WHEN "billing_state" = ''
+          THEN CAST(NULL AS TEXT)
+          WHEN NOT (
+            UNICODE("billing_state") IN (
+              9,
+              10,
+              11,
+              12,
+              13,
+              28,
+              29,
+              30,
+              31,
+              32,
+              133,
+              160,
+              5760,
+              8192,
+              8193,
+              8194,
+              8195,
+              8196,
+              8197,
+              8198,
+              8199,
+              8200,
+              8201,
+              8202,
+              8232,
+              8233,
+              8239,
+              8287,
+              12288
+            )
+          )
+          THEN "billing_state"
           WHEN TRIM(
             "billing_state",
             CHR(9) || CHR(10) || CHR(11) || CHR(12) || CHR(13) || CHR(28) || CHR(29) || CHR(30) || CHR(31) || CHR(32) || CHR(133) || CHR(160) || CHR(5760) || CHR(8192) || CHR(8193) || CHR(8194) || CHR(8195) || CHR(8196) || CHR(8197) || CHR(8198) || CHR(8199) || CHR(8200) || CHR(8201) || CHR(8202) || CHR(8232) || CHR(8233) || CHR(8239) || CHR(8287) || CHR(12288)
@@ -53,6 +233,42 @@ WITH "terrl_input" AS (
           ELSE "billing_state"
         END LIKE '%-%'
         THEN CASE
+          WHEN "billing_state" = ''
+          THEN CAST(NULL AS TEXT)
+          WHEN NOT (
+            UNICODE("billing_state") IN (
+              9,
+              10,
+              11,
+              12,
+              13,
+              28,
+              29,
+              30,
+              31,
+              32,
+              133,
+              160,
+              5760,
+              8192,
+              8193,
+              8194,
+              8195,
+              8196,
+              8197,
+              8198,
+              8199,
+              8200,
+              8201,
+              8202,
+              8232,
+              8233,
+              8239,
+              8287,
+              12288
+            )
+          )
+          THEN "billing_state"
           WHEN TRIM(
             "billing_state",
             CHR(9) || CHR(10) || CHR(11) || CHR(12) || CHR(13) || CHR(28) || CHR(29) || CHR(30) || CHR(31) || CHR(32) || CHR(133) || CHR(160) || CHR(5760) || CHR(8192) || CHR(8193) || CHR(8194) || CHR(8195) || CHR(8196) || CHR(8197) || CHR(8198) || CHR(8199) || CHR(8200) || CHR(8201) || CHR(8202) || CHR(8232) || CHR(8233) || CHR(8239) || CHR(8287) || CHR(12288)
@@ -61,6 +277,42 @@ WITH "terrl_input" AS (
           ELSE "billing_state"
         END
         ELSE CASE
+          WHEN "country" = ''
+          THEN CAST(NULL AS TEXT)
+          WHEN NOT (
+            UNICODE("country") IN (
+              9,
+              10,
+              11,
+              12,
+              13,
+              28,
+              29,
+              30,
+              31,
+              32,
+              133,
+              160,
+              5760,
+              8192,
+              8193,
+              8194,
+              8195,
+              8196,
+              8197,
+              8198,
+              8199,
+              8200,
+              8201,
+              8202,
+              8232,
+              8233,
+              8239,
+              8287,
+              12288
+            )
+          )
+          THEN "country"
           WHEN TRIM(
             "country",
             CHR(9) || CHR(10) || CHR(11) || CHR(12) || CHR(13) || CHR(28) || CHR(29) || CHR(30) || CHR(31) || CHR(32) || CHR(133) || CHR(160) || CHR(5760) || CHR(8192) || CHR(8193) || CHR(8194) || CHR(8195) || CHR(8196) || CHR(8197) || CHR(8198) || CHR(8199) || CHR(8200) || CHR(8201) || CHR(8202) || CHR(8232) || CHR(8233) || CHR(8239) || CHR(8287) || CHR(12288)
@@ -68,6 +320,42 @@ WITH "terrl_input" AS (
           THEN CAST(NULL AS TEXT)
           ELSE "country"
         END || '-' || CASE
+          WHEN "billing_state" = ''
+          THEN CAST(NULL AS TEXT)
+          WHEN NOT (
+            UNICODE("billing_state") IN (
+              9,
+              10,
+              11,
+              12,
+              13,
+              28,
+              29,
+              30,
+              31,
+              32,
+              133,
+              160,
+              5760,
+              8192,
+              8193,
+              8194,
+              8195,
+              8196,
+              8197,
+              8198,
+              8199,
+              8200,
+              8201,
+              8202,
+              8232,
+              8233,
+              8239,
+              8287,
+              12288
+            )
+          )
+          THEN "billing_state"
           WHEN TRIM(
             "billing_state",
             CHR(9) || CHR(10) || CHR(11) || CHR(12) || CHR(13) || CHR(28) || CHR(29) || CHR(30) || CHR(31) || CHR(32) || CHR(133) || CHR(160) || CHR(5760) || CHR(8192) || CHR(8193) || CHR(8194) || CHR(8195) || CHR(8196) || CHR(8197) || CHR(8198) || CHR(8199) || CHR(8200) || CHR(8201) || CHR(8202) || CHR(8232) || CHR(8233) || CHR(8239) || CHR(8287) || CHR(12288)
@@ -78,6 +366,42 @@ WITH "terrl_input" AS (
       END
     END AS "billing_state",
     CASE
+      WHEN "billing_state" = ''
+      THEN CAST(NULL AS TEXT)
+      WHEN NOT (
+        UNICODE("billing_state") IN (
+          9,
+          10,
+          11,
+          12,
+          13,
+          28,
+          29,
+          30,
+          31,
+          32,
+          133,
+          160,
+          5760,
+          8192,
+          8193,
+          8194,
+          8195,
+          8196,
+          8197,
+          8198,
+          8199,
+          8200,
+          8201,
+          8202,
+          8232,
+          8233,
+          8239,
+          8287,
+          12288
+        )
+      )
+      THEN "billing_state"
       WHEN TRIM(
         "billing_state",
         CHR(9) || CHR(10) || CHR(11) || CHR(12) || CHR(13) || CHR(28) || CHR(29) || CHR(30) || CHR(31) || CHR(32) || CHR(133) || CHR(160) || CHR(5760) || CHR(8192) || CHR(8193) || CHR(8194) || CHR(8195) || CHR(8196) || CHR(8197) || CHR(8198) || CHR(8199) || CHR(8200) || CHR(8201) || CHR(8202) || CHR(8232) || CHR(8233) || CHR(8239) || CHR(8287) || CHR(12288)
