@@ -240,17 +240,7 @@ class FieldDomain:
             if op == ">":
                 return [(self.cut_after(v), None)]
             return [(self.cut_before(v), None)]  # >=
-        if isinstance(atom, ir.InSet):
-            # Lists of thousands of values (ZIP codes) are common: each kind's point interval
-            # [v, just after v) computed inline, not through cut_before/cut_after per value.
-            kind = self.kind
-            if kind == "digits":
-                return [(k, k + 1) for k in map(int, atom.values)]
-            if kind == "string":
-                return [(v, v + "\0") for v in atom.values]
-            if kind == "enum":
-                index = self._index
-                return [(index[v], index[v] + 1) for v in atom.values if v in index]
+        if isinstance(atom, ir.InSet):  # lists of digits, strings and enum members take `_point_cuts`
             return [(self.cut_before(v), self.cut_after(v)) for v in atom.values]
         if isinstance(atom, ir.InRange):
             lo = None if atom.lo is None else self.cut_before(atom.lo)

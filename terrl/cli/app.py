@@ -83,9 +83,19 @@ def main(argv: list[str] | None = None) -> None:
             click.echo("this is a bug in terrl; run again with TERRL_DEBUG=1 for details and report it", err=True)
         code = EXIT_INTERNAL
     code = code if isinstance(code, int) else EXIT_OK
-    if argv is None and sys.argv[1:2] == ["check"]:
+    if argv is None and _SKIP_TEARDOWN:
         _exit_process(code)
     sys.exit(code)
+
+
+_SKIP_TEARDOWN = False  # set by a command that ran to the end (`check`): see _exit_process
+
+
+def skip_teardown() -> None:
+    """Called by `check` when its report is written: as the program, `main` then ends the process
+    without freeing the model (`_exit_process`)."""
+    global _SKIP_TEARDOWN
+    _SKIP_TEARDOWN = True
 
 
 def _exit_process(code: int) -> None:

@@ -15,7 +15,7 @@ from typing import Callable, Iterator, NoReturn
 import click
 
 from terrl.cli.errors import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UserError
-from terrl.semantics.cleanup import ALL_RULES, DEFAULT_RULES, RULE_WORDS
+from terrl.semantics.cleanup import ALL_RULES, DEFAULT_RULES, RULE_WORDS, rules_for
 from terrl.cli._model import load_checked_program, pick
 from terrl.targets.outcome import ASSIGNED, INVALID, UNASSIGNED
 
@@ -234,7 +234,7 @@ def _reading_options(strict: bool, clean: tuple[str, ...], column: tuple[str, ..
         if rule not in ALL_RULES:
             raise UserError(f"terrl.toml: `assign.cleanup`: `{rule}` is not a clean-up rule",
                             help="rules: " + ", ".join(ALL_RULES))
-    rules = () if strict else tuple(r for r in ALL_RULES if r in rules or r in clean)
+    rules = rules_for(strict, clean, rules)
     columns = dict(settings.columns)
     for item in column:
         name, sep, header = item.partition("=")

@@ -30,7 +30,7 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
     """Check `.terr` files: syntax, names, types, gaps, overlaps, lint rules.
 
     PATHS are files or directories (searched for *.terr), or `-` for standard input;
-    the default is the configuration's `include` globs, else the current directory. The configuration
+    the default is the configuration's `include` patterns, else the current directory. The configuration
     (terrl.toml or [tool.terrl] in pyproject.toml, found from the current directory
     upwards) sets excludes, models, severity overrides and lint options.
     Exit status: 0 no errors, 1 errors found, 2 a path or the configuration cannot be read.
@@ -39,7 +39,10 @@ def check(paths: tuple[Path, ...], fmt: str, color: bool | None, stop_after: str
     """
     from terrl.cli._report import write_report
     from terrl.cli._selection import command_config, select_files
+    from terrl.cli.app import skip_teardown
     from terrl.diagnostics.render import render, use_color
+
+    skip_teardown()  # a check holds the whole model until it exits: let the OS free it
 
     config = command_config(config_path, no_config)
     all_excluded = False

@@ -16,7 +16,7 @@ import click
 
 from terrl.cli.errors import EXIT_OK, EXIT_USAGE
 from terrl.cli._model import load_checked_program, pick
-from terrl.semantics.cleanup import ALL_RULES, DEFAULT_RULES
+from terrl.semantics.cleanup import ALL_RULES, rules_for
 
 TARGETS: dict[str, str] = {
     "python": "terrl.targets.codegen_python:render_module",
@@ -40,7 +40,7 @@ SQL_DIALECTS = ("duckdb", "postgres", "spark", "bigquery", "snowflake")  # terrl
 @click.option("--strict", is_flag=True, default=None,
               help="`--target python`: the module takes values exactly as written (no clean-up; docs/assign.md).")
 @click.option("--clean", "clean", multiple=True, type=click.Choice(ALL_RULES),
-              help="`--target python`: turn on a clean-up rule besides the defaults (leading-zeros, suffix). Repeatable.")
+              help="`--target python`: turn on a clean-up rule that is off by default (leading-zeros, suffix). Repeatable.")
 def compile(model_file: Path, target: str, output: str, model_name: str | None, **options) -> None:
     """Compile one model: `python` is a stand-alone module exposing `assign(account)` and
     `assign_many(accounts)` (standard library only); `json` is the normalized model
@@ -52,7 +52,7 @@ def compile(model_file: Path, target: str, output: str, model_name: str | None, 
     if (strict or clean) and target != "python":
         raise click.UsageError("--strict and --clean apply to `--target python` only (the SQL target does no clean-up)")
     if target == "python":
-        options["rules"] = () if strict else tuple(r for r in ALL_RULES if r in DEFAULT_RULES or r in clean)
+        options["rules"] = rules_for(strict, clean)
     program, shown = load_checked_program(model_file, "compile")
     model = pick(program, model_name)
     module, function = TARGETS[target].split(":")

@@ -25,7 +25,7 @@ def fmt(paths: tuple[Path, ...], check_only: bool, show_diff: bool, config_path:
     """Format `.terr` files in place in the one canonical layout.
 
     PATHS are files or directories (searched for *.terr); `-` formats standard input
-    to standard output. Without PATHS: the configuration's `include` globs, else the
+    to standard output. Without PATHS: the configuration's `include` patterns, else the
     current directory. Files that are not UTF-8 or have syntax errors are reported
     (as `terrl check` reports them) and left untouched.
     An `or`/`and` chain (at any depth) or a `{...}` list that does not fit the line

@@ -34,7 +34,7 @@ FORMATS = ("text", "json", "github", "sarif")
 def test(paths: tuple[Path, ...], quiet: bool, fmt: str, output: Path | None, config_path: Path | None,
          no_config: bool, case_files: tuple[Path, ...] = (), model_name: str | None = None) -> None:
     """Run every `test` block in PATHS (files or folders; default: the configuration's
-    `include` globs, else the current folder; the configuration's excludes apply).
+    `include` patterns, else the current folder; the configuration's excludes apply).
 
     Each expectation is checked with the compiled evaluator; a failure prints the
     expected and the actual result with the test's source line. `--cases FILE` checks

@@ -213,7 +213,7 @@ class ModelView:
         """"2 errors and 31 warnings", "33 warnings": what `check` found, by severity (a page that
         says "33 problems" when all are warnings alarms its readers for nothing)."""
         counts = []
-        for severity in ("error", "warning", "info"):
+        for severity in ("error", "warning"):  # notes are left out of the docs
             n = sum(f.severity == severity for f in self.findings)
             if n:
                 counts.append(f"{n:,} {severity}{'s' if n != 1 else ''}")

@@ -398,10 +398,15 @@ def _csv_records(reader: AccountReader, rows: Iterator, index: dict[str, int]) -
             yield item
         elif type(item) is Chunk:
             for offset, cells in enumerate(item.cells):
-                yield Record(item.row + offset, item.line + offset, {name: (cells[i] or None) for name, i in items})
+                yield Record(item.row + offset, item.line + offset, row_values(cells, items))
         else:
             row_number, line, cells = item
-            yield Record(row_number, line, {name: (cells[i] or None) for name, i in items})
+            yield Record(row_number, line, row_values(cells, items))
+
+
+def row_values(cells: list[str], items: tuple[tuple[str, int], ...]) -> dict[str, str | None]:
+    """A CSV row's values by field (`items`: (field, column position)); an empty cell is missing."""
+    return {name: (cells[i] or None) for name, i in items}
 
 
 class Batch(NamedTuple):
@@ -596,9 +601,10 @@ class ResultWriter:
             raise AccountsError(f"unknown output format `{fmt}`; use one of: {', '.join(FORMATS)}")
         self.stream, self.format, self.explain = stream, fmt, explain
         self._cell = (lambda text: _csv_field(formula_safe(text))) if escape_formulas else _csv_field
-        self._tails: dict[int, tuple[Any, str]] = {}  # id(result) -> (result, its CSV columns)
+        # id(result) -> its CSV columns; `_kept` holds those results, so no id is reused meanwhile
+        self._tail_text: dict[int, str] = {}
+        self._kept: list = []
         self._cleaned_tails: dict[tuple, str] = {}  # a cleaned result's columns -> its CSV columns
-        self._tail_text: dict[int, str] = {}  # id(result) -> its CSV columns, for write_batch
         self._lines: list[str] = []
         if fmt == "csv":
             stream.write(",".join(RESULT_COLUMNS + (("explain",) if explain else ())) + "\r\n")
@@ -612,10 +618,10 @@ class ResultWriter:
 
     def _csv_tail(self, result) -> str:
         # Keyed by identity (accounts that end alike share one result object): no tuple to hash
-        # per row. The entry holds the result, so its id cannot be reused while it is cached.
-        entry = self._tails.get(id(result))
-        if entry is not None and entry[0] is result:
-            return entry[1]
+        # per row. `_kept` holds every cached result, so its id cannot be reused while cached.
+        tail = self._tail_text.get(id(result))
+        if tail is not None:
+            return tail
         if len(result) > 5 and result[5]:  # a cleaned account's own copy of a shared result: by its columns
             columns = result[:5]
             tail = self._cleaned_tails.get(columns)
@@ -625,9 +631,9 @@ class ResultWriter:
                     self._cleaned_tails[columns] = tail
             return tail
         tail = self._tail_of(result)
-        if len(self._tails) < self.CACHE_LIMIT:
-            self._tails[id(result)] = (result, tail)
-            self._tail_text[id(result)] = tail  # valid while `_tails` holds the result
+        if len(self._tail_text) < self.CACHE_LIMIT:
+            self._kept.append(result)
+            self._tail_text[id(result)] = tail
         return tail
 
     def _tail_of(self, result) -> str:

@@ -35,6 +35,11 @@ from decimal import Decimal
 DEFAULT_RULES = ("trim", "case", "title", "zip4", "number-format")
 OPT_IN_RULES = ("leading-zeros", "suffix")
 ALL_RULES = DEFAULT_RULES + OPT_IN_RULES
+
+
+def rules_for(strict: bool, clean=(), base=DEFAULT_RULES) -> tuple:
+    """The rules a run uses, in ALL_RULES order: `base` and the `clean` ones turned on; none under `strict`."""
+    return () if strict else tuple(r for r in ALL_RULES if r in base or r in clean)
 # How the summary and `--explain` name each rule's change.
 RULE_WORDS = {"trim": "trimmed", "case": "letter case", "title": "member title", "zip4": "ZIP+4 cut to 5 digits",
               "number-format": "number format", "leading-zeros": "leading zeros restored",

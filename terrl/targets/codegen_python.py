@@ -11,6 +11,7 @@ Safety: every value from the source reaches the output through `py_literal` (bui
 
 from __future__ import annotations
 
+import functools
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -54,6 +55,7 @@ def comment(text: str) -> str:
 EMBEDDED_MODULES = (Path(cleanup.__file__), Path(__file__).resolve().parent.parent / "diagnostics" / "suggest.py")
 
 
+@functools.cache  # read once per run: case tables and the DuckDB fallback compile several modules
 def embedded_source() -> str:
     """The source of `EMBEDDED_MODULES`, less their `from __future__` lines (the generated module
     is one file: their names must differ from the template's, which tests/test_cleanup.py checks)."""

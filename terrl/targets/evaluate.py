@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
-from terrl.io.accounts import Batch
+from terrl.io.accounts import Batch, row_values
 from terrl.semantics import ir
 from terrl.semantics.cleanup import DEFAULT_RULES
 from terrl.targets.codegen_python import render_module
@@ -119,8 +119,7 @@ def assign_batches(evaluator: Evaluator, items: Iterable, index: Mapping[str, in
         if None in results:
             for i, result in enumerate(results):
                 if result is None:
-                    cells = item.cells[i]
-                    results[i] = assign({name: (cells[i] or None) for name, i in items_})
+                    results[i] = assign(row_values(item.cells[i], items_))
         keys = item.column(key_at)
         if "" in keys:
             keys = [key or None for key in keys]

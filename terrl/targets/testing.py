@@ -136,16 +136,18 @@ def run_case_table(path: Path, shown: str, models: list[ir.Model], default_model
     else:
         return file_problem(f"the models of the files given follow different schemas, so `{shown}` cannot be read "
                             "without knowing which", "pass `--model NAME`: its schema reads the table")
-    if EXPECT_COLUMN in {f.name for f in schema.fields}:
+    field_names = {f.name for f in schema.fields}
+    if EXPECT_COLUMN in field_names:
         return file_problem(f"schema `{schema.name}` has a field `{EXPECT_COLUMN}`, the column a case table "
                             "keeps its expectations in", "rename that field, or write the cases as `test` blocks")
     case_columns = tuple(c for c in (EXPECT_COLUMN, MODEL_COLUMN, CASE_COLUMN)
-                         if c not in {f.name for f in schema.fields})
+                         if c not in field_names)
     try:
         reader = open_accounts(path, schema, extra_columns=case_columns)
     except AccountsError as exc:
         return file_problem(str(exc), "a case table is an account file (as `terrl assign` reads) with an `expect` column")
     outcomes: list[TestOutcome] = []
+    paths_of: dict[int, set[str]] = {}  # id(model) -> its territory paths, walked once
     problems: list[Diagnostic] = []  # (an optional field's column may be left out: its cells are missing values)
     try:
         if reader.format == "csv" and EXPECT_COLUMN not in reader.columns:
@@ -192,7 +194,9 @@ def run_case_table(path: Path, shown: str, models: list[ir.Model], default_model
                 row_problem(f"model `{name}` follows schema `{model.schema.name}`, not the `{schema.name}` "
                             "this table is read with", "put its cases in a table of their own, tested with `--model`")
                 continue
-            paths = {t.path for t in model.walk()}
+            paths = paths_of.get(id(model))
+            if paths is None:
+                paths = paths_of[id(model)] = {t.path for t in model.walk()}
             unknown = [w for w in wanted if w not in STATUSES and w not in paths]
             if unknown:
                 hint = did_you_mean(unknown[0], paths)
