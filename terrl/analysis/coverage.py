@@ -293,11 +293,15 @@ class _Analysis:
                  **extra) -> None:
         witness = self.space.witness(witness_node if witness_node is not None else node)
         region_of = region_node if region_node is not None else node
-        region = region_text or self.space.region_text(region_of)
+        if region_text is None or region_facts is None:  # the regions listed once, for the text and the facts
+            boxes, total = self.space.manager.regions(region_of, REGION_LIMIT)
+            region_text = region_text or self.space.boxes_text(boxes, total, True)
+            region_facts = region_facts or self.space.region_facts(boxes=boxes, total=total)
+        region = region_text
         all_notes = [*notes, f"for example: {show_witness(witness, self.model.schema)}"]
         found = diag(code, message, span, labels=labels, help=help, notes=all_notes,
                      model=self.model.name, territories=territories, witness=witness, region=region, **extra)
-        found.facts.update(region_facts or self.space.region_facts(region_of))
+        found.facts.update(region_facts)
         self.out.append(found)
 
     def _parent_words(self, parent: ir.Territory | None) -> str:
